@@ -1,0 +1,306 @@
+//! The command line: argument parsing and the offline commands (`check`,
+//! `schedule`, `ics`). Everything here is a thin layer over the library so
+//! tests can reach the same code without a process.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use chrono::{DateTime, Duration, NaiveTime, SecondsFormat, Utc};
+use clap::{Args, Parser, Subcommand};
+use serde::Serialize;
+
+use crate::schedule::{self, Diagnostics, LoadError, Occurrence, Schedule, Severity};
+
+/// Exit status for a schedule with errors (as the contract says).
+pub const EXIT_INVALID: u8 = 2;
+/// Exit status for other failures (unreadable file, bad arguments to a command).
+pub const EXIT_FAILURE: u8 = 1;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "podium",
+    version,
+    about = "Hosts scheduled debates in Matrix rooms and IRC channels",
+    long_about = "Podium hosts scheduled debates: it announces them ahead of time with the \
+time in every listed zone, posts the intro and the numbered questions on time, \
+collects the answers and publishes a transcript.\n\n\
+Debates are kept in a YAML file (default ./debates.yaml; see README.md for \
+the format). Start with `podium check` to validate it and `podium schedule` to \
+see the coming debates in every zone."
+)]
+pub struct Cli {
+    /// Pretend the current time is this RFC 3339 instant (for tests and demos).
+    #[arg(long, global = true, hide = true, value_parser = parse_instant)]
+    pub now: Option<DateTime<Utc>>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate a schedule file and report every problem in it.
+    ///
+    /// Errors are printed as FILE:LINE:COLUMN: error: MESSAGE, with a hint
+    /// where one helps; warnings and notes (such as weeks when clocks change
+    /// on different dates in the shown zones) follow the same form. Exit
+    /// status: 0 valid, 2 invalid, 1 unreadable.
+    Check(FileArg),
+    /// List the occurrences of every debate in a window, in every shown zone.
+    ///
+    /// Without --from and --until, shows the next 90 days.
+    Schedule(ScheduleArgs),
+    /// Write the schedule as an iCalendar (RFC 5545) file for calendar apps.
+    ///
+    /// Repeating debates become RRULEs in the debate's own time zone, so they
+    /// keep their wall-clock time across daylight-saving changes.
+    Ics(IcsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FileArg {
+    /// The schedule file.
+    #[arg(default_value = "debates.yaml", env = "PODIUM_SCHEDULE")]
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ScheduleArgs {
+    #[command(flatten)]
+    pub file: FileArg,
+    /// Start of the window: a date (2011-11-01, midnight UTC) or an RFC 3339 instant.
+    #[arg(long, value_name = "WHEN", value_parser = parse_when)]
+    pub from: Option<DateTime<Utc>>,
+    /// End of the window (exclusive), in the same forms as --from.
+    #[arg(long, value_name = "WHEN", value_parser = parse_when)]
+    pub until: Option<DateTime<Utc>>,
+    /// Print a JSON array instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct IcsArgs {
+    #[command(flatten)]
+    pub file: FileArg,
+    /// Write to this file instead of standard output.
+    #[arg(short, long, value_name = "OUT")]
+    pub output: Option<PathBuf>,
+}
+
+fn parse_instant(s: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("not an RFC 3339 instant ({e}); e.g. 2011-11-01T20:00:00Z"))
+}
+
+/// WHEN: a date (midnight UTC) or an RFC 3339 instant.
+fn parse_when(s: &str) -> Result<DateTime<Utc>, String> {
+    if let Ok(date) = schedule::time::parse_date(s) {
+        return Ok(date.and_time(NaiveTime::MIN).and_utc());
+    }
+    parse_instant(s).map_err(|_| {
+        format!(
+            "`{s}` is neither a date (2011-11-01) nor an RFC 3339 instant (2011-11-01T20:00:00Z)"
+        )
+    })
+}
+
+/// Runs a parsed command line; returns the process exit status.
+pub fn run(cli: Cli) -> ExitCode {
+    let now = cli.now.unwrap_or_else(Utc::now);
+    let mut out = std::io::stdout().lock();
+    let result = match cli.command {
+        Command::Check(args) => check(&args.file, now, &mut out),
+        Command::Schedule(args) => schedule_cmd(&args, now, &mut out),
+        Command::Ics(args) => ics(&args, now, &mut out),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("podium: {e:#}");
+            ExitCode::from(EXIT_FAILURE)
+        }
+    }
+}
+
+/// Loads the schedule, printing diagnostics to stderr. `Err(code)` when the
+/// command cannot go on.
+fn load(file: &Path, now: DateTime<Utc>, show: &[Severity]) -> Result<Schedule, ExitCode> {
+    let name = file.display().to_string();
+    let print = |diags: &Diagnostics| {
+        let mut err = std::io::stderr().lock();
+        for d in diags.0.iter().filter(|d| show.contains(&d.severity)) {
+            let _ = writeln!(err, "{}", d.render(&name));
+        }
+    };
+    match schedule::load(file, now) {
+        Ok((schedule, diags)) => {
+            print(&diags);
+            Ok(schedule)
+        }
+        Err(LoadError::Invalid { diagnostics, .. }) => {
+            print(&diagnostics);
+            let errors = diagnostics.errors().count();
+            eprintln!(
+                "{name}: {errors} error{} found",
+                if errors == 1 { "" } else { "s" }
+            );
+            Err(ExitCode::from(EXIT_INVALID))
+        }
+        Err(e @ LoadError::Read { .. }) => {
+            eprintln!("podium: {e}");
+            Err(ExitCode::from(EXIT_FAILURE))
+        }
+    }
+}
+
+fn check(file: &Path, now: DateTime<Utc>, out: &mut impl Write) -> anyhow::Result<ExitCode> {
+    let all = [Severity::Error, Severity::Warning, Severity::Note];
+    let schedule = match load(file, now, &all) {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
+    let repeating = schedule.debates.iter().filter(|d| d.is_repeating()).count();
+    write!(
+        out,
+        "{}: ok, {} debate{} ({repeating} repeating)",
+        file.display(),
+        schedule.debates.len(),
+        if schedule.debates.len() == 1 { "" } else { "s" },
+    )?;
+    match schedule.occurrences_after(now) {
+        Some(next) => writeln!(
+            out,
+            "; next: {} on {}",
+            next.debate.id,
+            next.time_line().render()
+        )?,
+        None => writeln!(out, "; none still to come")?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One occurrence as `podium schedule --json` prints it (see the design's contracts).
+#[derive(Serialize)]
+struct OccurrenceJson<'a> {
+    debate: &'a str,
+    title: &'a str,
+    starts_at: String,
+    ends_at: String,
+    timezone: &'a str,
+    local: serde_json::Map<String, serde_json::Value>,
+    zones: Vec<&'a str>,
+    rooms: Vec<String>,
+    /// The announcement form, "Tue 1 Nov 2011 20:00 London · 16:00 New York".
+    time_line: String,
+    notes: Vec<String>,
+    /// 0-based position in the series, counting skipped dates.
+    occurrence: u32,
+    /// "gap" or "fold" when the wall time had to be adjusted for daylight saving.
+    adjusted: Option<&'static str>,
+}
+
+fn utc_string(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+impl<'a> From<&Occurrence<'a>> for OccurrenceJson<'a> {
+    fn from(o: &Occurrence<'a>) -> Self {
+        let d = o.debate;
+        let line = o.time_line();
+        OccurrenceJson {
+            debate: &d.id,
+            title: &d.title,
+            starts_at: utc_string(o.starts_at),
+            ends_at: utc_string(o.ends_at),
+            timezone: d.timezone.name(),
+            local: d
+                .zones
+                .iter()
+                .map(|z| {
+                    let local = o.starts_at.with_timezone(z);
+                    (
+                        z.name().to_owned(),
+                        local.to_rfc3339_opts(SecondsFormat::Secs, false).into(),
+                    )
+                })
+                .collect(),
+            zones: d.zones.iter().map(|z| z.name()).collect(),
+            rooms: d.rooms.iter().map(ToString::to_string).collect(),
+            time_line: line.text.clone(),
+            notes: line
+                .mismatches
+                .iter()
+                .map(|m| m.sentence(o.starts_at))
+                .collect(),
+            occurrence: o.index,
+            adjusted: o.adjustment.map(|a| match a {
+                schedule::model::Adjustment::Gap => "gap",
+                schedule::model::Adjustment::Fold => "fold",
+            }),
+        }
+    }
+}
+
+fn schedule_cmd(
+    args: &ScheduleArgs,
+    now: DateTime<Utc>,
+    out: &mut impl Write,
+) -> anyhow::Result<ExitCode> {
+    let schedule = match load(&args.file.file, now, &[Severity::Error]) {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
+    let from = args.from.unwrap_or(now);
+    let until = args.until.unwrap_or(from + Duration::days(90));
+    if until <= from {
+        eprintln!("podium: --until must be after --from");
+        return Ok(ExitCode::from(EXIT_FAILURE));
+    }
+    let occurrences = schedule.occurrences_between(from, until);
+    if args.json {
+        let items: Vec<OccurrenceJson<'_>> = occurrences.iter().map(Into::into).collect();
+        serde_json::to_writer_pretty(&mut *out, &items)?;
+        writeln!(out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if occurrences.is_empty() {
+        writeln!(
+            out,
+            "No debates between {} and {} (use --from and --until to look elsewhere).",
+            utc_string(from),
+            utc_string(until)
+        )?;
+    }
+    for o in &occurrences {
+        let line = o.time_line();
+        writeln!(out, "{}", line.text)?;
+        writeln!(
+            out,
+            "    {}: {} ({})",
+            o.debate.id,
+            o.debate.title,
+            schedule::time::format_duration(o.debate.duration)
+        )?;
+        for m in &line.mismatches {
+            writeln!(out, "    note: {}", m.sentence(o.starts_at))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn ics(args: &IcsArgs, now: DateTime<Utc>, out: &mut impl Write) -> anyhow::Result<ExitCode> {
+    let schedule = match load(&args.file.file, now, &[Severity::Error]) {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
+    let text = crate::ics::calendar(&schedule, now);
+    match &args.output {
+        Some(path) => std::fs::write(path, text)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?,
+        None => out.write_all(text.as_bytes())?,
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,3 @@
+pub mod cli;
+pub mod ics;
+pub mod schedule;

@@ -1,0 +1,339 @@
+//! The validated schedule and the expansion of debates into occurrences.
+
+use std::collections::BTreeSet;
+
+use chrono::{
+    DateTime, Datelike, Duration, LocalResult, Months, NaiveDate, NaiveDateTime, TimeZone, Utc,
+};
+use chrono_tz::Tz;
+
+use super::yaml::Pos;
+use super::zones::{self, TimeLine};
+
+/// A whole, valid `debates.yaml`.
+#[derive(Clone, Debug)]
+pub struct Schedule {
+    pub debates: Vec<Debate>,
+}
+
+/// Where a debate is held. Matrix rooms are `!id:server` or `#alias:server`;
+/// IRC channels are `#channel` (no colon) or `irc:#channel`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Room {
+    Matrix(String),
+    Irc(String),
+}
+
+impl Room {
+    /// Reads a room as written in `rooms:`.
+    ///
+    /// # Errors
+    /// A message saying what a room should look like.
+    pub fn parse(s: &str) -> Result<Room, String> {
+        let s = s.trim();
+        let bad = |why: &str| Err(format!("{why}: `{s}`"));
+        if let Some(rest) = s.strip_prefix("irc:") {
+            return Room::irc(rest).map_or_else(|| bad("not an IRC channel"), Ok);
+        }
+        if let Some(rest) = s.strip_prefix("matrix:") {
+            return Room::matrix(rest).map_or_else(|| bad("not a Matrix room"), Ok);
+        }
+        if s.contains(':') {
+            return Room::matrix(s).map_or_else(
+                || bad("not a Matrix room id (`!id:server`) or alias (`#alias:server`)"),
+                Ok,
+            );
+        }
+        Room::irc(s).map_or_else(
+            || {
+                bad("a room is a Matrix room (`#alias:server`, `!id:server`) or an IRC channel (`#channel`)")
+            },
+            Ok,
+        )
+    }
+
+    fn matrix(s: &str) -> Option<Room> {
+        let (local, server) = s.get(1..)?.split_once(':')?;
+        let ok = (s.starts_with('#') || s.starts_with('!'))
+            && !local.is_empty()
+            && !server.is_empty()
+            && !s.chars().any(char::is_whitespace);
+        ok.then(|| Room::Matrix(s.to_owned()))
+    }
+
+    fn irc(s: &str) -> Option<Room> {
+        // RFC 2812: channels start with # & + or !, have no spaces, commas or BEL.
+        let ok = s.len() > 1
+            && s.len() <= 50
+            && s.starts_with(['#', '&', '+', '!'])
+            && !s
+                .chars()
+                .any(|c| c.is_whitespace() || c == ',' || c == '\x07' || c == ':');
+        ok.then(|| Room::Irc(s.to_owned()))
+    }
+}
+
+impl std::fmt::Display for Room {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Room::Matrix(r) => f.write_str(r),
+            Room::Irc(c) => write!(f, "irc:{c}"),
+        }
+    }
+}
+
+/// How often a debate comes back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Frequency {
+    Weekly,
+    Fortnightly,
+    /// On the same day of the month; months without that day are left out,
+    /// as RFC 5545 does.
+    Monthly,
+}
+
+impl Frequency {
+    pub fn name(self) -> &'static str {
+        match self {
+            Frequency::Weekly => "weekly",
+            Frequency::Fortnightly => "fortnightly",
+            Frequency::Monthly => "monthly",
+        }
+    }
+}
+
+/// When a repeating debate stops.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RepeatEnd {
+    Never,
+    /// The last local date that may hold an occurrence (inclusive).
+    Until(NaiveDate),
+    /// How many occurrences are generated, skipped dates included (RFC 5545 COUNT).
+    Count(u32),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Repeat {
+    pub every: Frequency,
+    pub end: RepeatEnd,
+    /// Local dates on which the debate does not take place.
+    pub skip: BTreeSet<NaiveDate>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Question {
+    pub text: String,
+    /// From the start of the debate.
+    pub at: Duration,
+}
+
+/// One debate entry after defaults were applied and every value checked.
+#[derive(Clone, Debug)]
+pub struct Debate {
+    pub id: String,
+    pub title: String,
+    pub timezone: Tz,
+    /// Zones shown in announcements; the debate's own zone comes first if
+    /// the file did not list it.
+    pub zones: Vec<Tz>,
+    /// Local wall-clock start of the first occurrence.
+    pub starts: NaiveDateTime,
+    /// The first start as an instant (an explicit offset in the file decides folds).
+    pub first_start: DateTime<Utc>,
+    pub duration: Duration,
+    pub questions: Vec<Question>,
+    pub rooms: Vec<Room>,
+    pub organisers: Vec<String>,
+    pub hashtag: Option<String>,
+    pub intro: Option<String>,
+    pub closing: Option<String>,
+    /// Reminder lead times before the start, longest first.
+    pub remind: Vec<Duration>,
+    pub repeat: Option<Repeat>,
+    /// Where the debate's entry and its `starts` are, for later diagnostics.
+    pub pos: Pos,
+    pub starts_pos: Pos,
+}
+
+/// How an occurrence's local start had to be adjusted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Adjustment {
+    /// The wall time does not exist that day (spring forward); the start
+    /// moved forward by the gap, as RFC 5545 prescribes.
+    Gap,
+    /// The wall time exists twice (fall back); the first is used.
+    Fold,
+}
+
+/// One occurrence of a debate: identified by its debate and scheduled start.
+#[derive(Clone, Debug)]
+pub struct Occurrence<'a> {
+    pub debate: &'a Debate,
+    /// 0 for the first generated occurrence, counting skipped ones.
+    pub index: u32,
+    pub local_start: NaiveDateTime,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub adjustment: Option<Adjustment>,
+}
+
+impl Occurrence<'_> {
+    /// The start in every shown zone, with mismatch notes.
+    pub fn time_line(&self) -> TimeLine {
+        zones::time_line(self.starts_at, self.debate.timezone, &self.debate.zones)
+    }
+}
+
+/// The instant a local wall time names in `tz`, the RFC 5545 way: in a gap,
+/// the offset from before the gap; in a fold, the earlier instant.
+pub fn resolve_local(tz: Tz, local: NaiveDateTime) -> (DateTime<Utc>, Option<Adjustment>) {
+    match tz.from_local_datetime(&local) {
+        LocalResult::Single(t) => (t.with_timezone(&Utc), None),
+        LocalResult::Ambiguous(a, _) => (a.with_timezone(&Utc), Some(Adjustment::Fold)),
+        LocalResult::None => {
+            let before = (1..=48)
+                .filter_map(|h| local.checked_sub_signed(Duration::hours(h)))
+                .find_map(|earlier| tz.from_local_datetime(&earlier).earliest());
+            let offset = before.map_or(0, |t| zones::offset_seconds(tz, t.with_timezone(&Utc)));
+            let utc = local - Duration::seconds(i64::from(offset));
+            (Utc.from_utc_datetime(&utc), Some(Adjustment::Gap))
+        }
+    }
+}
+
+impl Debate {
+    pub fn is_repeating(&self) -> bool {
+        self.repeat.is_some()
+    }
+
+    /// The local start of generated instance `n` (0-based), or `None` where
+    /// the calendar has no such day (the 31st in a 30-day month).
+    fn nth_local(&self, n: u32) -> Option<NaiveDateTime> {
+        let Some(repeat) = &self.repeat else {
+            return (n == 0).then_some(self.starts);
+        };
+        match repeat.every {
+            Frequency::Weekly => self
+                .starts
+                .checked_add_signed(Duration::weeks(i64::from(n))),
+            Frequency::Fortnightly => self
+                .starts
+                .checked_add_signed(Duration::weeks(2 * i64::from(n))),
+            Frequency::Monthly => {
+                let date = self.starts.date();
+                let first = date.with_day(1)?;
+                let month = first.checked_add_months(Months::new(n))?;
+                let day = month.with_day(date.day())?;
+                Some(day.and_time(self.starts.time()))
+            }
+        }
+    }
+
+    /// Every occurrence, in order, skipped dates left out. Infinite for a
+    /// repeating debate without `until` or `count`: bound it with
+    /// `take_while`, or use [`Debate::occurrences_between`].
+    pub fn occurrences(&self) -> impl Iterator<Item = Occurrence<'_>> + '_ {
+        let end = self.repeat.as_ref().map_or(RepeatEnd::Count(1), |r| r.end);
+        let mut generated = 0u32;
+        let mut n = 0u32;
+        std::iter::from_fn(move || {
+            loop {
+                if let RepeatEnd::Count(c) = end
+                    && generated >= c
+                {
+                    return None;
+                }
+                // Months without the day are not generated and not counted;
+                // give up after 12 in a row (cannot happen for days <= 31).
+                let mut local = None;
+                for _ in 0..12 {
+                    local = self.nth_local(n);
+                    n = n.checked_add(1)?;
+                    if local.is_some() {
+                        break;
+                    }
+                }
+                let local = local?;
+                if let RepeatEnd::Until(until) = end
+                    && local.date() > until
+                {
+                    return None;
+                }
+                let index = generated;
+                generated += 1;
+                if self
+                    .repeat
+                    .as_ref()
+                    .is_some_and(|r| r.skip.contains(&local.date()))
+                {
+                    continue;
+                }
+                let (starts_at, adjustment) = if index == 0 {
+                    (self.first_start, None)
+                } else {
+                    resolve_local(self.timezone, local)
+                };
+                return Some(Occurrence {
+                    debate: self,
+                    index,
+                    local_start: local,
+                    starts_at,
+                    ends_at: starts_at + self.duration,
+                    adjustment,
+                });
+            }
+        })
+    }
+
+    /// Occurrences that start in `[from, until)`.
+    pub fn occurrences_between(
+        &self,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> impl Iterator<Item = Occurrence<'_>> + '_ {
+        self.occurrences()
+            .take_while(move |o| o.starts_at < until)
+            .filter(move |o| o.starts_at >= from)
+    }
+
+    /// The date of the last occurrence, if the series ends.
+    pub fn last_date(&self) -> Option<NaiveDate> {
+        match self.repeat.as_ref().map(|r| r.end) {
+            None => Some(self.starts.date()),
+            Some(RepeatEnd::Until(d)) => Some(d),
+            Some(RepeatEnd::Count(_)) => self.occurrences().last().map(|o| o.local_start.date()),
+            Some(RepeatEnd::Never) => None,
+        }
+    }
+}
+
+impl Schedule {
+    pub fn debate(&self, id: &str) -> Option<&Debate> {
+        self.debates.iter().find(|d| d.id == id)
+    }
+
+    /// All occurrences starting in `[from, until)`, by start time.
+    pub fn occurrences_between(
+        &self,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Vec<Occurrence<'_>> {
+        let mut all: Vec<Occurrence<'_>> = self
+            .debates
+            .iter()
+            .flat_map(|d| d.occurrences_between(from, until))
+            .collect();
+        all.sort_by(|a, b| (a.starts_at, &a.debate.id).cmp(&(b.starts_at, &b.debate.id)));
+        all
+    }
+}
+
+impl Schedule {
+    /// The first occurrence starting at or after `now`, of any debate.
+    pub fn occurrences_after(&self, now: DateTime<Utc>) -> Option<Occurrence<'_>> {
+        self.debates
+            .iter()
+            .filter_map(|d| d.occurrences().find(|o| o.starts_at >= now))
+            .min_by_key(|o| o.starts_at)
+    }
+}

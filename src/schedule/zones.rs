@@ -1,0 +1,344 @@
+//! Time zones as people read them: names with hints, the multi-zone time
+//! line used in announcements, and the daylight-saving mismatch note.
+//!
+//! The mismatch note exists because of a real mistake: the announcement that
+//! inspired Podium printed 15:00 New York for 20:00 London on 1 November 2011,
+//! when New York, still on summer time, was at 16:00.
+
+use chrono::{DateTime, Datelike, NaiveDate, Offset, TimeZone, Utc};
+use chrono_tz::{TZ_VARIANTS, Tz};
+
+/// Looks up an IANA zone name.
+///
+/// # Errors
+/// When the name is unknown, the error carries the nearest valid name.
+pub fn parse_zone(name: &str) -> Result<Tz, Option<&'static str>> {
+    name.trim()
+        .parse::<Tz>()
+        .map_err(|_| nearest_zone(name.trim()))
+}
+
+/// The valid zone name a person most likely meant: a different spelling of
+/// case, a bare city ("London"), or the closest name by edit distance.
+pub fn nearest_zone(name: &str) -> Option<&'static str> {
+    let wanted = name.to_ascii_lowercase().replace(' ', "_");
+    if wanted.is_empty() {
+        return None;
+    }
+    let names = TZ_VARIANTS.iter().map(|tz| tz.name());
+    if let Some(exact) = names.clone().find(|n| n.eq_ignore_ascii_case(&wanted)) {
+        return Some(exact);
+    }
+    if let Some(city) = names.clone().find(|n| {
+        n.contains('/')
+            && n.rsplit('/')
+                .next()
+                .is_some_and(|c| c.eq_ignore_ascii_case(&wanted))
+    }) {
+        return Some(city);
+    }
+    names
+        .map(|n| {
+            let lower = n.to_ascii_lowercase();
+            let whole = strsim::levenshtein(&lower, &wanted);
+            let city = lower
+                .rsplit('/')
+                .next()
+                .map_or(usize::MAX, |c| strsim::levenshtein(c, &wanted));
+            (whole.min(city), n)
+        })
+        .filter(|(d, _)| *d <= wanted.len().max(3) / 2)
+        .min_by_key(|(d, n)| (*d, n.len()))
+        .map(|(_, n)| n)
+}
+
+/// The name people use for a zone: the city of an IANA name.
+pub fn label(tz: Tz) -> String {
+    let name = tz.name();
+    match name {
+        "UTC" | "Etc/UTC" | "Etc/Universal" | "Etc/Zulu" | "Universal" | "Zulu" => "UTC".to_owned(),
+        _ => name.rsplit('/').next().unwrap_or(name).replace('_', " "),
+    }
+}
+
+/// Seconds east of UTC for `tz` at `at`.
+pub fn offset_seconds(tz: Tz, at: DateTime<Utc>) -> i32 {
+    at.with_timezone(&tz).offset().fix().local_minus_utc()
+}
+
+/// "5 hours", "4 hours 30 minutes", "45 minutes", "1 hour".
+pub fn describe_span(seconds: i32) -> String {
+    let minutes = seconds.unsigned_abs() / 60;
+    let (h, m) = (minutes / 60, minutes % 60);
+    let hours = match h {
+        0 => String::new(),
+        1 => "1 hour".to_owned(),
+        _ => format!("{h} hours"),
+    };
+    match (h, m) {
+        (_, 0) if h > 0 => hours,
+        (0, _) => format!("{m} minutes"),
+        _ => format!("{hours} {m} minutes"),
+    }
+}
+
+/// A shown zone whose distance from the debate's zone differs from both its
+/// winter and its summer value that year: the weeks when regions change
+/// their clocks on different dates.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mismatch {
+    pub zone: Tz,
+    pub reference: Tz,
+    /// Offset of `zone` minus offset of `reference`, in seconds, at the instant.
+    pub difference: i32,
+    /// The usual differences (mid-January and mid-July), one if they agree.
+    pub usual: Vec<i32>,
+}
+
+impl Mismatch {
+    fn relation(&self, diff: i32) -> String {
+        let dir = if diff >= 0 { "ahead of" } else { "behind" };
+        format!("{} {dir} {}", describe_span(diff), label(self.reference))
+    }
+
+    fn usual_text(&self) -> String {
+        let usual: Vec<String> = self
+            .usual
+            .iter()
+            .map(|u| {
+                if u.signum() == self.difference.signum() || *u == 0 {
+                    number_only(*u)
+                } else {
+                    self.relation(*u)
+                }
+            })
+            .collect();
+        usual.join(" or ")
+    }
+
+    /// "on Tue 1 Nov 2011 New York is 4 hours behind London, not the usual 5"
+    pub fn sentence(&self, at: DateTime<Utc>) -> String {
+        let local = at.with_timezone(&self.reference);
+        format!(
+            "on {} {} is {}, not the usual {}",
+            local.format("%a %-d %b %Y"),
+            label(self.zone),
+            self.relation(self.difference),
+            self.usual_text()
+        )
+    }
+
+    /// The short form carried by a time line.
+    pub fn short(&self) -> String {
+        format!(
+            "clocks change on different dates: {} is {} this week, not the usual {}",
+            label(self.zone),
+            self.relation(self.difference),
+            self.usual_text()
+        )
+    }
+}
+
+/// "5" for 5 hours, "4:30" for 4 hours 30 minutes: the number a reader
+/// compares with the sentence's first span.
+fn number_only(seconds: i32) -> String {
+    let minutes = seconds.unsigned_abs() / 60;
+    if minutes.is_multiple_of(60) {
+        (minutes / 60).to_string()
+    } else {
+        describe_span(seconds)
+    }
+}
+
+/// Checks one shown zone against the reference zone at `at`.
+pub fn mismatch(at: DateTime<Utc>, reference: Tz, zone: Tz) -> Option<Mismatch> {
+    if zone == reference {
+        return None;
+    }
+    let diff_at = |t: DateTime<Utc>| offset_seconds(zone, t) - offset_seconds(reference, t);
+    let difference = diff_at(at);
+    let year = at.year();
+    let sample = |month: u32| {
+        NaiveDate::from_ymd_opt(year, month, 15)
+            .and_then(|d| d.and_hms_opt(12, 0, 0))
+            .map(|n| diff_at(Utc.from_utc_datetime(&n)))
+            .unwrap_or(difference)
+    };
+    let (winter, summer) = (sample(1), sample(7));
+    if difference == winter || difference == summer {
+        return None;
+    }
+    let mut usual = vec![winter];
+    if summer != winter {
+        usual.push(summer);
+    }
+    Some(Mismatch {
+        zone,
+        reference,
+        difference,
+        usual,
+    })
+}
+
+/// An instant written in several zones, for announcements and listings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TimeLine {
+    /// "Tue 1 Nov 2011 20:00 London · 16:00 New York"
+    pub text: String,
+    pub mismatches: Vec<Mismatch>,
+}
+
+impl TimeLine {
+    /// The text followed by any short mismatch notes, in brackets.
+    pub fn render(&self) -> String {
+        if self.mismatches.is_empty() {
+            return self.text.clone();
+        }
+        let notes: Vec<String> = self.mismatches.iter().map(Mismatch::short).collect();
+        format!("{} (note: {})", self.text, notes.join("; "))
+    }
+}
+
+impl std::fmt::Display for TimeLine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.render())
+    }
+}
+
+/// Writes `at` in each of `zones`, the first in full and the rest as a time,
+/// with the weekday where their date differs from the first zone's.
+/// `reference` (the debate's zone) is the base for mismatch notes.
+pub fn time_line(at: DateTime<Utc>, reference: Tz, zones: &[Tz]) -> TimeLine {
+    let mut parts = Vec::with_capacity(zones.len());
+    let first_date = zones.first().map(|z| at.with_timezone(z).date_naive());
+    for (i, zone) in zones.iter().enumerate() {
+        let local = at.with_timezone(zone);
+        let part = if i == 0 {
+            format!("{} {}", local.format("%a %-d %b %Y %H:%M"), label(*zone))
+        } else if Some(local.date_naive()) != first_date {
+            format!("{} {}", local.format("%a %H:%M"), label(*zone))
+        } else {
+            format!("{} {}", local.format("%H:%M"), label(*zone))
+        };
+        parts.push(part);
+    }
+    let mismatches = zones
+        .iter()
+        .filter_map(|z| mismatch(at, reference, *z))
+        .collect();
+    TimeLine {
+        text: parts.join(" · "),
+        mismatches,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn the_inspiring_announcement_gets_new_york_right() {
+        let line = time_line(
+            utc("2011-11-01T20:00:00Z"),
+            chrono_tz::Europe::London,
+            &[chrono_tz::Europe::London, chrono_tz::America::New_York],
+        );
+        assert_eq!(line.text, "Tue 1 Nov 2011 20:00 London · 16:00 New York");
+        assert_eq!(line.mismatches.len(), 1);
+        assert_eq!(
+            line.mismatches[0].sentence(utc("2011-11-01T20:00:00Z")),
+            "on Tue 1 Nov 2011 New York is 4 hours behind London, not the usual 5"
+        );
+    }
+
+    #[test]
+    fn a_week_later_the_usual_spread_is_back_and_no_note_is_given() {
+        let line = time_line(
+            utc("2011-11-08T20:00:00Z"),
+            chrono_tz::Europe::London,
+            &[chrono_tz::Europe::London, chrono_tz::America::New_York],
+        );
+        assert_eq!(line.text, "Tue 8 Nov 2011 20:00 London · 15:00 New York");
+        assert!(line.mismatches.is_empty());
+    }
+
+    #[test]
+    fn the_weekday_is_shown_where_the_date_differs() {
+        let line = time_line(
+            utc("2026-06-02T19:00:00Z"),
+            chrono_tz::Europe::London,
+            &[
+                chrono_tz::Europe::London,
+                chrono_tz::Asia::Kolkata,
+                chrono_tz::Asia::Kathmandu,
+                chrono_tz::Australia::Sydney,
+            ],
+        );
+        assert_eq!(
+            line.text,
+            "Tue 2 Jun 2026 20:00 London · Wed 00:30 Kolkata · Wed 00:45 Kathmandu · Wed 05:00 Sydney"
+        );
+    }
+
+    #[test]
+    fn zones_without_daylight_saving_are_not_a_mismatch() {
+        // London moves, Kolkata does not: two usual spreads, neither noted.
+        for at in ["2026-01-10T12:00:00Z", "2026-07-10T12:00:00Z"] {
+            assert_eq!(
+                mismatch(utc(at), chrono_tz::Europe::London, chrono_tz::Asia::Kolkata),
+                None
+            );
+        }
+    }
+
+    #[test]
+    fn southern_and_northern_changes_in_april_are_noted() {
+        // Sydney left summer time on 5 April 2026, London started it on 29 March.
+        let m = mismatch(
+            utc("2026-04-01T19:00:00Z"),
+            chrono_tz::Europe::London,
+            chrono_tz::Australia::Sydney,
+        )
+        .unwrap();
+        assert_eq!(m.difference, 10 * 3600);
+        assert_eq!(m.usual, vec![11 * 3600, 9 * 3600]);
+        assert_eq!(
+            m.sentence(utc("2026-04-01T19:00:00Z")),
+            "on Wed 1 Apr 2026 Sydney is 10 hours ahead of London, not the usual 11 or 9"
+        );
+    }
+
+    #[test]
+    fn half_hour_zones_are_described_in_hours_and_minutes() {
+        assert_eq!(describe_span(5 * 3600 + 1800), "5 hours 30 minutes");
+        assert_eq!(describe_span(-(45 * 60)), "45 minutes");
+        assert_eq!(describe_span(3600), "1 hour");
+    }
+
+    #[test]
+    fn unknown_zones_get_the_nearest_name() {
+        assert_eq!(parse_zone("Europe/Londn"), Err(Some("Europe/London")));
+        assert_eq!(parse_zone("europe/london"), Err(Some("Europe/London")));
+        assert_eq!(parse_zone("New York"), Err(Some("America/New_York")));
+        assert_eq!(
+            parse_zone("America/Sao Paolo"),
+            Err(Some("America/Sao_Paulo"))
+        );
+        assert_eq!(parse_zone("Xyzzy/Nowhere/At/All"), Err(None));
+        assert!(parse_zone("Asia/Kathmandu").is_ok());
+    }
+
+    #[test]
+    fn labels_are_city_names() {
+        assert_eq!(label(chrono_tz::America::New_York), "New York");
+        assert_eq!(label(chrono_tz::UTC), "UTC");
+        assert_eq!(
+            label(chrono_tz::America::Argentina::Buenos_Aires),
+            "Buenos Aires"
+        );
+    }
+}

@@ -1,0 +1,322 @@
+//! `podium check`: every validation error, located, in one run.
+
+mod common;
+
+use common::{check, errors};
+
+const HEAD: &str = "timezone: Europe/London\nzones: [Europe/London, America/New_York]\nrooms: [\"#d:example.org\"]\ndebates:\n";
+
+fn one_question(id: &str, starts: &str) -> String {
+    format!("  - id: {id}\n    title: T\n    starts: {starts}\n    questions: [Q?]\n")
+}
+
+#[test]
+fn the_example_schedule_is_valid_and_notes_the_2011_clock_mismatch() {
+    let out = common::podium(&[
+        "check",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/debates.yaml"),
+    ])
+    .output()
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains(
+            "note: `leadership-2011`: on Tue 1 Nov 2011 New York is 4 hours behind London, not the usual 5"
+        ),
+        "{stderr}"
+    );
+    assert!(stdout.contains("ok, 2 debates (1 repeating)"), "{stdout}");
+    assert!(!stderr.contains("error"), "{stderr}");
+}
+
+#[test]
+fn every_error_is_reported_with_its_line_and_column_in_one_run() {
+    let yaml = format!(
+        "{HEAD}  - id: a\n    title: A\n    starts: 2026-12-01 20:00\n    durration: 1h\n    questions: [Q?]\n  - id: b\n    title: B\n    timezone: Europe/Londn\n    starts: 2026-12-01 20:00\n    questions: [Q?]\n  - id: a\n    title: C\n    starts: 2011-02-30 20:00\n    questions: [Q?]\n"
+    );
+    let out = check(&yaml);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert_eq!(
+        errors(&out),
+        vec![
+            "8:5: error: unknown field `durration` in debate 1",
+            "12:15: error: unknown time zone `Europe/Londn`",
+            "15:9: error: duplicate id `a`: already used at line 5",
+            "17:13: error: `2011-02-30` is not a date: February 2011 has 28 days",
+        ],
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("hint: did you mean `duration`?"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("hint: did you mean `Europe/London`?"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("debates.yaml: 4 errors found"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn yaml_syntax_errors_are_located() {
+    let out = check("timezone: Europe/London\ndebates:\n  - id: [a, b\n    title: x\n");
+    assert_eq!(out.code, 2);
+    let errs = errors(&out);
+    assert_eq!(errs.len(), 1, "{}", out.stderr);
+    assert!(errs[0].starts_with("4:"), "{}", out.stderr);
+    assert!(errs[0].contains("error: invalid YAML"), "{}", out.stderr);
+}
+
+#[test]
+fn a_start_in_the_spring_gap_does_not_exist() {
+    let out = check(&format!("{HEAD}{}", one_question("g", "2026-03-29 01:30")));
+    assert_eq!(
+        errors(&out),
+        vec![
+            "7:13: error: Sun 29 Mar 2026 01:30 does not exist in Europe/London: the clocks go forward 1 hour that night"
+        ]
+    );
+    assert!(
+        out.stderr
+            .contains("hint: choose a time outside the gap, such as 02:30"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_start_in_the_autumn_fold_needs_an_offset() {
+    let out = check(&format!("{HEAD}{}", one_question("f", "2026-10-25 01:30")));
+    assert_eq!(
+        errors(&out),
+        vec![
+            "7:13: error: Sun 25 Oct 2026 01:30 happens twice in Europe/London: the clocks go back 1 hour that night"
+        ]
+    );
+    assert!(
+        out.stderr.contains("`2026-10-25 01:30 +01:00` for the first (BST) or `2026-10-25 01:30 +00:00` for the second (GMT)"),
+        "{}",
+        out.stderr
+    );
+    for offset in ["+01:00", "+00:00"] {
+        let out = check(&format!(
+            "{HEAD}{}",
+            one_question("f", &format!("2026-10-25 01:30{offset}"))
+        ));
+        assert_eq!(out.code, 0, "{offset}: {}", out.stderr);
+    }
+    let out = check(&format!(
+        "{HEAD}{}",
+        one_question("f", "2026-10-25 01:30+02:00")
+    ));
+    assert_eq!(
+        errors(&out),
+        vec![
+            "7:13: error: offset +02:00 does not match Europe/London at Sun 25 Oct 2026 01:30: it is either BST +01:00 or GMT +00:00"
+        ]
+    );
+}
+
+#[test]
+fn an_offset_that_disagrees_with_the_zone_is_an_error() {
+    let out = check(&format!(
+        "{HEAD}{}",
+        one_question("o", "2011-11-01 20:00-05:00")
+    ));
+    assert_eq!(
+        errors(&out),
+        vec![
+            "7:13: error: offset -05:00 does not match Europe/London: at Tue 1 Nov 2011 20:00 it is GMT +00:00"
+        ]
+    );
+}
+
+#[test]
+fn bad_durations_are_explained() {
+    let yaml = format!(
+        "{HEAD}  - id: a\n    title: A\n    starts: 2026-12-01 20:00\n    duration: 1 hour and a bit\n    questions: [Q?]\n  - id: b\n    title: B\n    starts: 2026-12-02 20:00\n    duration: 90\n    questions: [Q?]\n  - id: c\n    title: C\n    starts: 2026-12-03 20:00\n    duration: 2d\n    questions: [Q?]\n"
+    );
+    let out = check(&yaml);
+    let errs = errors(&out);
+    assert_eq!(errs.len(), 3, "{}", out.stderr);
+    assert!(
+        errs[0].starts_with("8:15: error: bad duration: `1 hour and a bit` is not a duration"),
+        "{}",
+        errs[0]
+    );
+    assert_eq!(errs[1], "13:15: error: duration `90` has no unit");
+    assert_eq!(
+        errs[2],
+        "18:15: error: duration `2days` is out of range: a debate lasts from 1 minute to 24 hours"
+    );
+    assert!(
+        out.stderr
+            .contains("hint: write e.g. `90m` for minutes or `90h` for hours")
+    );
+}
+
+#[test]
+fn question_offsets_must_fall_inside_the_debate_and_in_order() {
+    let yaml = format!(
+        "{HEAD}  - id: q\n    title: Q\n    starts: 2026-12-01 20:00\n    duration: 1h\n    questions:\n      - text: First\n        at: 30m\n      - text: Second\n        at: 10m\n      - text: Third\n        at: 70m\n"
+    );
+    let out = check(&yaml);
+    assert_eq!(
+        errors(&out),
+        vec![
+            "13:13: error: question 2 is at 10m, before question 1 at 30m: list questions in the order they are asked",
+            "15:13: error: question 3 is at 1h 10m, but the debate is over after 1h",
+        ],
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn until_before_the_start_and_repeat_fields_without_repeat_are_errors() {
+    let yaml = format!(
+        "{HEAD}  - id: u\n    title: U\n    starts: 2026-12-01 20:00\n    repeat: weekly\n    until: 2026-11-01\n    questions: [Q?]\n  - id: v\n    title: V\n    starts: 2026-12-02 20:00\n    count: 3\n    questions: [Q?]\n  - id: w\n    title: W\n    starts: 2026-12-03 20:00\n    repeat: weekley\n    questions: [Q?]\n"
+    );
+    let out = check(&yaml);
+    assert_eq!(
+        errors(&out),
+        vec![
+            "9:12: error: `until` 2026-11-01 is before the first start on 2026-12-01",
+            "14:5: error: `count` only applies to a repeating debate",
+            "19:13: error: unknown repeat `weekley`",
+        ],
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("did you mean `weekly`?"));
+}
+
+#[test]
+fn two_debates_in_the_same_room_at_the_same_time_overlap() {
+    let yaml = format!(
+        "{HEAD}  - id: weekly\n    title: W\n    starts: 2026-12-01 20:00\n    repeat: weekly\n    questions: [Q?]\n  - id: special\n    title: S\n    starts: 2027-01-05 20:30\n    questions: [Q?]\n  - id: elsewhere\n    title: E\n    starts: 2027-01-05 20:30\n    rooms: [\"#other:example.org\"]\n    questions: [Q?]\n"
+    );
+    let out = check(&yaml);
+    assert_eq!(
+        errors(&out),
+        vec![
+            "12:13: error: `special` on Tue 5 Jan 2027 20:30 overlaps `weekly` (Tue 5 Jan 2027 20:00–21:00 GMT) in room #d:example.org"
+        ],
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn missing_fields_types_and_bad_rooms_are_each_reported() {
+    let yaml = "timezone: Europe/London\ndebates:\n  - title: No id\n    starts: 2026-12-01 20:00\n    questions: Q?\n    rooms: [\"not a room\"]\n    organisers: [alice]\n";
+    let out = check(yaml);
+    let errs = errors(&out);
+    assert!(
+        errs.contains(&"3:5: error: debate 1 has no `id`".to_owned()),
+        "{errs:?}"
+    );
+    assert!(
+        errs.contains(&"5:16: error: `questions` should be a list, found a string".to_owned()),
+        "{errs:?}"
+    );
+    assert!(
+        errs.iter().any(|e| e.starts_with("6:13: error: a room is")),
+        "{errs:?}"
+    );
+    assert!(
+        errs.contains(
+            &"7:18: error: organiser `alice` is neither a Matrix user nor an IRC nick".to_owned()
+        ),
+        "{errs:?}"
+    );
+}
+
+#[test]
+fn a_schedule_without_a_zone_or_rooms_says_where_to_put_them() {
+    let out = check(
+        "debates:\n  - id: a\n    title: A\n    starts: 2026-12-01 20:00\n    questions: [Q?]\n",
+    );
+    assert_eq!(
+        errors(&out),
+        vec![
+            "2:5: error: debate 1 has no time zone",
+            "2:5: error: debate 1 has no rooms",
+        ],
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn an_alias_bomb_is_rejected_with_a_clear_error() {
+    let mut yaml = String::from(
+        "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+    );
+    for i in 1..12u8 {
+        let (prev, cur) = ((b'a' + i - 1) as char, (b'a' + i) as char);
+        let refs = vec![format!("*{prev}"); 9].join(",");
+        yaml.push_str(&format!("{cur}: &{cur} [{refs}]\n"));
+    }
+    let out = check(&yaml);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("too many aliases"), "{}", out.stderr);
+}
+
+#[test]
+fn deep_nesting_is_rejected_with_a_clear_error() {
+    let yaml = format!("debates: {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
+    let out = check(&yaml);
+    assert_eq!(out.code, 2);
+    assert_eq!(errors(&out).len(), 1, "{}", out.stderr);
+    assert!(out.stderr.contains("invalid YAML"), "{}", out.stderr);
+}
+
+#[test]
+fn bytes_that_are_not_utf8_get_a_located_error() {
+    let s = common::schedule("");
+    std::fs::write(&s.path, b"timezone: Europe/London\ndebates: \xff\xfe\n").unwrap();
+    let out = common::run(&["check", s.path.to_str().unwrap()]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr
+            .contains(":2:10: error: the file is not valid UTF-8"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_missing_file_is_a_failure_not_a_validation_error() {
+    let out = common::run(&["check", "/nonexistent/debates.yaml"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("cannot read /nonexistent/debates.yaml"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn skipping_a_date_that_is_not_in_the_series_is_a_warning() {
+    let yaml = format!(
+        "{HEAD}  - id: w\n    title: W\n    starts: 2026-12-01 20:00\n    repeat: weekly\n    count: 4\n    skip: [2026-12-08, 2026-12-09]\n    questions: [Q?]\n"
+    );
+    let out = check(&yaml);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("7:13: warning: `w` skips 2026-12-09 (Wed), which is not one of its dates (weekly from Tue 1 Dec 2026)"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("2026-12-08 ("), "{}", out.stderr);
+}

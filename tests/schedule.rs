@@ -1,0 +1,293 @@
+//! `podium schedule`: occurrences in every zone, across daylight-saving changes.
+
+mod common;
+
+use serde_json::Value;
+
+fn occurrences(yaml: &str, from: &str, until: &str) -> Vec<Value> {
+    let s = common::schedule(yaml);
+    let out = common::run(&[
+        "schedule",
+        s.path.to_str().unwrap(),
+        "--from",
+        from,
+        "--until",
+        until,
+        "--json",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    serde_json::from_str::<Value>(&out.stdout)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn field<'a>(o: &'a Value, key: &str) -> &'a str {
+    o[key].as_str().unwrap_or_else(|| panic!("{key} in {o}"))
+}
+
+#[test]
+fn json_follows_the_contract_for_the_inspiring_debate() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/debates.yaml");
+    let out = common::run(&[
+        "schedule",
+        path,
+        "--from",
+        "2011-10-01",
+        "--until",
+        "2011-12-01",
+        "--json",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let list: Value = serde_json::from_str(&out.stdout).unwrap();
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 1);
+    let o = &list[0];
+    assert_eq!(field(o, "debate"), "leadership-2011");
+    assert_eq!(
+        field(o, "title"),
+        "Developing Leadership in Social Work and Social Care"
+    );
+    assert_eq!(field(o, "starts_at"), "2011-11-01T20:00:00Z");
+    assert_eq!(field(o, "ends_at"), "2011-11-01T21:00:00Z");
+    assert_eq!(field(o, "timezone"), "Europe/London");
+    assert_eq!(o["local"]["Europe/London"], "2011-11-01T20:00:00+00:00");
+    assert_eq!(o["local"]["America/New_York"], "2011-11-01T16:00:00-04:00");
+    assert_eq!(
+        o["notes"][0],
+        "on Tue 1 Nov 2011 New York is 4 hours behind London, not the usual 5"
+    );
+}
+
+#[test]
+fn human_output_shows_every_zone_and_the_mismatch_note() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/debates.yaml");
+    let out = common::run(&[
+        "schedule",
+        path,
+        "--from",
+        "2011-10-01",
+        "--until",
+        "2011-12-01",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        "Tue 1 Nov 2011 20:00 London · 16:00 New York\n    leadership-2011: Developing Leadership in Social Work and Social Care (1h)\n    note: on Tue 1 Nov 2011 New York is 4 hours behind London, not the usual 5\n"
+    );
+}
+
+#[test]
+fn a_weekly_debate_keeps_london_wall_time_across_the_uk_and_us_spring_changes() {
+    // US clocks go forward on 8 March 2026, UK clocks on 29 March.
+    let yaml = "timezone: Europe/London\nzones: [Europe/London, America/New_York]\nrooms: [\"#d:x.org\"]\ndebates:\n  - id: w\n    title: W\n    starts: 2026-03-03 20:00\n    repeat: weekly\n    questions: [Q?]\n";
+    let list = occurrences(yaml, "2026-03-01", "2026-04-08");
+    let got: Vec<(&str, &str, &str, usize)> = list
+        .iter()
+        .map(|o| {
+            (
+                field(o, "starts_at"),
+                o["local"]["Europe/London"].as_str().unwrap(),
+                o["local"]["America/New_York"].as_str().unwrap(),
+                o["notes"].as_array().unwrap().len(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                "2026-03-03T20:00:00Z",
+                "2026-03-03T20:00:00+00:00",
+                "2026-03-03T15:00:00-05:00",
+                0
+            ),
+            (
+                "2026-03-10T20:00:00Z",
+                "2026-03-10T20:00:00+00:00",
+                "2026-03-10T16:00:00-04:00",
+                1
+            ),
+            (
+                "2026-03-17T20:00:00Z",
+                "2026-03-17T20:00:00+00:00",
+                "2026-03-17T16:00:00-04:00",
+                1
+            ),
+            (
+                "2026-03-24T20:00:00Z",
+                "2026-03-24T20:00:00+00:00",
+                "2026-03-24T16:00:00-04:00",
+                1
+            ),
+            (
+                "2026-03-31T19:00:00Z",
+                "2026-03-31T20:00:00+01:00",
+                "2026-03-31T15:00:00-04:00",
+                0
+            ),
+            (
+                "2026-04-07T19:00:00Z",
+                "2026-04-07T20:00:00+01:00",
+                "2026-04-07T15:00:00-04:00",
+                0
+            ),
+        ]
+    );
+}
+
+#[test]
+fn a_weekly_debate_across_the_autumn_changes() {
+    // UK clocks go back on 25 October 2026, US clocks on 1 November.
+    let yaml = "timezone: America/New_York\nzones: [America/New_York, Europe/London]\nrooms: [\"#d:x.org\"]\ndebates:\n  - id: w\n    title: W\n    starts: 2026-10-20 15:00\n    repeat: weekly\n    count: 3\n    questions: [Q?]\n";
+    let list = occurrences(yaml, "2026-10-01", "2026-12-01");
+    let london: Vec<&str> = list
+        .iter()
+        .map(|o| o["local"]["Europe/London"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        london,
+        vec![
+            "2026-10-20T20:00:00+01:00",
+            "2026-10-27T19:00:00+00:00",
+            "2026-11-03T20:00:00+00:00"
+        ]
+    );
+    assert_eq!(
+        list[1]["notes"][0],
+        "on Tue 27 Oct 2026 London is 4 hours ahead of New York, not the usual 5"
+    );
+}
+
+#[test]
+fn half_and_three_quarter_hour_zones_are_shown_exactly() {
+    let yaml = "timezone: Asia/Kathmandu\nzones: [Asia/Kathmandu, Asia/Kolkata, Australia/Adelaide, America/St_Johns, Europe/London]\nrooms: [\"#d:x.org\"]\ndebates:\n  - id: k\n    title: K\n    starts: 2026-01-06 07:00\n    repeat: monthly\n    count: 7\n    questions: [Q?]\n";
+    let list = occurrences(yaml, "2026-01-01", "2026-08-01");
+    let jan = &list[0];
+    assert_eq!(field(jan, "starts_at"), "2026-01-06T01:15:00Z");
+    assert_eq!(jan["local"]["Asia/Kolkata"], "2026-01-06T06:45:00+05:30");
+    assert_eq!(
+        jan["local"]["Australia/Adelaide"],
+        "2026-01-06T11:45:00+10:30"
+    );
+    assert_eq!(
+        jan["local"]["America/St_Johns"],
+        "2026-01-05T21:45:00-03:30"
+    );
+    assert_eq!(
+        field(jan, "time_line"),
+        "Tue 6 Jan 2026 07:00 Kathmandu · 06:45 Kolkata · 11:45 Adelaide · Mon 21:45 St Johns · 01:15 London"
+    );
+    let july = list
+        .iter()
+        .find(|o| field(o, "starts_at").starts_with("2026-07"))
+        .unwrap();
+    assert_eq!(
+        july["local"]["Australia/Adelaide"],
+        "2026-07-06T10:45:00+09:30"
+    );
+    assert_eq!(
+        july["local"]["America/St_Johns"],
+        "2026-07-05T22:45:00-02:30"
+    );
+    // April: Adelaide has left summer time (5 April), St John's has started it (8 March),
+    // neither is at its January or July distance from Kathmandu? Kathmandu has no DST,
+    // so every difference is one of the two usual ones: no notes at all.
+    assert!(
+        list.iter()
+            .all(|o| o["notes"].as_array().unwrap().is_empty())
+    );
+}
+
+#[test]
+fn skipped_dates_are_left_out_and_monthly_skips_short_months() {
+    let yaml = "timezone: Europe/Paris\nrooms: [\"#d:x.org\"]\ndebates:\n  - id: m\n    title: M\n    starts: 2026-01-31 18:00\n    repeat: monthly\n    until: 2026-08-31\n    skip: [2026-05-31]\n    questions: [Q?]\n";
+    let list = occurrences(yaml, "2026-01-01", "2027-01-01");
+    let starts: Vec<&str> = list
+        .iter()
+        .map(|o| o["local"]["Europe/Paris"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        starts,
+        vec![
+            "2026-01-31T18:00:00+01:00",
+            "2026-03-31T18:00:00+02:00",
+            "2026-07-31T18:00:00+02:00",
+            "2026-08-31T18:00:00+02:00",
+        ]
+    );
+}
+
+#[test]
+fn a_repeat_that_lands_in_a_gap_moves_forward_and_check_warns() {
+    let yaml = "timezone: Europe/London\nrooms: [\"#d:x.org\"]\ndebates:\n  - id: late\n    title: L\n    starts: 2026-03-15 01:30\n    duration: 20m\n    repeat: weekly\n    count: 3\n    questions: [Q?]\n";
+    let list = occurrences(yaml, "2026-03-01", "2026-04-08");
+    assert_eq!(field(&list[2], "starts_at"), "2026-03-29T01:30:00Z");
+    assert_eq!(
+        list[2]["local"]["Europe/London"],
+        "2026-03-29T02:30:00+01:00"
+    );
+    assert_eq!(field(&list[2], "adjusted"), "gap");
+    let out = common::check(yaml);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("6:13: warning: on Sun 29 Mar 2026 01:30 does not exist in Europe/London (clocks go forward); `late` starts at 02:30 BST that day"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn an_explicit_offset_chooses_which_of_two_equal_wall_times() {
+    let yaml = "timezone: Europe/London\nrooms: [\"#d:x.org\"]\ndebates:\n  - id: first\n    title: F\n    starts: 2026-10-25 01:30+01:00\n    duration: 20m\n    questions: [Q?]\n  - id: second\n    title: S\n    starts: 2026-10-25 01:30+00:00\n    duration: 20m\n    questions: [Q?]\n";
+    let list = occurrences(yaml, "2026-10-24", "2026-10-26");
+    let got: Vec<(&str, &str)> = list
+        .iter()
+        .map(|o| (field(o, "debate"), field(o, "starts_at")))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("first", "2026-10-25T00:30:00Z"),
+            ("second", "2026-10-25T01:30:00Z")
+        ]
+    );
+}
+
+#[test]
+fn a_debate_crossing_midnight_is_one_occurrence() {
+    let yaml = "timezone: America/Los_Angeles\nzones: [America/Los_Angeles, Europe/Berlin]\nrooms: [\"#d:x.org\"]\ndebates:\n  - id: night\n    title: N\n    starts: 2026-12-01 23:30\n    duration: 1h\n    questions: [Q?]\n";
+    let list = occurrences(yaml, "2026-12-01", "2026-12-03");
+    assert_eq!(list.len(), 1);
+    assert_eq!(field(&list[0], "ends_at"), "2026-12-02T08:30:00Z");
+    assert_eq!(
+        field(&list[0], "time_line"),
+        "Tue 1 Dec 2026 23:30 Los Angeles · Wed 08:30 Berlin"
+    );
+}
+
+#[test]
+fn the_default_window_is_the_next_ninety_days_from_now() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/debates.yaml");
+    let out = common::run(&["schedule", path, "--json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let list: Vec<Value> = serde_json::from_str(&out.stdout).unwrap();
+    // now = Fri 27 Nov 2026: Tuesdays 1, 8, 15 Dec, (22, 29 skipped), 5 Jan ... 23 Feb.
+    let first = field(&list[0], "starts_at");
+    assert_eq!(first, "2026-12-01T20:00:00Z");
+    assert!(
+        list.iter()
+            .all(|o| !field(o, "starts_at").starts_with("2026-12-22"))
+    );
+    assert_eq!(list.len(), 11);
+}
+
+#[test]
+fn an_invalid_schedule_is_not_listed() {
+    let s = common::schedule("debates: [}");
+    let out = common::run(&["schedule", s.path.to_str().unwrap()]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("error: invalid YAML"), "{}", out.stderr);
+    assert!(out.stdout.is_empty());
+}
