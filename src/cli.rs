@@ -110,12 +110,17 @@ fn parse_when(s: &str) -> Result<DateTime<Utc>, String> {
 /// Runs a parsed command line; returns the process exit status.
 pub fn run(cli: Cli) -> ExitCode {
     let now = cli.now.unwrap_or_else(Utc::now);
-    let mut out = std::io::stdout().lock();
+    // Buffered: a year of a large schedule is tens of thousands of lines.
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let result = match cli.command {
         Command::Check(args) => check(&args.file, now, &mut out),
         Command::Schedule(args) => schedule_cmd(&args, now, &mut out),
         Command::Ics(args) => ics(&args, now, &mut out),
     };
+    let result = result.and_then(|code| {
+        out.flush()?;
+        Ok(code)
+    });
     match result {
         Ok(code) => code,
         Err(e) => {
