@@ -34,6 +34,16 @@ pub struct Cli {
     #[arg(long, global = true, hide = true, value_parser = parse_instant)]
     pub now: Option<DateTime<Utc>>,
 
+    /// Where Podium keeps its database (podium.db) and rehearsal logs.
+    #[arg(
+        long,
+        global = true,
+        env = "PODIUM_DATA_DIR",
+        default_value = "data",
+        value_name = "DIR"
+    )]
+    pub data_dir: PathBuf,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -56,6 +66,61 @@ pub enum Command {
     /// Repeating debates become RRULEs in the debate's own time zone, so they
     /// keep their wall-clock time across daylight-saving changes.
     Ics(IcsArgs),
+    /// Run one debate now in the terminal, on a compressed clock.
+    ///
+    /// Reminders, the intro, the questions and the closing are printed as
+    /// they fall due; each line you type is a reply (`name: text` speaks as
+    /// someone else; `A2: ...` answers Q2), and organiser commands such as
+    /// !skip and !end work. At the end it writes the transcript and says
+    /// where. Interrupted (Ctrl-C, or killed), the same command resumes it.
+    Rehearse(RehearseArgs),
+    /// Print the transcript of a debate from the store.
+    ///
+    /// Without --date, the most recent occurrence that has started
+    /// (rehearsals included).
+    Transcript(TranscriptArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RehearseArgs {
+    /// The debate's id in the schedule.
+    pub debate: String,
+    /// How many times faster than real time (60: an hour takes a minute).
+    #[arg(long, default_value_t = 60.0, value_parser = parse_speed)]
+    pub speed: f64,
+    /// Start a new rehearsal even if an unfinished one could be resumed.
+    #[arg(long)]
+    pub fresh: bool,
+    /// The schedule file.
+    #[arg(long, default_value = "debates.yaml", env = "PODIUM_SCHEDULE")]
+    pub file: PathBuf,
+    /// Base of transcript links.
+    #[arg(
+        long,
+        env = "PODIUM_PUBLIC_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    pub public_url: String,
+}
+
+#[derive(Debug, Args)]
+pub struct TranscriptArgs {
+    /// The debate's id.
+    pub debate: String,
+    /// The occurrence's date, local to the debate (YYYY-MM-DD).
+    #[arg(long, value_parser = schedule::time::parse_date)]
+    pub date: Option<chrono::NaiveDate>,
+    #[arg(long, value_enum, default_value = "md")]
+    pub format: crate::transcript::Format,
+}
+
+fn parse_speed(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v <= 100_000.0 => Ok(v),
+        _ => Err(format!(
+            "`{s}` is not a speed: give a number from 0.01 to 100000"
+        )),
+    }
 }
 
 #[derive(Debug, Args)]
@@ -109,6 +174,7 @@ fn parse_when(s: &str) -> Result<DateTime<Utc>, String> {
 
 /// Runs a parsed command line; returns the process exit status.
 pub fn run(cli: Cli) -> ExitCode {
+    init_tracing();
     let now = cli.now.unwrap_or_else(Utc::now);
     // Buffered: a year of a large schedule is tens of thousands of lines.
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
@@ -116,6 +182,11 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Check(args) => check(&args.file, now, &mut out),
         Command::Schedule(args) => schedule_cmd(&args, now, &mut out),
         Command::Ics(args) => ics(&args, now, &mut out),
+        Command::Rehearse(args) => {
+            drop(out);
+            return rehearse(args, &cli.data_dir, now);
+        }
+        Command::Transcript(args) => transcript(&args, &cli.data_dir, now, &mut out),
     };
     let result = result.and_then(|code| {
         out.flush()?;
@@ -308,4 +379,97 @@ fn ics(args: &IcsArgs, now: DateTime<Utc>, out: &mut impl Write) -> anyhow::Resu
         None => out.write_all(text.as_bytes())?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Logs go to stderr; `RUST_LOG` (e.g. `podium=debug`) changes the level.
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+fn rehearse(args: RehearseArgs, data_dir: &Path, now: DateTime<Utc>) -> ExitCode {
+    let schedule = match load(&args.file, now, &[Severity::Error]) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let Some(debate) = schedule.debate(&args.debate).cloned() else {
+        let ids: Vec<&str> = schedule.debates.iter().map(|d| d.id.as_str()).collect();
+        eprintln!(
+            "podium: no debate `{}` in {}; its debates are: {}",
+            args.debate,
+            args.file.display(),
+            ids.join(", ")
+        );
+        return ExitCode::from(EXIT_FAILURE);
+    };
+    let opts = crate::rehearse::Options {
+        debate,
+        speed: args.speed,
+        data_dir: data_dir.to_owned(),
+        fresh: args.fresh,
+        public_url: args.public_url,
+    };
+    let result = runtime()
+        .and_then(|rt| rt.block_on(crate::rehearse::run(opts, Box::new(std::io::stdout()))));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("podium: {e:#}");
+            ExitCode::from(EXIT_FAILURE)
+        }
+    }
+}
+
+fn transcript(
+    args: &TranscriptArgs,
+    data_dir: &Path,
+    now: DateTime<Utc>,
+    out: &mut impl Write,
+) -> anyhow::Result<ExitCode> {
+    if !data_dir.join("podium.db").exists() {
+        eprintln!(
+            "podium: no database in {} (set --data-dir or PODIUM_DATA_DIR)",
+            data_dir.display()
+        );
+        return Ok(ExitCode::from(EXIT_FAILURE));
+    }
+    let rt = runtime()?;
+    let text = rt.block_on(async {
+        let store = crate::store::Store::open(data_dir).await?;
+        let Some(occ) = crate::transcript::find(&store, &args.debate, args.date, now).await? else {
+            return anyhow::Ok(None);
+        };
+        Ok(Some(
+            crate::transcript::build(&store, &occ)
+                .await?
+                .render(args.format),
+        ))
+    })?;
+    match text {
+        Some(text) => {
+            out.write_all(text.as_bytes())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        None => {
+            match args.date {
+                Some(d) => eprintln!(
+                    "podium: no occurrence of `{}` on {d} in the store",
+                    args.debate
+                ),
+                None => eprintln!("podium: no occurrence of `{}` has started yet", args.debate),
+            }
+            Ok(ExitCode::from(EXIT_FAILURE))
+        }
+    }
 }

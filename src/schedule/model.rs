@@ -22,6 +22,8 @@ pub struct Schedule {
 pub enum Room {
     Matrix(String),
     Irc(String),
+    /// The terminal of `podium rehearse`; never written in debates.yaml.
+    Console(String),
 }
 
 impl Room {
@@ -78,6 +80,7 @@ impl std::fmt::Display for Room {
         match self {
             Room::Matrix(r) => f.write_str(r),
             Room::Irc(c) => write!(f, "irc:{c}"),
+            Room::Console(c) => write!(f, "console:{c}"),
         }
     }
 }

@@ -1,0 +1,129 @@
+//! The chat boundary: the one small interface between the engine and a
+//! network. The engine sends posts through [`Chat`] and receives
+//! [`Incoming`] events on a channel; it never knows which network a room is
+//! on. Matrix, IRC and the console are implementations; tests use
+//! [`memory::MemoryChat`].
+
+pub mod console;
+pub mod memory;
+
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::oneshot;
+
+pub use crate::schedule::Room;
+
+/// Who wrote a message: a network-wide id (`@alice:example.org`,
+/// `irc:alice`, `console:alice`) and the name to show.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sender {
+    pub id: String,
+    pub name: String,
+}
+
+/// Something that happened in a room.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    Message {
+        /// The network's id for this message, used by later edits and replies.
+        id: String,
+        sender: Sender,
+        body: String,
+        /// The message this one replies to (or the root of its thread).
+        in_reply_to: Option<String>,
+        server_ts: Option<DateTime<Utc>>,
+    },
+    Edit {
+        target: String,
+        body: String,
+        server_ts: Option<DateTime<Utc>>,
+    },
+    Delete {
+        target: String,
+        server_ts: Option<DateTime<Utc>>,
+    },
+}
+
+/// A network's resume position (a Matrix sync token, say). The engine saves
+/// it in the same transaction as the replies received before it, so a crash
+/// re-delivers uncommitted messages instead of losing them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cursor {
+    pub network: String,
+    pub position: String,
+}
+
+/// What became of an incoming event, once it is safely stored (or not stored).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Receipt {
+    /// Stored as a reply to `question` (`None`: before Q1, to the intro).
+    Saved {
+        question: Option<u32>,
+        by: crate::engine::attribution::AttributedBy,
+    },
+    /// An edit or deletion was applied to a stored reply.
+    Updated,
+    /// A command was handled.
+    Command,
+    /// Not collected, and why.
+    Ignored(&'static str),
+}
+
+/// An event with what the engine must do once it is durable.
+#[derive(Debug)]
+pub struct Incoming {
+    pub room: Room,
+    pub event: Event,
+    pub cursor: Option<Cursor>,
+    /// Answered after the event is committed to the store.
+    pub ack: Option<oneshot::Sender<Receipt>>,
+}
+
+impl Incoming {
+    pub fn new(room: Room, event: Event) -> Self {
+        Incoming {
+            room,
+            event,
+            cursor: None,
+            ack: None,
+        }
+    }
+}
+
+/// A post to send. `key` is stable across restarts: networks that can
+/// deduplicate (Matrix transaction ids) use it to make a retried send a no-op.
+#[derive(Clone, Copy, Debug)]
+pub struct Outgoing<'a> {
+    pub key: &'a str,
+    pub body: &'a str,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChatError {
+    /// Worth retrying: the network or the connection failed.
+    #[error("temporary failure: {0}")]
+    Temporary(String),
+    /// Not worth retrying: the room does not exist, the bot may not post...
+    #[error("{0}")]
+    Permanent(String),
+}
+
+/// A chat network as the engine sees it.
+pub trait Chat: Send + Sync + 'static {
+    /// Posts `post` in `room` and returns the network's id for the message.
+    fn send(
+        &self,
+        room: &Room,
+        post: Outgoing<'_>,
+    ) -> impl Future<Output = Result<String, ChatError>> + Send;
+
+    /// Whether `user` moderates `room` (Matrix power level >= 50, IRC
+    /// channel operator), which makes them an organiser there.
+    fn is_moderator(&self, room: &Room, user: &str) -> impl Future<Output = bool> + Send;
+
+    /// True when sending twice with the same key posts once. Then a post
+    /// interrupted by a crash is retried; otherwise it is left alone, since a
+    /// duplicate question is worse than a missing one.
+    fn deduplicates(&self) -> bool;
+}

@@ -1,0 +1,495 @@
+//! Chat commands (`!help`, `!transcript leadership-2011`, `!ask ...`),
+//! parsed once here so that Matrix and IRC accept exactly the same language
+//! and give the same error messages; a network only passes the message body.
+//!
+//! Parsing is separate from permission: [`Command::organiser_only`] says
+//! who may use a command, and the engine checks the sender, so that a
+//! participant who types `!end` learns that it is for organisers rather
+//! than getting a usage error.
+
+use std::fmt;
+
+use chrono::NaiveDate;
+
+/// A chat command, with its arguments checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// `!help` (alias `!commands`): list the commands.
+    Help,
+    /// `!next`: when the next debate starts.
+    Next,
+    /// `!transcript [DEBATE] [DATE]`
+    Transcript {
+        /// The debate id as typed; the engine checks it exists.
+        debate: Option<String>,
+        /// The date of one occurrence of a repeating debate.
+        date: Option<NaiveDate>,
+    },
+    /// `!start`: start the debate now.
+    Start,
+    /// `!skip`: move on to the next question.
+    Skip,
+    /// `!ask TEXT`: ask a question that is not in the schedule.
+    Ask(String),
+    /// `!end` (alias `!stop`): end the debate.
+    End,
+    /// A `!word` that is not a command; carried so the bot can answer "unknown command, try !help".
+    ///
+    /// Holds the word as typed, without the `!`, so the reply can quote it.
+    Unknown(String),
+}
+
+/// Why a message that is a command could not be understood: a sentence to
+/// send back to the person, with an example of the right form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandError(pub String);
+
+impl fmt::Display for CommandError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for CommandError {}
+
+/// Shown by `!help`. Kept next to the parser so that a new command and its
+/// help line are reviewed together; a test checks every line parses.
+const HELP: &str = "\
+!help — list these commands
+!next — when the next debate starts
+!transcript [DEBATE] [DATE] — (organisers) post the transcript of a debate, the latest by default; DATE is YYYY-MM-DD
+!start — (organisers) start the debate now
+!skip — (organisers) move on to the next question
+!ask TEXT — (organisers) ask TEXT as the next question
+!end — (organisers) end the debate";
+
+/// Shown with `!transcript` errors, so the person sees the right form.
+const TRANSCRIPT_EXAMPLE: &str = "!transcript leadership-2011 2011-11-01";
+
+impl Command {
+    /// Parses a chat message.
+    ///
+    /// `None` when the message is not a command at all (does not start with `!` followed by a letter).
+    /// That keeps `!!!`, `!1` and `! help` ordinary chat, so the bot never
+    /// answers them. Otherwise the first word (case-insensitive) names the
+    /// command and the rest are its arguments; an unknown word is
+    /// `Some(Ok(Command::Unknown(..)))`, bad arguments are `Some(Err(..))`.
+    pub fn parse(body: &str) -> Option<Result<Command, CommandError>> {
+        let after_bang = body.trim().strip_prefix('!')?;
+        if !after_bang.starts_with(char::is_alphabetic) {
+            return None;
+        }
+        let word_end = after_bang
+            .find(char::is_whitespace)
+            .unwrap_or(after_bang.len());
+        let (word, args) = after_bang.split_at(word_end);
+        let args = args.trim_start();
+        let name = word.to_lowercase();
+        Some(match name.as_str() {
+            // Extra words are harmless here: these only read, so they are ignored.
+            "help" | "commands" => Ok(Command::Help),
+            "next" => Ok(Command::Next),
+            "transcript" => transcript(args),
+            // These change a running debate, so anything after them is more
+            // likely a mistake (`!end of my answer`) than intended.
+            "start" => without_arguments(&name, args, Command::Start),
+            "skip" => without_arguments(&name, args, Command::Skip),
+            "end" | "stop" => without_arguments(&name, args, Command::End),
+            "ask" if args.is_empty() => Err(CommandError(
+                "`!ask` needs the question: !ask What next?".into(),
+            )),
+            "ask" => Ok(Command::Ask(args.to_owned())),
+            _ => Ok(Command::Unknown(word.to_owned())),
+        })
+    }
+
+    /// True for commands only organisers may use (start, skip, ask, end, transcript).
+    pub fn organiser_only(&self) -> bool {
+        match self {
+            Command::Start
+            | Command::Skip
+            | Command::Ask(_)
+            | Command::End
+            | Command::Transcript { .. } => true,
+            Command::Help | Command::Next | Command::Unknown(_) => false,
+        }
+    }
+
+    /// One line each, for `!help`.
+    pub fn help_text() -> &'static str {
+        HELP
+    }
+}
+
+fn without_arguments(name: &str, args: &str, command: Command) -> Result<Command, CommandError> {
+    if args.is_empty() {
+        Ok(command)
+    } else {
+        Err(CommandError(format!(
+            "`!{name}` takes no arguments: send just !{name}"
+        )))
+    }
+}
+
+/// `!transcript [DEBATE] [DATE]`, in either order: a date is recognisable,
+/// so people need not remember which comes first.
+fn transcript(args: &str) -> Result<Command, CommandError> {
+    let words: Vec<&str> = args.split_whitespace().collect();
+    if words.len() > 2 {
+        return Err(CommandError(format!(
+            "`!transcript` takes at most a debate and a date: {TRANSCRIPT_EXAMPLE}"
+        )));
+    }
+    let mut debate = None;
+    let mut date = None;
+    for word in words {
+        match date_word(word) {
+            Some(parsed) if date.is_none() => date = Some(parsed?),
+            Some(_) => {
+                return Err(CommandError(format!(
+                    "`!transcript` takes one date, not two: {TRANSCRIPT_EXAMPLE}"
+                )));
+            }
+            None if debate.is_none() => debate = Some(word.to_owned()),
+            None => {
+                return Err(CommandError(format!(
+                    "`!transcript` takes one debate, not two (dates are YYYY-MM-DD): {TRANSCRIPT_EXAMPLE}"
+                )));
+            }
+        }
+    }
+    Ok(Command::Transcript { debate, date })
+}
+
+/// `None` when `word` is not meant as a date. Three groups of digits joined
+/// by `-` are meant as one, so `11-2-3` or `01-11-2011` get an error asking
+/// for YYYY-MM-DD instead of being looked up as a debate id (and failing
+/// with a confusing "no such debate"), or being guessed wrong.
+fn date_word(word: &str) -> Option<Result<NaiveDate, CommandError>> {
+    let parts: Vec<&str> = word.split('-').collect();
+    let all_digits = |p: &&str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+    if parts.len() != 3 || !parts.iter().all(all_digits) {
+        return None;
+    }
+    if parts.iter().map(|p| p.len()).ne([4, 2, 2]) {
+        return Some(Err(CommandError(format!(
+            "`{word}` is not a date: write dates as YYYY-MM-DD, such as 2011-11-01"
+        ))));
+    }
+    // All digits and at most 4 of them, so these parses cannot fail.
+    let number = |p: &str| p.parse::<u32>().unwrap_or(0);
+    let year = i32::try_from(number(parts[0])).unwrap_or(0);
+    Some(
+        NaiveDate::from_ymd_opt(year, number(parts[1]), number(parts[2])).ok_or_else(|| {
+            CommandError(format!(
+                "`{word}` is not a valid date: that day does not exist"
+            ))
+        }),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(command: Command) -> Option<Result<Command, CommandError>> {
+        Some(Ok(command))
+    }
+
+    fn err(message: &str) -> Option<Result<Command, CommandError>> {
+        Some(Err(CommandError(message.into())))
+    }
+
+    fn transcript(debate: Option<&str>, date: Option<(i32, u32, u32)>) -> Command {
+        Command::Transcript {
+            debate: debate.map(String::from),
+            date: date.map(|(y, m, d)| NaiveDate::from_ymd_opt(y, m, d).unwrap()),
+        }
+    }
+
+    fn check(cases: &[(&str, Option<Result<Command, CommandError>>)]) {
+        for (body, expected) in cases {
+            assert_eq!(&Command::parse(body), expected, "Command::parse({body:?})");
+        }
+    }
+
+    #[test]
+    fn messages_that_do_not_start_with_a_bang_and_a_letter_are_not_commands() {
+        check(&[
+            ("", None),
+            ("   ", None),
+            ("!", None),
+            ("!!!", None),
+            ("! help", None),
+            ("!1", None),
+            ("!?", None),
+            ("!-help", None),
+            ("help", None),
+            ("A1: !help", None),
+            ("hello !help", None),
+            ("> !help", None),
+        ]);
+    }
+
+    #[test]
+    fn command_words_are_case_insensitive_and_whitespace_is_trimmed() {
+        check(&[
+            ("!help", ok(Command::Help)),
+            ("!HELP", ok(Command::Help)),
+            ("!Help", ok(Command::Help)),
+            ("  !help  ", ok(Command::Help)),
+            ("!help\r\n", ok(Command::Help)),
+            ("\t!next", ok(Command::Next)),
+            ("!NEXT", ok(Command::Next)),
+            ("!Start", ok(Command::Start)),
+            ("!SKIP", ok(Command::Skip)),
+            ("!End", ok(Command::End)),
+            ("!TRANSCRIPT", ok(transcript(None, None))),
+            ("!ASK Why?", ok(Command::Ask("Why?".into()))),
+        ]);
+    }
+
+    #[test]
+    fn aliases_map_to_their_command() {
+        check(&[
+            ("!commands", ok(Command::Help)),
+            ("!COMMANDS", ok(Command::Help)),
+            ("!stop", ok(Command::End)),
+            ("!Stop", ok(Command::End)),
+        ]);
+    }
+
+    #[test]
+    fn help_and_next_ignore_extra_words() {
+        check(&[
+            ("!help please", ok(Command::Help)),
+            ("!help transcript", ok(Command::Help)),
+            ("!commands list", ok(Command::Help)),
+            ("!next debate?", ok(Command::Next)),
+            ("!next  one please", ok(Command::Next)),
+        ]);
+    }
+
+    #[test]
+    fn start_skip_and_end_refuse_extra_words_to_avoid_accidents() {
+        check(&[
+            (
+                "!start now",
+                err("`!start` takes no arguments: send just !start"),
+            ),
+            (
+                "!skip this one",
+                err("`!skip` takes no arguments: send just !skip"),
+            ),
+            (
+                "!end of my answer",
+                err("`!end` takes no arguments: send just !end"),
+            ),
+            (
+                "!stop it",
+                err("`!stop` takes no arguments: send just !stop"),
+            ),
+            ("!END now", err("`!end` takes no arguments: send just !end")),
+            ("!start   ", ok(Command::Start)),
+            ("!skip\n", ok(Command::Skip)),
+        ]);
+    }
+
+    #[test]
+    fn ask_keeps_its_text_exactly_apart_from_the_outer_whitespace() {
+        check(&[
+            ("!ask What next?", ok(Command::Ask("What next?".into()))),
+            (
+                "!ask   What,  exactly,   is \"leadership\"?  ",
+                ok(Command::Ask("What,  exactly,   is \"leadership\"?".into())),
+            ),
+            (
+                "!ask Who leads?\nAnd who follows?",
+                ok(Command::Ask("Who leads?\nAnd who follows?".into())),
+            ),
+            ("!ask\tÇa va ? 🙂", ok(Command::Ask("Ça va ? 🙂".into()))),
+            ("!ask !next", ok(Command::Ask("!next".into()))),
+            ("!ask", err("`!ask` needs the question: !ask What next?")),
+            (
+                "!ask    ",
+                err("`!ask` needs the question: !ask What next?"),
+            ),
+            (
+                "!ASK \n ",
+                err("`!ask` needs the question: !ask What next?"),
+            ),
+        ]);
+    }
+
+    #[test]
+    fn transcript_takes_a_debate_and_a_date_in_either_order() {
+        let date = Some((2011, 11, 1));
+        check(&[
+            ("!transcript", ok(transcript(None, None))),
+            (
+                "!transcript leadership-2011",
+                ok(transcript(Some("leadership-2011"), None)),
+            ),
+            ("!transcript 2011-11-01", ok(transcript(None, date))),
+            (
+                "!transcript leadership-2011 2011-11-01",
+                ok(transcript(Some("leadership-2011"), date)),
+            ),
+            (
+                "!transcript 2011-11-01 leadership-2011",
+                ok(transcript(Some("leadership-2011"), date)),
+            ),
+            (
+                "!transcript   practice.weekly\t 2026-09-01 ",
+                ok(transcript(Some("practice.weekly"), Some((2026, 9, 1)))),
+            ),
+            (
+                "!transcript 2024-02-29",
+                ok(transcript(None, Some((2024, 2, 29)))),
+            ),
+            // A debate id keeps its case; only the command word is folded.
+            (
+                "!Transcript Leadership",
+                ok(transcript(Some("Leadership"), None)),
+            ),
+            // Digits and dashes that are not three groups are an id, like `2011-11`.
+            ("!transcript 2011-11", ok(transcript(Some("2011-11"), None))),
+            (
+                "!transcript 2011-11-01T20:00",
+                ok(transcript(Some("2011-11-01T20:00"), None)),
+            ),
+        ]);
+    }
+
+    #[test]
+    fn transcript_rejects_impossible_dates_and_too_many_arguments() {
+        let example = "!transcript leadership-2011 2011-11-01";
+        check(&[
+            (
+                "!transcript x 2011-02-30",
+                err("`2011-02-30` is not a valid date: that day does not exist"),
+            ),
+            (
+                "!transcript 2023-02-29",
+                err("`2023-02-29` is not a valid date: that day does not exist"),
+            ),
+            (
+                "!transcript 2011-13-01",
+                err("`2011-13-01` is not a valid date: that day does not exist"),
+            ),
+            (
+                "!transcript 2011-00-10",
+                err("`2011-00-10` is not a valid date: that day does not exist"),
+            ),
+            (
+                "!transcript 2011-1-1",
+                err("`2011-1-1` is not a date: write dates as YYYY-MM-DD, such as 2011-11-01"),
+            ),
+            (
+                "!transcript x 01-11-2011",
+                err("`01-11-2011` is not a date: write dates as YYYY-MM-DD, such as 2011-11-01"),
+            ),
+            (
+                "!transcript 2011-11-01 2011-11-08",
+                err(&format!("`!transcript` takes one date, not two: {example}")),
+            ),
+            (
+                "!transcript a b",
+                err(&format!(
+                    "`!transcript` takes one debate, not two (dates are YYYY-MM-DD): {example}"
+                )),
+            ),
+            (
+                "!transcript a b c",
+                err(&format!(
+                    "`!transcript` takes at most a debate and a date: {example}"
+                )),
+            ),
+            (
+                "!transcript a 2011-11-01 extra",
+                err(&format!(
+                    "`!transcript` takes at most a debate and a date: {example}"
+                )),
+            ),
+        ]);
+    }
+
+    #[test]
+    fn unknown_words_are_carried_as_typed_without_the_bang() {
+        check(&[
+            ("!hello", ok(Command::Unknown("hello".into()))),
+            ("!Hello there", ok(Command::Unknown("Hello".into()))),
+            ("!help!", ok(Command::Unknown("help!".into()))),
+            (
+                "!next-question",
+                ok(Command::Unknown("next-question".into())),
+            ),
+            ("!asked why", ok(Command::Unknown("asked".into()))),
+            ("!été", ok(Command::Unknown("été".into()))),
+            ("!a1", ok(Command::Unknown("a1".into()))),
+        ]);
+    }
+
+    #[test]
+    fn only_commands_that_control_a_debate_or_its_record_are_organiser_only() {
+        let cases = [
+            (Command::Help, false),
+            (Command::Next, false),
+            (Command::Unknown("x".into()), false),
+            (transcript(None, None), true),
+            (Command::Start, true),
+            (Command::Skip, true),
+            (Command::Ask("Why?".into()), true),
+            (Command::End, true),
+        ];
+        for (command, expected) in cases {
+            assert_eq!(command.organiser_only(), expected, "{command:?}");
+        }
+    }
+
+    #[test]
+    fn help_lists_every_command_once_with_organiser_only_ones_marked() {
+        let lines: Vec<&str> = Command::help_text().lines().collect();
+        let words: Vec<&str> = lines
+            .iter()
+            .map(|l| l.split_whitespace().next().unwrap())
+            .collect();
+        assert_eq!(
+            words,
+            [
+                "!help",
+                "!next",
+                "!transcript",
+                "!start",
+                "!skip",
+                "!ask",
+                "!end"
+            ]
+        );
+        for line in lines {
+            let (usage, explanation) = line.split_once(" — ").expect(line);
+            assert!(!explanation.trim().is_empty(), "{line}");
+            // The usage line, with TEXT filled in, is itself a valid command.
+            let example = usage
+                .replace("TEXT", "Why?")
+                .replace(" [DEBATE] [DATE]", "");
+            let command = Command::parse(&example).unwrap().unwrap();
+            assert!(!matches!(command, Command::Unknown(_)), "{line}");
+            assert_eq!(
+                explanation.starts_with("(organisers)"),
+                command.organiser_only(),
+                "{line}"
+            );
+        }
+    }
+
+    #[test]
+    fn errors_display_their_message_and_work_as_std_errors() {
+        let Some(Err(e)) = Command::parse("!ask") else {
+            panic!("expected an error");
+        };
+        assert_eq!(e.to_string(), "`!ask` needs the question: !ask What next?");
+        let boxed: Box<dyn std::error::Error> = Box::new(e);
+        assert!(boxed.source().is_none());
+    }
+}

@@ -1,0 +1,122 @@
+//! Reloading the schedule while the bot runs: on SIGHUP, and when the file
+//! changes on disk. A broken edit never stops a running schedule: the old
+//! one keeps running and the located errors go to the log. Posts already
+//! made are in the store, so a reload can never cause a double post.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Utc};
+use notify::Watcher;
+use tokio::sync::{mpsc, watch};
+
+use crate::schedule::{self, LoadError, Schedule};
+
+/// Reads the file again and publishes it if it is valid.
+///
+/// # Errors
+/// The file's problems; the published schedule is then unchanged.
+pub fn reload(
+    path: &Path,
+    tx: &watch::Sender<Arc<Schedule>>,
+    now: DateTime<Utc>,
+) -> Result<usize, LoadError> {
+    match schedule::load(path, now) {
+        Ok((schedule, _)) => {
+            let n = schedule.debates.len();
+            tx.send_replace(Arc::new(schedule));
+            tracing::info!(file = %path.display(), debates = n, "schedule reloaded");
+            Ok(n)
+        }
+        Err(e) => {
+            match &e {
+                LoadError::Invalid { diagnostics, path } => {
+                    for d in diagnostics.errors() {
+                        tracing::error!("{}", d.render(path));
+                    }
+                }
+                LoadError::Read { .. } => tracing::error!("{e}"),
+            }
+            tracing::error!(file = %path.display(),
+                "the edited schedule has errors; still running the previous one");
+            Err(e)
+        }
+    }
+}
+
+/// Keeps `tx` up to date with the file until the returned guard is dropped.
+/// Watches the directory, not the file: editors save by renaming a new file
+/// over the old one.
+///
+/// # Errors
+/// When the file system watcher cannot be set up.
+pub fn watch(
+    path: PathBuf,
+    tx: watch::Sender<Arc<Schedule>>,
+    clock: super::Clock,
+) -> notify::Result<WatchGuard> {
+    let (kick_tx, mut kick_rx) = mpsc::unbounded_channel::<()>();
+    let file_name = path.file_name().map(ToOwned::to_owned);
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let fs_kick = kick_tx.clone();
+    let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+        if let Ok(event) = res
+            && event.kind.is_modify() | event.kind.is_create()
+            && event
+                .paths
+                .iter()
+                .any(|p| p.file_name().map(ToOwned::to_owned) == file_name)
+        {
+            let _ = fs_kick.send(());
+        }
+    })?;
+    watcher.watch(&dir, notify::RecursiveMode::NonRecursive)?;
+    #[cfg(unix)]
+    let hup_task = tokio::spawn(async move {
+        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        else {
+            tracing::warn!("cannot listen for SIGHUP; reload by editing the file instead");
+            return;
+        };
+        while hup.recv().await.is_some() {
+            tracing::info!("SIGHUP: reloading the schedule");
+            if kick_tx.send(()).is_err() {
+                break;
+            }
+        }
+    });
+    let task = tokio::spawn(async move {
+        while kick_rx.recv().await.is_some() {
+            // Editors write in several steps: wait for the burst to end.
+            tokio::time::sleep(StdDuration::from_millis(200)).await;
+            while kick_rx.try_recv().is_ok() {}
+            let _ = reload(&path, &tx, clock.now());
+        }
+    });
+    Ok(WatchGuard {
+        _watcher: watcher,
+        task,
+        #[cfg(unix)]
+        hup_task,
+    })
+}
+
+/// Stops watching when dropped.
+pub struct WatchGuard {
+    _watcher: notify::RecommendedWatcher,
+    task: tokio::task::JoinHandle<()>,
+    #[cfg(unix)]
+    hup_task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for WatchGuard {
+    fn drop(&mut self) {
+        self.task.abort();
+        #[cfg(unix)]
+        self.hup_task.abort();
+    }
+}

@@ -1,0 +1,85 @@
+//! What the bot says. Kept apart from the engine so wording can change
+//! without touching timing, and so every network gets the same words.
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::schedule::time::format_duration;
+use crate::schedule::{Debate, zones};
+
+fn tag(debate: &Debate) -> String {
+    debate
+        .hashtag
+        .as_ref()
+        .map(|h| format!(" {h}"))
+        .unwrap_or_default()
+}
+
+/// "1 day", "1 hour", "10 minutes": how far ahead a reminder is.
+fn lead_words(lead: Duration) -> String {
+    let secs = lead.num_seconds();
+    let (n, unit) = if secs % 86_400 == 0 {
+        (secs / 86_400, "day")
+    } else if secs % 3600 == 0 {
+        (secs / 3600, "hour")
+    } else if secs % 60 == 0 {
+        (secs / 60, "minute")
+    } else {
+        return format_duration(lead);
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
+pub fn reminder(debate: &Debate, starts_at: DateTime<Utc>, lead: Duration) -> String {
+    let line = zones::time_line(starts_at, debate.timezone, &debate.zones);
+    format!(
+        "Reminder: “{}” starts in {}: {}.{}",
+        debate.title,
+        lead_words(lead),
+        line.render(),
+        tag(debate)
+    )
+}
+
+pub fn intro(debate: &Debate, questions: usize) -> String {
+    let custom = debate
+        .intro
+        .as_ref()
+        .map(|t| format!(" {}", t.trim()))
+        .unwrap_or_default();
+    format!(
+        "“{}” starts now and runs for {}.{custom} {} questions will follow as Q1, Q2…: \
+         answer by replying to a question, or start your message with A1:, A2:…{}",
+        debate.title,
+        format_duration(debate.duration),
+        questions,
+        tag(debate)
+    )
+}
+
+pub fn question(debate: &Debate, number: i64, text: &str) -> String {
+    format!("Q{number}: {text}{}", tag(debate))
+}
+
+pub fn closing(debate: &Debate) -> String {
+    match &debate.closing {
+        Some(c) => format!("{}{}", c.trim(), tag(debate)),
+        None => format!(
+            "That is the end of “{}”. Thank you all for taking part!{}",
+            debate.title,
+            tag(debate)
+        ),
+    }
+}
+
+pub fn transcript(debate: &Debate, url: &str) -> String {
+    format!("The transcript of “{}” is at {url}", debate.title)
+}
+
+/// The suffix of a post sent after its time, so readers are not misled.
+pub fn late_note(due: DateTime<Utc>, debate: &Debate) -> String {
+    let local = due.with_timezone(&debate.timezone);
+    format!(
+        " (posted late: this was due at {})",
+        local.format("%H:%M %Z")
+    )
+}

@@ -1,0 +1,72 @@
+//! The reply writer: a task that commits incoming replies in batches, so a
+//! busy debate never waits on the disk, and answers each event's
+//! acknowledgement only once its batch is committed. A failed batch is
+//! retried (with backoff) rather than dropped: losing replies is never an
+//! option, and the engine's channel applies back-pressure meanwhile.
+
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::chat::{Cursor, Receipt};
+use crate::store::{Store, WriteOp};
+
+/// Most events committed in one transaction.
+const BATCH: usize = 1024;
+
+#[derive(Debug)]
+pub struct Job {
+    pub op: WriteOp,
+    pub cursor: Option<Cursor>,
+    pub ack: Option<oneshot::Sender<Receipt>>,
+    /// What to acknowledge once committed.
+    pub receipt: Receipt,
+}
+
+pub fn spawn(store: Store, capacity: usize) -> (mpsc::Sender<Job>, JoinHandle<()>) {
+    let (tx, rx) = mpsc::channel(capacity);
+    (tx, tokio::spawn(run(store, rx)))
+}
+
+async fn run(store: Store, mut rx: mpsc::Receiver<Job>) {
+    let mut jobs = Vec::with_capacity(BATCH);
+    while rx.recv_many(&mut jobs, BATCH).await > 0 {
+        let ops: Vec<WriteOp> = jobs.iter().map(|j| j.op.clone()).collect();
+        // The last position per network covers every event before it.
+        let mut cursors: Vec<Cursor> = Vec::new();
+        for c in jobs.iter().filter_map(|j| j.cursor.as_ref()) {
+            match cursors.iter_mut().find(|k| k.network == c.network) {
+                Some(k) => k.position.clone_from(&c.position),
+                None => cursors.push(c.clone()),
+            }
+        }
+        let mut backoff = Duration::from_millis(100);
+        let nothing = ops.iter().all(|op| matches!(op, WriteOp::Nothing));
+        let touched = loop {
+            if nothing && cursors.is_empty() {
+                break vec![0; ops.len()];
+            }
+            match store.write_batch(&ops, &cursors).await {
+                Ok(t) => break t,
+                Err(e) => {
+                    tracing::error!(cause = %e, events = ops.len(), retry_in = ?backoff,
+                        "cannot store replies; will retry");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(10));
+                }
+            }
+        };
+        for (job, n) in jobs.drain(..).zip(touched) {
+            let receipt = match (&job.op, n) {
+                (WriteOp::Edit { .. } | WriteOp::Delete { .. }, 0) => {
+                    Receipt::Ignored("no stored reply has that id")
+                }
+                _ => job.receipt,
+            };
+            if let Some(ack) = job.ack {
+                let _ = ack.send(receipt);
+            }
+        }
+    }
+}

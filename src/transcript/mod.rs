@@ -1,0 +1,244 @@
+//! Transcripts: one model built from the store; Markdown, plain text and
+//! JSON are views of it (HTML comes with the web pages).
+
+use std::fmt::Write as _;
+
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use chrono_tz::Tz;
+use serde::Serialize;
+
+use crate::store::{self, OccurrenceRow, PostKind, PostStatus, Store};
+
+/// The JSON shape is a contract (see README): `debate`, `title`,
+/// `starts_at`, `questions` (with `number`, `text`, `posted_at`, `replies`)
+/// and `unattributed`; the other keys are extras.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Transcript {
+    pub debate: String,
+    pub title: String,
+    pub starts_at: String,
+    pub timezone: String,
+    pub rehearsal: bool,
+    pub questions: Vec<QuestionEntry>,
+    /// Replies before Q1 (answers to the intro).
+    pub unattributed: Vec<ReplyEntry>,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct QuestionEntry {
+    pub number: u32,
+    pub text: String,
+    pub posted_at: Option<String>,
+    pub replies: Vec<ReplyEntry>,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct ReplyEntry {
+    pub author: String,
+    pub author_id: String,
+    pub body: String,
+    pub sent_at: String,
+    pub network: String,
+    pub room: String,
+    pub edited: bool,
+    /// tag, reply, latest or intro: how the question was decided.
+    pub attributed_by: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Md,
+    Txt,
+    Json,
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Picks the occurrence: on `date` (local to the debate) if given, else the
+/// most recent one that has started by `now`.
+///
+/// # Errors
+/// Store failures.
+pub async fn find(
+    store: &Store,
+    debate: &str,
+    date: Option<NaiveDate>,
+    now: DateTime<Utc>,
+) -> store::Result<Option<OccurrenceRow>> {
+    let all = store.occurrences_of(debate).await?;
+    Ok(all.into_iter().find(|o| {
+        let tz: Tz = o.timezone.parse().unwrap_or(chrono_tz::UTC);
+        match date {
+            Some(d) => o.scheduled_start.with_timezone(&tz).date_naive() == d,
+            None => o.scheduled_start + chrono::Duration::seconds(o.shift_seconds) <= now,
+        }
+    }))
+}
+
+/// Builds the transcript of one stored occurrence. Deleted replies are left
+/// out; edited ones show their latest text.
+///
+/// # Errors
+/// Store failures.
+pub async fn build(store: &Store, occ: &OccurrenceRow) -> store::Result<Transcript> {
+    let posts = store.posts(occ.id).await?;
+    let mut questions: Vec<QuestionEntry> = Vec::new();
+    for p in posts
+        .iter()
+        .filter(|p| p.kind == PostKind::Question && p.status == PostStatus::Sent)
+    {
+        let number = u32::try_from(p.seq).unwrap_or(0);
+        let posted = p.sent_at.map(rfc3339);
+        match questions.iter_mut().find(|q| q.number == number) {
+            Some(q) => {
+                if posted < q.posted_at || q.posted_at.is_none() {
+                    q.posted_at = posted;
+                }
+            }
+            None => questions.push(QuestionEntry {
+                number,
+                text: p.question_text.clone().unwrap_or_default(),
+                posted_at: posted,
+                replies: Vec::new(),
+            }),
+        }
+    }
+    questions.sort_by_key(|q| q.number);
+    let mut unattributed = Vec::new();
+    let mut replies = store.replies(occ.id).await?;
+    replies.retain(|r| r.deleted_at.is_none());
+    replies.sort_by_key(|r| (r.server_ts.unwrap_or(r.received_at), r.id));
+    for r in replies {
+        let entry = ReplyEntry {
+            author: r.sender_name,
+            author_id: r.sender_id,
+            body: r.body,
+            sent_at: rfc3339(r.server_ts.unwrap_or(r.received_at)),
+            network: r.network,
+            room: r.room,
+            edited: r.edited_at.is_some(),
+            attributed_by: r.attributed_by,
+        };
+        match r
+            .question
+            .and_then(|n| questions.iter_mut().find(|q| q.number == n))
+        {
+            Some(q) => q.replies.push(entry),
+            None => unattributed.push(entry),
+        }
+    }
+    Ok(Transcript {
+        debate: occ.debate.clone(),
+        title: occ.title.clone(),
+        starts_at: rfc3339(occ.scheduled_start),
+        timezone: occ.timezone.clone(),
+        rehearsal: occ.rehearsal,
+        questions,
+        unattributed,
+    })
+}
+
+impl Transcript {
+    fn tz(&self) -> Tz {
+        self.timezone.parse().unwrap_or(chrono_tz::UTC)
+    }
+
+    fn local(&self, rfc: &str) -> String {
+        DateTime::parse_from_rfc3339(rfc)
+            .map(|t| t.with_timezone(&self.tz()).format("%H:%M").to_string())
+            .unwrap_or_else(|_| rfc.to_owned())
+    }
+
+    fn heading(&self) -> String {
+        let when = DateTime::parse_from_rfc3339(&self.starts_at)
+            .map(|t| {
+                t.with_timezone(&self.tz())
+                    .format("%a %-d %b %Y %H:%M %Z")
+                    .to_string()
+            })
+            .unwrap_or_else(|_| self.starts_at.clone());
+        let rehearsal = if self.rehearsal { " (rehearsal)" } else { "" };
+        format!("{when} · {}{rehearsal}", self.debate)
+    }
+
+    pub fn render(&self, format: Format) -> String {
+        match format {
+            Format::Json => serde_json::to_string_pretty(self).unwrap_or_default() + "\n",
+            Format::Md => self.markdown(),
+            Format::Txt => self.text(),
+        }
+    }
+
+    fn markdown(&self) -> String {
+        let mut out = format!("# {}\n\n{}\n", md_escape(&self.title), self.heading());
+        let reply = |out: &mut String, r: &ReplyEntry| {
+            let edited = if r.edited { " (edited)" } else { "" };
+            let _ = writeln!(
+                out,
+                "- **{}** ({}){edited}: {}",
+                md_escape(&r.author),
+                self.local(&r.sent_at),
+                md_escape(&r.body).replace('\n', "\n  ")
+            );
+        };
+        if !self.unattributed.is_empty() {
+            out.push_str("\n## Before the first question\n\n");
+            for r in &self.unattributed {
+                reply(&mut out, r);
+            }
+        }
+        for q in &self.questions {
+            let _ = write!(out, "\n## Q{}: {}\n\n", q.number, md_escape(&q.text));
+            if let Some(at) = &q.posted_at {
+                let _ = writeln!(out, "_Asked at {}_\n", self.local(at));
+            }
+            if q.replies.is_empty() {
+                out.push_str("No answers.\n");
+            }
+            for r in &q.replies {
+                reply(&mut out, r);
+            }
+        }
+        out
+    }
+
+    fn text(&self) -> String {
+        let mut out = format!("{}\n{}\n", self.title, self.heading());
+        let reply = |out: &mut String, r: &ReplyEntry| {
+            let _ = writeln!(
+                out,
+                "  [{}] {}: {}",
+                self.local(&r.sent_at),
+                r.author,
+                r.body
+            );
+        };
+        if !self.unattributed.is_empty() {
+            out.push_str("\nBefore the first question\n");
+            for r in &self.unattributed {
+                reply(&mut out, r);
+            }
+        }
+        for q in &self.questions {
+            let _ = writeln!(out, "\nQ{}: {}", q.number, q.text);
+            for r in &q.replies {
+                reply(&mut out, r);
+            }
+        }
+        out
+    }
+}
+
+/// Escapes the characters that would turn chat text into Markdown markup.
+fn md_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if "\\`*_[]<>#|".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}

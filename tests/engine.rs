@@ -1,0 +1,707 @@
+//! The engine end to end under tokio's paused time: a whole debate, from
+//! reminders to transcript link, against the in-memory chat network.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use podium::chat::memory::MemoryChat;
+use podium::chat::{Event, Incoming, Receipt, Room, Sender};
+use podium::engine::{Clock, Engine, EngineConfig, Notice};
+use podium::schedule::Schedule;
+use podium::store::{PostKind, Store};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+
+const YAML: &str = r##"
+timezone: Europe/London
+zones: [Europe/London, America/New_York]
+rooms: ["#debate:example.org", "#debate"]
+organisers: ["@host:example.org"]
+debates:
+  - id: leadership
+    title: Developing Leadership
+    starts: 2011-11-01 20:00
+    duration: 1h
+    hashtag: "#SWSC"
+    questions:
+      - text: What is leadership?
+        at: 5m
+      - text: Who leads well?
+        at: 20m
+      - text: How do leaders grow?
+        at: 40m
+"##;
+
+fn schedule(yaml: &str) -> Arc<Schedule> {
+    let now: DateTime<Utc> = "2011-10-01T00:00:00Z".parse().unwrap();
+    Arc::new(
+        podium::schedule::parse(yaml, now)
+            .map_err(|d| d.render("t"))
+            .unwrap()
+            .0,
+    )
+}
+
+fn utc(s: &str) -> DateTime<Utc> {
+    s.parse().unwrap()
+}
+
+struct Bot {
+    events: mpsc::Sender<Incoming>,
+    notices: broadcast::Receiver<Notice>,
+    stop: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    schedule: watch::Sender<Arc<Schedule>>,
+}
+
+fn start(store: &Store, chat: &MemoryChat, clock: Clock, sched: Arc<Schedule>) -> Bot {
+    let (schedule, rx) = watch::channel(sched);
+    let engine = Engine::new(
+        store.clone(),
+        Arc::new(chat.clone()),
+        clock,
+        EngineConfig::default(),
+        rx,
+    );
+    let notices = engine.subscribe();
+    let (events, events_rx) = mpsc::channel(64);
+    let (stop, stop_rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(engine.run(events_rx, async move {
+        let _ = stop_rx.await;
+    }));
+    Bot {
+        events,
+        notices,
+        stop,
+        task,
+        schedule,
+    }
+}
+
+impl Bot {
+    async fn wait_for(&mut self, kind: PostKind, seq: i64) {
+        loop {
+            let notice = match self.notices.recv().await {
+                Ok(n) => n,
+                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(e) => panic!("engine stopped ({e}): {:?}", (&mut self.task).await),
+            };
+            match notice {
+                Notice::Posted {
+                    kind: k, seq: s, ..
+                }
+                | Notice::Skipped {
+                    kind: k, seq: s, ..
+                } if k == kind && s == seq => {
+                    return;
+                }
+                _ => {}
+            }
+        }
+    }
+
+    async fn say(
+        &self,
+        room: &Room,
+        id: &str,
+        who: &str,
+        body: &str,
+        reply_to: Option<&str>,
+    ) -> Receipt {
+        let (tx, rx) = oneshot::channel();
+        self.events
+            .send(Incoming {
+                room: room.clone(),
+                event: Event::Message {
+                    id: id.to_owned(),
+                    sender: Sender {
+                        id: format!("@{who}:example.org"),
+                        name: who.to_owned(),
+                    },
+                    body: body.to_owned(),
+                    in_reply_to: reply_to.map(str::to_owned),
+                    server_ts: None,
+                },
+                cursor: None,
+                ack: Some(tx),
+            })
+            .await
+            .unwrap();
+        rx.await.unwrap()
+    }
+
+    async fn send(&self, room: &Room, event: Event) -> Receipt {
+        let (tx, rx) = oneshot::channel();
+        self.events
+            .send(Incoming {
+                room: room.clone(),
+                event,
+                cursor: None,
+                ack: Some(tx),
+            })
+            .await
+            .unwrap();
+        rx.await.unwrap()
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        self.task.await.unwrap().unwrap();
+    }
+}
+
+/// Opened before time is paused: connecting waits on SQLite's worker
+/// thread under a timeout that paused time would fire at once.
+async fn store() -> Store {
+    let store = Store::open_memory().await.unwrap();
+    tokio::time::pause();
+    store
+}
+
+fn matrix() -> Room {
+    Room::Matrix("#debate:example.org".into())
+}
+
+async fn transcript(store: &Store, start: &str) -> podium::transcript::Transcript {
+    let occ = store
+        .find_occurrence("leadership", utc(start))
+        .await
+        .unwrap()
+        .unwrap();
+    podium::transcript::build(store, &occ).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_whole_debate_runs_from_reminders_to_transcript_link() {
+    let store = store().await;
+    let chat = MemoryChat::new();
+    let clock = Clock::starting_at(utc("2011-10-30T12:00:00Z"));
+    let mut bot = start(&store, &chat, clock, schedule(YAML));
+    let room = matrix();
+
+    bot.wait_for(PostKind::Intro, 0).await;
+    assert_eq!(
+        bot.say(
+            &room,
+            "$early",
+            "ann",
+            "Hello everyone, Ann from Leeds",
+            None
+        )
+        .await,
+        Receipt::Saved {
+            question: None,
+            by: podium::engine::attribution::AttributedBy::Intro
+        }
+    );
+    bot.wait_for(PostKind::Question, 1).await;
+    let q1_id = chat
+        .posts()
+        .iter()
+        .find(|p| p.body.starts_with("Q1:") && p.room == room)
+        .unwrap()
+        .id
+        .clone();
+    bot.say(&room, "$a1", "bob", "A1: listening first", None)
+        .await;
+    bot.wait_for(PostKind::Question, 2).await;
+    bot.say(&room, "$a2", "cat", "Someone who asks good questions", None)
+        .await;
+    bot.say(
+        &room,
+        "$a1b",
+        "dan",
+        "Late thought on the first one",
+        Some(&q1_id),
+    )
+    .await;
+    bot.say(&room, "$a1c", "eve", "agreed!", Some("$a1b")).await;
+    bot.say(&room, "$cmd", "eve", "!help", None).await;
+    bot.wait_for(PostKind::Transcript, 0).await;
+    bot.say(&room, "$after", "fay", "Thanks all", None).await;
+    bot.stop().await;
+
+    let in_room: Vec<String> = chat
+        .posts()
+        .iter()
+        .filter(|p| p.room == room && !p.key.starts_with("podium-cmd"))
+        .map(|p| p.body.clone())
+        .collect();
+    assert_eq!(
+        in_room,
+        vec![
+            "Reminder: “Developing Leadership” starts in 1 day: Tue 1 Nov 2011 20:00 London · 16:00 New York (note: clocks change on different dates: New York is 4 hours behind London this week, not the usual 5). #SWSC",
+            "Reminder: “Developing Leadership” starts in 1 hour: Tue 1 Nov 2011 20:00 London · 16:00 New York (note: clocks change on different dates: New York is 4 hours behind London this week, not the usual 5). #SWSC",
+            "Reminder: “Developing Leadership” starts in 10 minutes: Tue 1 Nov 2011 20:00 London · 16:00 New York (note: clocks change on different dates: New York is 4 hours behind London this week, not the usual 5). #SWSC",
+            "“Developing Leadership” starts now and runs for 1h. 3 questions will follow as Q1, Q2…: answer by replying to a question, or start your message with A1:, A2:… #SWSC",
+            "Q1: What is leadership? #SWSC",
+            "Q2: Who leads well? #SWSC",
+            "Q3: How do leaders grow? #SWSC",
+            "That is the end of “Developing Leadership”. Thank you all for taking part! #SWSC",
+            "The transcript of “Developing Leadership” is at http://127.0.0.1:8080/transcripts/leadership/2011-11-01",
+        ]
+    );
+    // The IRC channel got the same posts.
+    assert_eq!(
+        chat.posts()
+            .iter()
+            .filter(|p| p.room == Room::Irc("#debate".into()))
+            .count(),
+        9
+    );
+    let help = chat
+        .posts()
+        .into_iter()
+        .find(|p| p.key == "podium-cmd-$cmd")
+        .unwrap();
+    assert!(help.body.contains("!transcript"), "{}", help.body);
+
+    let t = transcript(&store, "2011-11-01T20:00:00Z").await;
+    let answers: Vec<(u32, Vec<(&str, &str)>)> = t
+        .questions
+        .iter()
+        .map(|q| {
+            (
+                q.number,
+                q.replies
+                    .iter()
+                    .map(|r| (r.author.as_str(), r.attributed_by.as_str()))
+                    .collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        answers,
+        vec![
+            (1, vec![("bob", "tag"), ("dan", "reply"), ("eve", "reply")]),
+            (2, vec![("cat", "latest")]),
+            (3, vec![("fay", "latest")]),
+        ]
+    );
+    assert_eq!(t.unattributed.len(), 1);
+    assert_eq!(
+        t.questions[1].posted_at.as_deref(),
+        Some("2011-11-01T20:20:00Z")
+    );
+}
+
+#[tokio::test]
+async fn a_debate_crossing_midnight_closes_by_itself_as_one_occurrence() {
+    let yaml = YAML.replace("2011-11-01 20:00", "2011-11-01 23:30");
+    let store = store().await;
+    let chat = MemoryChat::new();
+    let clock = Clock::starting_at(utc("2011-11-01T23:25:00Z"));
+    let mut bot = start(&store, &chat, clock, schedule(&yaml));
+    bot.wait_for(PostKind::Transcript, 0).await;
+    bot.stop().await;
+    let bodies: Vec<String> = chat
+        .posts()
+        .into_iter()
+        .filter(|p| p.room == matrix())
+        .map(|p| p.body)
+        .collect();
+    assert_eq!(bodies.len(), 7, "{bodies:?}");
+    assert!(
+        bodies
+            .last()
+            .unwrap()
+            .ends_with("/transcripts/leadership/2011-11-01")
+    );
+    assert_eq!(store.occurrences_of("leadership").await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_restart_sends_missed_posts_late_within_grace_and_skips_older_ones() {
+    let store = store().await;
+    let chat = MemoryChat::new();
+    let mut bot = start(
+        &store,
+        &chat,
+        Clock::starting_at(utc("2011-11-01T19:55:00Z")),
+        schedule(YAML),
+    );
+    bot.wait_for(PostKind::Question, 1).await;
+    bot.stop().await;
+    // Down from 20:00 to 20:30: Q2 (20:20) is 10 minutes late, within the grace window.
+    let mut bot = start(
+        &store,
+        &chat,
+        Clock::starting_at(utc("2011-11-01T20:30:00Z")),
+        schedule(YAML),
+    );
+    bot.wait_for(PostKind::Question, 2).await;
+    bot.stop().await;
+    // Down again until 21:20: Q3 (20:40) and the closing (21:00) are 40 and 20 minutes late.
+    let mut bot = start(
+        &store,
+        &chat,
+        Clock::starting_at(utc("2011-11-01T21:20:00Z")),
+        schedule(YAML),
+    );
+    bot.wait_for(PostKind::Transcript, 0).await;
+    bot.stop().await;
+
+    let bodies: Vec<String> = chat
+        .posts()
+        .into_iter()
+        .filter(|p| p.room == matrix())
+        .map(|p| p.body)
+        .collect();
+    let count = |prefix: &str| bodies.iter().filter(|b| b.starts_with(prefix)).count();
+    assert_eq!(count("Q1:"), 1);
+    assert_eq!(count("Q2:"), 1);
+    assert!(
+        bodies.contains(
+            &"Q2: Who leads well? #SWSC (posted late: this was due at 20:20 GMT)".to_owned()
+        ),
+        "{bodies:?}"
+    );
+    assert_eq!(count("Q3:"), 0, "Q3 was 40 minutes late: skipped");
+    assert_eq!(
+        count("That is the end"),
+        0,
+        "the closing was 20 minutes late: skipped"
+    );
+    assert!(
+        bodies.iter().all(|b| !b.contains("transcript of")),
+        "{bodies:?}"
+    );
+    let posts = store.posts(1).await.unwrap();
+    assert!(posts.iter().any(|p| p.kind == PostKind::Question
+        && p.seq == 3
+        && p.status == podium::store::PostStatus::Skipped));
+}
+
+#[tokio::test]
+async fn a_claim_left_by_a_crash_is_resent_once_with_the_same_key() {
+    let store = store().await;
+    let chat = MemoryChat::new();
+    // A previous run claimed Q1 and reached the network, then died before marking it sent.
+    let occ = store
+        .occurrence(
+            "leadership",
+            utc("2011-11-01T20:00:00Z"),
+            "Developing Leadership",
+            "Europe/London",
+            None,
+            utc("2011-11-01T20:00:00Z"),
+        )
+        .await
+        .unwrap();
+    for room in ["#debate:example.org", "irc:#debate"] {
+        let (row, _) = store
+            .claim_post(&podium::store::NewPost {
+                occurrence_id: occ.id,
+                room,
+                kind: PostKind::Question,
+                seq: 1,
+                body: "Q1: What is leadership? #SWSC",
+                question_text: Some("What is leadership?"),
+                due_at: utc("2011-11-01T20:00:00Z"),
+                late: false,
+                status: podium::store::PostStatus::Sending,
+            })
+            .await
+            .unwrap();
+        if room.starts_with('#') {
+            use podium::chat::Chat;
+            chat.send(
+                &matrix(),
+                podium::chat::Outgoing {
+                    key: &format!("podium-{}", row.id),
+                    body: &row.body,
+                },
+            )
+            .await
+            .unwrap();
+        }
+    }
+    let mut bot = start(
+        &store,
+        &chat,
+        Clock::starting_at(utc("2011-11-01T20:00:30Z")),
+        schedule(YAML),
+    );
+    bot.wait_for(PostKind::Question, 2).await;
+    bot.stop().await;
+    for room in [matrix(), Room::Irc("#debate".into())] {
+        let q1 = chat
+            .posts()
+            .into_iter()
+            .filter(|p| p.room == room && p.body.starts_with("Q1:"))
+            .count();
+        assert_eq!(q1, 1, "{room}");
+    }
+}
+
+#[tokio::test]
+async fn edits_and_deletions_are_honoured() {
+    let store = store().await;
+    let chat = MemoryChat::new();
+    let mut bot = start(
+        &store,
+        &chat,
+        Clock::starting_at(utc("2011-11-01T20:19:00Z")),
+        schedule(YAML),
+    );
+    bot.wait_for(PostKind::Question, 2).await;
+    let room = matrix();
+    bot.say(&room, "$x", "bob", "A2: first draft", None).await;
+    bot.say(&room, "$y", "cat", "oops, wrong room", None).await;
+    assert_eq!(
+        bot.send(
+            &room,
+            Event::Edit {
+                target: "$x".into(),
+                body: "A1: meant the first question".into(),
+                server_ts: None
+            }
+        )
+        .await,
+        Receipt::Updated
+    );
+    assert_eq!(
+        bot.send(
+            &room,
+            Event::Delete {
+                target: "$y".into(),
+                server_ts: None
+            }
+        )
+        .await,
+        Receipt::Updated
+    );
+    assert_eq!(
+        bot.send(
+            &room,
+            Event::Delete {
+                target: "$nope".into(),
+                server_ts: None
+            }
+        )
+        .await,
+        Receipt::Ignored("no stored reply has that id")
+    );
+    bot.stop().await;
+    let t = transcript(&store, "2011-11-01T20:00:00Z").await;
+    let q1 = &t.questions[0];
+    assert_eq!(q1.replies.len(), 1);
+    assert_eq!(q1.replies[0].body, "A1: meant the first question");
+    assert!(q1.replies[0].edited);
+    assert!(
+        t.questions[1].replies.is_empty(),
+        "the deleted reply is gone: {:?}",
+        t.questions[1]
+    );
+}
+
+#[tokio::test]
+async fn organisers_control_the_debate_and_others_are_politely_refused() {
+    let store = store().await;
+    let chat = MemoryChat::new();
+    let room = matrix();
+    chat.add_moderator(&room, "@mod:example.org");
+    let mut bot = start(
+        &store,
+        &chat,
+        Clock::starting_at(utc("2011-11-01T19:00:00Z")),
+        schedule(YAML),
+    );
+    bot.wait_for(PostKind::Reminder, 3600).await;
+    let (guest, host) = tokio::join!(
+        bot.say(&room, "$s1", "guest", "!start", None),
+        bot.say(&room, "$s2", "host", "!start", None),
+    );
+    assert_eq!((guest, host), (Receipt::Command, Receipt::Command));
+    let refusal = chat
+        .posts()
+        .into_iter()
+        .find(|p| p.key == "podium-cmd-$s1")
+        .unwrap();
+    assert!(
+        refusal.body.starts_with("Sorry guest, only the organisers"),
+        "{}",
+        refusal.body
+    );
+
+    bot.wait_for(PostKind::Question, 1).await;
+    // Sent together: awaiting each acknowledgement would let paused time
+    // run on to Q3 while SQLite works on its own thread.
+    let (skip, ask, answer, end) = tokio::join!(
+        bot.say(&room, "$s3", "mod", "!skip", None),
+        bot.say(
+            &room,
+            "$s4",
+            "host",
+            "!ask What surprised you tonight?",
+            None
+        ),
+        bot.say(&room, "$a", "bob", "A4: the turnout", None),
+        bot.say(&room, "$s5", "host", "!end", None),
+    );
+    assert_eq!(
+        (skip, ask, end),
+        (Receipt::Command, Receipt::Command, Receipt::Command)
+    );
+    assert!(
+        matches!(
+            answer,
+            Receipt::Saved {
+                question: Some(4),
+                ..
+            }
+        ),
+        "{answer:?}"
+    );
+    bot.wait_for(PostKind::Transcript, 0).await;
+    bot.say(&room, "$s6", "host", "!transcript", None).await;
+    bot.stop().await;
+
+    let bodies: Vec<String> = chat
+        .posts()
+        .into_iter()
+        .filter(|p| p.room == room)
+        .map(|p| p.body)
+        .collect();
+    let questions: Vec<&String> = bodies
+        .iter()
+        .filter(|b| b.starts_with('Q') && b.contains(": "))
+        .collect();
+    assert_eq!(
+        questions,
+        vec![
+            "Q1: What is leadership? #SWSC",
+            "Q2: Who leads well? #SWSC",
+            "Q4: What surprised you tonight? #SWSC"
+        ]
+    );
+    assert!(
+        bodies
+            .iter()
+            .any(|b| b == "Starting “Developing Leadership” now.")
+    );
+    assert!(bodies.iter().any(|b| b.starts_with("That is the end")));
+    let link = chat
+        .posts()
+        .into_iter()
+        .find(|p| p.key == "podium-cmd-$s6")
+        .unwrap();
+    assert_eq!(
+        link.body,
+        "Transcript of “Developing Leadership”: http://127.0.0.1:8080/transcripts/leadership/2011-11-01"
+    );
+    // Started an hour early: the 10-minute reminder never went out.
+    assert!(!bodies.iter().any(|b| b.contains("starts in 10 minutes")));
+    let t = transcript(&store, "2011-11-01T20:00:00Z").await;
+    let q4 = t.questions.iter().find(|q| q.number == 4).unwrap();
+    assert_eq!(q4.text, "What surprised you tonight?");
+    assert_eq!(q4.replies[0].author, "bob");
+}
+
+#[tokio::test]
+async fn a_reloaded_schedule_changes_what_is_still_to_come_without_double_posts() {
+    let store = store().await;
+    let chat = MemoryChat::new();
+    let mut bot = start(
+        &store,
+        &chat,
+        Clock::starting_at(utc("2011-11-01T19:59:00Z")),
+        schedule(YAML),
+    );
+    bot.wait_for(PostKind::Question, 1).await;
+    bot.schedule
+        .send(schedule(
+            &YAML.replace("How do leaders grow?", "How do leaders learn?"),
+        ))
+        .unwrap();
+    bot.wait_for(PostKind::Transcript, 0).await;
+    bot.stop().await;
+    let bodies: Vec<String> = chat
+        .posts()
+        .into_iter()
+        .filter(|p| p.room == matrix())
+        .map(|p| p.body)
+        .collect();
+    assert_eq!(bodies.iter().filter(|b| b.starts_with("Q1:")).count(), 1);
+    assert!(
+        bodies.contains(&"Q3: How do leaders learn? #SWSC".to_owned()),
+        "{bodies:?}"
+    );
+    assert_eq!(
+        bodies
+            .iter()
+            .filter(|b| b.starts_with("“Developing"))
+            .count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn the_cursor_is_saved_with_the_replies_it_covers() {
+    let store = store().await;
+    let chat = MemoryChat::new();
+    let mut bot = start(
+        &store,
+        &chat,
+        Clock::starting_at(utc("2011-11-01T19:59:00Z")),
+        schedule(YAML),
+    );
+    bot.wait_for(PostKind::Question, 1).await;
+    let mut acks = Vec::new();
+    for i in 0..50 {
+        let (tx, rx) = oneshot::channel();
+        bot.events
+            .send(Incoming {
+                room: matrix(),
+                event: Event::Message {
+                    id: format!("$r{i}"),
+                    sender: Sender {
+                        id: "@x:example.org".into(),
+                        name: "x".into(),
+                    },
+                    body: format!("A1: reply {i}"),
+                    in_reply_to: None,
+                    server_ts: None,
+                },
+                cursor: Some(podium::chat::Cursor {
+                    network: "matrix".into(),
+                    position: format!("s{i}"),
+                }),
+                ack: Some(tx),
+            })
+            .await
+            .unwrap();
+        acks.push(rx);
+    }
+    for rx in acks {
+        rx.await.unwrap();
+    }
+    assert_eq!(
+        store.cursor("matrix").await.unwrap().as_deref(),
+        Some("s49")
+    );
+    let t = transcript(&store, "2011-11-01T20:00:00Z").await;
+    assert_eq!(t.questions[0].replies.len(), 50);
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_temporary_network_failure_is_retried_without_losing_the_post() {
+    let store = store().await;
+    let chat = MemoryChat::new();
+    chat.fail_next(1);
+    let mut bot = start(
+        &store,
+        &chat,
+        Clock::starting_at(utc("2011-11-01T19:59:00Z")),
+        schedule(YAML),
+    );
+    bot.wait_for(PostKind::Question, 2).await;
+    bot.stop().await;
+    let intros = chat
+        .posts()
+        .into_iter()
+        .filter(|p| p.body.starts_with("“Developing"))
+        .count();
+    assert_eq!(intros, 2, "one per room, the failed one retried");
+    let _ = Duration::zero();
+}
