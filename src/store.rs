@@ -290,6 +290,36 @@ fn reply_row(r: &sqlx::sqlite::SqliteRow) -> Result<ReplyRow> {
     })
 }
 
+/// Rows per multi-row INSERT: 12 parameters each, well under SQLite's limit.
+const INSERT_ROWS: usize = 64;
+
+async fn insert_replies<'a>(
+    conn: &mut SqliteConnection,
+    rows: impl Iterator<Item = &'a NewReply>,
+) -> Result<()> {
+    let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+        "INSERT INTO replies (occurrence_id, network, room, sender_id, sender_name, \
+         original_body, body, question, attributed_by, network_id, server_ts, received_at) ",
+    );
+    q.push_values(rows, |mut b, r| {
+        b.push_bind(r.occurrence_id)
+            .push_bind(r.network.clone())
+            .push_bind(r.room.clone())
+            .push_bind(r.sender_id.clone())
+            .push_bind(r.sender_name.clone())
+            .push_bind(r.body.clone())
+            .push_bind(r.body.clone())
+            .push_bind(r.question.map(i64::from))
+            .push_bind(r.attributed_by)
+            .push_bind(r.network_id.clone())
+            .push_bind(r.server_ts.map(ts))
+            .push_bind(ts(r.received_at));
+    });
+    q.push(" ON CONFLICT (network, room, network_id) DO NOTHING");
+    q.build().execute(conn).await?;
+    Ok(())
+}
+
 const OCC_COLS: &str = "id, debate, scheduled_start, title, timezone, shift_seconds, ended_at, \
                         rehearsal, clock_real_base, clock_speed";
 const POST_COLS: &str = "id, occurrence_id, room, kind, seq, body, question_text, due_at, \
@@ -528,29 +558,32 @@ impl Store {
         let mut conn = self.conn.lock().await;
         let mut tx = conn.begin().await?;
         let mut touched = Vec::with_capacity(ops.len());
-        for op in ops {
-            let n = match op {
-                WriteOp::Insert(r) => sqlx::query(
-                    "INSERT INTO replies (occurrence_id, network, room, sender_id, sender_name, \
-                     original_body, body, question, attributed_by, network_id, server_ts, \
-                     received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-                     ON CONFLICT (network, room, network_id) DO NOTHING",
+        let mut i = 0;
+        while i < ops.len() {
+            // Runs of new replies go in multi-row statements: far fewer
+            // round trips to SQLite's thread than one statement per row.
+            let run = ops[i..]
+                .iter()
+                .take(INSERT_ROWS)
+                .take_while(|op| matches!(op, WriteOp::Insert(_)))
+                .count();
+            if run > 0 {
+                insert_replies(
+                    &mut tx,
+                    ops[i..i + run].iter().filter_map(|op| match op {
+                        WriteOp::Insert(r) => Some(r),
+                        _ => None,
+                    }),
                 )
-                .bind(r.occurrence_id)
-                .bind(&r.network)
-                .bind(&r.room)
-                .bind(&r.sender_id)
-                .bind(&r.sender_name)
-                .bind(&r.body)
-                .bind(&r.body)
-                .bind(r.question.map(i64::from))
-                .bind(r.attributed_by)
-                .bind(&r.network_id)
-                .bind(r.server_ts.map(ts))
-                .bind(ts(r.received_at))
-                .execute(&mut *tx)
-                .await?
-                .rows_affected(),
+                .await?;
+                touched.extend(std::iter::repeat_n(1, run));
+                i += run;
+                continue;
+            }
+            let op = &ops[i];
+            i += 1;
+            let n = match op {
+                WriteOp::Insert(_) => 0,
                 WriteOp::Edit {
                     network,
                     room,

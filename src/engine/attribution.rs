@@ -44,6 +44,17 @@ pub struct RoomState {
 impl RoomState {
     /// Attributes a message; `in_reply_to` is the network id it replies to.
     pub fn attribute(&self, body: &str, in_reply_to: Option<&str>) -> (Option<u32>, AttributedBy) {
+        self.attribute_with_latest(body, in_reply_to, self.latest)
+    }
+
+    /// As [`RoomState::attribute`], with the latest question as it was when
+    /// the message was sent (messages caught up after a restart).
+    pub fn attribute_with_latest(
+        &self,
+        body: &str,
+        in_reply_to: Option<&str>,
+        latest: Option<u32>,
+    ) -> (Option<u32>, AttributedBy) {
         if let Some(tag) = parse_tag(body)
             && tag.number >= 1
             && tag.number <= self.questions
@@ -58,7 +69,7 @@ impl RoomState {
                 return (Some(*q), AttributedBy::Reply);
             }
         }
-        match self.latest {
+        match latest {
             Some(q) => (Some(q), AttributedBy::Latest),
             None => (None, AttributedBy::Intro),
         }
@@ -69,5 +80,89 @@ impl RoomState {
         parse_tag(body)
             .map(|t| t.number)
             .filter(|n| *n >= 1 && *n <= self.questions)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A room after Q1 ($q1) and Q2 ($q2) were posted, with two replies stored.
+    fn room() -> RoomState {
+        let mut s = RoomState {
+            questions: 4,
+            latest: Some(2),
+            ..RoomState::default()
+        };
+        s.question_ids.insert("$q1".into(), 1);
+        s.question_ids.insert("$q2".into(), 2);
+        s.reply_questions.insert("$r1".into(), Some(1));
+        s.reply_questions.insert("$r0".into(), None);
+        s
+    }
+
+    #[test]
+    fn real_looking_messages_are_attributed_in_the_documented_order() {
+        use AttributedBy::*;
+        let cases: &[(&str, Option<&str>, Option<u32>, AttributedBy)] = &[
+            ("A1: leadership starts with listening", None, Some(1), Tag),
+            ("a1) it depends on the team", None, Some(1), Tag),
+            ("A 1: same here", None, Some(1), Tag),
+            ("A1 - role models matter", None, Some(1), Tag),
+            ("A3: answering ahead", None, Some(3), Tag),
+            ("**A2:** bold answer", None, Some(2), Tag),
+            (
+                "A2: tag wins over the reply relation",
+                Some("$q1"),
+                Some(2),
+                Tag,
+            ),
+            (
+                "A9: no such question, so the tag is ignored",
+                None,
+                Some(2),
+                Latest,
+            ),
+            ("Totally agree with this", Some("$q1"), Some(1), Reply),
+            ("+1 to what Bob said", Some("$r1"), Some(1), Reply),
+            ("replying to an intro chat", Some("$r0"), Some(2), Latest),
+            (
+                "replying to something we never saw",
+                Some("$zzz"),
+                Some(2),
+                Latest,
+            ),
+            ("Good evening all, Ann from Leeds", None, Some(2), Latest),
+            ("Q1: is that a question?", None, Some(2), Latest),
+            ("A4 paper is fine", None, Some(4), Tag),
+        ];
+        let state = room();
+        for (body, reply, question, by) in cases {
+            assert_eq!(state.attribute(body, *reply), (*question, *by), "{body}");
+        }
+    }
+
+    #[test]
+    fn before_the_first_question_replies_go_to_the_intro() {
+        let state = RoomState {
+            questions: 3,
+            ..RoomState::default()
+        };
+        assert_eq!(
+            state.attribute("Hello from Leeds", None),
+            (None, AttributedBy::Intro)
+        );
+        assert_eq!(
+            state.attribute("A2: eager", None),
+            (Some(2), AttributedBy::Tag)
+        );
+    }
+
+    #[test]
+    fn an_edit_retags_only_with_a_valid_question() {
+        let state = room();
+        assert_eq!(state.retag("A3: changed my mind"), Some(3));
+        assert_eq!(state.retag("A7: nope"), None);
+        assert_eq!(state.retag("no tag"), None);
     }
 }

@@ -112,16 +112,13 @@ struct ActiveRoom {
 }
 
 impl ActiveRoom {
-    /// The state as it was at `at`, for attributing a message sent then.
-    fn state_at(&self, at: DateTime<Utc>) -> RoomState {
-        let mut state = self.state.clone();
-        state.latest = self
-            .posted
+    /// The latest question posted by `at`, for a message sent then.
+    fn latest_at(&self, at: DateTime<Utc>) -> Option<u32> {
+        self.posted
             .iter()
             .filter(|(t, _)| *t <= at)
             .max_by_key(|(t, _)| *t)
-            .map(|(_, q)| *q);
-        state
+            .map(|(_, q)| *q)
     }
 }
 
@@ -704,8 +701,12 @@ impl<C: Chat> Engine<C> {
                     let at = server_ts.unwrap_or(now);
                     match self.rooms.get_mut(&room_name) {
                         Some(active) if active.closes.is_none_or(|c| at <= c) => {
-                            let (question, by) =
-                                active.state_at(at).attribute(&body, in_reply_to.as_deref());
+                            let latest = active.latest_at(at);
+                            let (question, by) = active.state.attribute_with_latest(
+                                &body,
+                                in_reply_to.as_deref(),
+                                latest,
+                            );
                             active.state.reply_questions.insert(id.clone(), question);
                             (
                                 WriteOp::Insert(NewReply {

@@ -1,0 +1,103 @@
+//! Reloading the schedule: a valid edit is picked up (file change or
+//! SIGHUP); a broken one keeps the old schedule and reports located errors.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use podium::engine::{Clock, reload};
+use podium::schedule::Schedule;
+use tokio::sync::watch;
+
+const GOOD: &str = "timezone: Europe/London\nrooms: [\"#d:x.org\"]\ndebates:\n  - id: a\n    title: First\n    starts: 2030-01-01 20:00\n    questions: [Q?]\n";
+
+fn now() -> DateTime<Utc> {
+    "2029-01-01T00:00:00Z".parse().unwrap()
+}
+
+fn setup() -> (
+    tempfile::TempDir,
+    std::path::PathBuf,
+    watch::Sender<Arc<Schedule>>,
+    watch::Receiver<Arc<Schedule>>,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("debates.yaml");
+    std::fs::write(&path, GOOD).unwrap();
+    let (schedule, _) = podium::schedule::load(&path, now()).unwrap();
+    let (tx, rx) = watch::channel(Arc::new(schedule));
+    (dir, path, tx, rx)
+}
+
+fn title(rx: &watch::Receiver<Arc<Schedule>>) -> String {
+    rx.borrow().debates[0].title.clone()
+}
+
+#[test]
+fn a_broken_edit_keeps_the_old_schedule_and_reports_where() {
+    let (_dir, path, tx, rx) = setup();
+    std::fs::write(
+        &path,
+        GOOD.replace("title: First", "title: Second\n    durration: 1h"),
+    )
+    .unwrap();
+    let err = reload::reload(&path, &tx, now()).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("debates.yaml:6:5: error: unknown field `durration`"),
+        "{text}"
+    );
+    assert_eq!(title(&rx), "First");
+    std::fs::write(&path, GOOD.replace("First", "Second")).unwrap();
+    assert_eq!(reload::reload(&path, &tx, now()).unwrap(), 1);
+    assert_eq!(title(&rx), "Second");
+}
+
+async fn wait_for_title(rx: &mut watch::Receiver<Arc<Schedule>>, want: &str) {
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while title(rx) != want {
+            rx.changed().await.unwrap();
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("the schedule never became `{want}`; it is `{}`", title(rx)));
+}
+
+#[tokio::test]
+async fn a_changed_file_is_reloaded() {
+    let (_dir, path, tx, mut rx) = setup();
+    let _guard = reload::watch(path.clone(), tx, Clock::System).unwrap();
+    // An editor-style save: write a new file and rename it over the old one.
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, GOOD.replace("First", "Renamed")).unwrap();
+    std::fs::rename(&tmp, &path).unwrap();
+    wait_for_title(&mut rx, "Renamed").await;
+
+    // A broken save changes nothing.
+    std::fs::write(&path, "debates: [").unwrap();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(title(&rx), "Renamed");
+}
+
+#[tokio::test]
+async fn sighup_reloads_even_when_no_file_event_is_seen() {
+    // The watched name is a symlink into another directory: writing the
+    // target raises no event where the watcher looks, so only SIGHUP can
+    // make Podium notice the change.
+    let (_dir, path, tx, mut rx) = setup();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let target = elsewhere.path().join("real.yaml");
+    std::fs::write(&target, GOOD).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    std::os::unix::fs::symlink(&target, &path).unwrap();
+    let _guard = reload::watch(path.clone(), tx, Clock::System).unwrap();
+    std::fs::write(&target, GOOD.replace("First", "Hangup")).unwrap();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(title(&rx), "First", "no file event was expected");
+    let status = std::process::Command::new("kill")
+        .args(["-HUP", &std::process::id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    wait_for_title(&mut rx, "Hangup").await;
+}
