@@ -1,0 +1,82 @@
+//! The store on a real file: WAL mode, migrations applied once, and the
+//! unique key that makes each post happen once, ever.
+
+use chrono::{DateTime, Utc};
+use podium::store::{NewPost, PostKind, PostStatus, Store};
+use sqlx::ConnectOptions;
+
+fn utc(s: &str) -> DateTime<Utc> {
+    s.parse().unwrap()
+}
+
+fn post(occurrence_id: i64) -> NewPost<'static> {
+    NewPost {
+        occurrence_id,
+        room: "#d:example.org",
+        kind: PostKind::Question,
+        seq: 3,
+        body: "Q3: Why?",
+        question_text: Some("Why?"),
+        due_at: utc("2030-01-01T20:40:00Z"),
+        late: false,
+        status: PostStatus::Sending,
+    }
+}
+
+#[tokio::test]
+async fn a_question_is_claimed_once_even_across_reopens() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = utc("2030-01-01T20:00:00Z");
+    let first = {
+        let store = Store::open(dir.path()).await.unwrap();
+        let occ = store
+            .occurrence("d", start, "D", "Europe/London", None, start)
+            .await
+            .unwrap();
+        let (row, inserted) = store.claim_post(&post(occ.id)).await.unwrap();
+        assert!(inserted);
+        store.mark_sent(row.id, start, "$event").await.unwrap();
+        row
+    };
+    // A new process: migrations are not applied twice, the claim is still there.
+    let store = Store::open(dir.path()).await.unwrap();
+    let occ = store
+        .occurrence("d", start, "D", "Europe/London", None, start)
+        .await
+        .unwrap();
+    let (again, inserted) = store.claim_post(&post(occ.id)).await.unwrap();
+    assert!(!inserted, "the second claim must not create a second post");
+    assert_eq!(again.id, first.id);
+    assert_eq!(again.status, PostStatus::Sent);
+    assert_eq!(again.network_id.as_deref(), Some("$event"));
+    assert_eq!(store.occurrences_of("d").await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn the_database_is_in_wal_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(Store::open(dir.path()).await.unwrap());
+    let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(dir.path().join("podium.db"))
+        .connect()
+        .await
+        .unwrap();
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(mode, "wal");
+}
+
+#[tokio::test]
+async fn an_unusable_data_dir_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("not-a-dir");
+    std::fs::write(&file, "x").unwrap();
+    let err = Store::open(&file).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("cannot create the data directory"),
+        "{err}"
+    );
+}
