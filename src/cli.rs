@@ -420,8 +420,13 @@ fn rehearse(args: RehearseArgs, data_dir: &Path, now: DateTime<Utc>) -> ExitCode
         fresh: args.fresh,
         public_url: args.public_url,
     };
-    let result = runtime()
-        .and_then(|rt| rt.block_on(crate::rehearse::run(opts, Box::new(std::io::stdout()))));
+    let result = runtime().and_then(|rt| {
+        let result = rt.block_on(crate::rehearse::run(opts, Box::new(std::io::stdout())));
+        // Reading stdin blocks a thread until a line or EOF arrives; do not
+        // wait for it once the rehearsal is over.
+        rt.shutdown_background();
+        result
+    });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -16,7 +16,7 @@ use crate::chat::{Event, Incoming, Receipt, Room, Sender};
 use crate::engine::tag::parse_tag;
 use crate::engine::{Clock, Engine, EngineConfig, Notice};
 use crate::schedule::{Debate, Schedule};
-use crate::store::{PostKind, Store};
+use crate::store::{PostKind, PostStatus, Store};
 use crate::transcript;
 
 pub struct Options {
@@ -66,10 +66,16 @@ fn rehearsal_debate(debate: &Debate, start: DateTime<Utc>) -> Debate {
 pub async fn run(opts: Options, out: Box<dyn Write + Send>) -> anyhow::Result<()> {
     let store = Store::open(&opts.data_dir).await?;
     let id = &opts.debate.id;
+    // The latest rehearsal is resumed until its transcript file exists: a
+    // kill after the last post but before the transcript was written must
+    // not lose it.
     let resumed = if opts.fresh {
         None
     } else {
-        store.unfinished_rehearsal(id).await?
+        store
+            .latest_rehearsal(id)
+            .await?
+            .filter(|row| !transcript_path(&opts.data_dir, id, row.scheduled_start).exists())
     };
     let (start, origin, speed) = match &resumed {
         Some(row) => (
@@ -128,6 +134,42 @@ pub async fn run(opts: Options, out: Box<dyn Write + Send>) -> anyhow::Result<()
         rehearsal: Some((origin, speed)),
         ..EngineConfig::default()
     };
+    let row = store
+        .find_occurrence(id, start)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the rehearsal occurrence is missing from the store"))?;
+    let link_posted = store
+        .posts(row.id)
+        .await?
+        .iter()
+        .any(|p| p.kind == PostKind::Transcript && p.status != PostStatus::Sending);
+    if !link_posted && !host(&store, &chat, clock, config, schedule_rx, &debate).await? {
+        chat.say("Stopped. Run the same command again to resume this rehearsal.");
+        return Ok(());
+    }
+    let t = transcript::build(&store, &row).await?;
+    let path = transcript_path(&opts.data_dir, id, start);
+    // Written aside and renamed: the file's existence marks the rehearsal done.
+    let partial = path.with_extension("md.partial");
+    std::fs::write(&partial, t.render(transcript::Format::Md))?;
+    std::fs::rename(&partial, &path)?;
+    let date = start.with_timezone(&debate.timezone).format("%Y-%m-%d");
+    chat.say(&format!(
+        "Transcript: {}\n(or: podium transcript {id} --date {date} --format md|txt|json)",
+        path.display()
+    ));
+    Ok(())
+}
+
+/// Runs the engine until the transcript link is posted (true) or Ctrl-C (false).
+async fn host(
+    store: &Store,
+    chat: &Arc<ConsoleChat>,
+    clock: Clock,
+    config: EngineConfig,
+    schedule_rx: watch::Receiver<Arc<Schedule>>,
+    debate: &Debate,
+) -> anyhow::Result<bool> {
     let engine = Engine::new(store.clone(), chat.clone(), clock, config, schedule_rx);
     let mut notices = engine.subscribe();
     let (events_tx, events_rx) = mpsc::channel(1024);
@@ -162,23 +204,7 @@ pub async fn run(opts: Options, out: Box<dyn Write + Send>) -> anyhow::Result<()
         })
         .await?;
     watcher.abort();
-    if interrupted.load(std::sync::atomic::Ordering::SeqCst) {
-        chat.say("Stopped. Run the same command again to resume this rehearsal.");
-        return Ok(());
-    }
-    let row = store
-        .find_occurrence(id, start)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("the rehearsal occurrence is missing from the store"))?;
-    let t = transcript::build(&store, &row).await?;
-    let path = transcript_path(&opts.data_dir, id, start);
-    std::fs::write(&path, t.render(transcript::Format::Md))?;
-    let date = start.with_timezone(&debate.timezone).format("%Y-%m-%d");
-    chat.say(&format!(
-        "Transcript: {}\n(or: podium transcript {id} --date {date} --format md|txt|json)",
-        path.display()
-    ));
-    Ok(())
+    Ok(!interrupted.load(std::sync::atomic::Ordering::SeqCst))
 }
 
 fn transcript_path(data_dir: &Path, id: &str, start: DateTime<Utc>) -> PathBuf {

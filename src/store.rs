@@ -429,16 +429,14 @@ impl Store {
         rows.iter().map(occurrence_row).collect()
     }
 
-    /// The most recent rehearsal of `debate` that has not posted its
-    /// transcript link yet: a restarted `podium rehearse` resumes it.
+    /// The most recent rehearsal of `debate`: `podium rehearse` resumes it
+    /// unless its transcript was written.
     ///
     /// # Errors
     /// Database failures.
-    pub async fn unfinished_rehearsal(&self, debate: &str) -> Result<Option<OccurrenceRow>> {
+    pub async fn latest_rehearsal(&self, debate: &str) -> Result<Option<OccurrenceRow>> {
         let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {OCC_COLS} FROM occurrences o WHERE debate = ? AND rehearsal = 1 \
-             AND NOT EXISTS (SELECT 1 FROM posts p WHERE p.occurrence_id = o.id \
-                             AND p.kind = 'transcript' AND p.status <> 'sending') \
+            "SELECT {OCC_COLS} FROM occurrences WHERE debate = ? AND rehearsal = 1 \
              ORDER BY scheduled_start DESC LIMIT 1"
         )))
         .bind(debate)

@@ -109,7 +109,12 @@ impl Chat for ConsoleChat {
             body: post.body.to_owned(),
         })
         .map_err(|e| ChatError::Permanent(e.to_string()))?;
-        let write = writeln!(inner.log, "{line}").and_then(|()| inner.log.sync_data());
+        // One write for the whole line: a kill between two writes would
+        // glue the next entry onto a torn one.
+        let write = inner
+            .log
+            .write_all(format!("{line}\n").as_bytes())
+            .and_then(|()| inner.log.sync_data());
         write.map_err(|e| ChatError::Temporary(format!("console log: {e}")))?;
         inner.by_key.insert(post.key.to_owned(), id.clone());
         let _ = writeln!(inner.out, "[{at}] podium: {}", post.body);

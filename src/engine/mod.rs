@@ -184,6 +184,7 @@ impl<C: Chat> Engine<C> {
         let (writer, writer_task) = writer::spawn(self.store.clone(), 4096);
         tokio::pin!(shutdown);
         let mut events_open = true;
+        let mut schedule_open = true;
         loop {
             let now = self.clock.now();
             if self.replan || self.next_due.is_some_and(|d| d <= now) {
@@ -194,10 +195,13 @@ impl<C: Chat> Engine<C> {
             tokio::select! {
                 biased;
                 () = &mut shutdown => break,
-                changed = self.schedule.changed() => {
+                changed = self.schedule.changed(), if schedule_open => {
                     if changed.is_ok() {
                         tracing::info!("schedule changed; replanning");
                         self.replan = true;
+                    } else {
+                        // Nobody can reload any more: keep the last schedule.
+                        schedule_open = false;
                     }
                 }
                 ev = events.recv(), if events_open => match ev {

@@ -47,11 +47,14 @@ pub fn intro(debate: &Debate, questions: usize) -> String {
         .map(|t| format!(" {}", t.trim()))
         .unwrap_or_default();
     format!(
-        "“{}” starts now and runs for {}.{custom} {} questions will follow as Q1, Q2…: \
-         answer by replying to a question, or start your message with A1:, A2:…{}",
+        "“{}” starts now and runs for {}.{custom} {}: answer by replying to a question, \
+         or start your message with A1:, A2:…{}",
         debate.title,
         format_duration(debate.duration),
-        questions,
+        match questions {
+            1 => "One question will follow, as Q1".to_owned(),
+            n => format!("{n} questions will follow as Q1, Q2…"),
+        },
         tag(debate)
     )
 }
