@@ -2,8 +2,10 @@
 //! occurrences. Pure: text in, schedule or located errors out; the only
 //! clock is the `now` the caller passes.
 
+mod checks;
 pub mod diag;
 pub mod model;
+mod read;
 pub mod time;
 pub mod validate;
 pub mod yaml;

@@ -1,0 +1,150 @@
+//! Checks across whole debates, run once each debate has been read without
+//! errors: skip dates that miss the series, occurrences moved by daylight
+//! saving, zone mismatch notes, and occurrences overlapping in a room.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::diag::Diagnostic;
+use super::model::{Adjustment, Debate, RepeatEnd, Room};
+use super::read::Ctx;
+use super::zones;
+
+/// How far past "now" (or past the last one-off debate) overlaps and notes
+/// are looked for in series that never end.
+const HORIZON: Duration = Duration::days(366);
+
+/// Occurrences worth reporting on: all of a series that ends, and the
+/// coming year of one that does not.
+fn reported<'a>(
+    d: &'a Debate,
+    now: DateTime<Utc>,
+) -> Box<dyn Iterator<Item = super::model::Occurrence<'a>> + 'a> {
+    let ends = d.repeat.as_ref().is_none_or(|r| r.end != RepeatEnd::Never);
+    if ends {
+        Box::new(d.occurrences())
+    } else {
+        Box::new(d.occurrences_between(now, now.max(d.first_start) + HORIZON))
+    }
+}
+
+pub(super) fn check_series(ctx: &mut Ctx, debates: &[Debate], now: DateTime<Utc>) {
+    for d in debates {
+        if let Some(repeat) = &d.repeat {
+            let dates: BTreeSet<_> = {
+                let mut plain = d.clone();
+                if let Some(r) = plain.repeat.as_mut() {
+                    r.skip.clear();
+                }
+                let last_skip = repeat.skip.iter().next_back().copied();
+                plain
+                    .occurrences()
+                    .map(|o| o.local_start.date())
+                    .take_while(|date| last_skip.is_some_and(|l| *date <= l))
+                    .collect()
+            };
+            for date in &repeat.skip {
+                if !dates.contains(date) {
+                    ctx.diags.push(Diagnostic::warning(
+                        d.starts_pos,
+                        format!(
+                            "`{}` skips {date} ({}), which is not one of its dates ({} from {})",
+                            d.id,
+                            date.format("%a"),
+                            repeat.every.name(),
+                            d.starts.format("%a %-d %b %Y")
+                        ),
+                    ));
+                }
+            }
+        }
+        for o in reported(d, now) {
+            match o.adjustment {
+                Some(Adjustment::Gap) => ctx.diags.push(Diagnostic::warning(
+                    d.starts_pos,
+                    format!(
+                        "on {} {} does not exist in {} (clocks go forward); `{}` starts at {} that day",
+                        o.local_start.format("%a %-d %b %Y"),
+                        o.local_start.format("%H:%M"),
+                        d.timezone.name(),
+                        d.id,
+                        o.starts_at.with_timezone(&d.timezone).format("%H:%M %Z")
+                    ),
+                )),
+                Some(Adjustment::Fold) => ctx.diags.push(Diagnostic::warning(
+                    d.starts_pos,
+                    format!(
+                        "on {} {} happens twice in {} (clocks go back); `{}` starts at the first, {}",
+                        o.local_start.format("%a %-d %b %Y"),
+                        o.local_start.format("%H:%M"),
+                        d.timezone.name(),
+                        d.id,
+                        o.starts_at.with_timezone(&d.timezone).format("%H:%M %Z")
+                    ),
+                )),
+                None => {}
+            }
+            for zone in &d.zones {
+                if let Some(m) = zones::mismatch(o.starts_at, d.timezone, *zone) {
+                    ctx.diags.push(Diagnostic::note(
+                        d.starts_pos,
+                        format!("`{}`: {}", d.id, m.sentence(o.starts_at)),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// Start, end and debate index of one occurrence in one room.
+type Slot = (DateTime<Utc>, DateTime<Utc>, usize);
+
+pub(super) fn check_overlaps(ctx: &mut Ctx, debates: &[Debate], now: DateTime<Utc>) {
+    let latest_one_off = debates.iter().map(|d| d.first_start).max().unwrap_or(now);
+    let horizon = now.max(latest_one_off) + HORIZON;
+    let mut by_room: HashMap<&Room, Vec<Slot>> = HashMap::new();
+    for (i, d) in debates.iter().enumerate() {
+        for o in d.occurrences().take_while(|o| o.starts_at < horizon) {
+            for room in &d.rooms {
+                by_room
+                    .entry(room)
+                    .or_default()
+                    .push((o.starts_at, o.ends_at, i));
+            }
+        }
+    }
+    let mut reported = BTreeSet::new();
+    let mut rooms: Vec<_> = by_room.into_iter().collect();
+    rooms.sort_by(|a, b| a.0.cmp(b.0));
+    for (room, mut slots) in rooms {
+        slots.sort_unstable();
+        // The slot that ends last so far: any later start before its end overlaps it.
+        let mut open: Option<Slot> = None;
+        for slot in slots {
+            if let Some(prev) = open
+                && slot.0 < prev.1
+            {
+                let (a, b) = (prev.2.min(slot.2), prev.2.max(slot.2));
+                if reported.insert((a, b)) {
+                    let (first, second) = (&debates[prev.2], &debates[slot.2]);
+                    let zone = second.timezone;
+                    ctx.diags.push(Diagnostic::error(
+                        second.starts_pos,
+                        format!(
+                            "`{}` on {} overlaps `{}` ({}–{}) in room {room}",
+                            second.id,
+                            slot.0.with_timezone(&zone).format("%a %-d %b %Y %H:%M"),
+                            first.id,
+                            prev.0.with_timezone(&zone).format("%a %-d %b %Y %H:%M"),
+                            prev.1.with_timezone(&zone).format("%H:%M %Z"),
+                        ),
+                    ));
+                }
+            }
+            if open.is_none_or(|p| slot.1 > p.1) {
+                open = Some(slot);
+            }
+        }
+    }
+}
