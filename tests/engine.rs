@@ -705,3 +705,40 @@ async fn a_temporary_network_failure_is_retried_without_losing_the_post() {
     assert_eq!(intros, 2, "one per room, the failed one retried");
     let _ = Duration::zero();
 }
+
+#[tokio::test]
+async fn next_lists_the_coming_debates_of_the_room_in_every_zone() {
+    let store = store().await;
+    let chat = MemoryChat::new();
+    let mut bot = start(
+        &store,
+        &chat,
+        Clock::starting_at(utc("2011-10-30T12:00:00Z")),
+        schedule(YAML),
+    );
+    bot.wait_for(PostKind::Reminder, 86_400).await;
+    assert_eq!(
+        bot.say(&matrix(), "$n", "guest", "!next", None).await,
+        Receipt::Command
+    );
+    assert_eq!(
+        bot.say(&matrix(), "$u", "guest", "!frobnicate", None).await,
+        Receipt::Command
+    );
+    bot.stop().await;
+    let answer = |key: &str| {
+        chat.posts()
+            .into_iter()
+            .find(|p| p.key == key)
+            .unwrap()
+            .body
+    };
+    assert_eq!(
+        answer("podium-cmd-$n"),
+        "“Developing Leadership”: Tue 1 Nov 2011 20:00 London · 16:00 New York (note: clocks change on different dates: New York is 4 hours behind London this week, not the usual 5)"
+    );
+    assert_eq!(
+        answer("podium-cmd-$u"),
+        "I do not know !frobnicate. Try !help."
+    );
+}

@@ -246,3 +246,88 @@ fn md_escape(s: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Transcript {
+        let reply = |author: &str, body: &str, at: &str| ReplyEntry {
+            author: author.into(),
+            author_id: format!("@{author}:example.org"),
+            body: body.into(),
+            sent_at: at.into(),
+            network: "matrix".into(),
+            room: "#d:example.org".into(),
+            edited: author == "bob",
+            attributed_by: "tag".into(),
+        };
+        Transcript {
+            debate: "leadership-2011".into(),
+            title: "Developing *Leadership*".into(),
+            starts_at: "2011-11-01T20:00:00Z".into(),
+            timezone: "Europe/London".into(),
+            rehearsal: false,
+            questions: vec![
+                QuestionEntry {
+                    number: 1,
+                    text: "What is leadership?".into(),
+                    posted_at: Some("2011-11-01T20:00:00Z".into()),
+                    replies: vec![
+                        reply("ann", "A1: listening <b>first</b>", "2011-11-01T20:02:00Z"),
+                        reply("bob", "A1: two\nlines", "2011-11-01T20:03:00Z"),
+                    ],
+                },
+                QuestionEntry {
+                    number: 2,
+                    text: "Who leads?".into(),
+                    posted_at: Some("2011-11-01T20:20:00Z".into()),
+                    replies: vec![],
+                },
+            ],
+            unattributed: vec![reply("cat", "Hello from Leeds", "2011-11-01T19:59:00Z")],
+        }
+    }
+
+    #[test]
+    fn markdown_escapes_chat_text_and_shows_local_times() {
+        let md = sample().render(Format::Md);
+        assert!(
+            md.starts_with(
+                "# Developing \\*Leadership\\*\n\nTue 1 Nov 2011 20:00 GMT · leadership-2011\n"
+            ),
+            "{md}"
+        );
+        assert!(
+            md.contains("## Before the first question\n\n- **cat** (19:59): Hello from Leeds\n"),
+            "{md}"
+        );
+        assert!(
+            md.contains("- **ann** (20:02): A1: listening \\<b\\>first\\</b\\>\n"),
+            "{md}"
+        );
+        assert!(
+            md.contains("- **bob** (20:03) (edited): A1: two\n  lines\n"),
+            "{md}"
+        );
+        assert!(
+            md.contains("## Q2: Who leads?\n\n_Asked at 20:20_\n\nNo answers.\n"),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn text_and_json_views_carry_the_same_replies() {
+        let t = sample();
+        let txt = t.render(Format::Txt);
+        assert!(
+            txt.contains("\nQ1: What is leadership?\n  [20:02] ann: A1: listening <b>first</b>\n"),
+            "{txt}"
+        );
+        let json: serde_json::Value = serde_json::from_str(&t.render(Format::Json)).unwrap();
+        assert_eq!(json["questions"][0]["replies"][1]["author"], "bob");
+        assert_eq!(json["questions"][1]["posted_at"], "2011-11-01T20:20:00Z");
+        assert_eq!(json["unattributed"][0]["body"], "Hello from Leeds");
+        assert_eq!(json["starts_at"], "2011-11-01T20:00:00Z");
+    }
+}
