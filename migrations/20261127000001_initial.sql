@@ -79,3 +79,13 @@ CREATE TABLE cursors (
     position   TEXT NOT NULL,
     updated_at TEXT NOT NULL
 );
+
+-- Commands already handled, so one delivered again after a crash (a Matrix
+-- sync replayed from the saved token, say) is not applied twice.
+CREATE TABLE handled_commands (
+    network    TEXT NOT NULL,
+    room       TEXT NOT NULL,
+    network_id TEXT NOT NULL,
+    handled_at TEXT NOT NULL,
+    PRIMARY KEY (network, room, network_id)
+);

@@ -643,6 +643,32 @@ impl Store {
         Ok(touched)
     }
 
+    /// Records that a command message is being handled; false if it was
+    /// already (a re-delivery after a crash).
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn claim_command(
+        &self,
+        network: &str,
+        room: &str,
+        network_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool> {
+        Ok(sqlx::query(
+            "INSERT INTO handled_commands (network, room, network_id, handled_at) \
+             VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(network)
+        .bind(room)
+        .bind(network_id)
+        .bind(ts(at))
+        .execute(&mut *self.conn.lock().await)
+        .await?
+        .rows_affected()
+            == 1)
+    }
+
     /// Where `network` resumes from.
     ///
     /// # Errors

@@ -126,7 +126,7 @@ impl Chat for ConsoleChat {
         user == YOU
     }
 
-    fn deduplicates(&self) -> bool {
+    fn deduplicates(&self, _room: &Room) -> bool {
         true
     }
 }

@@ -87,7 +87,7 @@ impl Chat for MemoryChat {
             .contains(&(room.to_string(), user.to_owned()))
     }
 
-    fn deduplicates(&self) -> bool {
+    fn deduplicates(&self, _room: &Room) -> bool {
         true
     }
 }

@@ -101,7 +101,9 @@ pub struct Outgoing<'a> {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ChatError {
-    /// Worth retrying: the network or the connection failed.
+    /// Worth retrying: the network or the connection failed, and the post
+    /// certainly did not reach the room (adapters must not report a send
+    /// that may have gone out as temporary: it would be posted again).
     #[error("temporary failure: {0}")]
     Temporary(String),
     /// Not worth retrying: the room does not exist, the bot may not post...
@@ -125,5 +127,5 @@ pub trait Chat: Send + Sync + 'static {
     /// True when sending twice with the same key posts once. Then a post
     /// interrupted by a crash is retried; otherwise it is left alone, since a
     /// duplicate question is worse than a missing one.
-    fn deduplicates(&self) -> bool;
+    fn deduplicates(&self, room: &Room) -> bool;
 }

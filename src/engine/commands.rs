@@ -11,8 +11,6 @@ use crate::chat::{Chat, Outgoing, Room, Sender};
 use crate::schedule::Debate;
 use crate::store::PostKind;
 
-/// How far ahead `!start` looks for the debate to start early.
-const START_WINDOW: Duration = Duration::hours(24);
 
 impl<C: Chat> Engine<C> {
     pub(super) async fn command(
@@ -150,7 +148,7 @@ impl<C: Chat> Engine<C> {
                     .filter_map(|d| {
                         d.occurrences()
                             .find(|o| o.starts_at > now)
-                            .filter(|o| o.starts_at - now <= START_WINDOW)
+                            .filter(|o| o.starts_at - now <= super::START_AHEAD)
                             .map(|o| (*d, o.starts_at))
                     })
                     .min_by_key(|(_, s)| *s);
@@ -158,6 +156,7 @@ impl<C: Chat> Engine<C> {
                     return Ok("No debate is due in this room in the next 24 hours.".to_owned());
                 };
                 let key: OccKey = (debate.id.clone(), start);
+                self.load(&key, debate, now).await?;
                 let id = self.occurrence_id(&key, debate, now).await?;
                 let shift = now - start;
                 self.store.set_shift(id, shift.num_seconds()).await?;
@@ -211,9 +210,14 @@ impl<C: Chat> Engine<C> {
                 let Some(debate) = schedule.debate(&key.0) else {
                     return Ok("This debate is no longer in the schedule.".to_owned());
                 };
-                let count = self.occs.get(&key).map_or(0, |o| o.extra_questions);
-                let n =
-                    i64::from(count.max(u32::try_from(debate.questions.len()).unwrap_or(0)) + 1);
+                let state = self.occs.entry(key.clone()).or_default();
+                let n = state
+                    .extra_questions
+                    .max(u32::try_from(debate.questions.len()).unwrap_or(0))
+                    + 1;
+                // Reserved now: a retried or failed post keeps its number.
+                state.extra_questions = n;
+                let n = i64::from(n);
                 let item = Item {
                     due: now,
                     kind: PostKind::Question,

@@ -83,6 +83,12 @@ pub enum Notice {
 
 type OccKey = (String, DateTime<Utc>);
 
+/// How far ahead `!start` may bring an occurrence forward.
+pub(crate) const START_AHEAD: Duration = Duration::hours(24);
+
+/// How long after a temporary failure a post is tried again.
+const RETRY_AFTER: Duration = Duration::seconds(30);
+
 /// An occurrence the engine has looked at, with what it has done.
 #[derive(Clone, Debug, Default)]
 struct OccState {
@@ -93,8 +99,8 @@ struct OccState {
     /// Claims found in the store when this process started, which may or
     /// may not have reached the network before a crash.
     stale_claims: HashMap<(String, PostKind, i64), PostRow>,
-    /// Temporary failures: not before this instant.
-    retry_at: HashMap<(String, PostKind, i64), DateTime<Utc>>,
+    /// Posts that failed temporarily in this process, and when to retry.
+    retries: HashMap<(String, PostKind, i64), (PostRow, DateTime<Utc>)>,
     /// Highest question number posted (extra questions raise it).
     extra_questions: u32,
 }
@@ -107,11 +113,17 @@ struct ActiveRoom {
     state: RoomState,
     /// Questions in posting order, with when they were posted.
     posted: Vec<(DateTime<Utc>, u32)>,
-    /// Replies are collected until then (set when the closing is posted).
+    /// Replies are collected from then (the intro)...
+    opens: DateTime<Utc>,
+    /// ...until then (set when the closing is posted).
     closes: Option<DateTime<Utc>>,
 }
 
 impl ActiveRoom {
+    fn covers(&self, at: DateTime<Utc>) -> bool {
+        self.opens <= at && self.closes.is_none_or(|c| at <= c)
+    }
+
     /// The latest question posted by `at`, for a message sent then.
     fn latest_at(&self, at: DateTime<Utc>) -> Option<u32> {
         self.posted
@@ -130,6 +142,9 @@ pub struct Engine<C: Chat> {
     schedule: watch::Receiver<Arc<Schedule>>,
     occs: HashMap<OccKey, OccState>,
     rooms: HashMap<String, ActiveRoom>,
+    /// Rooms of occurrences that are over, rebuilt to file late-delivered
+    /// messages; keyed by room and occurrence.
+    past: HashMap<(String, OccKey), ActiveRoom>,
     notices: broadcast::Sender<Notice>,
     /// Set when something changed the plan (a post, a command, a reload).
     replan: bool,
@@ -160,6 +175,7 @@ impl<C: Chat> Engine<C> {
             schedule,
             occs: HashMap::new(),
             rooms: HashMap::new(),
+            past: HashMap::new(),
             notices: broadcast::channel(1024).0,
             replan: true,
             next_due: None,
@@ -189,7 +205,15 @@ impl<C: Chat> Engine<C> {
             let now = self.clock.now();
             if self.replan || self.next_due.is_some_and(|d| d <= now) {
                 self.replan = false;
-                self.next_due = self.step(now).await?;
+                self.next_due = match self.step(now).await {
+                    Ok(next) => next,
+                    Err(e) => {
+                        // A busy or failing disk must not stop the bot:
+                        // nothing was marked done, so the step is redone.
+                        tracing::error!(cause = %e, "cannot advance the timeline; retrying soon");
+                        Some(now + Duration::seconds(5))
+                    }
+                };
             }
             let wait = self.next_due.map(|d| self.clock.real_delay(d));
             tokio::select! {
@@ -238,7 +262,10 @@ impl<C: Chat> Engine<C> {
                 .skip_while(|o| o.ends_at + slack < now)
                 .map(|o| o.starts_at);
             for start in occurrences {
-                if start - lead > now {
+                // `!start` can move an occurrence up to a day earlier, so
+                // those within a day are looked at (and their stored shift
+                // loaded) even before their first reminder.
+                if start - lead.max(START_AHEAD) > now {
                     earliest(start - lead, &mut next);
                     break;
                 }
@@ -259,11 +286,15 @@ impl<C: Chat> Engine<C> {
                 }
             }
         }
+        if let Some(retry) = self.retry_failed(&schedule, now).await? {
+            earliest(retry, &mut next);
+        }
         // Forget occurrences that are long over.
         self.occs
             .retain(|(_, start), _| *start + Duration::days(2) > now);
         self.rooms
             .retain(|_, r| r.closes.is_none_or(|c| c > now - Duration::days(1)));
+        self.past.retain(|(_, (_, start)), _| *start + Duration::days(2) > now);
         Ok(next)
     }
 
@@ -318,51 +349,109 @@ impl<C: Chat> Engine<C> {
     ) -> anyhow::Result<()> {
         for room in &debate.rooms {
             let name = room.to_string();
-            let name = &name;
-            let any = |kind: PostKind| {
-                posts
-                    .iter()
-                    .filter(move |p| p.room == *name && p.kind == kind)
-            };
-            let sent = |kind: PostKind| any(kind).filter(|p| p.status == PostStatus::Sent);
-            if any(PostKind::Intro).next().is_none() {
+            if !posts.iter().any(|p| p.room == name && p.kind == PostKind::Intro) {
                 continue;
             }
-            let closes = any(PostKind::Closing)
-                .next()
-                .map(|p| p.sent_at.unwrap_or(p.due_at) + self.config.collect_grace);
-            if closes.is_some_and(|c| c < now) {
-                continue;
+            let active = self
+                .rebuild_room(key, occurrence_id, debate, room, posts)
+                .await?;
+            if active.closes.is_none_or(|c| c >= now) {
+                self.rooms.insert(name, active);
             }
-            let mut active = self.new_active(key, occurrence_id, debate);
-            active.closes = closes;
-            for p in sent(PostKind::Question) {
-                let n = u32::try_from(p.seq).unwrap_or(0);
-                if let Some(id) = &p.network_id {
-                    active.state.question_ids.insert(id.clone(), n);
-                }
-                active.posted.push((p.sent_at.unwrap_or(p.due_at), n));
-                active.state.questions = active.state.questions.max(n);
-            }
-            active.state.latest = active
-                .posted
-                .iter()
-                .max_by_key(|(t, _)| *t)
-                .map(|(_, q)| *q);
-            for (id, q) in self
-                .store
-                .reply_questions(occurrence_id, &room.to_string())
-                .await?
-            {
-                active.state.reply_questions.insert(id, q);
-            }
-            self.rooms.insert(room.to_string(), active);
         }
         Ok(())
     }
 
-    fn new_active(&self, key: &OccKey, occurrence_id: i64, debate: &Debate) -> ActiveRoom {
+    /// A room's attribution state rebuilt from what the store holds.
+    async fn rebuild_room(
+        &self,
+        key: &OccKey,
+        occurrence_id: i64,
+        debate: &Debate,
+        room: &Room,
+        posts: &[PostRow],
+    ) -> anyhow::Result<ActiveRoom> {
+        let name = room.to_string();
+        let opens = posts
+            .iter()
+            .find(|p| p.room == name && p.kind == PostKind::Intro)
+            .map_or(key.1, |p| p.sent_at.unwrap_or(p.due_at).min(p.due_at));
+        let mut active = self.new_active(key, occurrence_id, debate, opens);
+        active.closes = posts
+            .iter()
+            .find(|p| p.room == name && p.kind == PostKind::Closing)
+            .map(|p| p.sent_at.unwrap_or(p.due_at) + self.config.collect_grace);
+        for p in posts.iter().filter(|p| {
+            p.room == name && p.kind == PostKind::Question && p.status == PostStatus::Sent
+        }) {
+            let n = u32::try_from(p.seq).unwrap_or(0);
+            if let Some(id) = &p.network_id {
+                active.state.question_ids.insert(id.clone(), n);
+            }
+            active.posted.push((p.sent_at.unwrap_or(p.due_at), n));
+            active.state.questions = active.state.questions.max(n);
+        }
+        active.state.latest = active
+            .posted
+            .iter()
+            .max_by_key(|(t, _)| *t)
+            .map(|(_, q)| *q);
+        for (id, q) in self.store.reply_questions(occurrence_id, &name).await? {
+            active.state.reply_questions.insert(id, q);
+        }
+        Ok(active)
+    }
+
+    /// The occurrence a message sent at `at` in `room` belongs to, when the
+    /// room has no live state for it: messages re-delivered after Podium
+    /// was down (a Matrix sync from the saved token) are collected too,
+    /// even for a debate that ran entirely while it was down.
+    async fn past_room(
+        &mut self,
+        room: &Room,
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<Option<(String, OccKey)>> {
+        let schedule = self.schedule.borrow().clone();
+        let grace = self.config.collect_grace;
+        let found = schedule
+            .debates
+            .iter()
+            .filter(|d| d.rooms.contains(room))
+            .filter_map(|d| {
+                d.occurrences()
+                    .skip_while(|o| o.ends_at + grace < at)
+                    .next()
+                    .filter(|o| o.starts_at <= at)
+                    .map(|o| (d, o.starts_at))
+            })
+            .max_by_key(|(_, start)| *start);
+        let Some((debate, start)) = found else {
+            return Ok(None);
+        };
+        let key: OccKey = (debate.id.clone(), start);
+        let slot = (room.to_string(), key.clone());
+        if !self.past.contains_key(&slot) {
+            let debate = debate.clone();
+            let id = self.occurrence_id(&key, &debate, at).await?;
+            let posts = self.store.posts(id).await?;
+            let mut active = self.rebuild_room(&key, id, &debate, room, &posts).await?;
+            if active.closes.is_none() {
+                active.closes = Some(start + debate.duration + grace);
+            }
+            self.past.insert(slot.clone(), active);
+        }
+        Ok(Some(slot))
+    }
+
+    fn new_active(
+        &self,
+        key: &OccKey,
+        occurrence_id: i64,
+        debate: &Debate,
+        opens: DateTime<Utc>,
+    ) -> ActiveRoom {
         ActiveRoom {
+            opens,
             occurrence_id,
             key: key.clone(),
             state: RoomState {
@@ -469,13 +558,13 @@ impl<C: Chat> Engine<C> {
     ) -> anyhow::Result<Option<DateTime<Utc>>> {
         let room_name = room.to_string();
         let k = (room_name.clone(), item.kind, item.seq);
+        self.load(key, debate, now).await?;
         let state = self.occs.entry(key.clone()).or_default();
         if state.done.contains(&k) {
             return Ok(None);
         }
-        if let Some(at) = state.retry_at.get(&k)
-            && *at > now
-        {
+        if let Some((_, at)) = state.retries.get(&k) {
+            // Retried by `retry_failed`, which also covers extra questions.
             return Ok(Some(*at));
         }
         let live = state.live;
@@ -488,7 +577,20 @@ impl<C: Chat> Engine<C> {
             || (item.kind == PostKind::Reminder && now >= actual_start);
         let late = lateness > self.config.late_after;
 
-        if too_late && stale.is_none() {
+        if let Some(row) = stale {
+            // Claimed before a crash: it may or may not have reached the room.
+            if too_late || !self.chat.deduplicates(room) {
+                tracing::warn!(debate = %debate.id, room = %room, kind = row.kind.as_str(), seq = row.seq,
+                    "a post was interrupted by a restart and cannot be safely sent again \
+                     (too late, or the network cannot deduplicate); leaving it");
+                self.store.mark_status(row.id, PostStatus::Unknown).await?;
+                self.mark_done(key, &k);
+                return Ok(None);
+            }
+            return self.send_row(debate, key, occurrence_id, room, row, now).await;
+        }
+
+        if too_late {
             let (body, question) = self.body(debate, key, item, extra_text);
             self.store
                 .claim_post(&NewPost {
@@ -509,16 +611,7 @@ impl<C: Chat> Engine<C> {
             self.mark_done(key, &k);
             // The debate still runs even if its intro or closing was missed:
             // replies must be collected all the same.
-            self.track(
-                debate,
-                key,
-                occurrence_id,
-                room,
-                item.kind,
-                item.seq,
-                None,
-                now,
-            );
+            self.track(debate, key, occurrence_id, room, item.kind, item.seq, None, now);
             let _ = self.notices.send(Notice::Skipped {
                 debate: debate.id.clone(),
                 room: room.clone(),
@@ -528,44 +621,45 @@ impl<C: Chat> Engine<C> {
             return Ok(None);
         }
 
-        let row = match stale {
-            Some(row) if !self.chat.deduplicates() => {
-                tracing::warn!(debate = %debate.id, room = %room, kind = row.kind.as_str(), seq = row.seq,
-                    "a post was interrupted by a restart and this network cannot deduplicate; \
-                     not sending it again to avoid a double post");
-                self.store.mark_status(row.id, PostStatus::Unknown).await?;
-                self.mark_done(key, &k);
-                return Ok(None);
-            }
-            Some(row) => row,
-            None => {
-                let (mut body, question) = self.body(debate, key, item, extra_text);
-                if late {
-                    body.push_str(&text::late_note(item.due, debate));
-                }
-                let (row, _) = self
-                    .store
-                    .claim_post(&NewPost {
-                        occurrence_id,
-                        room: &room_name,
-                        kind: item.kind,
-                        seq: item.seq,
-                        body: &body,
-                        question_text: question.as_deref(),
-                        due_at: item.due,
-                        late,
-                        status: PostStatus::Sending,
-                    })
-                    .await?;
-                row
-            }
-        };
+        let (mut body, question) = self.body(debate, key, item, extra_text);
+        if late {
+            body.push_str(&text::late_note(item.due, debate));
+        }
+        let (row, _) = self
+            .store
+            .claim_post(&NewPost {
+                occurrence_id,
+                room: &room_name,
+                kind: item.kind,
+                seq: item.seq,
+                body: &body,
+                question_text: question.as_deref(),
+                due_at: item.due,
+                late,
+                status: PostStatus::Sending,
+            })
+            .await?;
         if row.status != PostStatus::Sending {
             self.mark_done(key, &k);
             return Ok(None);
         }
+        self.send_row(debate, key, occurrence_id, room, row, now).await
+    }
+
+    /// Sends a claimed post. A temporary failure is known not to have
+    /// reached the room, so the same claim is retried later on any network.
+    async fn send_row(
+        &mut self,
+        debate: &Debate,
+        key: &OccKey,
+        occurrence_id: i64,
+        room: &Room,
+        row: PostRow,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Option<DateTime<Utc>>> {
+        let k = (row.room.clone(), row.kind, row.seq);
         let send_key = format!("podium-{}", row.id);
-        match self
+        let sent = self
             .chat
             .send(
                 room,
@@ -574,8 +668,8 @@ impl<C: Chat> Engine<C> {
                     body: &row.body,
                 },
             )
-            .await
-        {
+            .await;
+        match sent {
             Ok(network_id) => {
                 let sent_at = self.clock.now();
                 self.store.mark_sent(row.id, sent_at, &network_id).await?;
@@ -584,12 +678,11 @@ impl<C: Chat> Engine<C> {
                 Ok(None)
             }
             Err(ChatError::Temporary(e)) => {
-                let retry = now + Duration::seconds(30);
+                let retry = now + RETRY_AFTER;
                 tracing::warn!(debate = %debate.id, room = %room, kind = row.kind.as_str(),
                     cause = %e, "sending failed; will retry");
                 let state = self.occs.entry(key.clone()).or_default();
-                state.stale_claims.insert(k.clone(), row);
-                state.retry_at.insert(k, retry);
+                state.retries.insert(k, (row, retry));
                 Ok(Some(retry))
             }
             Err(ChatError::Permanent(e)) => {
@@ -602,9 +695,53 @@ impl<C: Chat> Engine<C> {
         }
     }
 
+    /// Sends again the posts that failed temporarily and are due for a
+    /// retry, giving up on those past the grace window. Returns the next
+    /// retry time.
+    async fn retry_failed(
+        &mut self,
+        schedule: &Schedule,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Option<DateTime<Utc>>> {
+        let due: Vec<(OccKey, PostRow)> = self
+            .occs
+            .iter()
+            .flat_map(|(key, o)| {
+                o.retries
+                    .values()
+                    .filter(|(_, at)| *at <= now)
+                    .map(move |(row, _)| (key.clone(), row.clone()))
+            })
+            .collect();
+        for (key, row) in due {
+            let k = (row.room.clone(), row.kind, row.seq);
+            if let Some(o) = self.occs.get_mut(&key) {
+                o.retries.remove(&k);
+            }
+            let (Some(debate), Ok(room)) = (schedule.debate(&key.0), row.room.parse::<Room>())
+            else {
+                continue;
+            };
+            if now - row.due_at > self.config.late_grace + self.config.late_grace {
+                tracing::error!(debate = %debate.id, room = %row.room, kind = row.kind.as_str(),
+                    "giving up on a post after retrying it for too long");
+                self.store.mark_status(row.id, PostStatus::Failed).await?;
+                self.mark_done(&key, &k);
+                continue;
+            }
+            let debate = debate.clone();
+            self.send_row(&debate, &key, row.occurrence_id, &room, row, now).await?;
+        }
+        Ok(self
+            .occs
+            .values()
+            .flat_map(|o| o.retries.values().map(|(_, at)| *at))
+            .min())
+    }
+
     fn mark_done(&mut self, key: &OccKey, k: &(String, PostKind, i64)) {
         let state = self.occs.entry(key.clone()).or_default();
-        state.retry_at.remove(k);
+        state.retries.remove(k);
         state.done.insert(k.clone());
         self.replan = true;
     }
@@ -627,7 +764,10 @@ impl<C: Chat> Engine<C> {
         let name = room.to_string();
         match kind {
             PostKind::Intro => {
-                let active = self.new_active(key, occurrence_id, debate);
+                // Collection opens at the start, even if the intro went out
+                // late or was skipped after a restart.
+                let start = key.1 + self.occs.get(key).map_or(Duration::zero(), |o| o.live.shift);
+                let active = self.new_active(key, occurrence_id, debate, start.min(at));
                 self.rooms.insert(name, active);
             }
             PostKind::Question => {
@@ -699,12 +839,33 @@ impl<C: Chat> Engine<C> {
                 server_ts,
             } => {
                 if let Some(parsed) = command::Command::parse(&body) {
-                    self.command(&ev.room, &sender, &id, parsed, now).await;
+                    match self.store.claim_command(&network, &room_name, &id, now).await {
+                        Ok(true) => self.command(&ev.room, &sender, &id, parsed, now).await,
+                        Ok(false) => {
+                            tracing::info!(room = %ev.room, id = %id, "command already handled");
+                        }
+                        Err(e) => tracing::error!(cause = %e, "cannot record a command; ignoring it"),
+                    }
                     (WriteOp::Nothing, Receipt::Command)
                 } else {
                     let at = server_ts.unwrap_or(now);
-                    match self.rooms.get_mut(&room_name) {
-                        Some(active) if active.closes.is_none_or(|c| at <= c) => {
+                    let live = self.rooms.get(&room_name);
+                    let over = live.is_some_and(|a| a.closes.is_some_and(|c| at > c));
+                    let target = if live.is_some_and(|a| a.covers(at)) {
+                        self.rooms.get_mut(&room_name)
+                    } else {
+                        match self.past_room(&ev.room, at).await {
+                            Ok(Some(slot)) => self.past.get_mut(&slot).filter(|a| a.covers(at)),
+                            Ok(None) => None,
+                            Err(e) => {
+                                tracing::error!(cause = %e, room = %ev.room,
+                                    "cannot look up the debate of a late message");
+                                None
+                            }
+                        }
+                    };
+                    match target {
+                        Some(active) => {
                             let latest = active.latest_at(at);
                             let (question, by) = active.state.attribute_with_latest(
                                 &body,
@@ -729,7 +890,7 @@ impl<C: Chat> Engine<C> {
                                 Receipt::Saved { question, by },
                             )
                         }
-                        Some(_) => (WriteOp::Nothing, Receipt::Ignored("the debate is over")),
+                        None if over => (WriteOp::Nothing, Receipt::Ignored("the debate is over")),
                         None => (
                             WriteOp::Nothing,
                             Receipt::Ignored("no debate is running in this room"),

@@ -340,3 +340,14 @@ impl Schedule {
             .min_by_key(|o| o.starts_at)
     }
 }
+
+/// The inverse of `Display`: how rooms are stored in the database.
+impl std::str::FromStr for Room {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Room, String> {
+        match s.strip_prefix("console:") {
+            Some(name) => Ok(Room::Console(name.to_owned())),
+            None => Room::parse(s),
+        }
+    }
+}
