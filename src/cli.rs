@@ -452,7 +452,8 @@ fn transcript(
     let rt = runtime()?;
     let text = rt.block_on(async {
         let store = crate::store::Store::open(data_dir).await?;
-        let Some(occ) = crate::transcript::find(&store, &args.debate, args.date, now).await? else {
+        let Some(occ) = crate::transcript::find(&store, &args.debate, args.date, now, true).await?
+        else {
             return anyhow::Ok(None);
         };
         Ok(Some(

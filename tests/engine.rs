@@ -742,3 +742,300 @@ async fn next_lists_the_coming_debates_of_the_room_in_every_zone() {
         "I do not know !frobnicate. Try !help."
     );
 }
+
+/// A network that cannot deduplicate (as IRC): a retried key posts again.
+#[derive(Clone, Default)]
+struct NoDedupChat(MemoryChat);
+
+impl podium::chat::Chat for NoDedupChat {
+    async fn send(
+        &self,
+        room: &Room,
+        post: podium::chat::Outgoing<'_>,
+    ) -> Result<String, podium::chat::ChatError> {
+        // A fresh key per call: the underlying log cannot recognise a retry.
+        let key = format!("{}-{}", post.key, self.0.posts().len());
+        self.0
+            .send(
+                room,
+                podium::chat::Outgoing {
+                    key: &key,
+                    body: post.body,
+                },
+            )
+            .await
+    }
+    async fn is_moderator(&self, _room: &Room, _user: &str) -> bool {
+        false
+    }
+    fn deduplicates(&self, _room: &Room) -> bool {
+        false
+    }
+}
+
+fn start_with<C: podium::chat::Chat>(
+    store: &Store,
+    chat: C,
+    clock: Clock,
+    sched: Arc<Schedule>,
+) -> Bot {
+    let (schedule, rx) = watch::channel(sched);
+    let engine = Engine::new(
+        store.clone(),
+        Arc::new(chat),
+        clock,
+        EngineConfig::default(),
+        rx,
+    );
+    let notices = engine.subscribe();
+    let (events, events_rx) = mpsc::channel(64);
+    let (stop, stop_rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(engine.run(events_rx, async move {
+        let _ = stop_rx.await;
+    }));
+    Bot {
+        events,
+        notices,
+        stop,
+        task,
+        schedule,
+    }
+}
+
+#[tokio::test]
+async fn without_deduplication_an_interrupted_post_is_not_sent_again_but_a_failed_one_is() {
+    let store = store().await;
+    let chat = NoDedupChat::default();
+    let occ = store
+        .occurrence(
+            "leadership",
+            utc("2011-11-01T20:00:00Z"),
+            "Developing Leadership",
+            "Europe/London",
+            None,
+            utc("2011-11-01T20:00:00Z"),
+        )
+        .await
+        .unwrap();
+    // Interrupted by a crash in the Matrix room: it may have gone out.
+    store
+        .claim_post(&podium::store::NewPost {
+            occurrence_id: occ.id,
+            room: "#debate:example.org",
+            kind: PostKind::Intro,
+            seq: 0,
+            body: "intro",
+            question_text: None,
+            due_at: utc("2011-11-01T20:00:00Z"),
+            late: false,
+            status: podium::store::PostStatus::Sending,
+        })
+        .await
+        .unwrap();
+    chat.0.fail_next(1); // the IRC intro fails once, certainly not sent
+    let mut bot = start_with(
+        &store,
+        chat.clone(),
+        Clock::starting_at(utc("2011-11-01T20:00:10Z")),
+        schedule(YAML),
+    );
+    bot.wait_for(PostKind::Question, 1).await;
+    bot.stop().await;
+    let intros = |room: Room| {
+        chat.0
+            .posts()
+            .into_iter()
+            .filter(|p| p.room == room && p.body.starts_with("“Developing"))
+            .count()
+    };
+    assert_eq!(
+        intros(matrix()),
+        0,
+        "an interrupted post is left alone on such a network"
+    );
+    assert_eq!(
+        intros(Room::Irc("#debate".into())),
+        1,
+        "a failed post is retried once"
+    );
+    let statuses: Vec<_> = store
+        .posts(occ.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|p| p.kind == PostKind::Intro)
+        .map(|p| (p.room, p.status))
+        .collect();
+    assert!(
+        statuses.contains(&(
+            "#debate:example.org".into(),
+            podium::store::PostStatus::Unknown
+        )),
+        "{statuses:?}"
+    );
+}
+
+#[tokio::test]
+async fn start_works_hours_early_even_without_reminders() {
+    let store = store().await;
+    let chat = MemoryChat::new();
+    let yaml = YAML.replace(
+        "    hashtag: \"#SWSC\"\n",
+        "    hashtag: \"#SWSC\"\n    remind: []\n",
+    );
+    let mut bot = start(
+        &store,
+        &chat,
+        Clock::starting_at(utc("2011-11-01T17:00:00Z")),
+        schedule(&yaml),
+    );
+    assert_eq!(
+        bot.say(&matrix(), "$go", "host", "!start", None).await,
+        Receipt::Command
+    );
+    bot.wait_for(PostKind::Question, 3).await;
+    bot.stop().await;
+    let bodies: Vec<String> = chat
+        .posts()
+        .into_iter()
+        .filter(|p| p.room == matrix())
+        .map(|p| p.body)
+        .collect();
+    assert_eq!(bodies[0], "Starting “Developing Leadership” now.");
+    assert!(
+        bodies[1].starts_with("“Developing Leadership” starts now"),
+        "{bodies:?}"
+    );
+    assert!(
+        bodies.iter().all(|b| !b.contains("posted late")),
+        "{bodies:?}"
+    );
+}
+
+#[tokio::test]
+async fn replies_delivered_after_downtime_are_filed_to_their_debate() {
+    let store = store().await;
+    let chat = MemoryChat::new();
+    // Podium was down for the whole debate (20:00-21:00) and comes back at 22:00;
+    // the network then delivers what was said meanwhile, with its timestamps.
+    let bot = start(
+        &store,
+        &chat,
+        Clock::starting_at(utc("2011-11-01T22:00:00Z")),
+        schedule(YAML),
+    );
+    let late = |id: &str, body: &str, at: &str| Event::Message {
+        id: id.into(),
+        sender: Sender {
+            id: "@ann:example.org".into(),
+            name: "ann".into(),
+        },
+        body: body.into(),
+        in_reply_to: None,
+        server_ts: Some(utc(at)),
+    };
+    let a = bot
+        .send(
+            &matrix(),
+            late(
+                "$d1",
+                "A2: said while you were away",
+                "2011-11-01T20:30:00Z",
+            ),
+        )
+        .await;
+    let b = bot
+        .send(
+            &matrix(),
+            late("$d2", "before it began", "2011-11-01T19:00:00Z"),
+        )
+        .await;
+    let c = bot
+        .send(&matrix(), late("$d3", "long after", "2011-11-01T21:40:00Z"))
+        .await;
+    bot.stop().await;
+    assert!(
+        matches!(
+            a,
+            Receipt::Saved {
+                question: Some(2),
+                ..
+            }
+        ),
+        "{a:?}"
+    );
+    assert!(matches!(b, Receipt::Ignored(_)), "{b:?}");
+    assert!(matches!(c, Receipt::Ignored(_)), "{c:?}");
+    let occ = store
+        .find_occurrence("leadership", utc("2011-11-01T20:00:00Z"))
+        .await
+        .unwrap()
+        .unwrap();
+    let replies = store.replies(occ.id).await.unwrap();
+    assert_eq!(replies.len(), 1);
+    assert_eq!(replies[0].body, "A2: said while you were away");
+    assert!(
+        chat.posts().is_empty(),
+        "nothing is posted for a debate long over"
+    );
+}
+
+#[tokio::test]
+async fn a_command_delivered_twice_is_applied_once() {
+    let store = store().await;
+    let chat = MemoryChat::new();
+    let mut bot = start(
+        &store,
+        &chat,
+        Clock::starting_at(utc("2011-11-01T20:06:00Z")),
+        schedule(YAML),
+    );
+    bot.wait_for(PostKind::Question, 1).await;
+    for _ in 0..2 {
+        bot.say(&matrix(), "$ask", "host", "!ask Asked once?", None)
+            .await;
+    }
+    bot.stop().await;
+    let asked = chat
+        .posts()
+        .into_iter()
+        .filter(|p| p.room == matrix() && p.body.starts_with("Q4: Asked once?"))
+        .count();
+    assert_eq!(asked, 1);
+}
+
+#[tokio::test]
+async fn removing_a_running_debate_stops_it_there() {
+    let store = store().await;
+    let chat = MemoryChat::new();
+    let mut bot = start(
+        &store,
+        &chat,
+        Clock::starting_at(utc("2011-11-01T20:06:00Z")),
+        schedule(YAML),
+    );
+    // Q1 in both rooms: the engine is then idle, waiting for Q2. (Under
+    // paused time, a reload sent while it still writes to SQLite would be
+    // seen only after the sleep below.)
+    bot.wait_for(PostKind::Question, 1).await;
+    bot.wait_for(PostKind::Question, 1).await;
+    let other = YAML
+        .replace("id: leadership", "id: other")
+        .replace("2011-11-01 20:00", "2011-12-01 20:00");
+    bot.schedule.send(schedule(&other)).unwrap();
+    // Well after the grace period: the room is no longer collecting for it.
+    tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+    let r = bot.say(&matrix(), "$x", "ann", "A1: anyone?", None).await;
+    assert!(matches!(r, Receipt::Ignored(_)), "{r:?}");
+    let started = bot.say(&matrix(), "$s", "host", "!start", None).await;
+    assert_eq!(started, Receipt::Command);
+    bot.stop().await;
+    let answer = chat
+        .posts()
+        .into_iter()
+        .find(|p| p.key == "podium-cmd-$s")
+        .unwrap()
+        .body;
+    assert!(!answer.contains("already running"), "{answer}");
+    assert!(chat.posts().iter().all(|p| !p.body.starts_with("Q2:")));
+}

@@ -57,7 +57,7 @@ impl std::error::Error for CommandError {}
 const HELP: &str = "\
 !help — list these commands
 !next — when the next debate starts
-!transcript [DEBATE] [DATE] — (organisers) post the transcript of a debate, the latest by default; DATE is YYYY-MM-DD
+!transcript [DEBATE] [DATE] — post the link to the transcript of a debate, the latest by default; DATE is YYYY-MM-DD
 !start — (organisers) start the debate now
 !skip — (organisers) move on to the next question
 !ask TEXT — (organisers) ask TEXT as the next question
@@ -103,15 +103,14 @@ impl Command {
         })
     }
 
-    /// True for commands only organisers may use (start, skip, ask, end, transcript).
+    /// True for the live controls only organisers may use (start, skip,
+    /// ask, end). Transcripts are for everyone, as the issue lists them.
     pub fn organiser_only(&self) -> bool {
         match self {
-            Command::Start
-            | Command::Skip
-            | Command::Ask(_)
-            | Command::End
-            | Command::Transcript { .. } => true,
-            Command::Help | Command::Next | Command::Unknown(_) => false,
+            Command::Start | Command::Skip | Command::Ask(_) | Command::End => true,
+            Command::Help | Command::Next | Command::Transcript { .. } | Command::Unknown(_) => {
+                false
+            }
         }
     }
 
@@ -431,12 +430,12 @@ mod tests {
     }
 
     #[test]
-    fn only_commands_that_control_a_debate_or_its_record_are_organiser_only() {
+    fn only_the_live_controls_are_organiser_only() {
         let cases = [
             (Command::Help, false),
             (Command::Next, false),
             (Command::Unknown("x".into()), false),
-            (transcript(None, None), true),
+            (transcript(None, None), false),
             (Command::Start, true),
             (Command::Skip, true),
             (Command::Ask("Why?".into()), true),

@@ -11,7 +11,6 @@ use crate::chat::{Chat, Outgoing, Room, Sender};
 use crate::schedule::Debate;
 use crate::store::PostKind;
 
-
 impl<C: Chat> Engine<C> {
     pub(super) async fn command(
         &mut self,
@@ -116,7 +115,7 @@ impl<C: Chat> Engine<C> {
                         None => return Ok("Which debate? Say !transcript DEBATE [DATE].".into()),
                     },
                 };
-                let found = crate::transcript::find(&self.store, &id, date, now).await?;
+                let found = crate::transcript::find(&self.store, &id, date, now, false).await?;
                 let found = found.as_ref();
                 match (found, schedule.debate(&id)) {
                     (Some(o), Some(d)) => {
@@ -131,7 +130,13 @@ impl<C: Chat> Engine<C> {
                         o.title,
                         self.config.public_url.trim_end_matches('/'),
                         o.debate,
-                        o.scheduled_start.format("%Y-%m-%d")
+                        o.scheduled_start
+                            .with_timezone(
+                                &o.timezone
+                                    .parse::<chrono_tz::Tz>()
+                                    .unwrap_or(chrono_tz::UTC)
+                            )
+                            .format("%Y-%m-%d")
                     ),
                     (None, _) => match date {
                         Some(d) => format!("I have no transcript of `{id}` on {d}."),

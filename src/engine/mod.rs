@@ -289,12 +289,26 @@ impl<C: Chat> Engine<C> {
         if let Some(retry) = self.retry_failed(&schedule, now).await? {
             earliest(retry, &mut next);
         }
+        // A debate (or one of its rooms) taken out of the schedule while it
+        // runs stops there: no closing is posted, collection ends after the
+        // usual grace.
+        for (name, active) in &mut self.rooms {
+            let still_held = schedule
+                .debate(&active.key.0)
+                .is_some_and(|d| d.rooms.iter().any(|r| r.to_string() == *name));
+            if active.closes.is_none() && !still_held {
+                tracing::warn!(debate = %active.key.0, room = %name,
+                    "a running debate was removed from the schedule here; it ends now");
+                active.closes = Some(now + self.config.collect_grace);
+            }
+        }
         // Forget occurrences that are long over.
         self.occs
             .retain(|(_, start), _| *start + Duration::days(2) > now);
         self.rooms
             .retain(|_, r| r.closes.is_none_or(|c| c > now - Duration::days(1)));
-        self.past.retain(|(_, (_, start)), _| *start + Duration::days(2) > now);
+        self.past
+            .retain(|(_, (_, start)), _| *start + Duration::days(2) > now);
         Ok(next)
     }
 
@@ -349,7 +363,10 @@ impl<C: Chat> Engine<C> {
     ) -> anyhow::Result<()> {
         for room in &debate.rooms {
             let name = room.to_string();
-            if !posts.iter().any(|p| p.room == name && p.kind == PostKind::Intro) {
+            if !posts
+                .iter()
+                .any(|p| p.room == name && p.kind == PostKind::Intro)
+            {
                 continue;
             }
             let active = self
@@ -419,8 +436,7 @@ impl<C: Chat> Engine<C> {
             .filter(|d| d.rooms.contains(room))
             .filter_map(|d| {
                 d.occurrences()
-                    .skip_while(|o| o.ends_at + grace < at)
-                    .next()
+                    .find(|o| o.ends_at + grace >= at)
                     .filter(|o| o.starts_at <= at)
                     .map(|o| (d, o.starts_at))
             })
@@ -587,7 +603,9 @@ impl<C: Chat> Engine<C> {
                 self.mark_done(key, &k);
                 return Ok(None);
             }
-            return self.send_row(debate, key, occurrence_id, room, row, now).await;
+            return self
+                .send_row(debate, key, occurrence_id, room, row, now)
+                .await;
         }
 
         if too_late {
@@ -611,7 +629,16 @@ impl<C: Chat> Engine<C> {
             self.mark_done(key, &k);
             // The debate still runs even if its intro or closing was missed:
             // replies must be collected all the same.
-            self.track(debate, key, occurrence_id, room, item.kind, item.seq, None, now);
+            self.track(
+                debate,
+                key,
+                occurrence_id,
+                room,
+                item.kind,
+                item.seq,
+                None,
+                now,
+            );
             let _ = self.notices.send(Notice::Skipped {
                 debate: debate.id.clone(),
                 room: room.clone(),
@@ -643,7 +670,8 @@ impl<C: Chat> Engine<C> {
             self.mark_done(key, &k);
             return Ok(None);
         }
-        self.send_row(debate, key, occurrence_id, room, row, now).await
+        self.send_row(debate, key, occurrence_id, room, row, now)
+            .await
     }
 
     /// Sends a claimed post. A temporary failure is known not to have
@@ -730,7 +758,8 @@ impl<C: Chat> Engine<C> {
                 continue;
             }
             let debate = debate.clone();
-            self.send_row(&debate, &key, row.occurrence_id, &room, row, now).await?;
+            self.send_row(&debate, &key, row.occurrence_id, &room, row, now)
+                .await?;
         }
         Ok(self
             .occs
@@ -766,7 +795,11 @@ impl<C: Chat> Engine<C> {
             PostKind::Intro => {
                 // Collection opens at the start, even if the intro went out
                 // late or was skipped after a restart.
-                let start = key.1 + self.occs.get(key).map_or(Duration::zero(), |o| o.live.shift);
+                let start = key.1
+                    + self
+                        .occs
+                        .get(key)
+                        .map_or(Duration::zero(), |o| o.live.shift);
                 let active = self.new_active(key, occurrence_id, debate, start.min(at));
                 self.rooms.insert(name, active);
             }
@@ -839,12 +872,18 @@ impl<C: Chat> Engine<C> {
                 server_ts,
             } => {
                 if let Some(parsed) = command::Command::parse(&body) {
-                    match self.store.claim_command(&network, &room_name, &id, now).await {
+                    match self
+                        .store
+                        .claim_command(&network, &room_name, &id, now)
+                        .await
+                    {
                         Ok(true) => self.command(&ev.room, &sender, &id, parsed, now).await,
                         Ok(false) => {
                             tracing::info!(room = %ev.room, id = %id, "command already handled");
                         }
-                        Err(e) => tracing::error!(cause = %e, "cannot record a command; ignoring it"),
+                        Err(e) => {
+                            tracing::error!(cause = %e, "cannot record a command; ignoring it")
+                        }
                     }
                     (WriteOp::Nothing, Receipt::Command)
                 } else {

@@ -66,19 +66,24 @@ pub async fn find(
     debate: &str,
     date: Option<NaiveDate>,
     now: DateTime<Utc>,
+    rehearsals: bool,
 ) -> store::Result<Option<OccurrenceRow>> {
     let all = store.occurrences_of(debate).await?;
-    Ok(all.into_iter().find(|o| {
-        let tz: Tz = o.timezone.parse().unwrap_or(chrono_tz::UTC);
-        match date {
-            Some(d) => o.scheduled_start.with_timezone(&tz).date_naive() == d,
-            // A rehearsal runs on its own compressed clock: it has started
-            // as soon as it exists.
-            None => {
-                o.rehearsal || o.scheduled_start + chrono::Duration::seconds(o.shift_seconds) <= now
+    Ok(all
+        .into_iter()
+        .filter(|o| rehearsals || !o.rehearsal)
+        .find(|o| {
+            let tz: Tz = o.timezone.parse().unwrap_or(chrono_tz::UTC);
+            match date {
+                Some(d) => o.scheduled_start.with_timezone(&tz).date_naive() == d,
+                // A rehearsal runs on its own compressed clock: it has started
+                // as soon as it exists.
+                None => {
+                    o.rehearsal
+                        || o.scheduled_start + chrono::Duration::seconds(o.shift_seconds) <= now
+                }
             }
-        }
-    }))
+        }))
 }
 
 /// Builds the transcript of one stored occurrence. Deleted replies are left
@@ -89,15 +94,20 @@ pub async fn find(
 pub async fn build(store: &Store, occ: &OccurrenceRow) -> store::Result<Transcript> {
     let posts = store.posts(occ.id).await?;
     let mut questions: Vec<QuestionEntry> = Vec::new();
+    // Every question that was, or may have been, asked: one that was
+    // skipped after a restart can still have answers (tagged A3: ...).
     for p in posts
         .iter()
-        .filter(|p| p.kind == PostKind::Question && p.status == PostStatus::Sent)
+        .filter(|p| p.kind == PostKind::Question && p.status != PostStatus::Failed)
     {
         let number = u32::try_from(p.seq).unwrap_or(0);
-        let posted = p.sent_at.map(rfc3339);
+        let posted = p
+            .sent_at
+            .filter(|_| p.status == PostStatus::Sent)
+            .map(rfc3339);
         match questions.iter_mut().find(|q| q.number == number) {
             Some(q) => {
-                if posted < q.posted_at || q.posted_at.is_none() {
+                if posted.is_some() && (q.posted_at.is_none() || posted < q.posted_at) {
                     q.posted_at = posted;
                 }
             }
@@ -133,6 +143,7 @@ pub async fn build(store: &Store, occ: &OccurrenceRow) -> store::Result<Transcri
             None => unattributed.push(entry),
         }
     }
+    questions.retain(|q| q.posted_at.is_some() || !q.replies.is_empty());
     Ok(Transcript {
         debate: occ.debate.clone(),
         title: occ.title.clone(),
