@@ -54,27 +54,7 @@ struct Bot {
 }
 
 fn start(store: &Store, chat: &MemoryChat, clock: Clock, sched: Arc<Schedule>) -> Bot {
-    let (schedule, rx) = watch::channel(sched);
-    let engine = Engine::new(
-        store.clone(),
-        Arc::new(chat.clone()),
-        clock,
-        EngineConfig::default(),
-        rx,
-    );
-    let notices = engine.subscribe();
-    let (events, events_rx) = mpsc::channel(64);
-    let (stop, stop_rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(engine.run(events_rx, async move {
-        let _ = stop_rx.await;
-    }));
-    Bot {
-        events,
-        notices,
-        stop,
-        task,
-        schedule,
-    }
+    start_with(store, chat.clone(), clock, sched)
 }
 
 impl Bot {

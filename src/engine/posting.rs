@@ -115,51 +115,13 @@ impl<C: Chat> Engine<C> {
                 .await;
         }
 
-        if too_late {
-            let (body, question) = self.body(debate, key, item, extra_text);
-            self.store
-                .claim_post(&NewPost {
-                    occurrence_id,
-                    room: &room_name,
-                    kind: item.kind,
-                    seq: item.seq,
-                    body: &body,
-                    question_text: question.as_deref(),
-                    due_at: item.due,
-                    late: true,
-                    status: PostStatus::Skipped,
-                })
-                .await?;
-            tracing::warn!(debate = %debate.id, room = %room, kind = item.kind.as_str(), seq = item.seq,
-                due = %item.due, late_by = %lateness,
-                "skipped a post that fell due while Podium was not running (outside the grace window)");
-            self.mark_done(key, &k);
-            // The debate still runs even if its intro or closing was missed:
-            // replies must be collected all the same.
-            self.track(
-                debate,
-                key,
-                occurrence_id,
-                room,
-                item.kind,
-                item.seq,
-                None,
-                now,
-            );
-            let _ = self.notices.send(Notice::Skipped {
-                debate: debate.id.clone(),
-                room: room.clone(),
-                kind: item.kind,
-                seq: item.seq,
-            });
-            return Ok(None);
-        }
-
         let (mut body, question) = self.body(debate, key, item, extra_text);
-        if late {
+        if late && !too_late {
             body.push_str(&text::late_note(item.due, debate));
         }
-        let (row, _) = self
+        // A skipped item is recorded too, so it is logged once and never
+        // posted by a later run.
+        let (row, inserted) = self
             .store
             .claim_post(&NewPost {
                 occurrence_id,
@@ -170,11 +132,39 @@ impl<C: Chat> Engine<C> {
                 question_text: question.as_deref(),
                 due_at: item.due,
                 late,
-                status: PostStatus::Sending,
+                status: if too_late {
+                    PostStatus::Skipped
+                } else {
+                    PostStatus::Sending
+                },
             })
             .await?;
-        if row.status != PostStatus::Sending {
+        if !inserted || row.status != PostStatus::Sending {
             self.mark_done(key, &k);
+            if inserted {
+                tracing::warn!(debate = %debate.id, room = %room, kind = item.kind.as_str(),
+                    seq = item.seq, due = %item.due, late_by = %lateness,
+                    "skipped a post that fell due while Podium was not running \
+                     (outside the grace window)");
+                // The debate still runs even if its intro or closing was
+                // missed: replies must be collected all the same.
+                self.track(
+                    debate,
+                    key,
+                    occurrence_id,
+                    room,
+                    item.kind,
+                    item.seq,
+                    None,
+                    now,
+                );
+                let _ = self.notices.send(Notice::Skipped {
+                    debate: debate.id.clone(),
+                    room: room.clone(),
+                    kind: item.kind,
+                    seq: item.seq,
+                });
+            }
             return Ok(None);
         }
         self.send_row(debate, key, occurrence_id, room, row, now)
