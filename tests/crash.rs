@@ -11,18 +11,18 @@
 //! Every wait has a timeout after which the test fails with the output so
 //! far; nothing asserts on elapsed time, only on what was printed and stored.
 
+mod rehearsal_support;
+
 use std::collections::{BTreeMap, HashMap};
-use std::fs::File;
-use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
-/// The longest any single wait may take before the test fails.
-const WAIT: Duration = Duration::from_secs(60);
+use rehearsal_support::{
+    Rehearsal, WAIT, hinted_date, is_closing, is_intro, is_link, is_reminder, not_collected,
+    post_body, question_number, setup, transcript_json,
+};
 
 /// A 10-minute reminder and four questions 10 minutes apart: at 200× speed
 /// the whole drill takes about 15 seconds, and a restart (well under a
@@ -52,217 +52,12 @@ debates:
     questions: [Only?]
 "##;
 
-fn setup(yaml: &str) -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let schedule = dir.path().join("debates.yaml");
-    std::fs::write(&schedule, yaml).expect("write schedule");
-    (dir, schedule)
-}
-
-/// `podium --data-dir DATA`, isolated from the caller's environment.
-fn podium(data: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_podium"));
-    cmd.arg("--data-dir")
-        .arg(data)
-        .env_remove("PODIUM_SCHEDULE")
-        .env_remove("PODIUM_DATA_DIR")
-        .env_remove("PODIUM_PUBLIC_URL")
-        .env_remove("RUST_LOG");
-    cmd
-}
-
-/// A running `podium rehearse`: its stdout lines arrive over a channel from
-/// a reader thread, so no read can block the test.
-struct Rehearsal {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    lines: Receiver<(Instant, String)>,
-    /// Every stdout line so far, with when it arrived (for failure reports).
-    seen: Vec<(Instant, String)>,
-    started: Instant,
-    stderr: PathBuf,
-    eof: bool,
-}
-
-impl Rehearsal {
-    fn start(data: &Path, schedule: &Path, speed: &str, stderr: PathBuf) -> Self {
-        let mut child = podium(data)
-            .args(["rehearse", "drill", "--speed", speed, "--file"])
-            .arg(schedule)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(File::create(&stderr).expect("stderr file"))
-            .spawn()
-            .expect("podium rehearse starts");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send((Instant::now(), line)).is_err() {
-                    break;
-                }
-            }
-        });
-        Rehearsal {
-            stdin: child.stdin.take(),
-            child,
-            lines,
-            seen: Vec::new(),
-            started: Instant::now(),
-            stderr,
-            eof: false,
-        }
-    }
-
-    /// The output so far, for failure messages.
-    fn dump(&self) -> String {
-        let mut s = String::from("--- stdout of this run (seconds since start) ---\n");
-        for (at, line) in &self.seen {
-            let t = at.duration_since(self.started).as_secs_f64();
-            s.push_str(&format!("{t:7.3} {line}\n"));
-        }
-        let stderr = std::fs::read_to_string(&self.stderr).unwrap_or_default();
-        s.push_str("--- stderr of this run ---\n");
-        s.push_str(&stderr);
-        s
-    }
-
-    /// The next stdout line, or `None` once the output has ended; fails the
-    /// test if nothing comes for `WAIT`.
-    fn next_line(&mut self, what: &str) -> Option<String> {
-        if self.eof {
-            return None;
-        }
-        match self.lines.recv_timeout(WAIT) {
-            Ok((at, line)) => {
-                self.seen.push((at, line.clone()));
-                Some(line)
-            }
-            Err(RecvTimeoutError::Disconnected) => {
-                self.eof = true;
-                None
-            }
-            Err(RecvTimeoutError::Timeout) => {
-                panic!(
-                    "timed out after {WAIT:?} waiting for {what}\n{}",
-                    self.dump()
-                )
-            }
-        }
-    }
-
-    /// Types one line; false if the process no longer reads.
-    fn send(&mut self, line: &str) -> bool {
-        let Some(stdin) = self.stdin.as_mut() else {
-            return false;
-        };
-        writeln!(stdin, "{line}")
-            .and_then(|()| stdin.flush())
-            .is_ok()
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        self.stdin = None;
-    }
-
-    /// Waits up to `within` for the process to exit; `None` if it did not.
-    fn wait_exit(&mut self, within: Duration) -> Option<ExitStatus> {
-        let deadline = Instant::now() + within;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                return Some(status);
-            }
-            if Instant::now() >= deadline {
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// Reads the output left once the process is gone.
-    fn drain(&mut self) -> Vec<String> {
-        let mut rest = Vec::new();
-        while let Some(line) = self.next_line("the end of the output") {
-            rest.push(line);
-        }
-        rest
-    }
-}
-
-impl Drop for Rehearsal {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The body of a post line, `[HH:MM] podium: BODY`.
-fn post_body(line: &str) -> Option<&str> {
-    let rest = line.strip_prefix('[')?;
-    let (_, body) = rest.split_once("] podium: ")?;
-    Some(body)
-}
-
-/// `Q<n>` when the body is a question (`Q<n>: text`).
-fn question_number(body: &str) -> Option<u32> {
-    let (q, _) = body.strip_prefix('Q')?.split_once(':')?;
-    q.parse().ok()
-}
-
-fn is_intro(body: &str) -> bool {
-    body.starts_with("“Fire drill” starts now and runs for")
-}
-fn is_closing(body: &str) -> bool {
-    body.starts_with("That is the end of “Fire drill”")
-}
-fn is_link(body: &str) -> bool {
-    body.starts_with("The transcript of “Fire drill” is at ")
-}
-fn is_reminder(body: &str) -> bool {
-    body.starts_with("Reminder: “Fire drill”")
-}
-
 /// `  ✓ saved: NAME → Q<n>`: (NAME, Some(n)); `→ before Q1`: (NAME, None).
 fn ack(line: &str) -> Option<(&str, Option<u32>)> {
     let rest = line.trim_start().strip_prefix("✓ saved: ")?;
     let (name, target) = rest.split_once(" → ")?;
     let q = target.strip_prefix('Q').and_then(|n| n.parse().ok());
     Some((name, q))
-}
-
-fn not_collected(line: &str) -> bool {
-    line.trim_start().starts_with("(not collected: ")
-}
-
-/// The date of the `(or: podium transcript DEBATE --date D ...)` hint.
-fn hinted_date(hint: &str) -> String {
-    let (_, rest) = hint
-        .split_once("--date ")
-        .unwrap_or_else(|| panic!("no --date in {hint:?}"));
-    rest.split_whitespace()
-        .next()
-        .unwrap_or_else(|| panic!("no date after --date in {hint:?}"))
-        .to_owned()
-}
-
-fn transcript_json(data: &Path, date: &str) -> Value {
-    let mut cmd = podium(data);
-    cmd.args(["transcript", "drill", "--format", "json", "--date", date]);
-    let out = assert_cmd::Command::from_std(cmd)
-        .timeout(WAIT)
-        .output()
-        .expect("podium transcript runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "podium transcript failed ({}): {stdout}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{stdout}"))
 }
 
 /// Every `*.log` file under `DATA/rehearsals`, as (file name, lines).
@@ -353,7 +148,7 @@ impl Record {
             body: format!("A{q}: reply {k}"),
         };
         // A reply the process did not read is simply never acknowledged.
-        let _ = run.send(&format!("{}: {}", reply.name, reply.body));
+        let _ = run.try_send(&format!("{}: {}", reply.name, reply.body));
         self.replies.push(reply);
     }
 
@@ -379,8 +174,8 @@ impl Record {
 
 #[test]
 fn killed_and_restarted_many_times_nothing_is_doubled_or_lost() {
-    let (dir, schedule) = setup(DRILL);
-    let data = dir.path().join("data");
+    let s = setup(DRILL);
+    let data = &s.data;
     let mut rec = Record::default();
     let mut kills: Vec<String> = Vec::new();
     let mut runs = 0usize;
@@ -389,8 +184,8 @@ fn killed_and_restarted_many_times_nothing_is_doubled_or_lost() {
             runs <= KILLS.len(),
             "still no finished run after {runs} starts"
         );
-        let stderr = dir.path().join(format!("run{runs}.stderr"));
-        let mut run = Rehearsal::start(&data, &schedule, SPEED, stderr);
+        let stderr = s.dir.path().join(format!("run{runs}.stderr"));
+        let mut run = Rehearsal::start(data, &s.schedule, &["drill", "--speed", SPEED], stderr);
         let plan = KILLS.get(runs).copied();
         runs += 1;
 
@@ -444,7 +239,7 @@ fn killed_and_restarted_many_times_nothing_is_doubled_or_lost() {
             let (trigger, delay, down) = plan.expect("a kill was planned");
             std::thread::sleep(Duration::from_millis(delay));
             run.kill();
-            let last = run.seen.last().map(|(_, l)| l.clone()).unwrap_or_default();
+            let last = run.lines().last().unwrap_or_default().to_owned();
             for line in run.drain() {
                 rec.note(&line, &|| run.dump());
             }
@@ -464,19 +259,11 @@ fn killed_and_restarted_many_times_nothing_is_doubled_or_lost() {
                 run.dump()
             );
         };
-        run.stdin = None;
-        match run.wait_exit(WAIT) {
-            Some(status) if status.success() => {}
-            other => panic!(
-                "the last run did not exit cleanly: {other:?}\n{}",
-                run.dump()
-            ),
-        }
-        for line in run.drain() {
+        for line in run.finish() {
             rec.note(&line, &|| run.dump());
         }
         assert!(
-            run.seen.iter().any(|(_, l)| l.starts_with("Transcript: ")),
+            run.lines().any(|l| l.starts_with("Transcript: ")),
             "the last run did not print where the transcript is\n{}",
             run.dump()
         );
@@ -508,7 +295,7 @@ fn killed_and_restarted_many_times_nothing_is_doubled_or_lost() {
     assert!(acked > 0, "no reply was ever acknowledged\n{all_stdout}");
 
     // (a) The console room's log: one rehearsal, every post exactly once.
-    let logs = console_logs(&data);
+    let logs = console_logs(data);
     assert_eq!(
         logs.len(),
         1,
@@ -601,7 +388,7 @@ fn killed_and_restarted_many_times_nothing_is_doubled_or_lost() {
 
     // (c) Every acknowledged reply is in the transcript exactly once, under
     // the question it was tagged for; nothing is there twice.
-    let t = transcript_json(&data, &hinted_date(&hint));
+    let t = transcript_json(data, Some(&hinted_date(&hint)));
     assert_eq!(t["rehearsal"], true);
     let questions = t["questions"].as_array().expect("questions");
     let numbers: Vec<u64> = questions
@@ -682,12 +469,13 @@ fn killed_and_restarted_many_times_nothing_is_doubled_or_lost() {
 /// rehearsal and finish it, not start a new one.
 #[test]
 fn killed_right_after_the_transcript_link_the_same_command_resumes() {
-    let (dir, schedule) = setup(QUICK);
+    let s = setup(QUICK);
     let mut hits = 0;
     for attempt in 0..6 {
-        let data = dir.path().join(format!("data{attempt}"));
-        let stderr = |n: u32| dir.path().join(format!("attempt{attempt}-{n}.stderr"));
-        let mut run = Rehearsal::start(&data, &schedule, "600", stderr(1));
+        let data = s.dir.path().join(format!("data{attempt}"));
+        let stderr = |n: u32| s.dir.path().join(format!("attempt{attempt}-{n}.stderr"));
+        let args = ["drill", "--speed", "600"];
+        let mut run = Rehearsal::start(&data, &s.schedule, &args, stderr(1));
         loop {
             let line = run
                 .next_line("the transcript link")
@@ -698,13 +486,13 @@ fn killed_right_after_the_transcript_link_the_same_command_resumes() {
         }
         run.kill();
         run.drain();
-        if run.seen.iter().any(|(_, l)| l.starts_with("Transcript: ")) {
+        if run.lines().any(|l| l.starts_with("Transcript: ")) {
             // Killed too late to matter: the rehearsal was complete.
             continue;
         }
         hits += 1;
         let before = run.dump();
-        let mut again = Rehearsal::start(&data, &schedule, "600", stderr(2));
+        let mut again = Rehearsal::start(&data, &s.schedule, &args, stderr(2));
         let first = again
             .next_line("the first line")
             .unwrap_or_else(|| panic!("the restart printed nothing\n{}", again.dump()));
@@ -725,19 +513,10 @@ fn killed_right_after_the_transcript_link_the_same_command_resumes() {
                 break;
             }
         }
-        again.stdin = None;
-        match again.wait_exit(WAIT) {
-            Some(status) if status.success() => {}
-            other => panic!(
-                "the resumed run did not exit cleanly: {other:?}\n{}",
-                again.dump()
-            ),
-        }
-        again.drain();
+        again.finish();
         let path = again
-            .seen
-            .iter()
-            .find_map(|(_, l)| l.strip_prefix("Transcript: "))
+            .lines()
+            .find_map(|l| l.strip_prefix("Transcript: "))
             .map(PathBuf::from)
             .unwrap_or_else(|| panic!("no transcript path\n{}", again.dump()));
         assert!(path.exists(), "{} does not exist", path.display());

@@ -5,17 +5,17 @@
 //! Every wait has a timeout after which the test fails with the output so
 //! far; nothing asserts on elapsed time, only on what was printed and stored.
 
-use std::fs::File;
-use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::time::{Duration, Instant};
+mod rehearsal_support;
+
+use std::path::PathBuf;
+use std::time::Duration;
 
 use serde_json::Value;
 
-/// The longest any single wait may take before the test fails.
-const WAIT: Duration = Duration::from_secs(60);
+use rehearsal_support::{
+    Rehearsal, Setup, WAIT, hinted_date, is_closing, is_link, not_collected, post_body,
+    question_number, run_podium, setup, transcript_json,
+};
 
 /// The example drill: a 10-minute reminder, then four questions spread
 /// evenly over an hour (0, 15, 30 and 45 minutes).
@@ -59,223 +59,10 @@ debates:
     questions: [First?, {text: Second?, at: 2h}]
 "##;
 
-/// A schedule file and a data directory in a fresh temporary directory.
-struct Setup {
-    dir: tempfile::TempDir,
-    schedule: PathBuf,
-    data: PathBuf,
-}
-
-fn setup(yaml: &str) -> Setup {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let schedule = dir.path().join("debates.yaml");
-    std::fs::write(&schedule, yaml).expect("write schedule");
-    let data = dir.path().join("data");
-    Setup {
-        dir,
-        schedule,
-        data,
-    }
-}
-
-/// `podium --data-dir DATA`, isolated from the caller's environment.
-fn podium(data: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_podium"));
-    cmd.arg("--data-dir")
-        .arg(data)
-        .env_remove("PODIUM_SCHEDULE")
-        .env_remove("PODIUM_DATA_DIR")
-        .env_remove("PODIUM_PUBLIC_URL")
-        .env_remove("RUST_LOG");
-    cmd
-}
-
-struct Output {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs a one-shot `podium` command to completion (killed after `WAIT`).
-fn run_podium(data: &Path, args: &[&str]) -> Output {
-    let mut cmd = podium(data);
-    cmd.args(args);
-    let out = assert_cmd::Command::from_std(cmd)
-        .timeout(WAIT)
-        .output()
-        .expect("podium runs");
-    Output {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-/// A running `podium rehearse`: its stdout lines arrive over a channel from
-/// a reader thread, so no read can block the test.
-struct Rehearsal {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    lines: Receiver<(Instant, String)>,
-    /// Every stdout line so far, with when it arrived (for failure reports).
-    seen: Vec<(Instant, String)>,
-    started: Instant,
-    stderr: PathBuf,
-    eof: bool,
-}
-
-impl Rehearsal {
-    fn start(setup: &Setup, args: &[&str]) -> Self {
-        let stderr = setup.dir.path().join("rehearse.stderr");
-        let mut child = podium(&setup.data)
-            .arg("rehearse")
-            .args(args)
-            .arg("--file")
-            .arg(&setup.schedule)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(File::create(&stderr).expect("stderr file"))
-            .spawn()
-            .expect("podium rehearse starts");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send((Instant::now(), line)).is_err() {
-                    break;
-                }
-            }
-        });
-        Rehearsal {
-            stdin: child.stdin.take(),
-            child,
-            lines,
-            seen: Vec::new(),
-            started: Instant::now(),
-            stderr,
-            eof: false,
-        }
-    }
-
-    /// The output so far, for failure messages.
-    fn dump(&self) -> String {
-        let mut s = String::from("--- stdout (seconds since start) ---\n");
-        for (at, line) in &self.seen {
-            let t = at.duration_since(self.started).as_secs_f64();
-            s.push_str(&format!("{t:7.3} {line}\n"));
-        }
-        let stderr = std::fs::read_to_string(&self.stderr).unwrap_or_default();
-        s.push_str("--- stderr ---\n");
-        s.push_str(&stderr);
-        s
-    }
-
-    /// The next stdout line, or `None` once the output has ended.
-    fn recv(&mut self, deadline: Instant, what: &str) -> Option<String> {
-        if self.eof {
-            return None;
-        }
-        let left = deadline.saturating_duration_since(Instant::now());
-        match self.lines.recv_timeout(left) {
-            Ok((at, line)) => {
-                self.seen.push((at, line.clone()));
-                Some(line)
-            }
-            Err(RecvTimeoutError::Disconnected) => {
-                self.eof = true;
-                None
-            }
-            Err(RecvTimeoutError::Timeout) => {
-                panic!(
-                    "timed out after {WAIT:?} waiting for {what}\n{}",
-                    self.dump()
-                )
-            }
-        }
-    }
-
-    /// Waits for a line matching `pred`, looking first at the lines already
-    /// seen (acknowledgements and posts may arrive in either order).
-    fn wait_for(&mut self, what: &str, pred: impl Fn(&str) -> bool) -> String {
-        if let Some((_, line)) = self.seen.iter().find(|(_, l)| pred(l)) {
-            return line.clone();
-        }
-        let deadline = Instant::now() + WAIT;
-        loop {
-            match self.recv(deadline, what) {
-                Some(line) if pred(&line) => return line,
-                Some(_) => {}
-                None => panic!("the output ended before {what}\n{}", self.dump()),
-            }
-        }
-    }
-
-    /// Types one line.
-    fn send(&mut self, line: &str) {
-        let stdin = self.stdin.as_mut().expect("stdin still open");
-        if let Err(e) = writeln!(stdin, "{line}").and_then(|()| stdin.flush()) {
-            panic!("cannot type {line:?}: {e}\n{}", self.dump());
-        }
-    }
-
-    fn close_stdin(&mut self) {
-        self.stdin = None;
-    }
-
-    /// Waits up to `within` for the process to exit; `None` if it did not.
-    fn wait_exit(&mut self, within: Duration) -> Option<ExitStatus> {
-        let deadline = Instant::now() + within;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                return Some(status);
-            }
-            if Instant::now() >= deadline {
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// Reads whatever output is left after the process exited.
-    fn drain(&mut self) {
-        let deadline = Instant::now() + WAIT;
-        while self.recv(deadline, "the end of the output").is_some() {}
-    }
-
-    /// Closes stdin and expects a clean exit.
-    fn finish(&mut self) {
-        self.close_stdin();
-        match self.wait_exit(WAIT) {
-            Some(status) if status.success() => self.drain(),
-            Some(status) => {
-                self.drain();
-                panic!("podium rehearse exited with {status}\n{}", self.dump());
-            }
-            None => panic!(
-                "podium rehearse did not exit within {WAIT:?} after its stdin closed\n{}",
-                self.dump()
-            ),
-        }
-    }
-
-    fn lines(&self) -> impl Iterator<Item = &str> {
-        self.seen.iter().map(|(_, l)| l.as_str())
-    }
-}
-
-impl Drop for Rehearsal {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The body of a post line, `[HH:MM] podium: BODY`.
-fn post_body(line: &str) -> Option<&str> {
-    let rest = line.strip_prefix('[')?;
-    let (_, body) = rest.split_once("] podium: ")?;
-    Some(body)
+/// One run per test, so its stderr file needs no distinct name.
+fn rehearse(s: &Setup, args: &[&str]) -> Rehearsal {
+    let stderr = s.dir.path().join("rehearse.stderr");
+    Rehearsal::start(&s.data, &s.schedule, args, stderr)
 }
 
 /// The virtual time stamp of a post line, in minutes since midnight.
@@ -285,42 +72,8 @@ fn post_minutes(line: &str) -> Option<u32> {
     Some(h.parse::<u32>().ok()? * 60 + m.parse::<u32>().ok()?)
 }
 
-/// `Q<n>` when the body is a question (`Q<n>: text`).
-fn question_number(body: &str) -> Option<u32> {
-    let (q, _) = body.strip_prefix('Q')?.split_once(':')?;
-    q.parse().ok()
-}
-
 fn is_question(line: &str, n: u32) -> bool {
     post_body(line).and_then(question_number) == Some(n)
-}
-
-/// The date of the `(or: podium transcript DEBATE --date D ...)` hint.
-fn hinted_date(hint: &str) -> String {
-    let (_, rest) = hint
-        .split_once("--date ")
-        .unwrap_or_else(|| panic!("no --date in {hint:?}"));
-    rest.split_whitespace()
-        .next()
-        .unwrap_or_else(|| panic!("no date after --date in {hint:?}"))
-        .to_owned()
-}
-
-fn transcript_json(data: &Path, date: Option<&str>) -> Value {
-    let mut args = vec!["transcript", "drill", "--format", "json"];
-    if let Some(d) = date {
-        args.extend(["--date", d]);
-    }
-    let out = run_podium(data, &args);
-    assert_eq!(
-        out.code,
-        Some(0),
-        "podium transcript {args:?} failed\nstdout: {}\nstderr: {}",
-        out.stdout,
-        out.stderr
-    );
-    serde_json::from_str(&out.stdout)
-        .unwrap_or_else(|e| panic!("transcript is not JSON ({e}):\n{}", out.stdout))
 }
 
 /// (author, body, attributed_by) of each reply in a transcript list.
@@ -350,7 +103,7 @@ fn owned(v: &[(&str, &str, &str)]) -> Vec<(String, String, String)> {
 #[test]
 fn typed_answers_land_under_the_right_questions() {
     let s = setup(DRILL);
-    let mut r = Rehearsal::start(&s, &["drill", "--speed", "300"]);
+    let mut r = rehearse(&s, &["drill", "--speed", "300"]);
     let first = r.wait_for("the first line", |_| true);
     assert!(
         first.starts_with("Starting a rehearsal of “Fire drill” at 300× speed."),
@@ -363,9 +116,7 @@ fn typed_answers_land_under_the_right_questions() {
         post_body(l).is_some_and(|b| b.starts_with("Reminder: “Fire drill” starts in 10 minutes"))
     });
     r.send("too early to count");
-    r.wait_for("the not-collected notice", |l| {
-        l.trim_start().starts_with("(not collected: ")
-    });
+    r.wait_for("the not-collected notice", not_collected);
 
     r.wait_for("Q1", |l| is_question(l, 1));
     r.send("A1: the first answer");
@@ -397,19 +148,13 @@ fn typed_answers_land_under_the_right_questions() {
     let questions: Vec<u32> = bodies.iter().filter_map(|b| question_number(b)).collect();
     assert_eq!(questions, [1, 2, 3, 4], "\n{}", r.dump());
     assert_eq!(
-        bodies
-            .iter()
-            .filter(|b| b.starts_with("That is the end of “Fire drill”"))
-            .count(),
+        bodies.iter().filter(|b| is_closing(b)).count(),
         1,
         "\n{}",
         r.dump()
     );
     assert_eq!(
-        bodies
-            .iter()
-            .filter(|b| b.starts_with("The transcript of “Fire drill” is at "))
-            .count(),
+        bodies.iter().filter(|b| is_link(b)).count(),
         1,
         "\n{}",
         r.dump()
@@ -514,7 +259,7 @@ fn an_unknown_debate_exits_1_listing_the_debates() {
 #[test]
 fn skip_by_the_organiser_posts_the_next_question_early() {
     let s = setup(SPARSE);
-    let mut r = Rehearsal::start(&s, &["drill", "--speed", "300"]);
+    let mut r = rehearse(&s, &["drill", "--speed", "300"]);
     let q1 = r.wait_for("Q1", |l| is_question(l, 1));
 
     // Someone else may not skip.
@@ -547,9 +292,7 @@ fn skip_by_the_organiser_posts_the_next_question_early() {
     );
 
     r.send("!end");
-    r.wait_for("the closing", |l| {
-        post_body(l).is_some_and(|b| b.starts_with("That is the end of “Fire drill”"))
-    });
+    r.wait_for("the closing", |l| post_body(l).is_some_and(is_closing));
     let hint = r.wait_for("the transcript command hint", |l| {
         l.starts_with("(or: podium transcript drill --date ")
     });
@@ -574,7 +317,7 @@ fn skip_by_the_organiser_posts_the_next_question_early() {
 #[test]
 fn a_finished_rehearsal_exits_while_stdin_is_still_open() {
     let s = setup(SHORT);
-    let mut r = Rehearsal::start(&s, &["drill", "--speed", "600"]);
+    let mut r = rehearse(&s, &["drill", "--speed", "600"]);
     r.wait_for("the transcript command hint", |l| {
         l.starts_with("(or: podium transcript drill --date ")
     });
@@ -602,7 +345,7 @@ fn a_finished_rehearsal_exits_while_stdin_is_still_open() {
 #[test]
 fn transcript_without_date_shows_the_rehearsal_just_finished() {
     let s = setup(SHORT);
-    let mut r = Rehearsal::start(&s, &["drill", "--speed", "600"]);
+    let mut r = rehearse(&s, &["drill", "--speed", "600"]);
     r.wait_for("Q1", |l| is_question(l, 1));
     r.send("dora: A1: an answer");
     r.wait_for("the ack", |l| l == "  ✓ saved: dora → Q1");
