@@ -14,6 +14,9 @@ use crate::schedule::{self, Diagnostics, LoadError, Occurrence, Schedule, Severi
 
 /// Exit status for a schedule with errors (as the contract says).
 pub const EXIT_INVALID: u8 = 2;
+/// Diagnostics printed at most, per run.
+const MAX_SHOWN: usize = 100;
+
 /// Exit status for other failures (unreadable file, bad arguments to a command).
 pub const EXIT_FAILURE: u8 = 1;
 
@@ -206,9 +209,19 @@ pub fn run(cli: Cli) -> ExitCode {
 fn load(file: &Path, now: DateTime<Utc>, show: &[Severity]) -> Result<Schedule, ExitCode> {
     let name = file.display().to_string();
     let print = |diags: &Diagnostics| {
-        let mut err = std::io::stderr().lock();
-        for d in diags.0.iter().filter(|d| show.contains(&d.severity)) {
+        let mut err = std::io::BufWriter::new(std::io::stderr().lock());
+        let shown: Vec<_> = diags
+            .0
+            .iter()
+            .filter(|d| show.contains(&d.severity))
+            .collect();
+        // A broken generated file can hold a million errors; the first
+        // hundred say what is wrong.
+        for d in shown.iter().take(MAX_SHOWN) {
             let _ = writeln!(err, "{}", d.render(&name));
+        }
+        if shown.len() > MAX_SHOWN {
+            let _ = writeln!(err, "{name}: ... and {} more", shown.len() - MAX_SHOWN);
         }
     };
     match schedule::load(file, now) {

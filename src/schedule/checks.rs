@@ -9,7 +9,6 @@ use chrono::{DateTime, Duration, Utc};
 use super::diag::Diagnostic;
 use super::model::{Adjustment, Debate, RepeatEnd, Room};
 use super::read::Ctx;
-use super::zones;
 
 /// How far past "now" (or past the last one-off debate) overlaps and notes
 /// are looked for in series that never end.
@@ -64,12 +63,19 @@ pub(super) fn check_series(ctx: &mut Ctx, debates: &[Debate], now: DateTime<Utc>
                 Some(Adjustment::Gap) => ctx.diags.push(Diagnostic::warning(
                     d.starts_pos,
                     format!(
-                        "on {} {} does not exist in {} (clocks go forward); `{}` starts at {} that day",
+                        "on {} {} does not exist in {} (clocks go forward); `{}` starts at {}",
                         o.local_start.format("%a %-d %b %Y"),
                         o.local_start.format("%H:%M"),
                         d.timezone.name(),
                         d.id,
-                        o.starts_at.with_timezone(&d.timezone).format("%H:%M %Z")
+                        {
+                            let actual = o.starts_at.with_timezone(&d.timezone);
+                            if actual.date_naive() == o.local_start.date() {
+                                actual.format("%H:%M %Z that day").to_string()
+                            } else {
+                                actual.format("%H:%M %Z on %a %-d %b").to_string()
+                            }
+                        }
                     ),
                 )),
                 Some(Adjustment::Fold) => ctx.diags.push(Diagnostic::warning(
@@ -85,13 +91,11 @@ pub(super) fn check_series(ctx: &mut Ctx, debates: &[Debate], now: DateTime<Utc>
                 )),
                 None => {}
             }
-            for zone in &d.zones {
-                if let Some(m) = zones::mismatch(o.starts_at, d.timezone, *zone) {
-                    ctx.diags.push(Diagnostic::note(
-                        d.starts_pos,
-                        format!("`{}`: {}", d.id, m.sentence(o.starts_at)),
-                    ));
-                }
+            for m in super::zones::mismatches(o.starts_at, d.timezone, &d.zones) {
+                ctx.diags.push(Diagnostic::note(
+                    d.starts_pos,
+                    format!("`{}`: {}", d.id, m.sentence(o.starts_at)),
+                ));
             }
         }
     }
@@ -101,8 +105,19 @@ pub(super) fn check_series(ctx: &mut Ctx, debates: &[Debate], now: DateTime<Utc>
 type Slot = (DateTime<Utc>, DateTime<Utc>, usize);
 
 pub(super) fn check_overlaps(ctx: &mut Ctx, debates: &[Debate], now: DateTime<Utc>) {
-    let latest_one_off = debates.iter().map(|d| d.first_start).max().unwrap_or(now);
-    let horizon = now.max(latest_one_off) + HORIZON;
+    // Finite series are checked to their end (at most ten years, as
+    // validation enforces); endless ones for a year past now or past the
+    // last finite date, whichever is later.
+    let latest_end = debates
+        .iter()
+        .filter_map(|d| {
+            d.last_date()
+                .and_then(|date| date.and_hms_opt(23, 59, 59))
+                .map(|t| t.and_utc())
+        })
+        .max()
+        .unwrap_or(now);
+    let horizon = now.max(latest_end) + HORIZON;
     let mut by_room: HashMap<&Room, Vec<Slot>> = HashMap::new();
     for (i, d) in debates.iter().enumerate() {
         for o in d.occurrences().take_while(|o| o.starts_at < horizon) {

@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use chrono::{DateTime, Duration, LocalResult, NaiveDateTime, Offset, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDateTime, Offset, TimeZone, Utc};
 use chrono_tz::Tz;
 
 use super::checks::{check_overlaps, check_series};
@@ -56,6 +56,13 @@ const REPEATS: &[&str] = &["weekly", "fortnightly", "monthly"];
 /// The longest debate Podium accepts; longer is almost surely a typo (`1d` for `1h`).
 pub(super) const MAX_DURATION: Duration = Duration::hours(24);
 const DEFAULT_DURATION: Duration = Duration::hours(1);
+/// The longest finite series: beyond it, checks would expand thousands of
+/// occurrences per debate for no real schedule's benefit.
+const MAX_SERIES: Duration = Duration::days(3653);
+/// Time zone rules (chrono-tz) stop at 2099; later times would be wrong.
+const LAST_YEAR: i32 = 2099;
+/// More debates than any community runs; the cap keeps hostile files cheap.
+const MAX_DEBATES: usize = 10_000;
 
 fn default_remind() -> Vec<Duration> {
     vec![Duration::days(1), Duration::hours(1), Duration::minutes(10)]
@@ -164,7 +171,12 @@ fn resolve_start(
                 )
                 .with_hint(format!(
                     "choose a time outside the gap, such as {}",
-                    after.format("%H:%M")
+                    // Samoa skipped a whole day (30 Dec 2011): then say which.
+                    if after.date_naive() == local.date() {
+                        after.format("%H:%M").to_string()
+                    } else {
+                        after.format("%H:%M on %a %-d %b %Y").to_string()
+                    }
                 )),
             );
             None
@@ -345,21 +357,24 @@ fn repeat(ctx: &mut Ctx, f: &Fields<'_>, first: Option<NaiveDateTime>) -> Option
         }
         return ok.then_some(None);
     };
-    let every = match ctx.text(node, "`repeat`")?.to_ascii_lowercase().as_str() {
-        "weekly" => Frequency::Weekly,
-        "fortnightly" | "biweekly" => Frequency::Fortnightly,
-        "monthly" => Frequency::Monthly,
-        other => {
-            let d = Diagnostic::error(node.pos, format!("unknown repeat `{other}`"));
-            ctx.diags.push(match closest(other, REPEATS) {
-                Some(c) => d.with_hint(format!(
-                    "did you mean `{c}`? (weekly, fortnightly or monthly)"
-                )),
-                None => d.with_hint("repeat is weekly, fortnightly or monthly"),
+    // A bad `repeat` does not stop the other repeat fields from being checked.
+    let every =
+        ctx.text(node, "`repeat`")
+            .and_then(|text| match text.to_ascii_lowercase().as_str() {
+                "weekly" => Some(Frequency::Weekly),
+                "fortnightly" | "biweekly" => Some(Frequency::Fortnightly),
+                "monthly" => Some(Frequency::Monthly),
+                other => {
+                    let d = Diagnostic::error(node.pos, format!("unknown repeat `{other}`"));
+                    ctx.diags.push(match closest(other, REPEATS) {
+                        Some(c) => d.with_hint(format!(
+                            "did you mean `{c}`? (weekly, fortnightly or monthly)"
+                        )),
+                        None => d.with_hint("repeat is weekly, fortnightly or monthly"),
+                    });
+                    None
+                }
             });
-            return None;
-        }
-    };
     let mut ok = true;
     let until = f.get("until").and_then(|n| {
         let date = ctx.text(n, "`until`").and_then(|t| match parse_date(&t) {
@@ -370,6 +385,18 @@ fn repeat(ctx: &mut Ctx, f: &Fields<'_>, first: Option<NaiveDateTime>) -> Option
             }
         });
         if date.is_none() {
+            ok = false;
+        }
+        if let (Some(d), Some(first)) = (date, first)
+            && d > first.date() + MAX_SERIES
+        {
+            ctx.diags.push(
+                Diagnostic::error(
+                    n.pos,
+                    format!("`until` {d} is more than 10 years after the first start"),
+                )
+                .with_hint("leave `until` out for a series with no end"),
+            );
             ok = false;
         }
         if let (Some(d), Some(first)) = (date, first)
@@ -384,7 +411,25 @@ fn repeat(ctx: &mut Ctx, f: &Fields<'_>, first: Option<NaiveDateTime>) -> Option
         date.map(|d| (d, n.pos))
     });
     let count = f.get("count").and_then(|n| match &n.value {
-        Value::Int(c) if (1..=10_000).contains(c) => u32::try_from(*c).ok(),
+        Value::Int(c) if (1..=10_000).contains(c) => {
+            let days_apart = match every {
+                Some(Frequency::Weekly) | None => 7,
+                Some(Frequency::Fortnightly) => 14,
+                Some(Frequency::Monthly) => 31,
+            };
+            if Duration::days(days_apart * (c - 1)) > MAX_SERIES {
+                ctx.diags.push(
+                    Diagnostic::error(
+                        n.pos,
+                        format!("`count: {c}` makes the series last more than 10 years"),
+                    )
+                    .with_hint("leave `count` out for a series with no end"),
+                );
+                ok = false;
+                return None;
+            }
+            u32::try_from(*c).ok()
+        }
         _ => {
             ctx.error(n.pos, "`count` should be a whole number from 1 to 10000");
             ok = false;
@@ -415,6 +460,7 @@ fn repeat(ctx: &mut Ctx, f: &Fields<'_>, first: Option<NaiveDateTime>) -> Option
             }
         }
     }
+    let every = every?;
     ok.then_some(Some(Repeat { every, end, skip }))
 }
 
@@ -514,6 +560,13 @@ fn debate(ctx: &mut Ctx, node: &Node, index: usize, defaults: &Defaults) -> Opti
     let start = required!("starts", |n: &Node| {
         let text = ctx.text(n, "`starts`")?;
         match parse_start(&text) {
+            Ok(s) if !(1970..=LAST_YEAR).contains(&s.0.year()) => {
+                ctx.error(
+                    n.pos,
+                    format!("`{text}` is out of range: starts must fall between 1970 and {LAST_YEAR}, the years the time zone rules cover"),
+                );
+                None
+            }
             Ok(s) => Some(s),
             Err(e) => {
                 ctx.error(n.pos, e);
@@ -614,23 +667,38 @@ pub fn validate(root: &Node, now: DateTime<Utc>) -> (Option<Schedule>, Diagnosti
             );
             return None;
         };
+        if items.len() > MAX_DEBATES {
+            ctx.error(
+                list.pos,
+                format!(
+                    "{} debates is more than Podium takes ({MAX_DEBATES}); split the file",
+                    items.len()
+                ),
+            );
+            return None;
+        }
         let mut debates = Vec::new();
         let mut ids: HashMap<String, Pos> = HashMap::new();
         let mut all_ok = true;
         for (i, item) in items.iter().enumerate() {
             // Duplicate ids are reported even when the rest of the entry is broken.
+            // Compared as `debate` reads them: trimmed text, numbers as written.
             if let Value::Map(entries) = &item.value
                 && let Some((_, idnode)) = entries.iter().find(|(k, _)| k.name == "id")
-                && let Value::Str(id) = &idnode.value
+                && let Some(id) = match &idnode.value {
+                    Value::Str(s) => Some(s.trim().to_owned()),
+                    Value::Int(i) => Some(i.to_string()),
+                    _ => None,
+                }
             {
-                if let Some(first) = ids.get(id) {
+                if let Some(first) = ids.get(&id) {
                     ctx.error(
                         idnode.pos,
                         format!("duplicate id `{id}`: already used at line {}", first.line),
                     );
                     all_ok = false;
                 } else {
-                    ids.insert(id.clone(), idnode.pos);
+                    ids.insert(id, idnode.pos);
                 }
             }
             match debate(&mut ctx, item, i, &defaults) {

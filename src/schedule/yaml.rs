@@ -231,6 +231,9 @@ pub fn parse(text: &str) -> Result<Node, SyntaxError> {
 /// print the location in front, compiler style, so drop the duplicate.
 fn clean_message(message: &str) -> String {
     let first = message.lines().next().unwrap_or(message).trim();
+    if first.contains("Documents") || first.contains("multiple documents") {
+        return "a schedule is one YAML document: remove the extra `---` line".to_owned();
+    }
     if first.starts_with("budget breached") || first.contains("alias replay") {
         return "the file is too large or uses too many aliases (a limit that protects \
                 Podium from malicious YAML was reached)"

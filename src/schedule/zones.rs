@@ -22,7 +22,8 @@ pub fn parse_zone(name: &str) -> Result<Tz, Option<&'static str>> {
 /// case, a bare city ("London"), or the closest name by edit distance.
 pub fn nearest_zone(name: &str) -> Option<&'static str> {
     let wanted = name.to_ascii_lowercase().replace(' ', "_");
-    if wanted.is_empty() {
+    // No zone name is this long; a hint would cost time for nothing.
+    if wanted.is_empty() || wanted.len() > 64 {
         return None;
     }
     let names = TZ_VARIANTS.iter().map(|tz| tz.name());
@@ -165,7 +166,13 @@ pub fn mismatch(at: DateTime<Utc>, reference: Tz, zone: Tz) -> Option<Mismatch> 
             .unwrap_or(difference)
     };
     let (winter, summer) = (sample(1), sample(7));
-    if difference == winter || difference == summer {
+    // Next January too: a zone that changed its rules during the year
+    // (Samoa dropped summer time in 2021) has a new usual spread, not a
+    // passing mismatch.
+    let next_winter = NaiveDate::from_ymd_opt(year + 1, 1, 15)
+        .and_then(|d| d.and_hms_opt(12, 0, 0))
+        .map_or(winter, |n| diff_at(Utc.from_utc_datetime(&n)));
+    if [winter, summer, next_winter].contains(&difference) {
         return None;
     }
     let mut usual = vec![winter];
@@ -178,6 +185,24 @@ pub fn mismatch(at: DateTime<Utc>, reference: Tz, zone: Tz) -> Option<Mismatch> 
         difference,
         usual,
     })
+}
+
+/// The shown zones out of step at `at`. Every pair counts (London and New
+/// York can be out of step in a debate held in UTC), but each zone is noted
+/// once: against `reference` (the debate's zone) if it is out of step with
+/// it, else against the first zone listed before it that is.
+pub fn mismatches(at: DateTime<Utc>, reference: Tz, zones: &[Tz]) -> Vec<Mismatch> {
+    let mut found = Vec::new();
+    for (i, zone) in zones.iter().enumerate() {
+        let earlier = std::iter::once(&reference).chain(zones[..i].iter());
+        if let Some(m) = earlier
+            .filter(|r| *r != zone)
+            .find_map(|r| mismatch(at, *r, *zone))
+        {
+            found.push(m);
+        }
+    }
+    found
 }
 
 /// An instant written in several zones, for announcements and listings.
@@ -207,7 +232,7 @@ impl std::fmt::Display for TimeLine {
 
 /// Writes `at` in each of `zones`, the first in full and the rest as a time,
 /// with the weekday where their date differs from the first zone's.
-/// `reference` (the debate's zone) is the base for mismatch notes.
+/// `reference` (the debate's zone) is the first base for mismatch notes.
 pub fn time_line(at: DateTime<Utc>, reference: Tz, zones: &[Tz]) -> TimeLine {
     let mut parts = Vec::with_capacity(zones.len());
     let first_date = zones.first().map(|z| at.with_timezone(z).date_naive());
@@ -222,10 +247,7 @@ pub fn time_line(at: DateTime<Utc>, reference: Tz, zones: &[Tz]) -> TimeLine {
         };
         parts.push(part);
     }
-    let mismatches = zones
-        .iter()
-        .filter_map(|z| mismatch(at, reference, *z))
-        .collect();
+    let mismatches = mismatches(at, reference, zones);
     TimeLine {
         text: parts.join(" · "),
         mismatches,
@@ -309,6 +331,48 @@ mod tests {
         assert_eq!(
             m.sentence(utc("2026-04-01T19:00:00Z")),
             "on Wed 1 Apr 2026 Sydney is 10 hours ahead of London, not the usual 11 or 9"
+        );
+    }
+
+    #[test]
+    fn shown_zones_out_of_step_with_each_other_are_noted_even_in_a_utc_debate() {
+        let line = time_line(
+            utc("2026-03-10T20:00:00Z"),
+            chrono_tz::UTC,
+            &[
+                chrono_tz::UTC,
+                chrono_tz::Europe::London,
+                chrono_tz::America::New_York,
+            ],
+        );
+        assert_eq!(line.mismatches.len(), 1, "{line:?}");
+        assert_eq!(
+            line.mismatches[0].sentence(utc("2026-03-10T20:00:00Z")),
+            "on Tue 10 Mar 2026 New York is 4 hours behind London, not the usual 5"
+        );
+        // Paris changes with London: New York is noted once, not twice.
+        let line = time_line(
+            utc("2026-03-10T20:00:00Z"),
+            chrono_tz::Europe::London,
+            &[
+                chrono_tz::Europe::London,
+                chrono_tz::Europe::Paris,
+                chrono_tz::America::New_York,
+            ],
+        );
+        assert_eq!(line.mismatches.len(), 1, "{line:?}");
+    }
+
+    #[test]
+    fn a_zone_that_changes_its_rules_is_not_a_passing_mismatch() {
+        // Samoa kept standard time from September 2021 on.
+        assert_eq!(
+            mismatch(
+                utc("2021-12-01T12:00:00Z"),
+                chrono_tz::Europe::London,
+                chrono_tz::Pacific::Apia
+            ),
+            None
         );
     }
 
