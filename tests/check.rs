@@ -320,3 +320,126 @@ fn skipping_a_date_that_is_not_in_the_series_is_a_warning() {
     );
     assert!(!out.stderr.contains("2026-12-08 ("), "{}", out.stderr);
 }
+
+#[test]
+fn a_bad_repeat_does_not_hide_the_other_repeat_errors() {
+    let yaml = format!(
+        "{HEAD}  - id: r\n    title: R\n    starts: 2026-12-01 20:00\n    repeat: weeklyy\n    until: 2026\n    count: \"3\"\n    skip: [2026-13-01]\n    questions: [Q?]\n"
+    );
+    let errs = errors(&check(&yaml));
+    assert_eq!(errs.len(), 4, "{errs:?}");
+    assert!(
+        errs[0].starts_with("8:13: error: unknown repeat `weeklyy`"),
+        "{errs:?}"
+    );
+    assert!(
+        errs[1].starts_with("9:12: error: `2026` is not a date"),
+        "{errs:?}"
+    );
+    assert!(
+        errs[2].starts_with("10:12: error: `count` should be a whole number"),
+        "{errs:?}"
+    );
+    assert!(
+        errs[3].starts_with("11:12: error: `2026-13-01` is not a date"),
+        "{errs:?}"
+    );
+}
+
+#[test]
+fn ids_are_compared_as_they_are_read() {
+    let yaml = format!(
+        "{HEAD}{}{}{}{}",
+        one_question("1", "2026-12-01 20:00"),
+        one_question("1", "2026-12-02 20:00"),
+        one_question("x", "2026-12-03 20:00"),
+        one_question("\"x \"", "2026-12-04 20:00"),
+    );
+    let errs = errors(&check(&yaml));
+    assert_eq!(
+        errs,
+        vec![
+            "9:9: error: duplicate id `1`: already used at line 5",
+            "17:9: error: duplicate id `x`: already used at line 13",
+        ]
+    );
+}
+
+#[test]
+fn series_longer_than_ten_years_and_starts_after_2099_are_refused() {
+    let yaml = format!(
+        "{HEAD}  - id: u\n    title: U\n    starts: 2026-12-01 20:00\n    repeat: weekly\n    until: 9999-12-31\n    questions: [Q?]\n  - id: c\n    title: C\n    starts: 2026-12-02 20:00\n    repeat: monthly\n    count: 200\n    questions: [Q?]\n  - id: f\n    title: F\n    starts: 2150-01-01 20:00\n    questions: [Q?]\n"
+    );
+    let errs = errors(&check(&yaml));
+    assert_eq!(
+        errs,
+        vec![
+            "9:12: error: `until` 9999-12-31 is more than 10 years after the first start",
+            "15:12: error: `count: 200` makes the series last more than 10 years",
+            "19:13: error: `2150-01-01 20:00` is out of range: starts must fall between 1970 and 2099, the years the time zone rules cover",
+        ]
+    );
+}
+
+#[test]
+fn overlaps_are_found_anywhere_in_a_finite_series() {
+    // `b` skips every Tuesday until 2028, then collides with `a` in 2029.
+    let skips: Vec<String> = (0..)
+        .map(|w| chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap() + chrono::Duration::weeks(w))
+        .take_while(|d| d.to_string() < "2029-01-01".to_owned())
+        .map(|d| d.to_string())
+        .collect();
+    let yaml = format!(
+        "{HEAD}  - id: a\n    title: A\n    starts: 2026-12-01 20:00\n    repeat: weekly\n    until: 2029-06-30\n    questions: [Q?]\n  - id: b\n    title: B\n    starts: 2026-12-01 20:30\n    repeat: weekly\n    until: 2029-06-30\n    skip: [{}]\n    questions: [Q?]\n",
+        skips.join(", ")
+    );
+    let errs = errors(&check(&yaml));
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(
+        errs[0].contains("`b` on Tue 2 Jan 2029 20:30 overlaps `a`"),
+        "{errs:?}"
+    );
+}
+
+#[test]
+fn an_extra_yaml_document_is_named_as_such() {
+    let out = check("timezone: UTC\ndebates: []\n---\nmore: 1\n");
+    assert_eq!(
+        errors(&out),
+        vec![
+            "3:1: error: invalid YAML: a schedule is one YAML document: remove the extra `---` line"
+        ]
+    );
+}
+
+#[test]
+fn a_file_with_a_million_errors_prints_the_first_hundred() {
+    let yaml = format!(
+        "timezone: UTC\nrooms: [\"#d:x.org\"]\ndebates: [{}]\n",
+        vec!["{}"; 5000].join(",")
+    );
+    let out = check(&yaml);
+    assert_eq!(out.code, 2);
+    assert_eq!(errors(&out).len(), 100);
+    assert!(
+        out.stderr.contains("debates.yaml: ... and "),
+        "{}",
+        &out.stderr[out.stderr.len() - 200..]
+    );
+}
+
+#[test]
+fn help_explains_the_check_command_and_its_exit_status() {
+    let out = common::run(&["help", "check"]);
+    assert_eq!(out.code, 0);
+    assert!(
+        out.stdout.contains("FILE:LINE:COLUMN: error: MESSAGE"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("0 valid, 2 invalid, 1 unreadable"),
+        "{}",
+        out.stdout
+    );
+}
