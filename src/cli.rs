@@ -14,6 +14,9 @@ use crate::schedule::{self, Diagnostics, LoadError, Occurrence, Schedule, Severi
 
 /// Exit status for a schedule with errors (as the contract says).
 pub const EXIT_INVALID: u8 = 2;
+/// Exit status for a wrong command line (sysexits' EX_USAGE).
+pub const EXIT_USAGE: u8 = 64;
+
 /// Diagnostics printed at most, per run.
 const MAX_SHOWN: usize = 100;
 
@@ -345,7 +348,7 @@ fn schedule_cmd(
     let from = args.from.unwrap_or(now);
     let until = args.until.unwrap_or(from + Duration::days(90));
     if until <= from {
-        eprintln!("podium: --until must be after --from");
+        eprintln!("podium: --until must be after --from (which defaults to now)");
         return Ok(ExitCode::from(EXIT_FAILURE));
     }
     let occurrences = schedule.occurrences_between(from, until);

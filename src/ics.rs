@@ -33,20 +33,22 @@ pub fn calendar(schedule: &Schedule, now: DateTime<Utc>) -> String {
     ]
     .map(String::from)
     .into();
-    // Per zone: the first and last year its observances must cover.
-    let mut zones: BTreeMap<&str, (Tz, i32, i32)> = BTreeMap::new();
+    // Per zone: the first and last year its observances must cover, and
+    // whether a series never ends (then the rules must go on).
+    let mut zones: BTreeMap<&str, (Tz, i32, i32, bool)> = BTreeMap::new();
     for d in schedule.debates.iter().filter(|d| uses_tzid(d)) {
-        let last = d
-            .last_date()
-            .map_or(now.year().max(d.starts.year()) + 5, |l| l.year() + 1);
-        let span = zones
-            .entry(d.timezone.name())
-            .or_insert((d.timezone, i32::MAX, i32::MIN));
+        let last = d.last_date();
+        let to = last.map_or(now.year().max(d.starts.year()) + 5, |l| l.year() + 1);
+        let span =
+            zones
+                .entry(d.timezone.name())
+                .or_insert((d.timezone, i32::MAX, i32::MIN, false));
         span.1 = span.1.min(d.starts.year() - 1);
-        span.2 = span.2.max(last);
+        span.2 = span.2.max(to);
+        span.3 |= last.is_none();
     }
-    for (tz, from, to) in zones.into_values() {
-        vtimezone(&mut lines, tz, from, to);
+    for (tz, from, to, endless) in zones.into_values() {
+        vtimezone(&mut lines, tz, from, to, endless);
     }
     let stamp = now.format(UTC).to_string();
     for d in &schedule.debates {
@@ -145,17 +147,25 @@ fn duration(d: Duration) -> String {
     if s == 0 { "PT0S".into() } else { out }
 }
 
+/// One change of offset: the instant, the local wall time it happens at
+/// (in the old offset), and the offsets before and after.
+#[derive(Clone, Copy, Debug)]
+struct Transition {
+    at: DateTime<Utc>,
+    local: NaiveDateTime,
+    from: i32,
+    to: i32,
+}
+
 /// The offset transitions of `tz` in the years `from..=to`, found by probing
 /// each day and bisecting to the second, because chrono-tz does not expose
 /// its transition table.
-fn vtimezone(lines: &mut Vec<String>, tz: Tz, from: i32, to: i32) {
+fn transitions(tz: Tz, from: i32, to: i32) -> Vec<Transition> {
     let year =
         |y: i32| Utc.from_utc_datetime(&NaiveDate::from_yo_opt(y, 1).unwrap_or_default().into());
     let offset = |t: DateTime<Utc>| offset_seconds(tz, t);
-    lines.push("BEGIN:VTIMEZONE".into());
-    lines.push(format!("TZID:{}", tz.name()));
     let (mut day, end) = (year(from), year(to + 1));
-    let mut found = false;
+    let mut found = Vec::new();
     while day < end {
         let (mut lo, mut hi) = (day, day + Duration::days(1));
         if offset(lo) != offset(hi) {
@@ -168,15 +178,112 @@ fn vtimezone(lines: &mut Vec<String>, tz: Tz, from: i32, to: i32) {
                 }) = mid;
             }
             let (before, after) = (offset(lo), offset(hi));
-            let start = hi.naive_utc() + Duration::seconds(before.into());
-            observance(lines, tz, hi, start, before, after);
-            found = true;
+            found.push(Transition {
+                at: hi,
+                local: hi.naive_utc() + Duration::seconds(before.into()),
+                from: before,
+                to: after,
+            });
         }
         day += Duration::days(1);
     }
-    if !found {
-        let fixed = offset(day);
-        observance(lines, tz, day, NaiveDateTime::default(), fixed, fixed);
+    found
+}
+
+/// The yearly rule a transition follows ("last Sunday of March", "second
+/// Sunday of March"), as RRULE parts, if it is that kind of rule.
+fn yearly_rule(local: NaiveDateTime) -> (u32, i32, chrono::Weekday) {
+    let date = local.date();
+    let next_month = if date.month() == 12 {
+        NaiveDate::from_ymd_opt(date.year() + 1, 1, 1)
+    } else {
+        NaiveDate::from_ymd_opt(date.year(), date.month() + 1, 1)
+    };
+    let last_day = next_month
+        .and_then(|d| d.pred_opt())
+        .map_or(31, |d| d.day());
+    let nth = if date.day() + 7 > last_day {
+        -1
+    } else {
+        i32::try_from((date.day() - 1) / 7 + 1).unwrap_or(1)
+    };
+    (date.month(), nth, date.weekday())
+}
+
+/// The date a yearly rule gives in `year`.
+fn rule_date(year: i32, (month, nth, weekday): (u32, i32, chrono::Weekday)) -> Option<NaiveDate> {
+    if nth > 0 {
+        NaiveDate::from_weekday_of_month_opt(year, month, weekday, u8::try_from(nth).ok()?)
+    } else {
+        (22..=31)
+            .rev()
+            .filter_map(|d| NaiveDate::from_ymd_opt(year, month, d))
+            .find(|d| d.weekday() == weekday)
+    }
+}
+
+/// Writes the zone's observances for `from..=to`. For a calendar with
+/// series that never end, the last year's changes become yearly RRULEs
+/// when the zone follows such rules (checked against the three years
+/// before), so apps that read the VTIMEZONE stay right in later years; a
+/// zone with irregular changes is written out year by year to 2099.
+fn vtimezone(lines: &mut Vec<String>, tz: Tz, from: i32, to: i32, endless: bool) {
+    lines.push("BEGIN:VTIMEZONE".into());
+    lines.push(format!("TZID:{}", tz.name()));
+    let mut found = transitions(tz, from, to);
+    let mut rules: Vec<(Transition, String)> = Vec::new();
+    if endless {
+        let last_year: Vec<Transition> = found
+            .iter()
+            .copied()
+            .filter(|t| t.local.year() == to)
+            .collect();
+        let follows_rules = !last_year.is_empty()
+            && last_year.iter().all(|t| {
+                let rule = yearly_rule(t.local);
+                (to - 3..to).all(|y| {
+                    found.iter().any(|o| {
+                        o.local.year() == y
+                            && o.from == t.from
+                            && o.to == t.to
+                            && Some(o.local.date()) == rule_date(y, rule)
+                            && o.local.time() == t.local.time()
+                    })
+                })
+            });
+        if follows_rules {
+            found.retain(|t| t.local.year() < to);
+            for t in last_year {
+                let (month, nth, weekday) = yearly_rule(t.local);
+                let day = match weekday {
+                    chrono::Weekday::Mon => "MO",
+                    chrono::Weekday::Tue => "TU",
+                    chrono::Weekday::Wed => "WE",
+                    chrono::Weekday::Thu => "TH",
+                    chrono::Weekday::Fri => "FR",
+                    chrono::Weekday::Sat => "SA",
+                    chrono::Weekday::Sun => "SU",
+                };
+                rules.push((
+                    t,
+                    format!("RRULE:FREQ=YEARLY;BYMONTH={month};BYDAY={nth}{day}"),
+                ));
+            }
+        } else if !last_year.is_empty() {
+            found.extend(transitions(tz, to + 1, 2099));
+        }
+    }
+    if found.is_empty() && rules.is_empty() {
+        let day =
+            Utc.from_utc_datetime(&NaiveDate::from_yo_opt(from, 1).unwrap_or_default().into());
+        let fixed = offset_seconds(tz, day);
+        observance(lines, tz, day, NaiveDateTime::default(), fixed, fixed, None);
+    }
+    for t in found {
+        observance(lines, tz, t.at, t.local, t.from, t.to, None);
+    }
+    for (t, rule) in rules {
+        observance(lines, tz, t.at, t.local, t.from, t.to, Some(&rule));
     }
     lines.push("END:VTIMEZONE".into());
 }
@@ -190,12 +297,16 @@ fn observance(
     start: NaiveDateTime,
     from: i32,
     to: i32,
+    rule: Option<&str>,
 ) {
     let local = at.with_timezone(&tz);
     let daylight = from != to && !local.offset().dst_offset().is_zero();
     let kind = if daylight { "DAYLIGHT" } else { "STANDARD" };
     lines.push(format!("BEGIN:{kind}"));
     lines.push(format!("DTSTART:{}", start.format(LOCAL)));
+    if let Some(rule) = rule {
+        lines.push(rule.to_owned());
+    }
     lines.push(format!("TZOFFSETFROM:{}", utc_offset(from)));
     lines.push(format!("TZOFFSETTO:{}", utc_offset(to)));
     lines.push(format!("TZNAME:{}", text(&local.format("%Z").to_string())));
@@ -462,6 +573,66 @@ mod tests {
         // 2025 to 2027: one spring and one autumn change a year.
         assert_eq!(tz.matches("BEGIN:DAYLIGHT").count(), 3);
         assert_eq!(tz.matches("BEGIN:STANDARD").count(), 3);
+    }
+
+    /// Wall times of the transitions an observance's RRULE gives, expanded
+    /// by the rrule crate (as floating times, read as UTC).
+    fn rule_onsets(block: &[String], years: std::ops::RangeInclusive<i32>) -> Vec<NaiveDateTime> {
+        let dtstart = block
+            .iter()
+            .find_map(|l| l.strip_prefix("DTSTART:"))
+            .unwrap();
+        let rule = block.iter().find(|l| l.starts_with("RRULE:")).unwrap();
+        let set: rrule::RRuleSet = format!("DTSTART:{dtstart}Z\n{rule}").parse().unwrap();
+        set.all(200)
+            .dates
+            .into_iter()
+            .map(|d| d.naive_utc())
+            .filter(|d| years.contains(&d.year()))
+            .collect()
+    }
+
+    #[test]
+    fn an_endless_series_gets_yearly_zone_rules_that_match_later_years() {
+        let yaml = "timezone: Europe/London\nzones: [Europe/London]\nrooms: [\"#d:x.org\"]\ndebates:\n  - id: e\n    title: E\n    starts: 2026-01-06 20:00\n    repeat: weekly\n    questions: [Q?]\n  - id: n\n    title: N\n    timezone: America/New_York\n    starts: 2026-01-07 15:00\n    repeat: weekly\n    questions: [Q?]\n";
+        let ics = calendar(&schedule(yaml), now());
+        for tzid in ["Europe/London", "America/New_York"] {
+            let tz: Tz = tzid.parse().unwrap();
+            let lines = vtimezone_of(&ics, tzid);
+            let rules: Vec<&String> = lines.iter().filter(|l| l.starts_with("RRULE:")).collect();
+            assert_eq!(rules.len(), 2, "{tzid}: {lines:?}");
+            // Every observance with a rule reproduces chrono-tz's changes in 2035-2045.
+            let mut expected: Vec<NaiveDateTime> = transitions(tz, 2035, 2045)
+                .iter()
+                .map(|t| t.local)
+                .collect();
+            let mut got = Vec::new();
+            for (i, _) in lines
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| l.starts_with("RRULE:"))
+            {
+                let begin = lines[..i]
+                    .iter()
+                    .rposition(|l| l.starts_with("BEGIN:"))
+                    .unwrap();
+                got.extend(rule_onsets(&lines[begin..=i], 2035..=2045));
+            }
+            got.sort();
+            expected.sort();
+            assert_eq!(got, expected, "{tzid}");
+        }
+        let london = vtimezone_of(&ics, "Europe/London").join("\n");
+        assert!(
+            london.contains("RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU"),
+            "{london}"
+        );
+        let ny = vtimezone_of(&ics, "America/New_York").join("\n");
+        assert!(ny.contains("RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=2SU"), "{ny}");
+        assert!(
+            ny.contains("RRULE:FREQ=YEARLY;BYMONTH=11;BYDAY=1SU"),
+            "{ny}"
+        );
     }
 
     #[test]

@@ -386,7 +386,7 @@ fn overlaps_are_found_anywhere_in_a_finite_series() {
     // `b` skips every Tuesday until 2028, then collides with `a` in 2029.
     let skips: Vec<String> = (0..)
         .map(|w| chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap() + chrono::Duration::weeks(w))
-        .take_while(|d| d.to_string() < "2029-01-01".to_owned())
+        .take_while(|d| d.to_string().as_str() < "2029-01-01")
         .map(|d| d.to_string())
         .collect();
     let yaml = format!(

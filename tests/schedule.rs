@@ -291,3 +291,58 @@ fn an_invalid_schedule_is_not_listed() {
     assert!(out.stderr.contains("error: invalid YAML"), "{}", out.stderr);
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn ics_writes_a_valid_calendar_file_for_the_example() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("debates.ics");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/debates.yaml");
+    let out = common::run(&["ics", path, "-o", out_path.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let bytes = std::fs::read(&out_path).unwrap();
+    let text = String::from_utf8(bytes).unwrap();
+    assert!(text.starts_with("BEGIN:VCALENDAR\r\n") && text.ends_with("END:VCALENDAR\r\n"));
+    assert!(
+        !text.replace("\r\n", "").contains('\n'),
+        "bare LF in the output"
+    );
+    for line in text.split("\r\n") {
+        assert!(line.len() <= 75, "line over 75 octets: {line}");
+    }
+    let unfolded = text.replace("\r\n ", "");
+    let lines: Vec<&str> = unfolded.split("\r\n").collect();
+    for kind in ["VCALENDAR", "VTIMEZONE", "VEVENT", "STANDARD", "DAYLIGHT"] {
+        let begins = lines
+            .iter()
+            .filter(|l| **l == format!("BEGIN:{kind}"))
+            .count();
+        let ends = lines
+            .iter()
+            .filter(|l| **l == format!("END:{kind}"))
+            .count();
+        assert_eq!(begins, ends, "{kind}");
+    }
+    assert_eq!(lines.iter().filter(|l| **l == "BEGIN:VEVENT").count(), 2);
+    assert!(lines.contains(&"UID:leadership-2011@podium"));
+    assert!(lines.contains(&"DTSTART;TZID=Europe/London:20111101T200000"));
+    assert!(
+        lines.contains(&"RRULE:FREQ=WEEKLY;UNTIL=20270629T225959Z"),
+        "{lines:?}"
+    );
+    assert!(lines.contains(&"TZID:Europe/London"));
+    assert!(
+        lines.contains(&"EXDATE;TZID=Europe/London:20261222T200000"),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn a_wrong_command_line_is_a_usage_error_not_an_invalid_schedule() {
+    let out = common::run(&["schedule", "--from", "yesterday"]);
+    assert_eq!(out.code, 64, "{}", out.stderr);
+    assert!(out.stderr.contains("neither a date"), "{}", out.stderr);
+    let out = common::run(&["check", "a.yaml", "b.yaml"]);
+    assert_eq!(out.code, 64, "{}", out.stderr);
+    let out = common::run(&["--help"]);
+    assert_eq!(out.code, 0);
+}
