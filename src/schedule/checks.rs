@@ -29,6 +29,7 @@ fn reported<'a>(
 }
 
 pub(super) fn check_series(ctx: &mut Ctx, debates: &[Debate], now: DateTime<Utc>) {
+    let mut spreads = super::zones::Spreads::default();
     for d in debates {
         if let Some(repeat) = &d.repeat {
             let dates: BTreeSet<_> = {
@@ -91,7 +92,7 @@ pub(super) fn check_series(ctx: &mut Ctx, debates: &[Debate], now: DateTime<Utc>
                 )),
                 None => {}
             }
-            for m in super::zones::mismatches(o.starts_at, d.timezone, &d.zones) {
+            for m in super::zones::mismatches_in(o.starts_at, d.timezone, &d.zones, &mut spreads) {
                 ctx.diags.push(Diagnostic::note(
                     d.starts_pos,
                     format!("`{}`: {}", d.id, m.sentence(o.starts_at)),

@@ -153,25 +153,55 @@ fn number_only(seconds: i32) -> String {
 
 /// Checks one shown zone against the reference zone at `at`.
 pub fn mismatch(at: DateTime<Utc>, reference: Tz, zone: Tz) -> Option<Mismatch> {
+    mismatch_in(at, reference, zone, &mut Spreads::default())
+}
+
+/// The usual spreads between two zones in a year, remembered: checking a
+/// large schedule asks for the same few years and zone pairs many times.
+#[derive(Default)]
+pub struct Spreads(std::collections::HashMap<(i32, Tz, Tz), [i32; 3]>);
+
+impl Spreads {
+    /// Mid-January, mid-July and next mid-January. Next January too: a zone
+    /// that changed its rules during the year (Samoa dropped summer time in
+    /// 2021) has a new usual spread, not a passing mismatch.
+    fn usual(&mut self, year: i32, reference: Tz, zone: Tz) -> [i32; 3] {
+        *self.0.entry((year, reference, zone)).or_insert_with(|| {
+            let at = |y: i32, month: u32| {
+                NaiveDate::from_ymd_opt(y, month, 15)
+                    .and_then(|d| d.and_hms_opt(12, 0, 0))
+                    .map_or(0, |n| {
+                        let t = Utc.from_utc_datetime(&n);
+                        offset_seconds(zone, t) - offset_seconds(reference, t)
+                    })
+            };
+            [at(year, 1), at(year, 7), at(year + 1, 1)]
+        })
+    }
+}
+
+fn mismatch_in(
+    at: DateTime<Utc>,
+    reference: Tz,
+    zone: Tz,
+    spreads: &mut Spreads,
+) -> Option<Mismatch> {
     if zone == reference {
         return None;
     }
-    let diff_at = |t: DateTime<Utc>| offset_seconds(zone, t) - offset_seconds(reference, t);
-    let difference = diff_at(at);
-    let year = at.year();
-    let sample = |month: u32| {
-        NaiveDate::from_ymd_opt(year, month, 15)
-            .and_then(|d| d.and_hms_opt(12, 0, 0))
-            .map(|n| diff_at(Utc.from_utc_datetime(&n)))
-            .unwrap_or(difference)
-    };
-    let (winter, summer) = (sample(1), sample(7));
-    // Next January too: a zone that changed its rules during the year
-    // (Samoa dropped summer time in 2021) has a new usual spread, not a
-    // passing mismatch.
-    let next_winter = NaiveDate::from_ymd_opt(year + 1, 1, 15)
-        .and_then(|d| d.and_hms_opt(12, 0, 0))
-        .map_or(winter, |n| diff_at(Utc.from_utc_datetime(&n)));
+    let difference = offset_seconds(zone, at) - offset_seconds(reference, at);
+    spread_mismatch(at.year(), reference, zone, difference, spreads)
+}
+
+/// Whether `difference` (zone minus reference, in seconds) is unusual that year.
+fn spread_mismatch(
+    year: i32,
+    reference: Tz,
+    zone: Tz,
+    difference: i32,
+    spreads: &mut Spreads,
+) -> Option<Mismatch> {
+    let [winter, summer, next_winter] = spreads.usual(year, reference, zone);
     if [winter, summer, next_winter].contains(&difference) {
         return None;
     }
@@ -192,14 +222,31 @@ pub fn mismatch(at: DateTime<Utc>, reference: Tz, zone: Tz) -> Option<Mismatch> 
 /// once: against `reference` (the debate's zone) if it is out of step with
 /// it, else against the first zone listed before it that is.
 pub fn mismatches(at: DateTime<Utc>, reference: Tz, zones: &[Tz]) -> Vec<Mismatch> {
+    mismatches_in(at, reference, zones, &mut Spreads::default())
+}
+
+/// [`mismatches`] with remembered spreads, for checking many occurrences.
+pub fn mismatches_in(
+    at: DateTime<Utc>,
+    reference: Tz,
+    zones: &[Tz],
+    spreads: &mut Spreads,
+) -> Vec<Mismatch> {
+    // Each zone's offset once; the reference first, then the shown zones
+    // (the reference usually among them: compared once).
+    let mut bases: Vec<(Tz, i32)> = vec![(reference, offset_seconds(reference, at))];
     let mut found = Vec::new();
-    for (i, zone) in zones.iter().enumerate() {
-        let earlier = std::iter::once(&reference).chain(zones[..i].iter());
-        if let Some(m) = earlier
-            .filter(|r| *r != zone)
-            .find_map(|r| mismatch(at, *r, *zone))
+    for zone in zones {
+        let own = offset_seconds(*zone, at);
+        if let Some(m) = bases
+            .iter()
+            .filter(|(r, _)| r != zone)
+            .find_map(|(r, off)| spread_mismatch(at.year(), *r, *zone, own - off, spreads))
         {
             found.push(m);
+        }
+        if !bases.iter().any(|(r, _)| r == zone) {
+            bases.push((*zone, own));
         }
     }
     found
