@@ -57,6 +57,11 @@ fn start(store: &Store, chat: &MemoryChat, clock: Clock, sched: Arc<Schedule>) -
     start_with(store, chat.clone(), clock, sched)
 }
 
+/// The example schedule, with the clock starting at `at`.
+fn start_at(store: &Store, chat: &MemoryChat, at: &str) -> Bot {
+    start(store, chat, Clock::starting_at(utc(at)), schedule(YAML))
+}
+
 impl Bot {
     async fn wait_for(&mut self, kind: PostKind, seq: i64) {
         loop {
@@ -293,30 +298,15 @@ async fn a_debate_crossing_midnight_closes_by_itself_as_one_occurrence() {
 async fn a_restart_sends_missed_posts_late_within_grace_and_skips_older_ones() {
     let store = store().await;
     let chat = MemoryChat::new();
-    let mut bot = start(
-        &store,
-        &chat,
-        Clock::starting_at(utc("2011-11-01T19:55:00Z")),
-        schedule(YAML),
-    );
+    let mut bot = start_at(&store, &chat, "2011-11-01T19:55:00Z");
     bot.wait_for(PostKind::Question, 1).await;
     bot.stop().await;
     // Down from 20:00 to 20:30: Q2 (20:20) is 10 minutes late, within the grace window.
-    let mut bot = start(
-        &store,
-        &chat,
-        Clock::starting_at(utc("2011-11-01T20:30:00Z")),
-        schedule(YAML),
-    );
+    let mut bot = start_at(&store, &chat, "2011-11-01T20:30:00Z");
     bot.wait_for(PostKind::Question, 2).await;
     bot.stop().await;
     // Down again until 21:20: Q3 (20:40) and the closing (21:00) are 40 and 20 minutes late.
-    let mut bot = start(
-        &store,
-        &chat,
-        Clock::starting_at(utc("2011-11-01T21:20:00Z")),
-        schedule(YAML),
-    );
+    let mut bot = start_at(&store, &chat, "2011-11-01T21:20:00Z");
     bot.wait_for(PostKind::Transcript, 0).await;
     bot.stop().await;
 
@@ -395,12 +385,7 @@ async fn a_claim_left_by_a_crash_is_resent_once_with_the_same_key() {
             .unwrap();
         }
     }
-    let mut bot = start(
-        &store,
-        &chat,
-        Clock::starting_at(utc("2011-11-01T20:00:30Z")),
-        schedule(YAML),
-    );
+    let mut bot = start_at(&store, &chat, "2011-11-01T20:00:30Z");
     bot.wait_for(PostKind::Question, 2).await;
     bot.stop().await;
     for room in [matrix(), Room::Irc("#debate".into())] {
@@ -417,12 +402,7 @@ async fn a_claim_left_by_a_crash_is_resent_once_with_the_same_key() {
 async fn edits_and_deletions_are_honoured() {
     let store = store().await;
     let chat = MemoryChat::new();
-    let mut bot = start(
-        &store,
-        &chat,
-        Clock::starting_at(utc("2011-11-01T20:19:00Z")),
-        schedule(YAML),
-    );
+    let mut bot = start_at(&store, &chat, "2011-11-01T20:19:00Z");
     bot.wait_for(PostKind::Question, 2).await;
     let room = matrix();
     bot.say(&room, "$x", "bob", "A2: first draft", None).await;
@@ -480,12 +460,7 @@ async fn organisers_control_the_debate_and_others_are_politely_refused() {
     let chat = MemoryChat::new();
     let room = matrix();
     chat.add_moderator(&room, "@mod:example.org");
-    let mut bot = start(
-        &store,
-        &chat,
-        Clock::starting_at(utc("2011-11-01T19:00:00Z")),
-        schedule(YAML),
-    );
+    let mut bot = start_at(&store, &chat, "2011-11-01T19:00:00Z");
     bot.wait_for(PostKind::Reminder, 3600).await;
     let (guest, host) = tokio::join!(
         bot.say(&room, "$s1", "guest", "!start", None),
@@ -581,12 +556,7 @@ async fn organisers_control_the_debate_and_others_are_politely_refused() {
 async fn a_reloaded_schedule_changes_what_is_still_to_come_without_double_posts() {
     let store = store().await;
     let chat = MemoryChat::new();
-    let mut bot = start(
-        &store,
-        &chat,
-        Clock::starting_at(utc("2011-11-01T19:59:00Z")),
-        schedule(YAML),
-    );
+    let mut bot = start_at(&store, &chat, "2011-11-01T19:59:00Z");
     bot.wait_for(PostKind::Question, 1).await;
     bot.schedule
         .send(schedule(
@@ -619,12 +589,7 @@ async fn a_reloaded_schedule_changes_what_is_still_to_come_without_double_posts(
 async fn the_cursor_is_saved_with_the_replies_it_covers() {
     let store = store().await;
     let chat = MemoryChat::new();
-    let mut bot = start(
-        &store,
-        &chat,
-        Clock::starting_at(utc("2011-11-01T19:59:00Z")),
-        schedule(YAML),
-    );
+    let mut bot = start_at(&store, &chat, "2011-11-01T19:59:00Z");
     bot.wait_for(PostKind::Question, 1).await;
     let mut acks = Vec::new();
     for i in 0..50 {
@@ -669,12 +634,7 @@ async fn a_temporary_network_failure_is_retried_without_losing_the_post() {
     let store = store().await;
     let chat = MemoryChat::new();
     chat.fail_next(1);
-    let mut bot = start(
-        &store,
-        &chat,
-        Clock::starting_at(utc("2011-11-01T19:59:00Z")),
-        schedule(YAML),
-    );
+    let mut bot = start_at(&store, &chat, "2011-11-01T19:59:00Z");
     bot.wait_for(PostKind::Question, 2).await;
     bot.stop().await;
     let intros = chat
@@ -690,12 +650,7 @@ async fn a_temporary_network_failure_is_retried_without_losing_the_post() {
 async fn next_lists_the_coming_debates_of_the_room_in_every_zone() {
     let store = store().await;
     let chat = MemoryChat::new();
-    let mut bot = start(
-        &store,
-        &chat,
-        Clock::starting_at(utc("2011-10-30T12:00:00Z")),
-        schedule(YAML),
-    );
+    let mut bot = start_at(&store, &chat, "2011-10-30T12:00:00Z");
     bot.wait_for(PostKind::Reminder, 86_400).await;
     assert_eq!(
         bot.say(&matrix(), "$n", "guest", "!next", None).await,
@@ -898,12 +853,7 @@ async fn replies_delivered_after_downtime_are_filed_to_their_debate() {
     let chat = MemoryChat::new();
     // Podium was down for the whole debate (20:00-21:00) and comes back at 22:00;
     // the network then delivers what was said meanwhile, with its timestamps.
-    let bot = start(
-        &store,
-        &chat,
-        Clock::starting_at(utc("2011-11-01T22:00:00Z")),
-        schedule(YAML),
-    );
+    let bot = start_at(&store, &chat, "2011-11-01T22:00:00Z");
     let late = |id: &str, body: &str, at: &str| Event::Message {
         id: id.into(),
         sender: Sender {
@@ -964,12 +914,7 @@ async fn replies_delivered_after_downtime_are_filed_to_their_debate() {
 async fn a_command_delivered_twice_is_applied_once() {
     let store = store().await;
     let chat = MemoryChat::new();
-    let mut bot = start(
-        &store,
-        &chat,
-        Clock::starting_at(utc("2011-11-01T20:06:00Z")),
-        schedule(YAML),
-    );
+    let mut bot = start_at(&store, &chat, "2011-11-01T20:06:00Z");
     bot.wait_for(PostKind::Question, 1).await;
     for _ in 0..2 {
         bot.say(&matrix(), "$ask", "host", "!ask Asked once?", None)
@@ -988,12 +933,7 @@ async fn a_command_delivered_twice_is_applied_once() {
 async fn removing_a_running_debate_stops_it_there() {
     let store = store().await;
     let chat = MemoryChat::new();
-    let mut bot = start(
-        &store,
-        &chat,
-        Clock::starting_at(utc("2011-11-01T20:06:00Z")),
-        schedule(YAML),
-    );
+    let mut bot = start_at(&store, &chat, "2011-11-01T20:06:00Z");
     // Q1 in both rooms: the engine is then idle, waiting for Q2. (Under
     // paused time, a reload sent while it still writes to SQLite would be
     // seen only after the sleep below.)
