@@ -80,12 +80,41 @@ impl Clock {
     pub async fn sleep_until(&self, at: DateTime<Utc>) {
         tokio::time::sleep(self.real_delay(at)).await;
     }
+}
 
-    /// Converts a virtual span to real time (for rehearsal grace periods).
-    pub fn speed(&self) -> f64 {
-        match self {
-            Clock::System => 1.0,
-            Clock::Scaled { speed, .. } => *speed,
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn virtual_time_follows_tokio_time_and_sleeps_until_an_instant() {
+        let base: DateTime<Utc> = "2011-11-01T19:00:00Z".parse().unwrap();
+        let clock = Clock::starting_at(base);
+        assert_eq!(clock.now(), base);
+        clock.sleep_until(base + Duration::minutes(90)).await;
+        assert_eq!(clock.now(), base + Duration::minutes(90));
+        // An instant in the past does not wait.
+        clock.sleep_until(base).await;
+        assert_eq!(clock.now(), base + Duration::minutes(90));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_compressed_clock_runs_faster_and_resumes_from_its_real_origin() {
+        let origin: DateTime<Utc> = "2030-01-01T20:00:00Z".parse().unwrap();
+        // Started 10 real seconds ago at 60x: ten virtual minutes have passed.
+        let clock = Clock::compressed(origin, Utc::now() - Duration::seconds(10), 60.0);
+        let passed = clock.now() - origin;
+        assert!(
+            passed >= Duration::minutes(10) && passed < Duration::minutes(11),
+            "{passed}"
+        );
+        let before = tokio::time::Instant::now();
+        clock.sleep_until(clock.now() + Duration::minutes(60)).await;
+        let real = tokio::time::Instant::now() - before;
+        assert!(
+            real >= std::time::Duration::from_secs(59)
+                && real <= std::time::Duration::from_secs(61),
+            "{real:?}"
+        );
     }
 }

@@ -35,7 +35,7 @@ use attribution::RoomState;
 pub use clock::Clock;
 use timeline::Live;
 
-/// Settings with sensible defaults; see README "Configuration".
+/// Timing and link settings; the defaults suit a live community debate.
 #[derive(Clone, Debug)]
 pub struct EngineConfig {
     /// A post whose time passed while Podium was down is still sent (marked
