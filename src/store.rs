@@ -105,14 +105,16 @@ impl PostKind {
 impl FromStr for PostKind {
     type Err = StoreError;
     fn from_str(s: &str) -> Result<Self> {
-        Ok(match s {
-            "reminder" => PostKind::Reminder,
-            "intro" => PostKind::Intro,
-            "question" => PostKind::Question,
-            "closing" => PostKind::Closing,
-            "transcript" => PostKind::Transcript,
-            other => return Err(StoreError::Corrupt(format!("post kind `{other}`"))),
-        })
+        [
+            PostKind::Reminder,
+            PostKind::Intro,
+            PostKind::Question,
+            PostKind::Closing,
+            PostKind::Transcript,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+        .ok_or_else(|| StoreError::Corrupt(format!("post kind `{s}`")))
     }
 }
 
@@ -140,14 +142,16 @@ impl PostStatus {
 impl FromStr for PostStatus {
     type Err = StoreError;
     fn from_str(s: &str) -> Result<Self> {
-        Ok(match s {
-            "sending" => PostStatus::Sending,
-            "sent" => PostStatus::Sent,
-            "skipped" => PostStatus::Skipped,
-            "unknown" => PostStatus::Unknown,
-            "failed" => PostStatus::Failed,
-            other => return Err(StoreError::Corrupt(format!("post status `{other}`"))),
-        })
+        [
+            PostStatus::Sending,
+            PostStatus::Sent,
+            PostStatus::Skipped,
+            PostStatus::Unknown,
+            PostStatus::Failed,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+        .ok_or_else(|| StoreError::Corrupt(format!("post status `{s}`")))
     }
 }
 
@@ -303,15 +307,15 @@ async fn insert_replies<'a>(
     );
     q.push_values(rows, |mut b, r| {
         b.push_bind(r.occurrence_id)
-            .push_bind(r.network.clone())
-            .push_bind(r.room.clone())
-            .push_bind(r.sender_id.clone())
-            .push_bind(r.sender_name.clone())
-            .push_bind(r.body.clone())
-            .push_bind(r.body.clone())
+            .push_bind(r.network.as_str())
+            .push_bind(r.room.as_str())
+            .push_bind(r.sender_id.as_str())
+            .push_bind(r.sender_name.as_str())
+            .push_bind(r.body.as_str())
+            .push_bind(r.body.as_str())
             .push_bind(r.question.map(i64::from))
             .push_bind(r.attributed_by)
-            .push_bind(r.network_id.clone())
+            .push_bind(r.network_id.as_str())
             .push_bind(r.server_ts.map(ts))
             .push_bind(ts(r.received_at));
     });

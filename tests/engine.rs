@@ -142,6 +142,22 @@ async fn store() -> Store {
     store
 }
 
+/// The stored occurrence of the example debate, as an earlier run left it.
+async fn example_occurrence(store: &Store) -> podium::store::OccurrenceRow {
+    let start = utc("2011-11-01T20:00:00Z");
+    store
+        .occurrence(
+            "leadership",
+            start,
+            "Developing Leadership",
+            "Europe/London",
+            None,
+            start,
+        )
+        .await
+        .unwrap()
+}
+
 fn matrix() -> Room {
     Room::Matrix("#debate:example.org".into())
 }
@@ -346,17 +362,7 @@ async fn a_claim_left_by_a_crash_is_resent_once_with_the_same_key() {
     let store = store().await;
     let chat = MemoryChat::new();
     // A previous run claimed Q1 and reached the network, then died before marking it sent.
-    let occ = store
-        .occurrence(
-            "leadership",
-            utc("2011-11-01T20:00:00Z"),
-            "Developing Leadership",
-            "Europe/London",
-            None,
-            utc("2011-11-01T20:00:00Z"),
-        )
-        .await
-        .unwrap();
+    let occ = example_occurrence(&store).await;
     for room in ["#debate:example.org", "irc:#debate"] {
         let (row, _) = store
             .claim_post(&podium::store::NewPost {
@@ -741,17 +747,7 @@ fn start_with<C: podium::chat::Chat>(
 async fn without_deduplication_an_interrupted_post_is_not_sent_again_but_a_failed_one_is() {
     let store = store().await;
     let chat = NoDedupChat::default();
-    let occ = store
-        .occurrence(
-            "leadership",
-            utc("2011-11-01T20:00:00Z"),
-            "Developing Leadership",
-            "Europe/London",
-            None,
-            utc("2011-11-01T20:00:00Z"),
-        )
-        .await
-        .unwrap();
+    let occ = example_occurrence(&store).await;
     // Interrupted by a crash in the Matrix room: it may have gone out.
     store
         .claim_post(&podium::store::NewPost {

@@ -80,17 +80,6 @@ pub struct Incoming {
     pub ack: Option<oneshot::Sender<Receipt>>,
 }
 
-impl Incoming {
-    pub fn new(room: Room, event: Event) -> Self {
-        Incoming {
-            room,
-            event,
-            cursor: None,
-            ack: None,
-        }
-    }
-}
-
 /// A post to send. `key` is stable across restarts: networks that can
 /// deduplicate (Matrix transaction ids) use it to make a retried send a no-op.
 #[derive(Clone, Copy, Debug)]

@@ -32,15 +32,21 @@ pub fn spawn(store: Store, capacity: usize) -> (mpsc::Sender<Job>, JoinHandle<()
 async fn run(store: Store, mut rx: mpsc::Receiver<Job>) {
     let mut jobs = Vec::with_capacity(BATCH);
     while rx.recv_many(&mut jobs, BATCH).await > 0 {
-        let ops: Vec<WriteOp> = jobs.iter().map(|j| j.op.clone()).collect();
         // The last position per network covers every event before it.
         let mut cursors: Vec<Cursor> = Vec::new();
-        for c in jobs.iter().filter_map(|j| j.cursor.as_ref()) {
+        for c in jobs.iter_mut().filter_map(|j| j.cursor.take()) {
             match cursors.iter_mut().find(|k| k.network == c.network) {
-                Some(k) => k.position.clone_from(&c.position),
-                None => cursors.push(c.clone()),
+                Some(k) => k.position = c.position,
+                None => cursors.push(c),
             }
         }
+        let (ops, replies): (Vec<WriteOp>, Vec<_>) = jobs
+            .drain(..)
+            .map(|j| {
+                let update = matches!(j.op, WriteOp::Edit { .. } | WriteOp::Delete { .. });
+                (j.op, (j.ack, j.receipt, update))
+            })
+            .unzip();
         let mut backoff = Duration::from_millis(100);
         let nothing = ops.iter().all(|op| matches!(op, WriteOp::Nothing));
         let touched = loop {
@@ -57,14 +63,13 @@ async fn run(store: Store, mut rx: mpsc::Receiver<Job>) {
                 }
             }
         };
-        for (job, n) in jobs.drain(..).zip(touched) {
-            let receipt = match (&job.op, n) {
-                (WriteOp::Edit { .. } | WriteOp::Delete { .. }, 0) => {
-                    Receipt::Ignored("no stored reply has that id")
-                }
-                _ => job.receipt,
+        for ((ack, receipt, update), n) in replies.into_iter().zip(touched) {
+            let receipt = if update && n == 0 {
+                Receipt::Ignored("no stored reply has that id")
+            } else {
+                receipt
             };
-            if let Some(ack) = job.ack {
+            if let Some(ack) = ack {
                 let _ = ack.send(receipt);
             }
         }

@@ -32,18 +32,12 @@ pub(super) fn check_series(ctx: &mut Ctx, debates: &[Debate], now: DateTime<Utc>
     let mut spreads = super::zones::Spreads::default();
     for d in debates {
         if let Some(repeat) = &d.repeat {
-            let dates: BTreeSet<_> = {
-                let mut plain = d.clone();
-                if let Some(r) = plain.repeat.as_mut() {
-                    r.skip.clear();
-                }
-                let last_skip = repeat.skip.iter().next_back().copied();
-                plain
-                    .occurrences()
-                    .map(|o| o.local_start.date())
-                    .take_while(|date| last_skip.is_some_and(|l| *date <= l))
-                    .collect()
-            };
+            let last_skip = repeat.skip.iter().next_back().copied();
+            let dates: BTreeSet<_> = d
+                .generated(true)
+                .map(|o| o.local_start.date())
+                .take_while(|date| last_skip.is_some_and(|l| *date <= l))
+                .collect();
             for date in &repeat.skip {
                 if !dates.contains(date) {
                     ctx.diags.push(Diagnostic::warning(

@@ -236,6 +236,15 @@ impl Debate {
     /// repeating debate without `until` or `count`: bound it with
     /// `take_while`, or use [`Debate::occurrences_between`].
     pub fn occurrences(&self) -> impl Iterator<Item = Occurrence<'_>> + '_ {
+        self.generated(false)
+    }
+
+    /// Every generated occurrence; `with_skipped` keeps the `skip` dates
+    /// (validation checks that each skip date is one of them).
+    pub(crate) fn generated(
+        &self,
+        with_skipped: bool,
+    ) -> impl Iterator<Item = Occurrence<'_>> + '_ {
         let end = self.repeat.as_ref().map_or(RepeatEnd::Count(1), |r| r.end);
         let mut generated = 0u32;
         let mut n = 0u32;
@@ -264,10 +273,11 @@ impl Debate {
                 }
                 let index = generated;
                 generated += 1;
-                if self
-                    .repeat
-                    .as_ref()
-                    .is_some_and(|r| r.skip.contains(&local.date()))
+                if !with_skipped
+                    && self
+                        .repeat
+                        .as_ref()
+                        .is_some_and(|r| r.skip.contains(&local.date()))
                 {
                     continue;
                 }
