@@ -3,7 +3,8 @@
 # each repeating weekly for a year (52,000 occurrences). Builds a release
 # binary, generates the file, and times the commands with hyperfine when it
 # is installed (apt-get install hyperfine), else with a plain loop.
-# Usage: scripts/bench-check.sh [DEBATES]   (results: docs/benchmarks.md)
+# Usage: scripts/bench-check.sh [DEBATES]   (results: docs/benchmarks.md;
+# 10000 gives the large `schedule --json` case measured there)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n="${1:-1000}"
@@ -29,4 +30,6 @@ else
   done
 fi
 /usr/bin/time -f "check: max RSS %M KiB" "${check[@]}" >/dev/null 2>"$work/time" || true
+tail -1 "$work/time"
+/usr/bin/time -f "schedule --json: max RSS %M KiB" "${sched[@]}" >/dev/null 2>"$work/time" || true
 tail -1 "$work/time"

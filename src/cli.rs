@@ -282,7 +282,8 @@ struct OccurrenceJson<'a> {
     starts_at: String,
     ends_at: String,
     timezone: &'a str,
-    local: serde_json::Map<String, serde_json::Value>,
+    /// Zone name → local time, by zone name (as a JSON object map sorts them).
+    local: std::collections::BTreeMap<&'a str, String>,
     zones: Vec<&'a str>,
     rooms: Vec<String>,
     /// The announcement form, "Tue 1 Nov 2011 20:00 London · 16:00 New York".
@@ -298,10 +299,11 @@ fn utc_string(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-impl<'a> From<&Occurrence<'a>> for OccurrenceJson<'a> {
-    fn from(o: &Occurrence<'a>) -> Self {
+impl<'a> OccurrenceJson<'a> {
+    /// `line` is the occurrence's time line, computed once by the caller
+    /// with remembered spreads.
+    fn new(o: &Occurrence<'a>, line: schedule::zones::TimeLine) -> Self {
         let d = o.debate;
-        let line = o.time_line();
         OccurrenceJson {
             debate: &d.id,
             title: &d.title,
@@ -313,20 +315,17 @@ impl<'a> From<&Occurrence<'a>> for OccurrenceJson<'a> {
                 .iter()
                 .map(|z| {
                     let local = o.starts_at.with_timezone(z);
-                    (
-                        z.name().to_owned(),
-                        local.to_rfc3339_opts(SecondsFormat::Secs, false).into(),
-                    )
+                    (z.name(), local.to_rfc3339_opts(SecondsFormat::Secs, false))
                 })
                 .collect(),
             zones: d.zones.iter().map(|z| z.name()).collect(),
             rooms: d.rooms.iter().map(ToString::to_string).collect(),
-            time_line: line.text.clone(),
             notes: line
                 .mismatches
                 .iter()
                 .map(|m| m.sentence(o.starts_at))
                 .collect(),
+            time_line: line.text,
             occurrence: o.index,
             adjusted: o.adjustment.map(|a| match a {
                 schedule::model::Adjustment::Gap => "gap",
@@ -341,33 +340,42 @@ fn schedule_cmd(
     now: DateTime<Utc>,
     out: &mut impl Write,
 ) -> anyhow::Result<ExitCode> {
-    let schedule = match load(&args.file.file, now, &[Severity::Error]) {
-        Ok(s) => s,
-        Err(code) => return Ok(code),
-    };
     let from = args.from.unwrap_or(now);
     let until = args.until.unwrap_or(from + Duration::days(90));
     if until <= from {
-        eprintln!("podium: --until must be after --from (which defaults to now)");
-        return Ok(ExitCode::from(EXIT_FAILURE));
+        eprintln!(
+            "podium: --until ({}) must be after --from ({}{})",
+            utc_string(until),
+            utc_string(from),
+            if args.from.is_none() { ", now" } else { "" }
+        );
+        return Ok(ExitCode::from(EXIT_USAGE));
     }
-    let occurrences = schedule.occurrences_between(from, until);
+    // Warnings as `check` prints them (an occurrence moved by a gap or a
+    // fold); notes are shown beside each occurrence instead.
+    let schedule = match load(&args.file.file, now, &[Severity::Error, Severity::Warning]) {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
+    // Streamed: each occurrence is written as it comes out of the merge, so
+    // memory does not grow with the window.
+    let mut spreads = schedule::zones::Spreads::default();
+    let occurrences = schedule.occurrences_between(from, until).map(|o| {
+        let line = o.time_line_in(&mut spreads);
+        (o, line)
+    });
     if args.json {
-        let items: Vec<OccurrenceJson<'_>> = occurrences.iter().map(Into::into).collect();
-        serde_json::to_writer_pretty(&mut *out, &items)?;
+        let mut json = serde_json::Serializer::pretty(&mut *out);
+        serde::Serializer::collect_seq(
+            &mut json,
+            occurrences.map(|(o, line)| OccurrenceJson::new(&o, line)),
+        )?;
         writeln!(out)?;
         return Ok(ExitCode::SUCCESS);
     }
-    if occurrences.is_empty() {
-        writeln!(
-            out,
-            "No debates between {} and {} (use --from and --until to look elsewhere).",
-            utc_string(from),
-            utc_string(until)
-        )?;
-    }
-    for o in &occurrences {
-        let line = o.time_line();
+    let mut listed = false;
+    for (o, line) in occurrences {
+        listed = true;
         writeln!(out, "{}", line.text)?;
         writeln!(
             out,
@@ -379,6 +387,14 @@ fn schedule_cmd(
         for m in &line.mismatches {
             writeln!(out, "    note: {}", m.sentence(o.starts_at))?;
         }
+    }
+    if !listed {
+        writeln!(
+            out,
+            "No debates between {} and {} (use --from and --until to look elsewhere).",
+            utc_string(from),
+            utc_string(until)
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -458,16 +474,11 @@ fn transcript(
     now: DateTime<Utc>,
     out: &mut impl Write,
 ) -> anyhow::Result<ExitCode> {
-    if !data_dir.join("podium.db").exists() {
-        eprintln!(
-            "podium: no database in {} (set --data-dir or PODIUM_DATA_DIR)",
-            data_dir.display()
-        );
-        return Ok(ExitCode::from(EXIT_FAILURE));
-    }
     let rt = runtime()?;
     let text = rt.block_on(async {
-        let store = crate::store::Store::open(data_dir).await?;
+        // Read-only and without the data directory's lock: this works
+        // beside a running Podium and on a read-only copy of its data.
+        let store = crate::store::Store::open_read_only(data_dir).await?;
         let Some(occ) = crate::transcript::find(&store, &args.debate, args.date, now, true).await?
         else {
             return anyhow::Ok(None);

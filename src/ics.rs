@@ -14,7 +14,7 @@ use std::fmt::Write as _;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use chrono_tz::{OffsetComponents, Tz};
 
-use crate::schedule::model::resolve_local;
+use crate::schedule::model::{LAST_DATE, resolve_local};
 use crate::schedule::zones::offset_seconds;
 use crate::schedule::{Debate, Frequency, RepeatEnd, Schedule};
 
@@ -34,18 +34,21 @@ pub fn calendar(schedule: &Schedule, now: DateTime<Utc>) -> String {
     .map(String::from)
     .into();
     // Per zone: the first and last year its observances must cover, and
-    // whether a series never ends (then the rules must go on).
+    // whether a series goes on to the limit (then the rules must go on to
+    // it too).
     let mut zones: BTreeMap<&str, (Tz, i32, i32, bool)> = BTreeMap::new();
     for d in schedule.debates.iter().filter(|d| uses_tzid(d)) {
         let last = d.last_date();
-        let to = last.map_or(now.year().max(d.starts.year()) + 5, |l| l.year() + 1);
+        let to = last
+            .map_or(now.year().max(d.starts.year()) + 5, |l| l.year() + 1)
+            .min(LAST_DATE.year());
         let span =
             zones
                 .entry(d.timezone.name())
                 .or_insert((d.timezone, i32::MAX, i32::MIN, false));
         span.1 = span.1.min(d.starts.year() - 1);
         span.2 = span.2.max(to);
-        span.3 |= last.is_none();
+        span.3 |= d.is_cut();
     }
     for (tz, from, to, endless) in zones.into_values() {
         vtimezone(&mut lines, tz, from, to, endless);
@@ -93,17 +96,25 @@ fn event(lines: &mut Vec<String>, d: &Debate, stamp: &str) {
             Frequency::Monthly => "FREQ=MONTHLY",
         }
         .to_owned();
-        match r.end {
-            RepeatEnd::Never => {}
-            RepeatEnd::Until(day) => {
-                let _ = write!(rule, ";UNTIL={}", end_of_day(d.timezone, day).format(UTC));
+        // A series cut at the limit ends there in the calendar too: an app
+        // would otherwise go on past the zone rules the VTIMEZONE carries.
+        let until = if d.is_cut() {
+            Some(LAST_DATE)
+        } else {
+            match r.end {
+                RepeatEnd::Until(day) => Some(day),
+                RepeatEnd::Never => None,
+                RepeatEnd::Count(n) => {
+                    let _ = write!(rule, ";COUNT={n}");
+                    None
+                }
             }
-            RepeatEnd::Count(n) => {
-                let _ = write!(rule, ";COUNT={n}");
-            }
+        };
+        if let Some(day) = until {
+            let _ = write!(rule, ";UNTIL={}", end_of_day(d.timezone, day).format(UTC));
         }
         lines.push(format!("RRULE:{rule}"));
-        let mut skipped: BTreeSet<NaiveDate> = r.skip.clone();
+        let mut skipped: BTreeSet<NaiveDate> = r.skip.range(..=LAST_DATE).copied().collect();
         // The rule still anchors the wall time (so later dates follow the
         // zone), but its first instance is the earlier of the fold's two:
         // swap it for the instant the file chose. COUNT is not affected.
@@ -223,10 +234,11 @@ fn rule_date(year: i32, (month, nth, weekday): (u32, i32, chrono::Weekday)) -> O
 }
 
 /// Writes the zone's observances for `from..=to`. For a calendar with
-/// series that never end, the last year's changes become yearly RRULEs
-/// when the zone follows such rules (checked against the three years
-/// before), so apps that read the VTIMEZONE stay right in later years; a
-/// zone with irregular changes is written out year by year to 2099.
+/// series that go on to the limit ([`LAST_DATE`]), the last year's changes
+/// become yearly RRULEs when the zone follows such rules (checked against
+/// the three years before and every year after, to the limit), so apps
+/// that read the VTIMEZONE stay right to the last occurrence; a zone with
+/// irregular changes is written out year by year to the limit.
 fn vtimezone(lines: &mut Vec<String>, tz: Tz, from: i32, to: i32, endless: bool) {
     lines.push("BEGIN:VTIMEZONE".into());
     lines.push(format!("TZID:{}", tz.name()));
@@ -238,18 +250,28 @@ fn vtimezone(lines: &mut Vec<String>, tz: Tz, from: i32, to: i32, endless: bool)
             .copied()
             .filter(|t| t.local.year() == to)
             .collect();
+        let later = if to < LAST_DATE.year() {
+            transitions(tz, to + 1, LAST_DATE.year())
+        } else {
+            Vec::new()
+        };
+        let same = |o: &Transition, t: &Transition, y: i32| {
+            o.local.year() == y
+                && o.from == t.from
+                && o.to == t.to
+                && Some(o.local.date()) == rule_date(y, yearly_rule(t.local))
+                && o.local.time() == t.local.time()
+        };
         let follows_rules = !last_year.is_empty()
-            && last_year.iter().all(|t| {
-                let rule = yearly_rule(t.local);
-                (to - 3..to).all(|y| {
-                    found.iter().any(|o| {
-                        o.local.year() == y
-                            && o.from == t.from
-                            && o.to == t.to
-                            && Some(o.local.date()) == rule_date(y, rule)
-                            && o.local.time() == t.local.time()
-                    })
-                })
+            && last_year
+                .iter()
+                .all(|t| (to - 3..to).all(|y| found.iter().any(|o| same(o, t, y))))
+            && (to + 1..=LAST_DATE.year()).all(|y| {
+                let changes = later.iter().filter(|o| o.local.year() == y);
+                changes.clone().count() == last_year.len()
+                    && changes
+                        .clone()
+                        .all(|o| last_year.iter().any(|t| same(o, t, y)))
             });
         if follows_rules {
             found.retain(|t| t.local.year() < to);
@@ -269,8 +291,8 @@ fn vtimezone(lines: &mut Vec<String>, tz: Tz, from: i32, to: i32, endless: bool)
                     format!("RRULE:FREQ=YEARLY;BYMONTH={month};BYDAY={nth}{day}"),
                 ));
             }
-        } else if !last_year.is_empty() {
-            found.extend(transitions(tz, to + 1, 2099));
+        } else {
+            found.extend(later);
         }
     }
     if found.is_empty() && rules.is_empty() {
@@ -494,7 +516,8 @@ mod tests {
             "    timezone: Australia/Sydney\n    starts: 2026-01-05 09:00\n    repeat: weekly\n",
         );
         let ics = calendar(&s, now());
-        assert!(ics.contains("RRULE:FREQ=WEEKLY\r\n"));
+        // Midnight at the end of 2099 in Sydney (+11:00), less a second.
+        assert!(ics.contains("RRULE:FREQ=WEEKLY;UNTIL=20991231T125959Z\r\n"));
         assert_eq!(expanded(&ics, 300), modelled(&s, 300));
         assert!(
             vtimezone_of(&ics, "Australia/Sydney")
@@ -633,6 +656,87 @@ mod tests {
             ny.contains("RRULE:FREQ=YEARLY;BYMONTH=11;BYDAY=1SU"),
             "{ny}"
         );
+    }
+
+    /// Every onset a VTIMEZONE gives in `years`: the DTSTART of each
+    /// observance, and the later ones its RRULE makes.
+    fn all_onsets(lines: &[String], years: std::ops::RangeInclusive<i32>) -> Vec<NaiveDateTime> {
+        let mut got = Vec::new();
+        for (begin, _) in lines
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| *l == "BEGIN:DAYLIGHT" || *l == "BEGIN:STANDARD")
+        {
+            let block: Vec<String> = lines[begin..]
+                .iter()
+                .take_while(|l| !l.starts_with("END:"))
+                .cloned()
+                .collect();
+            if block.iter().any(|l| l.starts_with("RRULE:")) {
+                got.extend(rule_onsets(&block, years.clone()));
+            } else {
+                let start = block
+                    .iter()
+                    .find_map(|l| l.strip_prefix("DTSTART:"))
+                    .unwrap();
+                let start = NaiveDateTime::parse_from_str(start, LOCAL).unwrap();
+                if years.contains(&start.year()) {
+                    got.push(start);
+                }
+            }
+        }
+        got.sort();
+        got
+    }
+
+    #[test]
+    fn a_series_that_would_run_past_2099_ends_there_with_zone_rules_right_to_the_end() {
+        let late = debate(
+            "    timezone: Europe/London\n    starts: 2095-01-03 20:00\n    repeat: weekly\n",
+        );
+        let ics = calendar(&late, now());
+        assert!(
+            ics.contains("RRULE:FREQ=WEEKLY;UNTIL=20991231T235959Z\r\n"),
+            "{ics}"
+        );
+        let got = expanded(&ics, 1000);
+        assert_eq!(got, modelled(&late, 1000));
+        assert_eq!(
+            got.last().unwrap().naive_utc().to_string(),
+            "2099-12-28 20:00:00"
+        );
+        let counted = debate(
+            "    timezone: America/New_York\n    starts: 2095-01-04 15:00\n    repeat: fortnightly\n    count: 200\n    skip: [2099-12-30, 2100-01-13]\n",
+        );
+        let ics = calendar(&counted, now());
+        assert!(
+            ics.contains("RRULE:FREQ=WEEKLY;INTERVAL=2;UNTIL=21000101T045959Z\r\n"),
+            "{ics}"
+        );
+        assert!(
+            !ics.contains("EXDATE;TZID=America/New_York:21000113"),
+            "{ics}"
+        );
+        assert_eq!(expanded(&ics, 1000), modelled(&counted, 1000));
+        // The zone's changes in the VTIMEZONE are chrono-tz's, to the limit,
+        // for a series that starts late and for one that starts now.
+        for (s, from) in [
+            (&late, 2094),
+            (
+                &debate(
+                    "    timezone: Europe/London\n    starts: 2026-01-06 20:00\n    repeat: weekly\n",
+                ),
+                2025,
+            ),
+        ] {
+            let tz = s.debates[0].timezone;
+            let lines = vtimezone_of(&calendar(s, now()), tz.name());
+            let want: Vec<NaiveDateTime> = transitions(tz, from, 2099)
+                .iter()
+                .map(|t| t.local)
+                .collect();
+            assert_eq!(all_onsets(&lines, from..=2099), want, "{lines:?}");
+        }
     }
 
     #[test]

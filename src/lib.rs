@@ -17,6 +17,7 @@ pub mod cli;
 pub mod engine;
 pub mod ics;
 pub mod rehearse;
+pub mod safe_text;
 pub mod schedule;
 pub mod store;
 pub mod transcript;

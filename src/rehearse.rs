@@ -9,14 +9,14 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use tokio::io::AsyncBufReadExt;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use crate::chat::console::{ConsoleChat, YOU};
 use crate::chat::{Event, Incoming, Receipt, Room, Sender};
 use crate::engine::tag::parse_tag;
 use crate::engine::{Clock, Engine, EngineConfig, Notice};
 use crate::schedule::{Debate, Schedule};
-use crate::store::{PostKind, PostStatus, Store};
+use crate::store::{NewOccurrence, Store};
 use crate::transcript;
 
 pub struct Options {
@@ -28,8 +28,8 @@ pub struct Options {
 }
 
 /// Who is speaking in a typed line, and what they say. A leading single
-/// word and a colon names the speaker, unless the line is an answer tag
-/// (`A1: ...`) or a command.
+/// word, a colon and a space name the speaker (`bob: A2: ...`), unless the
+/// line is an answer tag (`A1: ...`) or a command; `http://...` is text.
 pub fn speaker(line: &str) -> (String, &str) {
     let line = line.trim();
     if parse_tag(line).is_none()
@@ -40,6 +40,7 @@ pub fn speaker(line: &str) -> (String, &str) {
         && name
             .chars()
             .all(|c| c.is_alphanumeric() || "_-.".contains(c))
+        && rest.starts_with(char::is_whitespace)
         && !rest.trim().is_empty()
     {
         return (name.to_owned(), rest.trim());
@@ -97,14 +98,15 @@ pub async fn run(opts: Options, out: Box<dyn Write + Send>) -> anyhow::Result<()
     let debate = rehearsal_debate(&opts.debate, start);
     let clock = Clock::compressed(origin, origin, speed);
     store
-        .occurrence(
-            id,
-            start,
-            &debate.title,
-            debate.timezone.name(),
-            Some((origin, speed)),
-            clock.now(),
-        )
+        .occurrence(&NewOccurrence {
+            debate: id,
+            scheduled_start: start,
+            title: &debate.title,
+            timezone: debate.timezone.name(),
+            questions: debate.questions.iter().map(|q| q.text.as_str()).collect(),
+            rehearsal_clock: Some((origin, speed)),
+            now: clock.now(),
+        })
         .await?;
     let log_dir = opts.data_dir.join("rehearsals");
     std::fs::create_dir_all(&log_dir)?;
@@ -138,12 +140,9 @@ pub async fn run(opts: Options, out: Box<dyn Write + Send>) -> anyhow::Result<()
         .find_occurrence(id, start)
         .await?
         .ok_or_else(|| anyhow::anyhow!("the rehearsal occurrence is missing from the store"))?;
-    let link_posted = store
-        .posts(row.id)
-        .await?
-        .iter()
-        .any(|p| p.kind == PostKind::Transcript && p.status != PostStatus::Sending);
-    if !link_posted && !host(&store, &chat, clock, config, schedule_rx, &debate).await? {
+    // A rehearsal whose whole time line passed while it was stopped still
+    // finishes: the engine skips (or posts late) what is left and says so.
+    if !host(&store, &chat, clock, config, schedule_rx, &debate).await? {
         chat.say("Stopped. Run the same command again to resume this rehearsal.");
         return Ok(());
     }
@@ -161,7 +160,8 @@ pub async fn run(opts: Options, out: Box<dyn Write + Send>) -> anyhow::Result<()
     Ok(())
 }
 
-/// Runs the engine until the transcript link is posted (true) or Ctrl-C (false).
+/// Runs the engine until the rehearsal has nothing left to post (true) or
+/// Ctrl-C (false). Every typed line has been answered when it returns.
 async fn host(
     store: &Store,
     chat: &Arc<ConsoleChat>,
@@ -174,21 +174,17 @@ async fn host(
     let mut notices = engine.subscribe();
     let (events_tx, events_rx) = mpsc::channel(1024);
     let room = debate.rooms[0].clone();
-    tokio::spawn(read_stdin(events_tx, room, chat.clone()));
+    let (pending_tx, mut pending) = watch::channel(0usize);
+    tokio::spawn(read_stdin(events_tx, room, chat.clone(), pending_tx));
 
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let id = debate.id.clone();
     let watcher = tokio::spawn(async move {
-        while let Ok(n) = notices.recv().await {
-            if let Notice::Posted {
-                kind: PostKind::Transcript,
-                ..
-            }
-            | Notice::Skipped {
-                kind: PostKind::Transcript,
-                ..
-            } = n
-            {
-                break;
+        loop {
+            match notices.recv().await {
+                Ok(Notice::Finished { debate, .. }) if debate == id => break,
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => break,
             }
         }
         let _ = stop_tx.send(());
@@ -204,6 +200,13 @@ async fn host(
         })
         .await?;
     watcher.abort();
+    // Lines the engine had not taken yet are answered "not collected" as
+    // their acknowledgements are dropped; wait (briefly) until each is told.
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(2),
+        pending.wait_for(|n| *n == 0),
+    )
+    .await;
     Ok(!interrupted.load(std::sync::atomic::Ordering::SeqCst))
 }
 
@@ -213,12 +216,31 @@ fn transcript_path(data_dir: &Path, id: &str, start: DateTime<Utc>) -> PathBuf {
         .join(format!("{id}-{}.md", start.format("%Y%m%dT%H%M%S%3f")))
 }
 
-async fn read_stdin(events: mpsc::Sender<Incoming>, room: Room, chat: Arc<ConsoleChat>) {
-    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+/// Reads typed lines as replies until stdin closes. Bytes that are not
+/// UTF-8 are replaced (U+FFFD) rather than ending the input. Each line is
+/// answered once: saved (and where), or not collected (and why).
+async fn read_stdin(
+    events: mpsc::Sender<Incoming>,
+    room: Room,
+    chat: Arc<ConsoleChat>,
+    pending: watch::Sender<usize>,
+) {
+    let mut input = tokio::io::BufReader::new(tokio::io::stdin());
+    let mut buf = Vec::new();
     // Ids must be unique across restarts of the same rehearsal.
     let run = Utc::now().timestamp_nanos_opt().unwrap_or(0);
     let mut n = 0u64;
-    while let Ok(Some(line)) = lines.next_line().await {
+    loop {
+        buf.clear();
+        match input.read_until(b'\n', &mut buf).await {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(cause = %e, "cannot read the terminal; typed lines are ignored from now");
+                break;
+            }
+        }
+        let line = String::from_utf8_lossy(&buf);
         if line.trim().is_empty() {
             continue;
         }
@@ -249,10 +271,14 @@ async fn read_stdin(events: mpsc::Sender<Incoming>, room: Room, chat: Arc<Consol
             cursor: None,
             ack: Some(ack_tx),
         };
+        pending.send_modify(|n| *n += 1);
         if events.send(incoming).await.is_err() {
-            break;
+            chat.say(STOPPED);
+            pending.send_modify(|n| *n -= 1);
+            continue;
         }
         let chat = chat.clone();
+        let pending = pending.clone();
         tokio::spawn(async move {
             match ack_rx.await {
                 Ok(Receipt::Saved {
@@ -264,8 +290,14 @@ async fn read_stdin(events: mpsc::Sender<Incoming>, room: Room, chat: Arc<Consol
                     chat.say(&format!("  ✓ saved: {who} → before Q1"));
                 }
                 Ok(Receipt::Ignored(why)) => chat.say(&format!("  (not collected: {why})")),
-                Ok(Receipt::Command | Receipt::Updated) | Err(_) => {}
+                Ok(Receipt::Command | Receipt::Updated) => {}
+                // The engine stopped before it took the line.
+                Err(_) => chat.say(STOPPED),
             }
+            pending.send_modify(|n| *n -= 1);
         });
     }
 }
+
+/// The answer to a line typed once the rehearsal no longer collects.
+const STOPPED: &str = "  (not collected: the rehearsal has stopped)";

@@ -3,16 +3,17 @@
 //! replies are written in batches, each batch in one transaction together
 //! with the network cursor that covers it.
 
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use std::sync::Arc;
-
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection};
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, MutexGuard};
 // Dynamic SQL here only splices the fixed column lists below, never input.
 use sqlx::{AssertSqlSafe, Row, migrate::Migrator};
 
@@ -21,14 +22,34 @@ use crate::chat::Cursor;
 /// Embedded migrations, applied by [`Store::open`].
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
+/// Store failures. Each message names what failed and where, once: the
+/// underlying error is part of the message, not a separate `source`, so
+/// `{:#}` chains never print it twice.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot create the data directory {path}: {source}")]
+    // Not called `source`: thiserror would make the field the error's
+    // source too, and `{:#}` would print it twice.
+    #[error("cannot create the data directory {}: {cause}", path.display())]
     DataDir {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
+    #[error(
+        "the data directory {} is in use by another Podium ({holder}); stop it first, \
+         or give this one another --data-dir",
+        dir.display()
+    )]
+    Locked { dir: PathBuf, holder: String },
+    #[error("cannot lock the data directory {}: {cause}", dir.display())]
+    Lock { dir: PathBuf, cause: std::io::Error },
+    #[error("no database in {} (set --data-dir or PODIUM_DATA_DIR)", dir.display())]
+    Missing { dir: PathBuf },
+    #[error(
+        "the database in {} was written by an older Podium and has not been upgraded yet: \
+         start `podium run` (or `podium rehearse`) once with this version to upgrade it",
+        dir.display()
+    )]
+    Outdated { dir: PathBuf },
     #[error("database error: {0}")]
     Sql(#[from] sqlx::Error),
     #[error("cannot apply the database migrations: {0}")]
@@ -62,7 +83,116 @@ fn opt_ts(s: Option<String>) -> Result<Option<DateTime<Utc>>> {
 /// waits on a timer, so whole debates run under paused time.
 #[derive(Clone, Debug)]
 pub struct Store {
-    conn: Arc<Mutex<SqliteConnection>>,
+    db: Arc<Mutex<Db>>,
+}
+
+#[derive(Debug)]
+struct Db {
+    conn: SqliteConnection,
+    options: SqliteConnectOptions,
+    /// Set when an operation failed. A failure can leave the connection
+    /// believing it is inside a transaction that SQLite has already rolled
+    /// back (a full disk at COMMIT does this): every later "commit" would
+    /// then only release a savepoint and nothing would reach the disk. So
+    /// the next operation starts on a fresh connection instead, as a pool
+    /// would, and the old one is closed (which rolls back whatever it held).
+    broken: bool,
+    /// An in-memory database lives as long as one connection to it does.
+    _keeper: Option<SqliteConnection>,
+    /// Held by a writable store on a data directory: one writer at a time.
+    _lock: Option<DataDirLock>,
+}
+
+/// The connection for one operation. [`Conn::check`] marks it broken when
+/// the operation failed, so the next one reconnects.
+struct Conn<'a>(MutexGuard<'a, Db>);
+
+impl Conn<'_> {
+    fn c(&mut self) -> &mut SqliteConnection {
+        &mut self.0.conn
+    }
+
+    fn check<T, E: Into<StoreError>>(&mut self, r: std::result::Result<T, E>) -> Result<T> {
+        r.map_err(|e| {
+            self.0.broken = true;
+            e.into()
+        })
+    }
+}
+
+/// An exclusive lock on a data directory, held while a store writes to it:
+/// two rehearsals (or a rehearsal and `podium run`) on one directory would
+/// split one debate's posts between them. The operating system releases it
+/// when the process ends, however it ends.
+#[derive(Debug)]
+pub struct DataDirLock {
+    _file: File,
+}
+
+/// The lock file in a data directory; it holds the owner's pid and command.
+pub const LOCK_FILE: &str = "podium.lock";
+
+impl DataDirLock {
+    /// Takes the lock on `dir` (which must exist), or says who holds it.
+    ///
+    /// # Errors
+    /// [`StoreError::Locked`] when another process holds it.
+    pub fn acquire(dir: &Path) -> Result<DataDirLock> {
+        let lock_err = |cause| StoreError::Lock {
+            dir: dir.to_owned(),
+            cause,
+        };
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(dir.join(LOCK_FILE))
+            .map_err(lock_err)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let mut holder = String::new();
+                let _ = file.read_to_string(&mut holder);
+                let holder = holder.trim();
+                return Err(StoreError::Locked {
+                    dir: dir.to_owned(),
+                    holder: if holder.is_empty() {
+                        "another process".to_owned()
+                    } else {
+                        holder.to_owned()
+                    },
+                });
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(lock_err(e)),
+        }
+        // Who holds it, for the message a second process prints.
+        let me = format!(
+            "process {}: {}",
+            std::process::id(),
+            std::env::args().collect::<Vec<_>>().join(" ")
+        );
+        file.set_len(0)
+            .and_then(|()| file.rewind())
+            .and_then(|()| file.write_all(me.as_bytes()))
+            .and_then(|()| file.flush())
+            .map_err(lock_err)?;
+        Ok(DataDirLock { _file: file })
+    }
+}
+
+/// An occurrence to find or create.
+#[derive(Clone, Debug)]
+pub struct NewOccurrence<'a> {
+    pub debate: &'a str,
+    pub scheduled_start: DateTime<Utc>,
+    pub title: &'a str,
+    pub timezone: &'a str,
+    /// The scheduled question texts, in order.
+    pub questions: Vec<&'a str>,
+    /// For rehearsals: the compressed clock's real origin and speed.
+    pub rehearsal_clock: Option<(DateTime<Utc>, f64)>,
+    pub now: DateTime<Utc>,
 }
 
 /// An occurrence as stored.
@@ -78,6 +208,9 @@ pub struct OccurrenceRow {
     pub rehearsal: bool,
     pub clock_real_base: Option<DateTime<Utc>>,
     pub clock_speed: Option<f64>,
+    /// The scheduled question texts when it was created (empty for
+    /// occurrences stored before they were recorded).
+    pub questions: Vec<String>,
 }
 
 /// What kind of post, in the order posts due at the same instant are sent.
@@ -254,6 +387,11 @@ fn occurrence_row(r: &sqlx::sqlite::SqliteRow) -> Result<OccurrenceRow> {
         rehearsal: r.try_get::<i64, _>("rehearsal")? != 0,
         clock_real_base: opt_ts(r.try_get("clock_real_base")?)?,
         clock_speed: r.try_get("clock_speed")?,
+        questions: match r.try_get::<Option<String>, _>("questions")? {
+            Some(json) => serde_json::from_str(&json)
+                .map_err(|e| StoreError::Corrupt(format!("question texts `{json}`: {e}")))?,
+            None => Vec::new(),
+        },
     })
 }
 
@@ -324,21 +462,41 @@ async fn insert_replies<'a>(
     Ok(())
 }
 
+/// The newest migration applied to a database.
+async fn applied_version(conn: &mut SqliteConnection) -> std::result::Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT coalesce(max(version), 0) FROM _sqlx_migrations WHERE success")
+        .fetch_one(conn)
+        .await
+}
+
+/// SQLite's "unable to open database file" (`SQLITE_CANTOPEN`), the
+/// error a WAL database gives when its index cannot be created.
+fn is_cannot_open(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .and_then(|d| d.code())
+        // Extended codes keep the primary code in their low byte.
+        .and_then(|code| code.parse::<i64>().ok())
+        .is_some_and(|code| code & 0xff == 14)
+}
+
 const OCC_COLS: &str = "id, debate, scheduled_start, title, timezone, shift_seconds, ended_at, \
-                        rehearsal, clock_real_base, clock_speed";
+                        rehearsal, clock_real_base, clock_speed, questions";
 const POST_COLS: &str = "id, occurrence_id, room, kind, seq, body, question_text, due_at, \
                          sent_at, late, status, network_id";
 
 impl Store {
-    /// Opens (creating if needed) `DATA_DIR/podium.db` and migrates it.
+    /// Opens (creating if needed) `DATA_DIR/podium.db`, locks the directory
+    /// for this process and migrates the database.
     ///
     /// # Errors
-    /// The directory or database cannot be created, or a migration fails.
+    /// The directory or database cannot be created, another process holds
+    /// the directory, or a migration fails.
     pub async fn open(data_dir: &Path) -> Result<Store> {
-        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir {
+        std::fs::create_dir_all(data_dir).map_err(|cause| StoreError::DataDir {
             path: data_dir.to_owned(),
-            source,
+            cause,
         })?;
+        let lock = DataDirLock::acquire(data_dir)?;
         let options = SqliteConnectOptions::new()
             .filename(data_dir.join("podium.db"))
             .create_if_missing(true)
@@ -349,7 +507,61 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(StdDuration::from_secs(10));
-        Self::connect(options).await
+        let mut conn = options.connect().await?;
+        MIGRATOR.run(&mut conn).await?;
+        Ok(Store::new(Db {
+            conn,
+            options,
+            broken: false,
+            _keeper: None,
+            _lock: Some(lock),
+        }))
+    }
+
+    /// Opens `DATA_DIR/podium.db` for reading only, without the lock: for
+    /// `podium transcript` beside a running Podium, or on a read-only copy.
+    ///
+    /// # Errors
+    /// No database there, one not yet upgraded to this version, or SQLite
+    /// failures.
+    pub async fn open_read_only(data_dir: &Path) -> Result<Store> {
+        let path = data_dir.join("podium.db");
+        if !path.is_file() {
+            return Err(StoreError::Missing {
+                dir: data_dir.to_owned(),
+            });
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(&path)
+            .read_only(true)
+            .busy_timeout(StdDuration::from_secs(10));
+        let mut conn = options.connect().await?;
+        // A WAL database needs its `-shm` index; on a read-only copy made
+        // after a clean stop it is gone and cannot be created. Nothing can
+        // be writing to such a copy, so it is read as an immutable file.
+        let options = match applied_version(&mut conn).await {
+            Ok(_) => options,
+            Err(e) if is_cannot_open(&e) => {
+                drop(conn);
+                let options = options.immutable(true);
+                conn = options.connect().await?;
+                options
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let latest = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
+        if applied_version(&mut conn).await? < latest {
+            return Err(StoreError::Outdated {
+                dir: data_dir.to_owned(),
+            });
+        }
+        Ok(Store::new(Db {
+            conn,
+            options,
+            broken: false,
+            _keeper: None,
+            _lock: None,
+        }))
     }
 
     /// A private in-memory database, for tests and benchmarks.
@@ -357,47 +569,96 @@ impl Store {
     /// # Errors
     /// As [`Store::open`].
     pub async fn open_memory() -> Result<Store> {
+        // `sqlite::memory:` names a fresh shared-cache database, so a
+        // reconnect after a failure reaches the same data while the keeper
+        // connection holds it open.
         let options = SqliteConnectOptions::from_str("sqlite::memory:")?.foreign_keys(true);
-        Self::connect(options).await
-    }
-
-    async fn connect(options: SqliteConnectOptions) -> Result<Store> {
+        let keeper = options.connect().await?;
         let mut conn = options.connect().await?;
         MIGRATOR.run(&mut conn).await?;
-        Ok(Store {
-            conn: Arc::new(Mutex::new(conn)),
-        })
+        Ok(Store::new(Db {
+            conn,
+            options,
+            broken: false,
+            _keeper: Some(keeper),
+            _lock: None,
+        }))
     }
 
-    /// Finds or creates the occurrence `(debate, scheduled_start)`.
+    fn new(db: Db) -> Store {
+        Store {
+            db: Arc::new(Mutex::new(db)),
+        }
+    }
+
+    /// Makes the database "full" at `pages` pages (`None`: SQLite's maximum),
+    /// as a full disk would, for tests of what happens then. The limit
+    /// stays across reconnects until changed.
     ///
     /// # Errors
     /// Database failures.
-    pub async fn occurrence(
-        &self,
-        debate: &str,
-        scheduled_start: DateTime<Utc>,
-        title: &str,
-        timezone: &str,
-        rehearsal_clock: Option<(DateTime<Utc>, f64)>,
-        now: DateTime<Utc>,
-    ) -> Result<OccurrenceRow> {
-        sqlx::query(
+    #[doc(hidden)]
+    pub async fn set_max_pages(&self, pages: Option<u32>) -> Result<()> {
+        // SQLite's own ceiling, 2^32 - 2 pages.
+        let pages = pages.map_or(4_294_967_294, u64::from);
+        let mut c = self.conn().await?;
+        c.0.options =
+            c.0.options
+                .clone()
+                .pragma("max_page_count", pages.to_string());
+        let r = sqlx::query(AssertSqlSafe(format!("PRAGMA max_page_count = {pages}")))
+            .execute(c.c())
+            .await;
+        c.check(r)?;
+        Ok(())
+    }
+
+    /// The connection for one operation: a fresh one if the last failed.
+    async fn conn(&self) -> Result<Conn<'_>> {
+        let mut db = self.db.lock().await;
+        if db.broken {
+            let fresh = db.options.connect().await?;
+            let old = std::mem::replace(&mut db.conn, fresh);
+            // Closed before anything else runs, so a transaction it still
+            // holds cannot keep the new connection waiting.
+            if let Err(e) = old.close().await {
+                tracing::debug!(cause = %e, "closing the failed database connection");
+            }
+            db.broken = false;
+            tracing::info!("reopened the database connection after a failure");
+        }
+        Ok(Conn(db))
+    }
+
+    /// Finds or creates the occurrence `(debate, scheduled_start)`. An
+    /// existing one keeps what it was created with.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn occurrence(&self, new: &NewOccurrence<'_>) -> Result<OccurrenceRow> {
+        let questions = serde_json::to_string(&new.questions)
+            .map_err(|e| StoreError::Corrupt(format!("question texts: {e}")))?;
+        let mut c = self.conn().await?;
+        let r = sqlx::query(
             "INSERT INTO occurrences (debate, scheduled_start, title, timezone, rehearsal, \
-             clock_real_base, clock_speed, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
+             clock_real_base, clock_speed, created_at, questions) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT (debate, scheduled_start) DO NOTHING",
         )
-        .bind(debate)
-        .bind(ts(scheduled_start))
-        .bind(title)
-        .bind(timezone)
-        .bind(i64::from(rehearsal_clock.is_some()))
-        .bind(rehearsal_clock.map(|(b, _)| ts(b)))
-        .bind(rehearsal_clock.map(|(_, s)| s))
-        .bind(ts(now))
-        .execute(&mut *self.conn.lock().await)
-        .await?;
-        self.find_occurrence(debate, scheduled_start)
+        .bind(new.debate)
+        .bind(ts(new.scheduled_start))
+        .bind(new.title)
+        .bind(new.timezone)
+        .bind(i64::from(new.rehearsal_clock.is_some()))
+        .bind(new.rehearsal_clock.map(|(b, _)| ts(b)))
+        .bind(new.rehearsal_clock.map(|(_, s)| s))
+        .bind(ts(new.now))
+        .bind(questions)
+        .execute(c.c())
+        .await;
+        c.check(r)?;
+        drop(c);
+        self.find_occurrence(new.debate, new.scheduled_start)
             .await?
             .ok_or_else(|| StoreError::Corrupt("occurrence vanished after insert".into()))
     }
@@ -409,13 +670,15 @@ impl Store {
         debate: &str,
         scheduled_start: DateTime<Utc>,
     ) -> Result<Option<OccurrenceRow>> {
-        let row = sqlx::query(AssertSqlSafe(format!(
+        let mut c = self.conn().await?;
+        let r = sqlx::query(AssertSqlSafe(format!(
             "SELECT {OCC_COLS} FROM occurrences WHERE debate = ? AND scheduled_start = ?"
         )))
         .bind(debate)
         .bind(ts(scheduled_start))
-        .fetch_optional(&mut *self.conn.lock().await)
-        .await?;
+        .fetch_optional(c.c())
+        .await;
+        let row = c.check(r)?;
         row.as_ref().map(occurrence_row).transpose()
     }
 
@@ -424,12 +687,14 @@ impl Store {
     /// # Errors
     /// Database failures.
     pub async fn occurrences_of(&self, debate: &str) -> Result<Vec<OccurrenceRow>> {
-        let rows = sqlx::query(AssertSqlSafe(format!(
+        let mut c = self.conn().await?;
+        let r = sqlx::query(AssertSqlSafe(format!(
             "SELECT {OCC_COLS} FROM occurrences WHERE debate = ? ORDER BY scheduled_start DESC"
         )))
         .bind(debate)
-        .fetch_all(&mut *self.conn.lock().await)
-        .await?;
+        .fetch_all(c.c())
+        .await;
+        let rows = c.check(r)?;
         rows.iter().map(occurrence_row).collect()
     }
 
@@ -439,35 +704,42 @@ impl Store {
     /// # Errors
     /// Database failures.
     pub async fn latest_rehearsal(&self, debate: &str) -> Result<Option<OccurrenceRow>> {
-        let row = sqlx::query(AssertSqlSafe(format!(
+        let mut c = self.conn().await?;
+        let r = sqlx::query(AssertSqlSafe(format!(
             "SELECT {OCC_COLS} FROM occurrences WHERE debate = ? AND rehearsal = 1 \
              ORDER BY scheduled_start DESC LIMIT 1"
         )))
         .bind(debate)
-        .fetch_optional(&mut *self.conn.lock().await)
-        .await?;
+        .fetch_optional(c.c())
+        .await;
+        let row = c.check(r)?;
         row.as_ref().map(occurrence_row).transpose()
     }
 
     /// # Errors
     /// Database failures.
     pub async fn set_shift(&self, occurrence_id: i64, seconds: i64) -> Result<()> {
-        sqlx::query("UPDATE occurrences SET shift_seconds = ? WHERE id = ?")
+        let mut c = self.conn().await?;
+        let r = sqlx::query("UPDATE occurrences SET shift_seconds = ? WHERE id = ?")
             .bind(seconds)
             .bind(occurrence_id)
-            .execute(&mut *self.conn.lock().await)
-            .await?;
+            .execute(c.c())
+            .await;
+        c.check(r)?;
         Ok(())
     }
 
     /// # Errors
     /// Database failures.
     pub async fn set_ended(&self, occurrence_id: i64, at: DateTime<Utc>) -> Result<()> {
-        sqlx::query("UPDATE occurrences SET ended_at = ? WHERE id = ? AND ended_at IS NULL")
-            .bind(ts(at))
-            .bind(occurrence_id)
-            .execute(&mut *self.conn.lock().await)
-            .await?;
+        let mut c = self.conn().await?;
+        let r =
+            sqlx::query("UPDATE occurrences SET ended_at = ? WHERE id = ? AND ended_at IS NULL")
+                .bind(ts(at))
+                .bind(occurrence_id)
+                .execute(c.c())
+                .await;
+        c.check(r)?;
         Ok(())
     }
 
@@ -476,12 +748,14 @@ impl Store {
     /// # Errors
     /// Database failures.
     pub async fn posts(&self, occurrence_id: i64) -> Result<Vec<PostRow>> {
-        let rows = sqlx::query(AssertSqlSafe(format!(
+        let mut c = self.conn().await?;
+        let r = sqlx::query(AssertSqlSafe(format!(
             "SELECT {POST_COLS} FROM posts WHERE occurrence_id = ? ORDER BY due_at, id"
         )))
         .bind(occurrence_id)
-        .fetch_all(&mut *self.conn.lock().await)
-        .await?;
+        .fetch_all(c.c())
+        .await;
+        let rows = c.check(r)?;
         rows.iter().map(post_row).collect()
     }
 
@@ -492,7 +766,8 @@ impl Store {
     /// # Errors
     /// Database failures.
     pub async fn claim_post(&self, post: &NewPost<'_>) -> Result<(PostRow, bool)> {
-        let inserted = sqlx::query(
+        let mut c = self.conn().await?;
+        let r = sqlx::query(
             "INSERT INTO posts (occurrence_id, room, kind, seq, body, question_text, due_at, \
              late, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT (occurrence_id, room, kind, seq) DO NOTHING",
@@ -506,11 +781,10 @@ impl Store {
         .bind(ts(post.due_at))
         .bind(i64::from(post.late))
         .bind(post.status.as_str())
-        .execute(&mut *self.conn.lock().await)
-        .await?
-        .rows_affected()
-            == 1;
-        let row = sqlx::query(AssertSqlSafe(format!(
+        .execute(c.c())
+        .await;
+        let inserted = c.check(r)?.rows_affected() == 1;
+        let r = sqlx::query(AssertSqlSafe(format!(
             "SELECT {POST_COLS} FROM posts WHERE occurrence_id = ? AND room = ? AND kind = ? \
              AND seq = ?"
         )))
@@ -518,8 +792,9 @@ impl Store {
         .bind(post.room)
         .bind(post.kind.as_str())
         .bind(post.seq)
-        .fetch_one(&mut *self.conn.lock().await)
-        .await?;
+        .fetch_one(c.c())
+        .await;
+        let row = c.check(r)?;
         Ok((post_row(&row)?, inserted))
     }
 
@@ -531,23 +806,29 @@ impl Store {
         sent_at: DateTime<Utc>,
         network_id: &str,
     ) -> Result<()> {
-        sqlx::query("UPDATE posts SET status = 'sent', sent_at = ?, network_id = ? WHERE id = ?")
-            .bind(ts(sent_at))
-            .bind(network_id)
-            .bind(post_id)
-            .execute(&mut *self.conn.lock().await)
-            .await?;
+        let mut c = self.conn().await?;
+        let r = sqlx::query(
+            "UPDATE posts SET status = 'sent', sent_at = ?, network_id = ? WHERE id = ?",
+        )
+        .bind(ts(sent_at))
+        .bind(network_id)
+        .bind(post_id)
+        .execute(c.c())
+        .await;
+        c.check(r)?;
         Ok(())
     }
 
     /// # Errors
     /// Database failures.
     pub async fn mark_status(&self, post_id: i64, status: PostStatus) -> Result<()> {
-        sqlx::query("UPDATE posts SET status = ? WHERE id = ?")
+        let mut c = self.conn().await?;
+        let r = sqlx::query("UPDATE posts SET status = ? WHERE id = ?")
             .bind(status.as_str())
             .bind(post_id)
-            .execute(&mut *self.conn.lock().await)
-            .await?;
+            .execute(c.c())
+            .await;
+        c.check(r)?;
         Ok(())
     }
 
@@ -557,96 +838,107 @@ impl Store {
     /// # Errors
     /// Database failures; then nothing of the batch is written.
     pub async fn write_batch(&self, ops: &[WriteOp], cursors: &[Cursor]) -> Result<Vec<u64>> {
-        let mut conn = self.conn.lock().await;
-        let mut tx = conn.begin().await?;
-        let mut touched = Vec::with_capacity(ops.len());
-        let mut i = 0;
-        while i < ops.len() {
-            // Runs of new replies go in multi-row statements: far fewer
-            // round trips to SQLite's thread than one statement per row.
-            let run = ops[i..]
-                .iter()
-                .take(INSERT_ROWS)
-                .take_while(|op| matches!(op, WriteOp::Insert(_)))
-                .count();
-            if run > 0 {
-                insert_replies(
-                    &mut tx,
-                    ops[i..i + run].iter().filter_map(|op| match op {
-                        WriteOp::Insert(r) => Some(r),
-                        _ => None,
-                    }),
-                )
-                .await?;
-                touched.extend(std::iter::repeat_n(1, run));
-                i += run;
-                continue;
-            }
-            let op = &ops[i];
-            i += 1;
-            let n = match op {
-                WriteOp::Insert(_) => 0,
-                WriteOp::Edit {
-                    network,
-                    room,
-                    target,
-                    body,
-                    question,
-                    at,
-                } => sqlx::query(
-                    "UPDATE replies SET body = ?, edited_at = ?, \
+        let mut c = self.conn().await?;
+        let r = write_batch_in(c.c(), ops, cursors).await;
+        c.check(r)
+    }
+}
+
+async fn write_batch_in(
+    conn: &mut SqliteConnection,
+    ops: &[WriteOp],
+    cursors: &[Cursor],
+) -> Result<Vec<u64>> {
+    let mut tx = conn.begin().await?;
+    let mut touched = Vec::with_capacity(ops.len());
+    let mut i = 0;
+    while i < ops.len() {
+        // Runs of new replies go in multi-row statements: far fewer
+        // round trips to SQLite's thread than one statement per row.
+        let run = ops[i..]
+            .iter()
+            .take(INSERT_ROWS)
+            .take_while(|op| matches!(op, WriteOp::Insert(_)))
+            .count();
+        if run > 0 {
+            insert_replies(
+                &mut tx,
+                ops[i..i + run].iter().filter_map(|op| match op {
+                    WriteOp::Insert(r) => Some(r),
+                    _ => None,
+                }),
+            )
+            .await?;
+            touched.extend(std::iter::repeat_n(1, run));
+            i += run;
+            continue;
+        }
+        let op = &ops[i];
+        i += 1;
+        let n = match op {
+            WriteOp::Insert(_) => 0,
+            WriteOp::Edit {
+                network,
+                room,
+                target,
+                body,
+                question,
+                at,
+            } => sqlx::query(
+                "UPDATE replies SET body = ?, edited_at = ?, \
                      question = CASE WHEN ? IS NULL THEN question ELSE ? END, \
                      attributed_by = CASE WHEN ? IS NULL THEN attributed_by ELSE 'tag' END \
                      WHERE network = ? AND room = ? AND network_id = ?",
-                )
-                .bind(body)
-                .bind(ts(*at))
-                .bind(question.map(i64::from))
-                .bind(question.map(i64::from))
-                .bind(question.map(i64::from))
-                .bind(network)
-                .bind(room)
-                .bind(target)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected(),
-                WriteOp::Delete {
-                    network,
-                    room,
-                    target,
-                    at,
-                } => sqlx::query(
-                    "UPDATE replies SET deleted_at = ? \
+            )
+            .bind(body)
+            .bind(ts(*at))
+            .bind(question.map(i64::from))
+            .bind(question.map(i64::from))
+            .bind(question.map(i64::from))
+            .bind(network)
+            .bind(room)
+            .bind(target)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected(),
+            WriteOp::Delete {
+                network,
+                room,
+                target,
+                at,
+            } => sqlx::query(
+                "UPDATE replies SET deleted_at = ? \
                      WHERE network = ? AND room = ? AND network_id = ? AND deleted_at IS NULL",
-                )
-                .bind(ts(*at))
-                .bind(network)
-                .bind(room)
-                .bind(target)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected(),
-                WriteOp::Nothing => 0,
-            };
-            touched.push(n);
-        }
-        let now = ts(Utc::now());
-        for c in cursors {
-            sqlx::query(
-                "INSERT INTO cursors (network, position, updated_at) VALUES (?, ?, ?) \
+            )
+            .bind(ts(*at))
+            .bind(network)
+            .bind(room)
+            .bind(target)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected(),
+            WriteOp::Nothing => 0,
+        };
+        touched.push(n);
+    }
+    let now = ts(Utc::now());
+    for c in cursors {
+        sqlx::query(
+            "INSERT INTO cursors (network, position, updated_at) VALUES (?, ?, ?) \
                  ON CONFLICT (network) DO UPDATE SET position = excluded.position, \
                  updated_at = excluded.updated_at",
-            )
-            .bind(&c.network)
-            .bind(&c.position)
-            .bind(&now)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(touched)
+        )
+        .bind(&c.network)
+        .bind(&c.position)
+        .bind(&now)
+        .execute(&mut *tx)
+        .await?;
     }
+    tx.commit().await?;
+    Ok(touched)
+}
 
+impl Store {
     /// Records that a command message is being handled; false if it was
     /// already (a re-delivery after a crash).
     ///
@@ -659,7 +951,8 @@ impl Store {
         network_id: &str,
         at: DateTime<Utc>,
     ) -> Result<bool> {
-        Ok(sqlx::query(
+        let mut c = self.conn().await?;
+        let r = sqlx::query(
             "INSERT INTO handled_commands (network, room, network_id, handled_at) \
              VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
         )
@@ -667,10 +960,9 @@ impl Store {
         .bind(room)
         .bind(network_id)
         .bind(ts(at))
-        .execute(&mut *self.conn.lock().await)
-        .await?
-        .rows_affected()
-            == 1)
+        .execute(c.c())
+        .await;
+        Ok(c.check(r)?.rows_affected() == 1)
     }
 
     /// Where `network` resumes from.
@@ -678,12 +970,12 @@ impl Store {
     /// # Errors
     /// Database failures.
     pub async fn cursor(&self, network: &str) -> Result<Option<String>> {
-        Ok(
-            sqlx::query_scalar("SELECT position FROM cursors WHERE network = ?")
-                .bind(network)
-                .fetch_optional(&mut *self.conn.lock().await)
-                .await?,
-        )
+        let mut c = self.conn().await?;
+        let r = sqlx::query_scalar("SELECT position FROM cursors WHERE network = ?")
+            .bind(network)
+            .fetch_optional(c.c())
+            .await;
+        c.check(r)
     }
 
     /// Replies of an occurrence in the order they were received, deleted
@@ -692,14 +984,16 @@ impl Store {
     /// # Errors
     /// Database failures.
     pub async fn replies(&self, occurrence_id: i64) -> Result<Vec<ReplyRow>> {
-        let rows = sqlx::query(
+        let mut c = self.conn().await?;
+        let r = sqlx::query(
             "SELECT id, network, room, sender_id, sender_name, body, question, attributed_by, \
              network_id, server_ts, received_at, edited_at, deleted_at FROM replies \
              WHERE occurrence_id = ? ORDER BY received_at, id",
         )
         .bind(occurrence_id)
-        .fetch_all(&mut *self.conn.lock().await)
-        .await?;
+        .fetch_all(c.c())
+        .await;
+        let rows = c.check(r)?;
         rows.iter().map(reply_row).collect()
     }
 
@@ -713,13 +1007,15 @@ impl Store {
         occurrence_id: i64,
         room: &str,
     ) -> Result<Vec<(String, Option<u32>)>> {
-        let rows = sqlx::query(
+        let mut c = self.conn().await?;
+        let r = sqlx::query(
             "SELECT network_id, question FROM replies WHERE occurrence_id = ? AND room = ?",
         )
         .bind(occurrence_id)
         .bind(room)
-        .fetch_all(&mut *self.conn.lock().await)
-        .await?;
+        .fetch_all(c.c())
+        .await;
+        let rows = c.check(r)?;
         rows.iter()
             .map(|r| {
                 Ok((

@@ -148,15 +148,14 @@ fn bad_durations_are_explained() {
     let out = check(&yaml);
     let errs = errors(&out);
     assert_eq!(errs.len(), 3, "{}", out.stderr);
-    assert!(
-        errs[0].starts_with("8:15: error: bad duration: `1 hour and a bit` is not a duration"),
-        "{}",
-        errs[0]
+    assert_eq!(
+        errs[0],
+        "8:15: error: `1 hour and a bit` is not a duration: `and a bit` should be a number and a unit"
     );
     assert_eq!(errs[1], "13:15: error: duration `90` has no unit");
     assert_eq!(
         errs[2],
-        "18:15: error: duration `2days` is out of range: a debate lasts from 1 minute to 24 hours"
+        "18:15: error: duration `2d` is out of range: a debate lasts from 1 minute to 24 hours"
     );
     assert!(
         out.stderr
@@ -442,4 +441,113 @@ fn help_explains_the_check_command_and_its_exit_status() {
         "{}",
         out.stdout
     );
+}
+
+#[test]
+fn a_duplicate_field_is_one_located_error_among_the_others() {
+    let yaml = "timezone: Europe/London\nzones: [Europe/London]\nrooms: [\"#d:example.org\"]\ndebates:\n  - id: a\n    title: A\n    title: Again\n    timezone: Europe/Londn\n    starts: 2026-12-01 20:00\n    duration: abc\n    colour: red\n    questions:\n      - text: First?\n        at: 10m\n        text: Again?\nzones: [UTC]\n";
+    let out = check(yaml);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert_eq!(
+        errors(&out),
+        vec![
+            "7:5: error: duplicate field `title` (first given at line 6)",
+            "8:15: error: unknown time zone `Europe/Londn`",
+            "10:15: error: `abc` is not a duration: it should start with a number",
+            "11:5: error: unknown field `colour` in debate 1",
+            "15:9: error: duplicate field `text` (first given at line 13)",
+            "16:1: error: duplicate field `zones` (first given at line 2)",
+        ],
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("debates.yaml: 6 errors found"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("YAML") && !out.stderr.contains("DuplicateKeyPolicy"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn duration_errors_are_in_our_words_and_echo_what_was_written() {
+    let yaml = format!(
+        "{HEAD}  - id: a\n    title: A\n    starts: 2026-12-01 20:00\n    duration: abc\n    remind: [1d, 5x]\n    questions: [Q?]\n  - id: b\n    title: B\n    starts: 2026-12-02 20:00\n    duration: 24h 1s\n    questions: [Q?]\n"
+    );
+    let out = check(&yaml);
+    assert_eq!(
+        errors(&out),
+        vec![
+            "8:15: error: `abc` is not a duration: it should start with a number",
+            "9:18: error: `5x` is not a duration: `x` is not a unit (use d, h, m or s)",
+            "14:15: error: duration `24h 1s` is out of range: a debate lasts from 1 minute to 24 hours",
+        ],
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("hint: use forms such as 1h, 90m or 1h 30m"),
+        "{}",
+        out.stderr
+    );
+    for leak in ["expected number", "at 0", "unknown time unit", "1day"] {
+        assert!(!out.stderr.contains(leak), "{leak}: {}", out.stderr);
+    }
+}
+
+#[test]
+fn zones_with_numbers_for_abbreviations_name_each_offset_once() {
+    // Lord Howe Island goes from +11:00 back to +10:30 at 02:00 on 5 April 2026.
+    let lord_howe = |starts: &str| {
+        check(&format!(
+            "{HEAD}  - id: l\n    title: L\n    timezone: Australia/Lord_Howe\n    starts: {starts}\n    questions: [Q?]\n"
+        ))
+    };
+    let out = lord_howe("2026-04-05 01:45+02:00");
+    assert_eq!(
+        errors(&out),
+        vec![
+            "8:13: error: offset +02:00 does not match Australia/Lord_Howe at Sun 5 Apr 2026 01:45: it is either +11:00 or +10:30"
+        ],
+        "{}",
+        out.stderr
+    );
+    let out = lord_howe("2026-04-05 01:45");
+    assert!(
+        out.stderr.contains(
+            "hint: say which with an offset: `2026-04-05 01:45 +11:00` for the first or `2026-04-05 01:45 +10:30` for the second\n"
+        ),
+        "{}",
+        out.stderr
+    );
+    let out = lord_howe("2026-07-01 20:00-05:00");
+    assert!(
+        out.stderr
+            .contains("at Wed 1 Jul 2026 20:00 it is +10:30\n"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_series_that_would_run_past_2099_is_cut_with_a_note() {
+    let yaml = format!(
+        "{HEAD}  - id: endless\n    title: E\n    starts: 2095-01-03 20:00\n    repeat: weekly\n    questions: [Q?]\n  - id: ten-years\n    title: T\n    starts: 2095-01-04 20:00\n    repeat: weekly\n    until: 2104-12-31\n    questions: [Q?]\n  - id: counted\n    title: C\n    starts: 2095-01-05 10:00\n    repeat: monthly\n    count: 100\n    questions: [Q?]\n  - id: short\n    title: S\n    starts: 2095-01-06 12:00\n    repeat: weekly\n    count: 10\n    questions: [Q?]\n"
+    );
+    let out = check(&yaml);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    for note in [
+        "8:5: note: `endless`: the series is cut at 31 Dec 2099, where the time zone rules Podium uses end; its last debate is on Mon 28 Dec 2099",
+        "14:5: note: `ten-years`: the series is cut at 31 Dec 2099, where the time zone rules Podium uses end; its last debate is on Tue 29 Dec 2099",
+        "20:5: note: `counted`: the series is cut at 31 Dec 2099, where the time zone rules Podium uses end; its last debate is on Sat 5 Dec 2099",
+    ] {
+        assert!(out.stderr.contains(note), "{note}\n{}", out.stderr);
+    }
+    assert!(!out.stderr.contains("`short`"), "{}", out.stderr);
+    assert_eq!(out.stderr.matches("is cut at").count(), 3, "{}", out.stderr);
 }

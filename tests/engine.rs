@@ -146,14 +146,19 @@ async fn store() -> Store {
 async fn example_occurrence(store: &Store) -> podium::store::OccurrenceRow {
     let start = utc("2011-11-01T20:00:00Z");
     store
-        .occurrence(
-            "leadership",
-            start,
-            "Developing Leadership",
-            "Europe/London",
-            None,
-            start,
-        )
+        .occurrence(&podium::store::NewOccurrence {
+            debate: "leadership",
+            scheduled_start: start,
+            title: "Developing Leadership",
+            timezone: "Europe/London",
+            questions: vec![
+                "What is leadership?",
+                "Who leads well?",
+                "How do leaders grow?",
+            ],
+            rehearsal_clock: None,
+            now: start,
+        })
         .await
         .unwrap()
 }
@@ -355,6 +360,65 @@ async fn a_restart_sends_missed_posts_late_within_grace_and_skips_older_ones() {
     assert!(posts.iter().any(|p| p.kind == PostKind::Question
         && p.seq == 3
         && p.status == podium::store::PostStatus::Skipped));
+}
+
+/// Started hours after the end of a debate an earlier run began, the engine
+/// skips what is left of it (each with a log line and a notice) and says it
+/// is finished, rather than waiting silently for ever.
+#[tokio::test]
+async fn a_restart_long_after_the_end_skips_what_was_left_and_finishes() {
+    let store = store().await;
+    let chat = MemoryChat::new();
+    let mut bot = start_at(&store, &chat, "2011-11-01T19:55:00Z");
+    bot.wait_for(PostKind::Question, 1).await;
+    bot.stop().await;
+    // Down from 20:06 until 23:30, long after the 21:00 end.
+    let mut bot = start_at(&store, &chat, "2011-11-01T23:30:00Z");
+    let mut skipped = Vec::new();
+    // A bound in virtual time, approached one second at a time: tokio's
+    // paused clock jumps to the next timer whenever every task waits (on
+    // SQLite's thread too), so a plain timeout would fire during a query.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(86_400);
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    let finished = loop {
+        tokio::select! {
+            n = bot.notices.recv() => match n.unwrap() {
+                Notice::Skipped { kind, seq, .. } => skipped.push((kind, seq)),
+                Notice::Finished {
+                    debate,
+                    scheduled_start,
+                } => break (debate, scheduled_start),
+                Notice::Posted { body, .. } => panic!("posted hours late: {body}"),
+            },
+            _ = tick.tick() => assert!(
+                tokio::time::Instant::now() < deadline,
+                "a day later the engine has still not finished the occurrence ({skipped:?})"
+            ),
+        }
+    };
+    assert_eq!(
+        finished,
+        ("leadership".to_owned(), utc("2011-11-01T20:00:00Z"))
+    );
+    skipped.sort();
+    skipped.dedup();
+    assert_eq!(
+        skipped,
+        [
+            (PostKind::Question, 2),
+            (PostKind::Question, 3),
+            (PostKind::Closing, 0),
+            (PostKind::Transcript, 0)
+        ]
+    );
+    bot.stop().await;
+    let posts = store.posts(1).await.unwrap();
+    assert!(
+        posts
+            .iter()
+            .all(|p| p.status != podium::store::PostStatus::Sending),
+        "{posts:?}"
+    );
 }
 
 #[tokio::test]

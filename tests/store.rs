@@ -2,11 +2,23 @@
 //! unique key that makes each post happen once, ever.
 
 use chrono::{DateTime, Utc};
-use podium::store::{NewPost, PostKind, PostStatus, Store};
+use podium::store::{NewOccurrence, NewPost, PostKind, PostStatus, Store};
 use sqlx::ConnectOptions;
 
 fn utc(s: &str) -> DateTime<Utc> {
     s.parse().unwrap()
+}
+
+fn occurrence(start: DateTime<Utc>) -> NewOccurrence<'static> {
+    NewOccurrence {
+        debate: "d",
+        scheduled_start: start,
+        title: "D",
+        timezone: "Europe/London",
+        questions: vec!["Why?"],
+        rehearsal_clock: None,
+        now: start,
+    }
 }
 
 fn post(occurrence_id: i64) -> NewPost<'static> {
@@ -29,10 +41,7 @@ async fn a_question_is_claimed_once_even_across_reopens() {
     let start = utc("2030-01-01T20:00:00Z");
     let first = {
         let store = Store::open(dir.path()).await.unwrap();
-        let occ = store
-            .occurrence("d", start, "D", "Europe/London", None, start)
-            .await
-            .unwrap();
+        let occ = store.occurrence(&occurrence(start)).await.unwrap();
         let (row, inserted) = store.claim_post(&post(occ.id)).await.unwrap();
         assert!(inserted);
         store.mark_sent(row.id, start, "$event").await.unwrap();
@@ -40,10 +49,7 @@ async fn a_question_is_claimed_once_even_across_reopens() {
     };
     // A new process: migrations are not applied twice, the claim is still there.
     let store = Store::open(dir.path()).await.unwrap();
-    let occ = store
-        .occurrence("d", start, "D", "Europe/London", None, start)
-        .await
-        .unwrap();
+    let occ = store.occurrence(&occurrence(start)).await.unwrap();
     let (again, inserted) = store.claim_post(&post(occ.id)).await.unwrap();
     assert!(!inserted, "the second claim must not create a second post");
     assert_eq!(again.id, first.id);
@@ -77,6 +83,46 @@ async fn an_unusable_data_dir_is_a_clear_error() {
     assert!(
         err.to_string()
             .starts_with("cannot create the data directory"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn reading_needs_no_lock_and_refuses_a_database_not_yet_upgraded() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).await.unwrap();
+    let start = utc("2030-01-01T20:00:00Z");
+    store.occurrence(&occurrence(start)).await.unwrap();
+    // A writer holds the directory: a second writer is refused, a reader is not.
+    let err = Store::open(dir.path()).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("is in use by another Podium (process "),
+        "{err}"
+    );
+    let reader = Store::open_read_only(dir.path()).await.unwrap();
+    assert_eq!(
+        reader.occurrences_of("d").await.unwrap()[0].questions,
+        ["Why?"]
+    );
+    drop((store, reader));
+
+    // As if the newest migration had not been applied yet.
+    let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(dir.path().join("podium.db"))
+        .connect()
+        .await
+        .unwrap();
+    sqlx::query(
+        "DELETE FROM _sqlx_migrations WHERE version = (SELECT max(version) FROM _sqlx_migrations)",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    drop(conn);
+    let err = Store::open_read_only(dir.path()).await.unwrap_err();
+    assert!(
+        err.to_string().contains("was written by an older Podium"),
         "{err}"
     );
 }

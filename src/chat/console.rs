@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Chat, ChatError, Outgoing, Room};
 use crate::engine::Clock;
+use crate::safe_text::neutralise;
 
 #[derive(Serialize, Deserialize)]
 struct LogLine {
@@ -88,7 +89,7 @@ impl ConsoleChat {
     /// Prints a line of the console's own (acknowledgements, hints).
     pub fn say(&self, line: &str) {
         let mut inner = self.lock();
-        let _ = writeln!(inner.out, "{line}");
+        let _ = writeln!(inner.out, "{}", neutralise(line));
         let _ = inner.out.flush();
     }
 }
@@ -117,7 +118,9 @@ impl Chat for ConsoleChat {
             .and_then(|()| inner.log.sync_data());
         write.map_err(|e| ChatError::Temporary(format!("console log: {e}")))?;
         inner.by_key.insert(post.key.to_owned(), id.clone());
-        let _ = writeln!(inner.out, "[{at}] podium: {}", post.body);
+        // The log keeps the post as sent; the terminal gets it harmless (an
+        // `!ask` text is chat input).
+        let _ = writeln!(inner.out, "[{at}] podium: {}", neutralise(post.body));
         let _ = inner.out.flush();
         Ok(id)
     }

@@ -34,7 +34,7 @@ impl<C: Chat> Engine<C> {
                 .rebuild_room(key, occurrence_id, debate, room, posts)
                 .await?;
             if active.closes.is_none_or(|c| c >= now) {
-                self.rooms.insert(name, active);
+                self.open_room(name, active);
             }
         }
         Ok(())

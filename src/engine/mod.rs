@@ -14,6 +14,7 @@ pub mod clock;
 pub mod command;
 mod commands;
 mod events;
+mod outage;
 mod posting;
 pub mod reload;
 pub mod tag;
@@ -30,7 +31,7 @@ use tokio::sync::{broadcast, mpsc, watch};
 
 use crate::chat::{Chat, Incoming, Room};
 use crate::schedule::{Debate, Schedule};
-use crate::store::{PostKind, PostRow, PostStatus, Store};
+use crate::store::{NewOccurrence, PostKind, PostRow, PostStatus, Store};
 use attribution::RoomState;
 pub use clock::Clock;
 use timeline::Live;
@@ -81,12 +82,24 @@ pub enum Notice {
         kind: PostKind,
         seq: i64,
     },
+    /// Nothing is left to post for this occurrence in any of its rooms
+    /// (posted, skipped or given up), whether this process did it or an
+    /// earlier one. Sent once per process.
+    Finished {
+        debate: String,
+        scheduled_start: DateTime<Utc>,
+    },
 }
 
 type OccKey = (String, DateTime<Utc>);
 
 /// How far ahead `!start` may bring an occurrence forward.
 pub(crate) const START_AHEAD: Duration = Duration::hours(24);
+
+/// Occurrences are kept in view this long after their start: an occurrence
+/// that ended while Podium was down is still looked at on restart, so what
+/// was left of it is skipped with a log line rather than silently.
+const FORGET_AFTER: Duration = Duration::days(2);
 
 /// How long after a temporary failure a post is tried again.
 const RETRY_AFTER: Duration = Duration::seconds(30);
@@ -105,6 +118,8 @@ struct OccState {
     retries: HashMap<(String, PostKind, i64), (PostRow, DateTime<Utc>)>,
     /// Highest question number posted (extra questions raise it).
     extra_questions: u32,
+    /// [`Notice::Finished`] was sent.
+    finished: bool,
 }
 
 /// A room in which an occurrence is collecting replies.
@@ -200,6 +215,7 @@ impl<C: Chat> Engine<C> {
         shutdown: impl Future<Output = ()>,
     ) -> anyhow::Result<()> {
         let (writer, writer_task) = writer::spawn(self.store.clone(), 4096);
+        let mut outage = outage::Outage::default();
         tokio::pin!(shutdown);
         let mut events_open = true;
         let mut schedule_open = true;
@@ -208,11 +224,22 @@ impl<C: Chat> Engine<C> {
             if self.replan || self.next_due.is_some_and(|d| d <= now) {
                 self.replan = false;
                 self.next_due = match self.step(now).await {
-                    Ok(next) => next,
+                    Ok(next) => {
+                        if let Some(lasted) = outage.recovered() {
+                            tracing::warn!(lasted = ?lasted, "the timeline is advancing again");
+                        }
+                        next
+                    }
                     Err(e) => {
                         // A busy or failing disk must not stop the bot:
                         // nothing was marked done, so the step is redone.
-                        tracing::error!(cause = %e, "cannot advance the timeline; retrying soon");
+                        match outage.failed() {
+                            outage::Report::Started => tracing::error!(cause = %e,
+                                "cannot advance the timeline; retrying every 5 seconds"),
+                            outage::Report::Lasting(lasted) => tracing::error!(cause = %e,
+                                lasted = ?lasted, "still cannot advance the timeline"),
+                            outage::Report::Quiet => {}
+                        }
                         Some(now + Duration::seconds(5))
                     }
                 };
@@ -261,9 +288,9 @@ impl<C: Chat> Engine<C> {
                 .unwrap_or_else(Duration::zero);
             let occurrences = debate
                 .occurrences()
-                .skip_while(|o| o.ends_at + slack < now)
-                .map(|o| o.starts_at);
-            for start in occurrences {
+                .skip_while(|o| o.starts_at + FORGET_AFTER <= now);
+            for o in occurrences {
+                let start = o.starts_at;
                 // `!start` can move an occurrence up to a day earlier, so
                 // those within a day are looked at (and their stored shift
                 // loaded) even before their first reminder.
@@ -273,8 +300,15 @@ impl<C: Chat> Engine<C> {
                 }
                 let key = (debate.id.clone(), start);
                 self.load(&key, debate, now).await?;
-                let live = self.occs.get(&key).map(|o| o.live).unwrap_or_default();
-                let items = timeline::timeline(debate, start, live);
+                let Some(state) = self.occs.get(&key) else {
+                    continue;
+                };
+                // Long over: only one that an earlier run started needs
+                // anything (what was left of it is skipped and logged).
+                if o.ends_at + slack < now && (state.id.is_none() || state.finished) {
+                    continue;
+                }
+                let items = timeline::timeline(debate, start, state.live);
                 for item in &items {
                     if item.due > now {
                         earliest(item.due, &mut next);
@@ -286,6 +320,7 @@ impl<C: Chat> Engine<C> {
                         }
                     }
                 }
+                self.note_finished(debate, &key, &items);
             }
         }
         if let Some(retry) = self.retry_failed(&schedule, now).await? {
@@ -306,12 +341,47 @@ impl<C: Chat> Engine<C> {
         }
         // Forget occurrences that are long over.
         self.occs
-            .retain(|(_, start), _| *start + Duration::days(2) > now);
+            .retain(|(_, start), _| *start + FORGET_AFTER > now);
         self.rooms
             .retain(|_, r| r.closes.is_none_or(|c| c > now - Duration::days(1)));
         self.past
-            .retain(|(_, (_, start)), _| *start + Duration::days(2) > now);
+            .retain(|(_, (_, start)), _| *start + FORGET_AFTER > now);
         Ok(next)
+    }
+
+    /// Sends [`Notice::Finished`] once every item of the occurrence is done
+    /// in every room.
+    fn note_finished(&mut self, debate: &Debate, key: &OccKey, items: &[timeline::Item]) {
+        let Some(state) = self.occs.get_mut(key) else {
+            return;
+        };
+        if state.finished
+            || !items.iter().all(|i| {
+                debate
+                    .rooms
+                    .iter()
+                    .all(|r| state.done.contains(&(r.to_string(), i.kind, i.seq)))
+            })
+        {
+            return;
+        }
+        state.finished = true;
+        let _ = self.notices.send(Notice::Finished {
+            debate: key.0.clone(),
+            scheduled_start: key.1,
+        });
+    }
+
+    /// Makes `active` the room's live state unless a later occurrence
+    /// already holds the room: catching up an old occurrence after a
+    /// restart must not take the room from the one running now.
+    fn open_room(&mut self, name: String, active: ActiveRoom) {
+        match self.rooms.get(&name) {
+            Some(held) if held.key.1 > active.key.1 => {}
+            _ => {
+                self.rooms.insert(name, active);
+            }
+        }
     }
 
     /// Loads what the store knows of an occurrence, once.
@@ -364,14 +434,15 @@ impl<C: Chat> Engine<C> {
         }
         let row = self
             .store
-            .occurrence(
-                &debate.id,
-                key.1,
-                &debate.title,
-                debate.timezone.name(),
-                self.config.rehearsal,
+            .occurrence(&NewOccurrence {
+                debate: &debate.id,
+                scheduled_start: key.1,
+                title: &debate.title,
+                timezone: debate.timezone.name(),
+                questions: debate.questions.iter().map(|q| q.text.as_str()).collect(),
+                rehearsal_clock: self.config.rehearsal,
                 now,
-            )
+            })
             .await?;
         self.occs.entry(key.clone()).or_default().id = Some(row.id);
         Ok(row.id)

@@ -147,7 +147,8 @@ impl<C: Chat> Engine<C> {
                     "skipped a post that fell due while Podium was not running \
                      (outside the grace window)");
                 // The debate still runs even if its intro or closing was
-                // missed: replies must be collected all the same.
+                // missed: replies must be collected all the same, over the
+                // times the skipped items stood for.
                 self.track(
                     debate,
                     key,
@@ -156,7 +157,7 @@ impl<C: Chat> Engine<C> {
                     item.kind,
                     item.seq,
                     None,
-                    now,
+                    item.due,
                 );
                 let _ = self.notices.send(Notice::Skipped {
                     debate: debate.id.clone(),
@@ -298,7 +299,7 @@ impl<C: Chat> Engine<C> {
                         .get(key)
                         .map_or(Duration::zero(), |o| o.live.shift);
                 let active = self.new_active(key, occurrence_id, debate, start.min(at));
-                self.rooms.insert(name, active);
+                self.open_room(name, active);
             }
             PostKind::Question => {
                 let n = u32::try_from(seq).unwrap_or(0);

@@ -2,13 +2,17 @@
 //! busy debate never waits on the disk, and answers each event's
 //! acknowledgement only once its batch is committed. A failed batch is
 //! retried (with backoff) rather than dropped: losing replies is never an
-//! option, and the engine's channel applies back-pressure meanwhile.
+//! option, and the engine's channel applies back-pressure meanwhile. While
+//! the store cannot be written (a full disk), nothing is acknowledged; the
+//! operator gets one error when it starts, a reminder every minute and a
+//! line when everything held has been stored.
 
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
+use super::outage::{Outage, Report};
 use crate::chat::{Cursor, Receipt};
 use crate::store::{Store, WriteOp};
 
@@ -31,6 +35,7 @@ pub fn spawn(store: Store, capacity: usize) -> (mpsc::Sender<Job>, JoinHandle<()
 
 async fn run(store: Store, mut rx: mpsc::Receiver<Job>) {
     let mut jobs = Vec::with_capacity(BATCH);
+    let mut outage = Outage::default();
     while rx.recv_many(&mut jobs, BATCH).await > 0 {
         // The last position per network covers every event before it.
         let mut cursors: Vec<Cursor> = Vec::new();
@@ -54,12 +59,25 @@ async fn run(store: Store, mut rx: mpsc::Receiver<Job>) {
                 break vec![0; ops.len()];
             }
             match store.write_batch(&ops, &cursors).await {
-                Ok(t) => break t,
+                Ok(t) => {
+                    if let Some(lasted) = outage.recovered() {
+                        tracing::warn!(lasted = ?lasted, events = ops.len(),
+                            "the store is writable again; the replies held meanwhile are stored");
+                    }
+                    break t;
+                }
                 Err(e) => {
-                    tracing::error!(cause = %e, events = ops.len(), retry_in = ?backoff,
-                        "cannot store replies; will retry");
+                    let held = ops.len() + rx.len();
+                    match outage.failed() {
+                        Report::Started => tracing::error!(cause = %e, held,
+                            "cannot store incoming replies (is the disk full?); holding them \
+                             and retrying: none is acknowledged until it is stored"),
+                        Report::Lasting(lasted) => tracing::error!(cause = %e, held,
+                            lasted = ?lasted, "still cannot store incoming replies; retrying"),
+                        Report::Quiet => {}
+                    }
                     tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(10));
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
                 }
             }
         };

@@ -9,6 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use super::diag::Diagnostic;
 use super::model::{Adjustment, Debate, RepeatEnd, Room};
 use super::read::Ctx;
+use super::zones::abbreviation;
 
 /// How far past "now" (or past the last one-off debate) overlaps and notes
 /// are looked for in series that never end.
@@ -65,10 +66,11 @@ pub(super) fn check_series(ctx: &mut Ctx, debates: &[Debate], now: DateTime<Utc>
                         d.id,
                         {
                             let actual = o.starts_at.with_timezone(&d.timezone);
+                            let zone = abbreviation(&actual);
                             if actual.date_naive() == o.local_start.date() {
-                                actual.format("%H:%M %Z that day").to_string()
+                                format!("{} {zone} that day", actual.format("%H:%M"))
                             } else {
-                                actual.format("%H:%M %Z on %a %-d %b").to_string()
+                                format!("{} {zone} on {}", actual.format("%H:%M"), actual.format("%a %-d %b"))
                             }
                         }
                     ),
@@ -81,7 +83,10 @@ pub(super) fn check_series(ctx: &mut Ctx, debates: &[Debate], now: DateTime<Utc>
                         o.local_start.format("%H:%M"),
                         d.timezone.name(),
                         d.id,
-                        o.starts_at.with_timezone(&d.timezone).format("%H:%M %Z")
+                        {
+                            let actual = o.starts_at.with_timezone(&d.timezone);
+                            format!("{} {}", actual.format("%H:%M"), abbreviation(&actual))
+                        }
                     ),
                 )),
                 None => {}
@@ -147,7 +152,10 @@ pub(super) fn check_overlaps(ctx: &mut Ctx, debates: &[Debate], now: DateTime<Ut
                             slot.0.with_timezone(&zone).format("%a %-d %b %Y %H:%M"),
                             first.id,
                             prev.0.with_timezone(&zone).format("%a %-d %b %Y %H:%M"),
-                            prev.1.with_timezone(&zone).format("%H:%M %Z"),
+                            {
+                                let end = prev.1.with_timezone(&zone);
+                                format!("{} {}", end.format("%H:%M"), abbreviation(&end))
+                            },
                         ),
                     ));
                 }

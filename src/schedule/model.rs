@@ -1,6 +1,7 @@
 //! The validated schedule and the expansion of debates into occurrences.
 
-use std::collections::BTreeSet;
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap};
 
 use chrono::{
     DateTime, Datelike, Duration, LocalResult, Months, NaiveDate, NaiveDateTime, TimeZone, Utc,
@@ -8,7 +9,16 @@ use chrono::{
 use chrono_tz::Tz;
 
 use super::yaml::Pos;
-use super::zones::{self, TimeLine};
+use super::zones::{self, Spreads, TimeLine};
+
+/// The last local date an occurrence may fall on. chrono-tz's tables hold
+/// every zone's clock changes through 2099 and none after: measured for
+/// every zone, each 2099 change repeats its 2098 rule, and the first
+/// change they miss is America/Havana's and America/New_York's on
+/// 14 March 2100 (the earliest change in any zone's year is in March).
+/// Past that, a time would silently be an hour off; a series is cut here
+/// instead, with a note from `check`.
+pub const LAST_DATE: NaiveDate = NaiveDate::from_ymd_opt(2099, 12, 31).expect("a date");
 
 /// A whole, valid `debates.yaml`.
 #[derive(Clone, Debug)]
@@ -185,6 +195,17 @@ impl Occurrence<'_> {
     pub fn time_line(&self) -> TimeLine {
         zones::time_line(self.starts_at, self.debate.timezone, &self.debate.zones)
     }
+
+    /// [`Occurrence::time_line`] with the usual spreads remembered, for
+    /// listing many occurrences.
+    pub fn time_line_in(&self, spreads: &mut Spreads) -> TimeLine {
+        zones::time_line_in(
+            self.starts_at,
+            self.debate.timezone,
+            &self.debate.zones,
+            spreads,
+        )
+    }
 }
 
 /// The instant a local wall time names in `tz`, the RFC 5545 way: in a gap,
@@ -232,11 +253,47 @@ impl Debate {
         }
     }
 
-    /// Every occurrence, in order, skipped dates left out. Infinite for a
-    /// repeating debate without `until` or `count`: bound it with
-    /// `take_while`, or use [`Debate::occurrences_between`].
+    /// Every occurrence, in order, skipped dates left out, none after
+    /// [`LAST_DATE`]. Otherwise infinite for a repeating debate without
+    /// `until` or `count`: bound it with `take_while`, or use
+    /// [`Debate::occurrences_between`].
     pub fn occurrences(&self) -> impl Iterator<Item = Occurrence<'_>> + '_ {
         self.generated(false)
+    }
+
+    /// The local starts of the instances the file describes, numbered as
+    /// RFC 5545 counts them (skipped dates included), without the
+    /// [`LAST_DATE`] cut and without resolving them in the zone: cheap.
+    fn local_starts(&self) -> impl Iterator<Item = (u32, NaiveDateTime)> + '_ {
+        let end = self.repeat.as_ref().map_or(RepeatEnd::Count(1), |r| r.end);
+        let mut generated = 0u32;
+        let mut n = 0u32;
+        std::iter::from_fn(move || {
+            if let RepeatEnd::Count(c) = end
+                && generated >= c
+            {
+                return None;
+            }
+            // Months without the day are not generated and not counted;
+            // give up after 12 in a row (cannot happen for days <= 31).
+            let mut local = None;
+            for _ in 0..12 {
+                local = self.nth_local(n);
+                n = n.checked_add(1)?;
+                if local.is_some() {
+                    break;
+                }
+            }
+            let local = local?;
+            if let RepeatEnd::Until(until) = end
+                && local.date() > until
+            {
+                return None;
+            }
+            let index = generated;
+            generated += 1;
+            Some((index, local))
+        })
     }
 
     /// Every generated occurrence; `with_skipped` keeps the `skip` dates
@@ -245,57 +302,46 @@ impl Debate {
         &self,
         with_skipped: bool,
     ) -> impl Iterator<Item = Occurrence<'_>> + '_ {
-        let end = self.repeat.as_ref().map_or(RepeatEnd::Count(1), |r| r.end);
-        let mut generated = 0u32;
-        let mut n = 0u32;
-        std::iter::from_fn(move || {
-            loop {
-                if let RepeatEnd::Count(c) = end
-                    && generated >= c
-                {
-                    return None;
-                }
-                // Months without the day are not generated and not counted;
-                // give up after 12 in a row (cannot happen for days <= 31).
-                let mut local = None;
-                for _ in 0..12 {
-                    local = self.nth_local(n);
-                    n = n.checked_add(1)?;
-                    if local.is_some() {
-                        break;
-                    }
-                }
-                let local = local?;
-                if let RepeatEnd::Until(until) = end
-                    && local.date() > until
-                {
-                    return None;
-                }
-                let index = generated;
-                generated += 1;
-                if !with_skipped
-                    && self
+        self.local_starts()
+            .take_while(|(_, local)| local.date() <= LAST_DATE)
+            .filter(move |(_, local)| {
+                with_skipped
+                    || !self
                         .repeat
                         .as_ref()
                         .is_some_and(|r| r.skip.contains(&local.date()))
-                {
-                    continue;
-                }
+            })
+            .map(|(index, local)| {
                 let (starts_at, adjustment) = if index == 0 {
                     (self.first_start, None)
                 } else {
                     resolve_local(self.timezone, local)
                 };
-                return Some(Occurrence {
+                Occurrence {
                     debate: self,
                     index,
                     local_start: local,
                     starts_at,
                     ends_at: starts_at + self.duration,
                     adjustment,
-                });
-            }
-        })
+                }
+            })
+    }
+
+    /// Whether the series as written goes on past [`LAST_DATE`], where
+    /// its occurrences are cut. Every series without an end does.
+    pub fn is_cut(&self) -> bool {
+        let Some(repeat) = &self.repeat else {
+            return false;
+        };
+        match repeat.end {
+            RepeatEnd::Never => true,
+            RepeatEnd::Until(until) if until <= LAST_DATE => false,
+            // At most 10,000 steps of date arithmetic, once per debate.
+            _ => self
+                .local_starts()
+                .any(|(_, local)| local.date() > LAST_DATE),
+        }
     }
 
     /// Occurrences that start in `[from, until)`.
@@ -309,11 +355,13 @@ impl Debate {
             .filter(move |o| o.starts_at >= from)
     }
 
-    /// The date of the last occurrence, if the series ends.
+    /// The date of the last occurrence, if the series ends (an `until`
+    /// date, at most [`LAST_DATE`]); `None` for a series without an end,
+    /// which stops only at [`LAST_DATE`].
     pub fn last_date(&self) -> Option<NaiveDate> {
         match self.repeat.as_ref().map(|r| r.end) {
             None => Some(self.starts.date()),
-            Some(RepeatEnd::Until(d)) => Some(d),
+            Some(RepeatEnd::Until(d)) => Some(d.min(LAST_DATE)),
             Some(RepeatEnd::Count(_)) => self.occurrences().last().map(|o| o.local_start.date()),
             Some(RepeatEnd::Never) => None,
         }
@@ -325,19 +373,44 @@ impl Schedule {
         self.debates.iter().find(|d| d.id == id)
     }
 
-    /// All occurrences starting in `[from, until)`, by start time.
+    /// All occurrences starting in `[from, until)`, by start time (then
+    /// debate id), produced one by one: a k-way merge of the debates' own
+    /// ordered series, so a long window over a large schedule is listed
+    /// in memory that grows with the number of debates, not occurrences.
     pub fn occurrences_between(
         &self,
         from: DateTime<Utc>,
         until: DateTime<Utc>,
-    ) -> Vec<Occurrence<'_>> {
-        let mut all: Vec<Occurrence<'_>> = self
-            .debates
-            .iter()
-            .flat_map(|d| d.occurrences_between(from, until))
+    ) -> impl Iterator<Item = Occurrence<'_>> + '_ {
+        // In id order, so that a series' place breaks ties between equal
+        // starts without comparing ids on every step.
+        let mut by_id: Vec<&Debate> = self.debates.iter().collect();
+        by_id.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+        let mut series: Vec<_> = by_id
+            .into_iter()
+            .map(|d| d.occurrences_between(from, until))
             .collect();
-        all.sort_by(|a, b| (a.starts_at, &a.debate.id).cmp(&(b.starts_at, &b.debate.id)));
-        all
+        let mut heads = BinaryHeap::with_capacity(series.len());
+        let mut pending = Vec::with_capacity(series.len());
+        for (i, s) in series.iter_mut().enumerate() {
+            let head = s.next();
+            if let Some(o) = &head {
+                heads.push(Reverse((o.starts_at, i)));
+            }
+            pending.push(head);
+        }
+        std::iter::from_fn(move || {
+            let Reverse((_, i)) = heads.pop()?;
+            let o = pending[i].take()?;
+            // Each debate's starts only move forward (a week or more apart,
+            // daylight saving moves them by hours at most), so its next
+            // occurrence goes back into the merge behind this one.
+            if let Some(next) = series[i].next() {
+                heads.push(Reverse((next.starts_at, i)));
+                pending[i] = Some(next);
+            }
+            Some(o)
+        })
     }
 }
 

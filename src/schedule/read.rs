@@ -178,8 +178,14 @@ impl Ctx {
         };
         match parse_duration(&text) {
             Ok(d) => Some(d),
-            Err(e) => {
-                self.error(node.pos, format!("bad {what}: {e}"));
+            Err(why) => {
+                self.diags.push(
+                    Diagnostic::error(
+                        node.pos,
+                        format!("`{}` is not a duration: {why}", text.trim()),
+                    )
+                    .with_hint("use forms such as 1h, 90m or 1h 30m"),
+                );
                 None
             }
         }
@@ -188,11 +194,15 @@ impl Ctx {
     pub(super) fn debate_duration(&mut self, node: &Node) -> Option<Duration> {
         let d = self.duration(node, "duration")?;
         if d < Duration::minutes(1) || d > MAX_DURATION {
+            // As the organiser wrote it: `24h 1s`, not a reformatting of it.
+            let written = match &node.value {
+                Value::Str(s) => s.trim().to_owned(),
+                _ => format_duration(d),
+            };
             self.error(
                 node.pos,
                 format!(
-                    "duration `{}` is out of range: a debate lasts from 1 minute to 24 hours",
-                    format_duration(d)
+                    "duration `{written}` is out of range: a debate lasts from 1 minute to 24 hours"
                 ),
             );
             return None;

@@ -144,23 +144,56 @@ pub fn parse_start(s: &str) -> Result<(NaiveDateTime, Option<FixedOffset>), Stri
     Ok((date.and_time(time), offset))
 }
 
-/// A positive duration such as `1h`, `90m`, `1h 30m` or `1d`.
+/// A duration such as `1h`, `90m`, `1h 30m` or `1d`.
 ///
 /// # Errors
-/// humantime's explanation, or "must be more than zero".
+/// Why the text is not one, in our words (humantime's, such as "expected
+/// number at 0", would mean nothing to an organiser); the caller names the
+/// text and the field.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
-    let std = humantime::parse_duration(s).map_err(|e| {
-        format!("`{s}` is not a duration ({e}): write e.g. `1h`, `90m` or `1h 30m`")
+    let std = humantime::parse_duration(s).map_err(|e| match e {
+        humantime::DurationError::Empty => "it is empty".to_owned(),
+        humantime::DurationError::NumberExpected(at) => match s.get(at..) {
+            Some(rest) if at > 0 => format!("`{rest}` should be a number and a unit"),
+            _ => "it should start with a number".to_owned(),
+        },
+        humantime::DurationError::InvalidCharacter(at) => {
+            match s.get(at..).and_then(|r| r.chars().next()) {
+                Some(c) => format!("`{c}` has no place in it"),
+                None => "it has a character that has no place in it".to_owned(),
+            }
+        }
+        humantime::DurationError::UnknownUnit { unit, .. } if unit.is_empty() => {
+            "a number needs a unit, such as m or h".to_owned()
+        }
+        humantime::DurationError::UnknownUnit { unit, .. } => {
+            format!("`{unit}` is not a unit (use d, h, m or s)")
+        }
+        humantime::DurationError::NumberOverflow => "it is far too long".to_owned(),
     })?;
-    Duration::from_std(std).map_err(|_| format!("`{s}` is too long"))
+    Duration::from_std(std).map_err(|_| "it is far too long".to_owned())
 }
 
-/// `1h`, `1h 30m`, `10m` — the inverse of [`parse_duration`] for messages.
+/// `1h`, `1h 30m`, `10m`, `24h 1s`: hours, minutes and seconds, for
+/// messages and announcements. Our own form: humantime's (`1day 1s`) is
+/// neither what organisers write nor what they read.
 pub fn format_duration(d: Duration) -> String {
-    match d.to_std() {
-        Ok(std) => humantime::format_duration(std).to_string(),
-        Err(_) => format!("{}s", d.num_seconds()),
+    let total = d.num_seconds();
+    let (sign, s) = if total < 0 {
+        ("-", -total)
+    } else {
+        ("", total)
+    };
+    let parts: Vec<String> = [(s / 3600, 'h'), (s / 60 % 60, 'm'), (s % 60, 's')]
+        .into_iter()
+        .filter(|(n, _)| *n != 0)
+        .map(|(n, unit)| format!("{n}{unit}"))
+        .collect();
+    if parts.is_empty() {
+        "0s".to_owned()
+    } else {
+        format!("{sign}{}", parts.join(" "))
     }
 }
 
@@ -223,5 +256,31 @@ mod tests {
         assert_eq!(parse_duration("1h 30m").unwrap(), Duration::minutes(90));
         assert!(parse_duration("1 hour and a bit").is_err());
         assert_eq!(format_duration(Duration::minutes(90)), "1h 30m");
+    }
+
+    #[test]
+    fn duration_errors_and_formats_are_in_our_words() {
+        assert_eq!(
+            parse_duration("abc").unwrap_err(),
+            "it should start with a number"
+        );
+        assert_eq!(
+            parse_duration("1 hour and a bit").unwrap_err(),
+            "`and a bit` should be a number and a unit"
+        );
+        assert_eq!(
+            parse_duration("5x").unwrap_err(),
+            "`x` is not a unit (use d, h, m or s)"
+        );
+        assert_eq!(parse_duration("").unwrap_err(), "it is empty");
+        for (d, text) in [
+            (Duration::hours(24) + Duration::seconds(1), "24h 1s"),
+            (Duration::hours(24), "24h"),
+            (Duration::days(2), "48h"),
+            (Duration::minutes(70), "1h 10m"),
+            (Duration::zero(), "0s"),
+        ] {
+            assert_eq!(format_duration(d), text);
+        }
     }
 }

@@ -13,11 +13,11 @@ use chrono_tz::Tz;
 
 use super::checks::{check_overlaps, check_series};
 use super::diag::{Diagnostic, Diagnostics};
-use super::model::{Debate, Frequency, Question, Repeat, RepeatEnd, Room, Schedule};
+use super::model::{Debate, Frequency, LAST_DATE, Question, Repeat, RepeatEnd, Room, Schedule};
 use super::read::{Ctx, Fields, closest};
 use super::time::{format_duration, parse_date, parse_start};
 use super::yaml::{Node, Pos, Value};
-use super::zones::describe_span;
+use super::zones::{abbreviation, describe_span};
 
 const TOP_KEYS: &[&str] = &[
     "timezone",
@@ -60,6 +60,7 @@ const DEFAULT_DURATION: Duration = Duration::hours(1);
 /// occurrences per debate for no real schedule's benefit.
 const MAX_SERIES: Duration = Duration::days(3653);
 /// Time zone rules (chrono-tz) stop at 2099; later times would be wrong.
+/// The year of [`LAST_DATE`], where every series is cut.
 const LAST_YEAR: i32 = 2099;
 /// More debates than any community runs; the cap keeps hostile files cheap.
 const MAX_DEBATES: usize = 10_000;
@@ -95,7 +96,23 @@ fn resolve_start(
     offset: Option<chrono::FixedOffset>,
 ) -> Option<DateTime<Utc>> {
     let when = local.format("%a %-d %b %Y %H:%M");
-    let abbrev = |t: DateTime<Tz>| format!("{} {}", t.offset(), t.offset().fix());
+    // "BST +01:00", or just "+10:30" where the zone's abbreviation is a number.
+    let abbrev = |t: DateTime<Tz>| {
+        let (name, fix) = (abbreviation(&t), t.offset().fix().to_string());
+        if name == fix {
+            fix
+        } else {
+            format!("{name} {fix}")
+        }
+    };
+    let named = |t: DateTime<Tz>| {
+        let (name, fix) = (abbreviation(&t), t.offset().fix().to_string());
+        if name == fix {
+            String::new()
+        } else {
+            format!(" ({name})")
+        }
+    };
     match (tz.from_local_datetime(&local), offset) {
         (LocalResult::Single(t), None) => Some(t.with_timezone(&Utc)),
         (LocalResult::Single(t), Some(off)) => {
@@ -120,17 +137,19 @@ fn resolve_start(
                     format!(
                         "{when} happens twice in {}: the clocks go back {} that night",
                         tz.name(),
-                        describe_span(a.offset().fix().local_minus_utc() - b.offset().fix().local_minus_utc())
+                        describe_span(
+                            a.offset().fix().local_minus_utc() - b.offset().fix().local_minus_utc()
+                        )
                     ),
                 )
                 .with_hint(format!(
-                    "say which with an offset: `{} {}` for the first ({}) or `{} {}` for the second ({})",
+                    "say which with an offset: `{} {}` for the first{} or `{} {}` for the second{}",
                     local.format("%Y-%m-%d %H:%M"),
                     a.offset().fix(),
-                    a.offset(),
+                    named(a),
                     local.format("%Y-%m-%d %H:%M"),
                     b.offset().fix(),
-                    b.offset()
+                    named(b)
                 )),
             );
             None
@@ -622,7 +641,7 @@ fn debate(ctx: &mut Ctx, node: &Node, index: usize, defaults: &Defaults) -> Opti
     if !zones.contains(&timezone) {
         zones.insert(0, timezone);
     }
-    Some(Debate {
+    let debate = Debate {
         id,
         title,
         timezone,
@@ -640,7 +659,38 @@ fn debate(ctx: &mut Ctx, node: &Node, index: usize, defaults: &Defaults) -> Opti
         repeat,
         pos: node.pos,
         starts_pos: starts_node.map_or(node.pos, |n| n.pos),
-    })
+    };
+    note_cut(ctx, &f, &debate);
+    Some(debate)
+}
+
+/// Says where a series stops short of what the file asks because the time
+/// zone rules end ([`LAST_DATE`]). A series without an end is cut too, but
+/// is noted only when the cut comes within ten years of its start (the
+/// longest finite series): years ahead, a note on every run would be noise.
+fn note_cut(ctx: &mut Ctx, f: &Fields<'_>, d: &Debate) {
+    let endless = d.repeat.as_ref().is_some_and(|r| r.end == RepeatEnd::Never);
+    if !d.is_cut() || (endless && d.starts.date() + MAX_SERIES <= LAST_DATE) {
+        return;
+    }
+    let pos = ["until", "count", "repeat"]
+        .iter()
+        .find_map(|k| f.key_pos(k))
+        .unwrap_or(d.starts_pos);
+    let last = d.occurrences().last().map_or(String::new(), |o| {
+        format!(
+            "; its last debate is on {}",
+            o.local_start.format("%a %-d %b %Y")
+        )
+    });
+    ctx.diags.push(Diagnostic::note(
+        pos,
+        format!(
+            "`{}`: the series is cut at {}, where the time zone rules Podium uses end{last}",
+            d.id,
+            LAST_DATE.format("%-d %b %Y")
+        ),
+    ));
 }
 
 /// Validates a whole file's tree. Returns the schedule (if there were no

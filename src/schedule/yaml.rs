@@ -199,6 +199,10 @@ fn options() -> serde_saphyr::Options {
     options.alias_limits.max_total_replayed_events = 100_000;
     // YAML 1.2 booleans only: `no:` stays a key named "no", and `yes` a string.
     options.strict_booleans = true;
+    // A repeated key reaches the tree, where validation reports it as one
+    // located error among all the others; the parser's own refusal would
+    // end the run with nothing else said.
+    options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::PassThrough;
     options.leading_zero_numbers_as_strings = true;
     options
 }

@@ -5,7 +5,9 @@
 //! inspired Podium printed 15:00 New York for 20:00 London on 1 November 2011,
 //! when New York, still on summer time, was at 16:00.
 
-use chrono::{DateTime, Datelike, NaiveDate, Offset, TimeZone, Utc};
+use std::fmt::Write as _;
+
+use chrono::{DateTime, Datelike, NaiveDate, Offset, TimeZone, Timelike, Utc};
 use chrono_tz::{TZ_VARIANTS, Tz};
 
 /// Looks up an IANA zone name.
@@ -53,12 +55,44 @@ pub fn nearest_zone(name: &str) -> Option<&'static str> {
         .map(|(_, n)| n)
 }
 
-/// The name people use for a zone: the city of an IANA name.
+/// The name people use for a zone: the city of an IANA name, or for the
+/// fixed-offset zones its offset. POSIX gave `Etc/GMT+5` the inverted sign
+/// (it is five hours *behind* UTC), so its own name would mislead exactly
+/// the readers it is shown to: it reads `UTC−5`.
 pub fn label(tz: Tz) -> String {
     let name = tz.name();
     match name {
-        "UTC" | "Etc/UTC" | "Etc/Universal" | "Etc/Zulu" | "Universal" | "Zulu" => "UTC".to_owned(),
+        "UTC" | "Etc/UTC" | "Etc/Universal" | "Etc/Zulu" | "Universal" | "Zulu" | "UCT"
+        | "Etc/UCT" => "UTC".to_owned(),
+        "GMT" | "Etc/GMT" | "GMT0" | "Etc/GMT0" | "GMT+0" | "Etc/GMT+0" | "GMT-0" | "Etc/GMT-0"
+        | "Greenwich" | "Etc/Greenwich" => "GMT".to_owned(),
+        _ if name.starts_with("Etc/") => {
+            let at = Utc.from_utc_datetime(&NaiveDate::default().and_time(chrono::NaiveTime::MIN));
+            format!("UTC{}", signed_hours(offset_seconds(tz, at)))
+        }
         _ => name.rsplit('/').next().unwrap_or(name).replace('_', " "),
+    }
+}
+
+/// `+5`, `−3:30`: an offset as hours, with a real minus sign.
+fn signed_hours(seconds: i32) -> String {
+    let sign = if seconds < 0 { '−' } else { '+' };
+    let minutes = seconds.unsigned_abs() / 60;
+    match minutes % 60 {
+        0 => format!("{sign}{}", minutes / 60),
+        m => format!("{sign}{}:{m:02}", minutes / 60),
+    }
+}
+
+/// The zone's abbreviation at `t` (`BST`, `EDT`) or, where the zone has
+/// only a number for one (`+11`, `+1030` in Lord Howe), the offset as it
+/// is written in `starts` (`+10:30`), so it is never shown twice.
+pub fn abbreviation(t: &DateTime<Tz>) -> String {
+    let abbrev = t.offset().to_string();
+    if abbrev.starts_with(['+', '-']) {
+        t.offset().fix().to_string()
+    } else {
+        abbrev
     }
 }
 
@@ -281,24 +315,52 @@ impl std::fmt::Display for TimeLine {
 /// with the weekday where their date differs from the first zone's.
 /// `reference` (the debate's zone) is the first base for mismatch notes.
 pub fn time_line(at: DateTime<Utc>, reference: Tz, zones: &[Tz]) -> TimeLine {
-    let mut parts = Vec::with_capacity(zones.len());
+    time_line_in(at, reference, zones, &mut Spreads::default())
+}
+
+/// [`time_line`] with remembered spreads: a listing of many occurrences
+/// would otherwise recompute each zone pair's usual spreads (six offset
+/// lookups a pair) for every one of them.
+pub fn time_line_in(
+    at: DateTime<Utc>,
+    reference: Tz,
+    zones: &[Tz],
+    spreads: &mut Spreads,
+) -> TimeLine {
+    let mut text = String::with_capacity(16 * zones.len() + 16);
     let first_date = zones.first().map(|z| at.with_timezone(z).date_naive());
+    // Written field by field: parsing a strftime pattern for every zone of
+    // every occurrence was a tenth of a long listing's time.
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
     for (i, zone) in zones.iter().enumerate() {
         let local = at.with_timezone(zone);
-        let part = if i == 0 {
-            format!("{} {}", local.format("%a %-d %b %Y %H:%M"), label(*zone))
+        if i > 0 {
+            text.push_str(" · ");
+        }
+        if i == 0 {
+            let month = MONTHS[local.month0() as usize];
+            let _ = write!(
+                text,
+                "{} {} {month} {} ",
+                local.weekday(),
+                local.day(),
+                local.year()
+            );
         } else if Some(local.date_naive()) != first_date {
-            format!("{} {}", local.format("%a %H:%M"), label(*zone))
-        } else {
-            format!("{} {}", local.format("%H:%M"), label(*zone))
-        };
-        parts.push(part);
+            let _ = write!(text, "{} ", local.weekday());
+        }
+        let _ = write!(
+            text,
+            "{:02}:{:02} {}",
+            local.hour(),
+            local.minute(),
+            label(*zone)
+        );
     }
-    let mismatches = mismatches(at, reference, zones);
-    TimeLine {
-        text: parts.join(" · "),
-        mismatches,
-    }
+    let mismatches = mismatches_in(at, reference, zones, spreads);
+    TimeLine { text, mismatches }
 }
 
 #[cfg(test)]
@@ -441,6 +503,44 @@ mod tests {
         );
         assert_eq!(parse_zone("Xyzzy/Nowhere/At/All"), Err(None));
         assert!(parse_zone("Asia/Kathmandu").is_ok());
+    }
+
+    #[test]
+    fn fixed_offset_zones_are_labelled_with_their_real_offset() {
+        let label_of = |name: &str| label(name.parse().unwrap());
+        // POSIX signs: Etc/GMT+5 is five hours behind UTC.
+        assert_eq!(label_of("Etc/GMT+5"), "UTC−5");
+        assert_eq!(label_of("Etc/GMT-14"), "UTC+14");
+        assert_eq!(label_of("Etc/UTC"), "UTC");
+        assert_eq!(label_of("Etc/GMT"), "GMT");
+        assert_eq!(label_of("Etc/GMT-0"), "GMT");
+        assert_eq!(label_of("GMT+0"), "GMT");
+        let line = time_line(
+            utc("2026-06-02T14:00:00Z"),
+            "Etc/GMT+5".parse().unwrap(),
+            &[
+                "Etc/GMT+5".parse().unwrap(),
+                "Etc/GMT-14".parse().unwrap(),
+                "Etc/UTC".parse().unwrap(),
+                "Etc/GMT".parse().unwrap(),
+            ],
+        );
+        assert_eq!(
+            line.text,
+            "Tue 2 Jun 2026 09:00 UTC−5 · Wed 04:00 UTC+14 · 14:00 UTC · 14:00 GMT"
+        );
+        assert!(line.mismatches.is_empty());
+    }
+
+    #[test]
+    fn numeric_abbreviations_are_shown_once_as_offsets() {
+        let lord_howe: Tz = "Australia/Lord_Howe".parse().unwrap();
+        let summer = utc("2026-01-10T12:00:00Z").with_timezone(&lord_howe);
+        let winter = utc("2026-07-10T12:00:00Z").with_timezone(&lord_howe);
+        assert_eq!(abbreviation(&summer), "+11:00");
+        assert_eq!(abbreviation(&winter), "+10:30");
+        let london = utc("2026-07-10T12:00:00Z").with_timezone(&chrono_tz::Europe::London);
+        assert_eq!(abbreviation(&london), "BST");
     }
 
     #[test]

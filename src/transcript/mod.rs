@@ -7,6 +7,7 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 
+use crate::safe_text::neutralise;
 use crate::store::{self, OccurrenceRow, PostKind, PostStatus, Store};
 
 /// The JSON shape is a contract (see README): `debate`, `title`,
@@ -29,6 +30,9 @@ pub struct QuestionEntry {
     pub number: u32,
     pub text: String,
     pub posted_at: Option<String>,
+    /// False for a question that was never posted (the debate ended first,
+    /// or it fell due while Podium was down) but was answered by number.
+    pub asked: bool,
     pub replies: Vec<ReplyEntry>,
 }
 
@@ -114,15 +118,37 @@ pub async fn build(store: &Store, occ: &OccurrenceRow) -> store::Result<Transcri
             None => questions.push(QuestionEntry {
                 number,
                 text: p.question_text.clone().unwrap_or_default(),
+                asked: posted.is_some(),
                 posted_at: posted,
                 replies: Vec::new(),
             }),
         }
     }
-    questions.sort_by_key(|q| q.number);
-    let mut unattributed = Vec::new();
+    for q in &mut questions {
+        q.asked = q.posted_at.is_some();
+    }
     let mut replies = store.replies(occ.id).await?;
     replies.retain(|r| r.deleted_at.is_none());
+    // An answer tagged with the number of a question that was never posted
+    // (A3: after an early `!end`) belongs under that question, shown as not
+    // asked, not among the replies before Q1.
+    for n in replies.iter().filter_map(|r| r.question) {
+        if n > 0 && !questions.iter().any(|q| q.number == n) {
+            questions.push(QuestionEntry {
+                number: n,
+                text: usize::try_from(n - 1)
+                    .ok()
+                    .and_then(|i| occ.questions.get(i))
+                    .cloned()
+                    .unwrap_or_default(),
+                posted_at: None,
+                asked: false,
+                replies: Vec::new(),
+            });
+        }
+    }
+    questions.sort_by_key(|q| q.number);
+    let mut unattributed = Vec::new();
     replies.sort_by_key(|r| (r.server_ts.unwrap_or(r.received_at), r.id));
     for r in replies {
         let entry = ReplyEntry {
@@ -175,7 +201,7 @@ impl Transcript {
             })
             .unwrap_or_else(|_| self.starts_at.clone());
         let rehearsal = if self.rehearsal { " (rehearsal)" } else { "" };
-        format!("{when} · {}{rehearsal}", self.debate)
+        format!("{when} · {}{rehearsal}", neutralise(&self.debate))
     }
 
     pub fn render(&self, format: Format) -> String {
@@ -206,8 +232,12 @@ impl Transcript {
         }
         for q in &self.questions {
             let _ = write!(out, "\n## Q{}: {}\n\n", q.number, md_escape(&q.text));
-            if let Some(at) = &q.posted_at {
-                let _ = writeln!(out, "_Asked at {}_\n", self.local(at));
+            match &q.posted_at {
+                Some(at) => {
+                    let _ = writeln!(out, "_Asked at {}_\n", self.local(at));
+                }
+                None if !q.asked => out.push_str("_Not asked during the debate_\n\n"),
+                None => {}
             }
             if q.replies.is_empty() {
                 out.push_str("No answers.\n");
@@ -220,14 +250,14 @@ impl Transcript {
     }
 
     fn text(&self) -> String {
-        let mut out = format!("{}\n{}\n", self.title, self.heading());
+        let mut out = format!("{}\n{}\n", neutralise(&self.title), self.heading());
         let reply = |out: &mut String, r: &ReplyEntry| {
             let _ = writeln!(
                 out,
                 "  [{}] {}: {}",
                 self.local(&r.sent_at),
-                r.author,
-                r.body
+                neutralise(&r.author),
+                neutralise(&r.body)
             );
         };
         if !self.unattributed.is_empty() {
@@ -237,7 +267,8 @@ impl Transcript {
             }
         }
         for q in &self.questions {
-            let _ = writeln!(out, "\nQ{}: {}", q.number, q.text);
+            let not_asked = if q.asked { "" } else { " (not asked)" };
+            let _ = writeln!(out, "\nQ{}{not_asked}: {}", q.number, neutralise(&q.text));
             for r in &q.replies {
                 reply(&mut out, r);
             }
@@ -246,8 +277,10 @@ impl Transcript {
     }
 }
 
-/// Escapes the characters that would turn chat text into Markdown markup.
+/// Escapes the characters that would turn chat text into Markdown markup,
+/// and neutralises control characters.
 fn md_escape(s: &str) -> String {
+    let s = neutralise(s);
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         if "\\`*_[]<>#|".contains(c) {
@@ -284,6 +317,7 @@ mod tests {
                     number: 1,
                     text: "What is leadership?".into(),
                     posted_at: Some("2011-11-01T20:00:00Z".into()),
+                    asked: true,
                     replies: vec![
                         reply("ann", "A1: listening <b>first</b>", "2011-11-01T20:02:00Z"),
                         reply("bob", "A1: two\nlines", "2011-11-01T20:03:00Z"),
@@ -293,6 +327,7 @@ mod tests {
                     number: 2,
                     text: "Who leads?".into(),
                     posted_at: Some("2011-11-01T20:20:00Z".into()),
+                    asked: true,
                     replies: vec![],
                 },
             ],

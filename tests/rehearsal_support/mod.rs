@@ -198,6 +198,15 @@ impl Rehearsal {
         self.write_line(line).is_ok()
     }
 
+    /// Types raw bytes (which need not be UTF-8); false if the process no
+    /// longer reads.
+    pub fn try_send_bytes(&mut self, bytes: &[u8]) -> bool {
+        let Some(stdin) = self.stdin.as_mut() else {
+            return false;
+        };
+        stdin.write_all(bytes).and_then(|()| stdin.flush()).is_ok()
+    }
+
     /// Closing stdin is how the person at the terminal says they are done
     /// (Ctrl-D).
     pub fn close_stdin(&mut self) {
