@@ -14,6 +14,8 @@
 
 pub mod chat;
 pub mod cli;
+pub mod clock;
+pub mod domain;
 pub mod engine;
 pub mod ics;
 pub mod rehearse;

@@ -13,8 +13,9 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use crate::chat::console::{ConsoleChat, YOU};
 use crate::chat::{Event, Incoming, Receipt, Room, Sender};
+use crate::clock::Clock;
 use crate::engine::tag::parse_tag;
-use crate::engine::{Clock, Engine, EngineConfig, Notice};
+use crate::engine::{Engine, EngineConfig, Notice};
 use crate::schedule::{Debate, Schedule};
 use crate::store::{NewOccurrence, Store};
 use crate::transcript;

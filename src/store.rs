@@ -17,7 +17,8 @@ use tokio::sync::{Mutex, MutexGuard};
 // Dynamic SQL here only splices the fixed column lists below, never input.
 use sqlx::{AssertSqlSafe, Row, migrate::Migrator};
 
-use crate::chat::Cursor;
+use crate::domain::{Cursor, UnknownName};
+pub use crate::domain::{PostKind, PostStatus};
 
 /// Embedded migrations, applied by [`Store::open`].
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
@@ -56,6 +57,12 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("corrupt value in the database: {0}")]
     Corrupt(String),
+}
+
+impl From<UnknownName> for StoreError {
+    fn from(e: UnknownName) -> Self {
+        StoreError::Corrupt(e.to_string())
+    }
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -211,81 +218,6 @@ pub struct OccurrenceRow {
     /// The scheduled question texts when it was created (empty for
     /// occurrences stored before they were recorded).
     pub questions: Vec<String>,
-}
-
-/// What kind of post, in the order posts due at the same instant are sent.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum PostKind {
-    Reminder,
-    Intro,
-    Question,
-    Closing,
-    Transcript,
-}
-
-impl PostKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PostKind::Reminder => "reminder",
-            PostKind::Intro => "intro",
-            PostKind::Question => "question",
-            PostKind::Closing => "closing",
-            PostKind::Transcript => "transcript",
-        }
-    }
-}
-
-impl FromStr for PostKind {
-    type Err = StoreError;
-    fn from_str(s: &str) -> Result<Self> {
-        [
-            PostKind::Reminder,
-            PostKind::Intro,
-            PostKind::Question,
-            PostKind::Closing,
-            PostKind::Transcript,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
-        .ok_or_else(|| StoreError::Corrupt(format!("post kind `{s}`")))
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PostStatus {
-    Sending,
-    Sent,
-    Skipped,
-    Unknown,
-    Failed,
-}
-
-impl PostStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PostStatus::Sending => "sending",
-            PostStatus::Sent => "sent",
-            PostStatus::Skipped => "skipped",
-            PostStatus::Unknown => "unknown",
-            PostStatus::Failed => "failed",
-        }
-    }
-}
-
-impl FromStr for PostStatus {
-    type Err = StoreError;
-    fn from_str(s: &str) -> Result<Self> {
-        [
-            PostStatus::Sending,
-            PostStatus::Sent,
-            PostStatus::Skipped,
-            PostStatus::Unknown,
-            PostStatus::Failed,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
-        .ok_or_else(|| StoreError::Corrupt(format!("post status `{s}`")))
-    }
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -69,7 +69,7 @@ fn answer(occurrence_id: i64, n: usize) -> Job {
         ack: None,
         receipt: Receipt::Saved {
             question: Some(1),
-            by: podium::engine::attribution::AttributedBy::Tag,
+            by: podium::domain::AttributedBy::Tag,
         },
     }
 }

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use podium::chat::memory::MemoryChat;
 use podium::chat::{Event, Incoming, Receipt, Room, Sender};
-use podium::engine::{Clock, Engine, EngineConfig, Notice};
+use podium::clock::Clock;
+use podium::engine::{Engine, EngineConfig, Notice};
 use podium::schedule::Schedule;
 use podium::store::{PostKind, Store};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
@@ -196,7 +197,7 @@ async fn a_whole_debate_runs_from_reminders_to_transcript_link() {
         .await,
         Receipt::Saved {
             question: None,
-            by: podium::engine::attribution::AttributedBy::Intro
+            by: podium::domain::AttributedBy::Intro
         }
     );
     bot.wait_for(PostKind::Question, 1).await;
@@ -677,7 +678,7 @@ async fn the_cursor_is_saved_with_the_replies_it_covers() {
                     in_reply_to: None,
                     server_ts: None,
                 },
-                cursor: Some(podium::chat::Cursor {
+                cursor: Some(podium::domain::Cursor {
                     network: "matrix".into(),
                     position: format!("s{i}"),
                 }),

@@ -5,8 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use podium::engine::{Clock, reload};
+use podium::clock::Clock;
 use podium::schedule::Schedule;
+use podium::schedule::reload;
 use tokio::sync::watch;
 
 const GOOD: &str = "timezone: Europe/London\nrooms: [\"#d:x.org\"]\ndebates:\n  - id: a\n    title: First\n    starts: 2030-01-01 20:00\n    questions: [Q?]\n";

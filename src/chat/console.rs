@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use serde::{Deserialize, Serialize};
 
 use super::{Chat, ChatError, Outgoing, Room};
-use crate::engine::Clock;
+use crate::clock::Clock;
 use crate::safe_text::neutralise;
 
 #[derive(Serialize, Deserialize)]

@@ -12,7 +12,7 @@ use std::future::Future;
 use chrono::{DateTime, Utc};
 use tokio::sync::oneshot;
 
-pub use crate::schedule::Room;
+pub use crate::domain::{AttributedBy, Cursor, Room};
 
 /// Who wrote a message: a network-wide id (`@alice:example.org`,
 /// `irc:alice`, `console:alice`) and the name to show.
@@ -45,22 +45,13 @@ pub enum Event {
     },
 }
 
-/// A network's resume position (a Matrix sync token, say). The engine saves
-/// it in the same transaction as the replies received before it, so a crash
-/// re-delivers uncommitted messages instead of losing them.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Cursor {
-    pub network: String,
-    pub position: String,
-}
-
 /// What became of an incoming event, once it is safely stored (or not stored).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Receipt {
     /// Stored as a reply to `question` (`None`: before Q1, to the intro).
     Saved {
         question: Option<u32>,
-        by: crate::engine::attribution::AttributedBy,
+        by: AttributedBy,
     },
     /// An edit or deletion was applied to a stored reply.
     Updated,

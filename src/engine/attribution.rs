@@ -6,27 +6,7 @@
 use std::collections::HashMap;
 
 use super::tag::parse_tag;
-
-/// How a reply was attributed; stored with it, so transcripts can show
-/// which attributions were guesses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AttributedBy {
-    Tag,
-    Reply,
-    Latest,
-    Intro,
-}
-
-impl AttributedBy {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AttributedBy::Tag => "tag",
-            AttributedBy::Reply => "reply",
-            AttributedBy::Latest => "latest",
-            AttributedBy::Intro => "intro",
-        }
-    }
-}
+pub use crate::domain::AttributedBy;
 
 /// What a room knows while an occurrence runs in it.
 #[derive(Clone, Debug, Default)]

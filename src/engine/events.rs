@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
 use super::attribution::RoomState;
-use super::{ActiveRoom, Engine, OccKey, command, network_of, writer};
+use super::{ActiveRoom, Engine, OccKey, command, writer};
 use crate::chat::{Chat, Event, Incoming, Receipt, Room};
 use crate::schedule::Debate;
 use crate::store::{NewReply, PostKind, PostRow, PostStatus, WriteOp};
@@ -144,7 +144,7 @@ impl<C: Chat> Engine<C> {
     pub(super) async fn handle(&mut self, ev: Incoming, writer: &mpsc::Sender<writer::Job>) {
         let now = self.clock.now();
         let room_name = ev.room.to_string();
-        let network = network_of(&ev.room).to_owned();
+        let network = ev.room.network().as_str().to_owned();
         let (op, receipt) = match ev.event {
             Event::Message {
                 id,

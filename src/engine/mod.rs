@@ -10,13 +10,11 @@
 //! with the same key on networks that deduplicate, and otherwise left alone.
 
 pub mod attribution;
-pub mod clock;
 pub mod command;
 mod commands;
 mod events;
 mod outage;
 mod posting;
-pub mod reload;
 pub mod tag;
 pub mod text;
 pub mod timeline;
@@ -30,10 +28,10 @@ use chrono::{DateTime, Duration, Utc};
 use tokio::sync::{broadcast, mpsc, watch};
 
 use crate::chat::{Chat, Incoming, Room};
+use crate::clock::Clock;
 use crate::schedule::{Debate, Schedule};
 use crate::store::{NewOccurrence, PostKind, PostRow, PostStatus, Store};
 use attribution::RoomState;
-pub use clock::Clock;
 use timeline::Live;
 
 /// Timing and link settings; the defaults suit a live community debate.
@@ -166,14 +164,6 @@ pub struct Engine<C: Chat> {
     /// Set when something changed the plan (a post, a command, a reload).
     replan: bool,
     next_due: Option<DateTime<Utc>>,
-}
-
-fn network_of(room: &Room) -> &'static str {
-    match room {
-        Room::Matrix(_) => "matrix",
-        Room::Irc(_) => "irc",
-        Room::Console(_) => "console",
-    }
 }
 
 impl<C: Chat> Engine<C> {

@@ -13,7 +13,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use super::outage::{Outage, Report};
-use crate::chat::{Cursor, Receipt};
+use crate::chat::Receipt;
+use crate::domain::Cursor;
 use crate::store::{Store, WriteOp};
 
 /// Most events committed in one transaction.

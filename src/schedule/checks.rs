@@ -7,9 +7,10 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::{DateTime, Duration, Utc};
 
 use super::diag::Diagnostic;
-use super::model::{Adjustment, Debate, RepeatEnd, Room};
+use super::model::{Adjustment, Debate, RepeatEnd};
 use super::read::Ctx;
 use super::zones::abbreviation;
+use crate::domain::Room;
 
 /// How far past "now" (or past the last one-off debate) overlaps and notes
 /// are looked for in series that never end.

@@ -6,6 +6,7 @@ mod checks;
 pub mod diag;
 pub mod model;
 mod read;
+pub mod reload;
 pub mod time;
 pub mod validate;
 pub mod yaml;
@@ -15,8 +16,9 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
+pub use crate::domain::Room;
 pub use diag::{Diagnostic, Diagnostics, Severity};
-pub use model::{Debate, Frequency, Occurrence, Question, Repeat, RepeatEnd, Room, Schedule};
+pub use model::{Debate, Frequency, Occurrence, Question, Repeat, RepeatEnd, Schedule};
 pub use yaml::Pos;
 
 /// Parses and validates schedule text.

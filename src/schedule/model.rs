@@ -10,6 +10,7 @@ use chrono_tz::Tz;
 
 use super::yaml::Pos;
 use super::zones::{self, Spreads, TimeLine};
+use crate::domain::Room;
 
 /// The last local date an occurrence may fall on. chrono-tz's tables hold
 /// every zone's clock changes through 2099 and none after: measured for
@@ -24,75 +25,6 @@ pub const LAST_DATE: NaiveDate = NaiveDate::from_ymd_opt(2099, 12, 31).expect("a
 #[derive(Clone, Debug)]
 pub struct Schedule {
     pub debates: Vec<Debate>,
-}
-
-/// Where a debate is held. Matrix rooms are `!id:server` or `#alias:server`;
-/// IRC channels are `#channel` (no colon) or `irc:#channel`.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Room {
-    Matrix(String),
-    Irc(String),
-    /// The terminal of `podium rehearse`; never written in debates.yaml.
-    Console(String),
-}
-
-impl Room {
-    /// Reads a room as written in `rooms:`.
-    ///
-    /// # Errors
-    /// A message saying what a room should look like.
-    pub fn parse(s: &str) -> Result<Room, String> {
-        let s = s.trim();
-        let bad = |why: &str| Err(format!("{why}: `{s}`"));
-        if let Some(rest) = s.strip_prefix("irc:") {
-            return Room::irc(rest).map_or_else(|| bad("not an IRC channel"), Ok);
-        }
-        if let Some(rest) = s.strip_prefix("matrix:") {
-            return Room::matrix(rest).map_or_else(|| bad("not a Matrix room"), Ok);
-        }
-        if s.contains(':') {
-            return Room::matrix(s).map_or_else(
-                || bad("not a Matrix room id (`!id:server`) or alias (`#alias:server`)"),
-                Ok,
-            );
-        }
-        Room::irc(s).map_or_else(
-            || {
-                bad("a room is a Matrix room (`#alias:server`, `!id:server`) or an IRC channel (`#channel`)")
-            },
-            Ok,
-        )
-    }
-
-    fn matrix(s: &str) -> Option<Room> {
-        let (local, server) = s.get(1..)?.split_once(':')?;
-        let ok = (s.starts_with('#') || s.starts_with('!'))
-            && !local.is_empty()
-            && !server.is_empty()
-            && !s.chars().any(char::is_whitespace);
-        ok.then(|| Room::Matrix(s.to_owned()))
-    }
-
-    fn irc(s: &str) -> Option<Room> {
-        // RFC 2812: channels start with # & + or !, have no spaces, commas or BEL.
-        let ok = s.len() > 1
-            && s.len() <= 50
-            && s.starts_with(['#', '&', '+', '!'])
-            && !s
-                .chars()
-                .any(|c| c.is_whitespace() || c == ',' || c == '\x07' || c == ':');
-        ok.then(|| Room::Irc(s.to_owned()))
-    }
-}
-
-impl std::fmt::Display for Room {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Room::Matrix(r) => f.write_str(r),
-            Room::Irc(c) => write!(f, "irc:{c}"),
-            Room::Console(c) => write!(f, "console:{c}"),
-        }
-    }
 }
 
 /// How often a debate comes back.
@@ -421,16 +353,5 @@ impl Schedule {
             .iter()
             .filter_map(|d| d.occurrences().find(|o| o.starts_at >= now))
             .min_by_key(|o| o.starts_at)
-    }
-}
-
-/// The inverse of `Display`: how rooms are stored in the database.
-impl std::str::FromStr for Room {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Room, String> {
-        match s.strip_prefix("console:") {
-            Some(name) => Ok(Room::Console(name.to_owned())),
-            None => Room::parse(s),
-        }
     }
 }

@@ -8,11 +8,13 @@ use chrono::Duration;
 use chrono_tz::Tz;
 
 use super::diag::{Diagnostic, Diagnostics};
-use super::model::Room;
 use super::time::{format_duration, parse_duration};
-use super::validate::MAX_DURATION;
 use super::yaml::{Key, Node, Pos, Value};
 use super::zones::parse_zone;
+use crate::domain::Room;
+
+/// The longest debate Podium accepts; longer is almost surely a typo (`1d` for `1h`).
+pub(super) const MAX_DURATION: Duration = Duration::hours(24);
 
 pub(super) struct Ctx {
     pub(super) diags: Diagnostics,

@@ -13,11 +13,12 @@ use chrono_tz::Tz;
 
 use super::checks::{check_overlaps, check_series};
 use super::diag::{Diagnostic, Diagnostics};
-use super::model::{Debate, Frequency, LAST_DATE, Question, Repeat, RepeatEnd, Room, Schedule};
+use super::model::{Debate, Frequency, LAST_DATE, Question, Repeat, RepeatEnd, Schedule};
 use super::read::{Ctx, Fields, closest};
 use super::time::{format_duration, parse_date, parse_start};
 use super::yaml::{Node, Pos, Value};
 use super::zones::{abbreviation, describe_span};
+use crate::domain::Room;
 
 const TOP_KEYS: &[&str] = &[
     "timezone",
@@ -53,8 +54,6 @@ const DEBATE_KEYS: &[&str] = &[
 const QUESTION_KEYS: &[&str] = &["text", "at"];
 const REPEATS: &[&str] = &["weekly", "fortnightly", "monthly"];
 
-/// The longest debate Podium accepts; longer is almost surely a typo (`1d` for `1h`).
-pub(super) const MAX_DURATION: Duration = Duration::hours(24);
 const DEFAULT_DURATION: Duration = Duration::hours(1);
 /// The longest finite series: beyond it, checks would expand thousands of
 /// occurrences per debate for no real schedule's benefit.

@@ -1,5 +1,6 @@
 //! Reloading the schedule while the bot runs: on SIGHUP, and when the file
-//! changes on disk. A broken edit never stops a running schedule: the old
+//! changes on disk. The one part of the schedule that does I/O beyond
+//! reading the file (a watcher, a signal), kept beside what it reloads. A broken edit never stops a running schedule: the old
 //! one keeps running and the located errors go to the log. Posts already
 //! made are in the store, so a reload can never cause a double post.
 
@@ -11,6 +12,7 @@ use chrono::{DateTime, Utc};
 use notify::Watcher;
 use tokio::sync::{mpsc, watch};
 
+use crate::clock::Clock;
 use crate::schedule::{self, LoadError, Schedule};
 
 /// Reads the file again and publishes it if it is valid.
@@ -54,7 +56,7 @@ pub fn reload(
 pub fn watch(
     path: PathBuf,
     tx: watch::Sender<Arc<Schedule>>,
-    clock: super::Clock,
+    clock: Clock,
 ) -> notify::Result<WatchGuard> {
     let (kick_tx, mut kick_rx) = mpsc::unbounded_channel::<()>();
     let file_name = path.file_name().map(ToOwned::to_owned);
