@@ -15,6 +15,7 @@
 pub mod chat;
 pub mod cli;
 pub mod clock;
+pub mod config;
 pub mod domain;
 pub mod engine;
 pub mod ics;
