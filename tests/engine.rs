@@ -450,6 +450,7 @@ async fn a_claim_left_by_a_crash_is_resent_once_with_the_same_key() {
                 podium::chat::Outgoing {
                     key: &format!("podium-{}", row.id),
                     body: &row.body,
+                    reply_to: None,
                 },
             )
             .await
@@ -766,6 +767,7 @@ impl podium::chat::Chat for NoDedupChat {
                 podium::chat::Outgoing {
                     key: &key,
                     body: post.body,
+                    reply_to: None,
                 },
             )
             .await

@@ -77,6 +77,9 @@ pub struct Incoming {
 pub struct Outgoing<'a> {
     pub key: &'a str,
     pub body: &'a str,
+    /// The network id of the message this answers (a command), where the
+    /// network can show the relation.
+    pub reply_to: Option<&'a str>,
 }
 
 #[derive(Debug, thiserror::Error)]

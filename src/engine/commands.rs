@@ -1,23 +1,40 @@
-//! What the engine does for each chat command. Parsing is in
-//! [`super::command`]; this file holds the effects, which need the engine's
-//! state.
+//! What the engine does for each chat command, one function each. Parsing
+//! is in [`super::command`]; permission is checked here before a command is
+//! applied, and every command gets an answer in its room, replying to it.
 
-use chrono::{DateTime, Duration, Utc};
+use std::sync::Arc;
 
-use super::command::Command;
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::command::{Command, CommandError};
+use super::occurrences::OccKey;
 use super::timeline::{self, Item};
-use super::{Engine, OccKey};
+use super::{Engine, START_AHEAD, scheduled_questions};
 use crate::chat::{Chat, Outgoing, Room, Sender};
-use crate::schedule::Debate;
-use crate::store::PostKind;
+use crate::domain::PostKind;
+use crate::schedule::{Debate, Schedule};
+
+/// The room a command was given in, as the commands see it.
+struct Here<'a> {
+    room: &'a Room,
+    schedule: &'a Schedule,
+    /// The debates held in the room.
+    debates: Vec<&'a Debate>,
+    /// The occurrence running in the room, if any.
+    running: Option<OccKey>,
+}
+
+const NOT_RUNNING: &str = "No debate is running in this room.";
+const REMOVED: &str = "This debate is no longer in the schedule.";
 
 impl<C: Chat> Engine<C> {
+    /// Applies a parsed command (if the sender may use it) and answers it.
     pub(super) async fn command(
         &mut self,
         room: &Room,
         sender: &Sender,
         message_id: &str,
-        parsed: Result<Command, super::command::CommandError>,
+        parsed: Result<Command, CommandError>,
         now: DateTime<Utc>,
     ) {
         let answer = match parsed {
@@ -39,17 +56,12 @@ impl<C: Chat> Engine<C> {
             },
         };
         let key = format!("podium-cmd-{message_id}");
-        if let Err(e) = self
-            .chat
-            .send(
-                room,
-                Outgoing {
-                    key: &key,
-                    body: &answer,
-                },
-            )
-            .await
-        {
+        let post = Outgoing {
+            key: &key,
+            body: &answer,
+            reply_to: Some(message_id),
+        };
+        if let Err(e) = self.chat.send(room, post).await {
             tracing::warn!(cause = %e, room = %room, "cannot answer a command");
         }
     }
@@ -72,182 +84,182 @@ impl<C: Chat> Engine<C> {
         cmd: Command,
         now: DateTime<Utc>,
     ) -> anyhow::Result<String> {
-        let schedule = self.schedule.borrow().clone();
-        let here: Vec<&Debate> = schedule
-            .debates
-            .iter()
-            .filter(|d| d.rooms.contains(room))
-            .collect();
-        let running = self
-            .rooms
-            .get(&room.to_string())
-            .filter(|a| a.closes.is_none())
-            .map(|a| a.key.clone());
-        Ok(match cmd {
-            Command::Help => Command::help_text().to_owned(),
-            Command::Unknown(word) => format!("I do not know !{word}. Try !help."),
-            Command::Next => {
-                let pool: Vec<&Debate> = if here.is_empty() {
-                    schedule.debates.iter().collect()
-                } else {
-                    here.clone()
-                };
-                let mut next: Vec<_> = pool
-                    .iter()
-                    .filter_map(|d| d.occurrences().find(|o| o.starts_at >= now))
-                    .collect();
-                next.sort_by_key(|o| o.starts_at);
-                if next.is_empty() {
-                    "No debates are scheduled.".to_owned()
-                } else {
-                    next.iter()
-                        .take(3)
-                        .map(|o| format!("“{}”: {}", o.debate.title, o.time_line().render()))
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                }
+        let schedule: Arc<Schedule> = self.schedule.borrow().clone();
+        let here = Here {
+            room,
+            schedule: &schedule,
+            debates: schedule
+                .debates
+                .iter()
+                .filter(|d| d.rooms.contains(room))
+                .collect(),
+            running: self.rooms.running(&room.to_string()).cloned(),
+        };
+        match cmd {
+            Command::Help => Ok(Command::help_text().to_owned()),
+            Command::Unknown(word) => Ok(format!("I do not know !{word}. Try !help.")),
+            Command::Next => Ok(next(&here, now)),
+            Command::Transcript { debate, date } => self.transcript(&here, debate, date, now).await,
+            Command::Start => self.start(&here, now).await,
+            Command::End => self.end(&here, now).await,
+            Command::Skip => self.skip(&here, now).await,
+            Command::Ask(text) => self.ask(&here, &text, now).await,
+        }
+    }
+
+    /// `!transcript [DEBATE] [DATE]`: the link, for the running debate or
+    /// the room's first by default.
+    async fn transcript(
+        &self,
+        here: &Here<'_>,
+        debate: Option<String>,
+        date: Option<NaiveDate>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<String> {
+        let running = here.running.as_ref().map(|k| k.0.clone());
+        let Some(id) = debate
+            .or(running)
+            .or_else(|| here.debates.first().map(|d| d.id.clone()))
+        else {
+            return Ok("Which debate? Say !transcript DEBATE [DATE].".into());
+        };
+        let found = crate::transcript::find(&self.store, &id, date, now, false).await?;
+        Ok(match found {
+            Some(o) => {
+                let zone = o.timezone.parse().unwrap_or(chrono_tz::UTC);
+                let url = self.transcript_url(&o.debate, o.scheduled_start, zone);
+                format!("Transcript of “{}”: {url}", o.title)
             }
-            Command::Transcript { debate, date } => {
-                let id = match debate.or_else(|| running.as_ref().map(|k| k.0.clone())) {
-                    Some(id) => id,
-                    None => match here.first() {
-                        Some(d) => d.id.clone(),
-                        None => return Ok("Which debate? Say !transcript DEBATE [DATE].".into()),
-                    },
-                };
-                let found = crate::transcript::find(&self.store, &id, date, now, false).await?;
-                let found = found.as_ref();
-                match (found, schedule.debate(&id)) {
-                    (Some(o), Some(d)) => {
-                        format!(
-                            "Transcript of “{}”: {}",
-                            o.title,
-                            self.transcript_url(d, o.scheduled_start)
-                        )
-                    }
-                    (Some(o), None) => format!(
-                        "Transcript of “{}”: {}/transcripts/{}/{}",
-                        o.title,
-                        self.config.public_url.trim_end_matches('/'),
-                        o.debate,
-                        o.scheduled_start
-                            .with_timezone(
-                                &o.timezone
-                                    .parse::<chrono_tz::Tz>()
-                                    .unwrap_or(chrono_tz::UTC)
-                            )
-                            .format("%Y-%m-%d")
-                    ),
-                    (None, _) => match date {
-                        Some(d) => format!("I have no transcript of `{id}` on {d}."),
-                        None => format!("I have no transcript of `{id}` yet."),
-                    },
-                }
-            }
-            Command::Start => {
-                if let Some(key) = running {
-                    return Ok(format!("“{}” is already running.", self.title(&key)));
-                }
-                let next = here
-                    .iter()
-                    .filter_map(|d| {
-                        d.occurrences()
-                            .find(|o| o.starts_at > now)
-                            .filter(|o| o.starts_at - now <= super::START_AHEAD)
-                            .map(|o| (*d, o.starts_at))
-                    })
-                    .min_by_key(|(_, s)| *s);
-                let Some((debate, start)) = next else {
-                    return Ok("No debate is due in this room in the next 24 hours.".to_owned());
-                };
-                let key: OccKey = (debate.id.clone(), start);
-                self.load(&key, debate, now).await?;
-                let id = self.occurrence_id(&key, debate, now).await?;
-                let shift = now - start;
-                self.store.set_shift(id, shift.num_seconds()).await?;
-                self.occs.entry(key).or_default().live.shift =
-                    Duration::seconds(shift.num_seconds());
-                self.replan = true;
-                format!("Starting “{}” now.", debate.title)
-            }
-            Command::End => {
-                let Some(key) = running else {
-                    return Ok("No debate is running in this room.".to_owned());
-                };
-                let id = self.occurrence_id_known(&key)?;
-                self.store.set_ended(id, now).await?;
-                let state = self.occs.entry(key.clone()).or_default();
-                state.live.ended_at.get_or_insert(now);
-                self.replan = true;
-                format!("Closing “{}” now.", self.title(&key))
-            }
-            Command::Skip => {
-                let Some(key) = running else {
-                    return Ok("No debate is running in this room.".to_owned());
-                };
-                let Some(debate) = schedule.debate(&key.0) else {
-                    return Ok("This debate is no longer in the schedule.".to_owned());
-                };
-                let live = self.occs.get(&key).map(|o| o.live).unwrap_or_default();
-                let name = room.to_string();
-                let next = timeline::timeline(debate, key.1, live)
-                    .into_iter()
-                    .find(|i| {
-                        i.kind == PostKind::Question
-                            && !self
-                                .occs
-                                .get(&key)
-                                .is_some_and(|o| o.done.contains(&(name.clone(), i.kind, i.seq)))
-                    });
-                let Some(item) = next else {
-                    return Ok("There are no more questions; say !end to close.".to_owned());
-                };
-                for r in &debate.rooms {
-                    self.post_item(debate, &key, r, &item, now).await?;
-                }
-                self.replan = true;
-                format!("Q{} posted early.", item.seq)
-            }
-            Command::Ask(text) => {
-                let Some(key) = running else {
-                    return Ok("No debate is running in this room.".to_owned());
-                };
-                let Some(debate) = schedule.debate(&key.0) else {
-                    return Ok("This debate is no longer in the schedule.".to_owned());
-                };
-                let state = self.occs.entry(key.clone()).or_default();
-                let n = state
-                    .extra_questions
-                    .max(u32::try_from(debate.questions.len()).unwrap_or(0))
-                    + 1;
-                // Reserved now: a retried or failed post keeps its number.
-                state.extra_questions = n;
-                let n = i64::from(n);
-                let item = Item {
-                    due: now,
-                    kind: PostKind::Question,
-                    seq: n,
-                };
-                for r in &debate.rooms {
-                    self.post_item_with(debate, &key, r, &item, now, Some(&text))
-                        .await?;
-                }
-                format!("Asked as Q{n}.")
-            }
+            None => match date {
+                Some(d) => format!("I have no transcript of `{id}` on {d}."),
+                None => format!("I have no transcript of `{id}` yet."),
+            },
         })
     }
 
-    fn title(&self, key: &OccKey) -> String {
-        self.schedule
-            .borrow()
-            .debate(&key.0)
-            .map_or_else(|| key.0.clone(), |d| d.title.clone())
+    /// `!start`: the room's next debate (within a day) starts now; its
+    /// whole time line moves.
+    async fn start(&mut self, here: &Here<'_>, now: DateTime<Utc>) -> anyhow::Result<String> {
+        if let Some(key) = &here.running {
+            return Ok(format!("“{}” is already running.", title(here, key)));
+        }
+        let next = here
+            .debates
+            .iter()
+            .filter_map(|d| {
+                d.occurrences()
+                    .find(|o| o.starts_at > now)
+                    .filter(|o| o.starts_at - now <= START_AHEAD)
+                    .map(|o| (*d, o.starts_at))
+            })
+            .min_by_key(|(_, s)| *s);
+        let Some((debate, start)) = next else {
+            return Ok("No debate is due in this room in the next 24 hours.".to_owned());
+        };
+        let key: OccKey = (debate.id.clone(), start);
+        self.load(&key, debate, now).await?;
+        let id = self.occurrence_id(&key, debate, now).await?;
+        let shift = (now - start).num_seconds();
+        self.store.set_shift(id, shift).await?;
+        self.occs.set_shift(&key, shift);
+        self.replan = true;
+        Ok(format!("Starting “{}” now.", debate.title))
     }
 
-    fn occurrence_id_known(&self, key: &OccKey) -> anyhow::Result<i64> {
-        self.occs
-            .get(key)
-            .and_then(|o| o.id)
-            .ok_or_else(|| anyhow::anyhow!("running occurrence {key:?} has no stored row"))
+    /// `!end`: the closing and the link follow now; questions still to
+    /// come are dropped.
+    async fn end(&mut self, here: &Here<'_>, now: DateTime<Utc>) -> anyhow::Result<String> {
+        let Some(key) = &here.running else {
+            return Ok(NOT_RUNNING.to_owned());
+        };
+        let id = self
+            .occs
+            .id(key)
+            .ok_or_else(|| anyhow::anyhow!("running occurrence {key:?} has no stored row"))?;
+        self.store.set_ended(id, now).await?;
+        self.occs.set_ended(key, now);
+        self.replan = true;
+        Ok(format!("Closing “{}” now.", title(here, key)))
     }
+
+    /// `!skip`: the next question not yet posted goes out now, in every
+    /// room of the debate.
+    async fn skip(&mut self, here: &Here<'_>, now: DateTime<Utc>) -> anyhow::Result<String> {
+        let Some(key) = &here.running else {
+            return Ok(NOT_RUNNING.to_owned());
+        };
+        let Some(debate) = here.schedule.debate(&key.0) else {
+            return Ok(REMOVED.to_owned());
+        };
+        let name = here.room.to_string();
+        let next = timeline::timeline(debate, key.1, self.occs.live(key))
+            .into_iter()
+            .find(|i| {
+                i.kind == PostKind::Question
+                    && !self.occs.is_done(key, &(name.clone(), i.kind, i.seq))
+            });
+        let Some(item) = next else {
+            return Ok("There are no more questions; say !end to close.".to_owned());
+        };
+        for r in &debate.rooms {
+            self.post_item(debate, key, r, &item, now).await?;
+        }
+        self.replan = true;
+        Ok(format!("Q{} posted early.", item.seq))
+    }
+
+    /// `!ask TEXT`: an extra question, numbered after the scheduled ones.
+    async fn ask(
+        &mut self,
+        here: &Here<'_>,
+        text: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<String> {
+        let Some(key) = &here.running else {
+            return Ok(NOT_RUNNING.to_owned());
+        };
+        let Some(debate) = here.schedule.debate(&key.0) else {
+            return Ok(REMOVED.to_owned());
+        };
+        let n = self.occs.reserve_question(key, scheduled_questions(debate));
+        let item = Item {
+            due: now,
+            kind: PostKind::Question,
+            seq: i64::from(n),
+        };
+        for r in &debate.rooms {
+            self.post_item_with(debate, key, r, &item, now, Some(text))
+                .await?;
+        }
+        Ok(format!("Asked as Q{n}."))
+    }
+}
+
+/// `!next`: the next three debates of the room (of all, in a room that
+/// holds none), each in every shown zone.
+fn next(here: &Here<'_>, now: DateTime<Utc>) -> String {
+    let pool: Vec<&Debate> = if here.debates.is_empty() {
+        here.schedule.debates.iter().collect()
+    } else {
+        here.debates.clone()
+    };
+    let mut next: Vec<_> = pool
+        .iter()
+        .filter_map(|d| d.occurrences().find(|o| o.starts_at >= now))
+        .collect();
+    next.sort_by_key(|o| o.starts_at);
+    if next.is_empty() {
+        return "No debates are scheduled.".to_owned();
+    }
+    next.iter()
+        .take(3)
+        .map(|o| format!("“{}”: {}", o.debate.title, o.time_line().render()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn title(here: &Here<'_>, key: &OccKey) -> String {
+    here.schedule
+        .debate(&key.0)
+        .map_or_else(|| key.0.clone(), |d| d.title.clone())
 }

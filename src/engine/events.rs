@@ -1,94 +1,193 @@
-//! Incoming events: replies attributed and handed to the writer, edits and
-//! deletions, commands; and the per-room state they are filed against,
-//! rebuilt from the store after a restart or for late deliveries.
+//! Incoming events: a message is a command or a reply; replies are
+//! attributed and handed to the writer, edits and deletions find the reply
+//! they change. Each event's cursor and acknowledgement travel with it to
+//! the writer, so both wait until what it changed is committed.
 
 use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
-use super::attribution::RoomState;
-use super::{ActiveRoom, Engine, OccKey, command, writer};
-use crate::chat::{Chat, Event, Incoming, Receipt, Room};
-use crate::schedule::Debate;
-use crate::store::{NewReply, PostKind, PostRow, PostStatus, WriteOp};
+use super::occurrences::OccKey;
+use super::rooms::PastSlot;
+use super::{Engine, command, writer};
+use crate::chat::{Chat, Event, Incoming, Receipt, Room, Sender};
+use crate::store::{NewReply, WriteOp};
+
+/// A chat message as the engine reads it.
+struct Message {
+    id: String,
+    sender: Sender,
+    body: String,
+    in_reply_to: Option<String>,
+    server_ts: Option<DateTime<Utc>>,
+}
 
 impl<C: Chat> Engine<C> {
-    /// Rebuilds attribution state for rooms where the occurrence was
-    /// collecting replies when Podium stopped.
-    pub(super) async fn restore_rooms(
-        &mut self,
-        key: &OccKey,
-        occurrence_id: i64,
-        debate: &Debate,
-        posts: &[PostRow],
-        now: DateTime<Utc>,
-    ) -> anyhow::Result<()> {
-        for room in &debate.rooms {
-            let name = room.to_string();
-            if !posts
-                .iter()
-                .any(|p| p.room == name && p.kind == PostKind::Intro)
-            {
-                continue;
+    /// Handles one incoming event: commands now, replies via the writer.
+    pub(super) async fn handle(&mut self, ev: Incoming, writer: &mpsc::Sender<writer::Job>) {
+        let now = self.clock.now();
+        let Incoming {
+            room,
+            event,
+            cursor,
+            ack,
+        } = ev;
+        let (op, receipt) = match event {
+            Event::Message {
+                id,
+                sender,
+                body,
+                in_reply_to,
+                server_ts,
+            } => {
+                let message = Message {
+                    id,
+                    sender,
+                    body,
+                    in_reply_to,
+                    server_ts,
+                };
+                self.on_message(&room, message, now).await
             }
-            let active = self
-                .rebuild_room(key, occurrence_id, debate, room, posts)
-                .await?;
-            if active.closes.is_none_or(|c| c >= now) {
-                self.open_room(name, active);
+            Event::Edit {
+                target,
+                body,
+                server_ts,
+            } => self.on_edit(&room, target, body, server_ts.unwrap_or(now)),
+            Event::Delete { target, server_ts } => {
+                on_delete(&room, target, server_ts.unwrap_or(now))
             }
+        };
+        let job = writer::Job {
+            op,
+            cursor,
+            ack,
+            receipt,
+        };
+        if writer.send(job).await.is_err() {
+            tracing::error!("the reply writer has stopped; an event was not stored");
         }
-        Ok(())
     }
 
-    /// A room's attribution state rebuilt from what the store holds.
-    pub(super) async fn rebuild_room(
-        &self,
-        key: &OccKey,
-        occurrence_id: i64,
-        debate: &Debate,
+    async fn on_message(
+        &mut self,
         room: &Room,
-        posts: &[PostRow],
-    ) -> anyhow::Result<ActiveRoom> {
-        let name = room.to_string();
-        let opens = posts
-            .iter()
-            .find(|p| p.room == name && p.kind == PostKind::Intro)
-            .map_or(key.1, |p| p.sent_at.unwrap_or(p.due_at).min(p.due_at));
-        let mut active = self.new_active(key, occurrence_id, debate, opens);
-        active.closes = posts
-            .iter()
-            .find(|p| p.room == name && p.kind == PostKind::Closing)
-            .map(|p| p.sent_at.unwrap_or(p.due_at) + self.config.collect_grace);
-        for p in posts.iter().filter(|p| {
-            p.room == name && p.kind == PostKind::Question && p.status == PostStatus::Sent
-        }) {
-            let n = u32::try_from(p.seq).unwrap_or(0);
-            if let Some(id) = &p.network_id {
-                active.state.question_ids.insert(id.clone(), n);
+        message: Message,
+        now: DateTime<Utc>,
+    ) -> (WriteOp, Receipt) {
+        match command::Command::parse(&message.body) {
+            Some(parsed) => {
+                self.on_command(room, &message.sender, &message.id, parsed, now)
+                    .await;
+                (WriteOp::Nothing, Receipt::Command)
             }
-            active.posted.push((p.sent_at.unwrap_or(p.due_at), n));
-            active.state.questions = active.state.questions.max(n);
+            None => self.on_reply(room, message, now).await,
         }
-        active.state.latest = active
-            .posted
-            .iter()
-            .max_by_key(|(t, _)| *t)
-            .map(|(_, q)| *q);
-        for (id, q) in self.store.reply_questions(occurrence_id, &name).await? {
-            active.state.reply_questions.insert(id, q);
+    }
+
+    /// A command is applied once, even when delivered again after a crash.
+    async fn on_command(
+        &mut self,
+        room: &Room,
+        sender: &Sender,
+        id: &str,
+        parsed: Result<command::Command, command::CommandError>,
+        now: DateTime<Utc>,
+    ) {
+        let network = room.network().as_str();
+        match self
+            .store
+            .claim_command(network, &room.to_string(), id, now)
+            .await
+        {
+            Ok(true) => self.command(room, sender, id, parsed, now).await,
+            Ok(false) => tracing::info!(room = %room, id = %id, "command already handled"),
+            Err(e) => tracing::error!(cause = %e, "cannot record a command; ignoring it"),
         }
-        Ok(active)
+    }
+
+    /// A reply, filed to the occurrence collecting in the room when it was
+    /// sent: the live one, or a past one for a message delivered late.
+    async fn on_reply(
+        &mut self,
+        room: &Room,
+        m: Message,
+        now: DateTime<Utc>,
+    ) -> (WriteOp, Receipt) {
+        let name = room.to_string();
+        let at = m.server_ts.unwrap_or(now);
+        let over = self.rooms.closed_before(&name, at);
+        let slot = if self.rooms.live_covering(&name, at).is_some() {
+            None
+        } else {
+            match self.past_room(room, at).await {
+                Ok(Some(slot)) => Some(slot),
+                Ok(None) => return not_collected(over),
+                Err(e) => {
+                    tracing::error!(cause = %e, room = %room,
+                        "cannot look up the debate of a late message");
+                    return not_collected(over);
+                }
+            }
+        };
+        let target = match &slot {
+            None => self.rooms.live_covering(&name, at),
+            Some(slot) => self.rooms.past_covering(slot, at),
+        };
+        let Some(active) = target else {
+            return not_collected(over);
+        };
+        let latest = active.latest_at(at);
+        let (question, by) =
+            active
+                .state
+                .attribute_with_latest(&m.body, m.in_reply_to.as_deref(), latest);
+        active.state.reply_questions.insert(m.id.clone(), question);
+        let reply = NewReply {
+            occurrence_id: active.occurrence_id,
+            network: room.network().as_str().to_owned(),
+            room: name,
+            sender_id: m.sender.id,
+            sender_name: m.sender.name,
+            body: m.body,
+            question,
+            attributed_by: by.as_str(),
+            network_id: m.id,
+            server_ts: m.server_ts,
+            received_at: now,
+        };
+        (WriteOp::Insert(reply), Receipt::Saved { question, by })
+    }
+
+    /// An edit updates the stored reply; a valid answer tag in it moves the
+    /// reply to that question.
+    fn on_edit(
+        &mut self,
+        room: &Room,
+        target: String,
+        body: String,
+        at: DateTime<Utc>,
+    ) -> (WriteOp, Receipt) {
+        let question = self.rooms.retag(&room.to_string(), &target, &body);
+        let op = WriteOp::Edit {
+            network: room.network().as_str().to_owned(),
+            room: room.to_string(),
+            target,
+            body,
+            question,
+            at,
+        };
+        (op, Receipt::Updated)
     }
 
     /// The occurrence a message sent at `at` in `room` belongs to, when the
     /// room has no live state for it: messages re-delivered after Podium
     /// was down (a Matrix sync from the saved token) are collected too,
     /// even for a debate that ran entirely while it was down.
-    pub(super) async fn past_room(
+    async fn past_room(
         &mut self,
         room: &Room,
         at: DateTime<Utc>,
-    ) -> anyhow::Result<Option<(String, OccKey)>> {
+    ) -> anyhow::Result<Option<PastSlot>> {
         let schedule = self.schedule.borrow().clone();
         let grace = self.config.collect_grace;
         let found = schedule
@@ -106,161 +205,39 @@ impl<C: Chat> Engine<C> {
             return Ok(None);
         };
         let key: OccKey = (debate.id.clone(), start);
-        let slot = (room.to_string(), key.clone());
-        if !self.past.contains_key(&slot) {
+        let slot: PastSlot = (room.to_string(), key.clone());
+        if !self.rooms.has_past(&slot) {
             let debate = debate.clone();
             let id = self.occurrence_id(&key, &debate, at).await?;
             let posts = self.store.posts(id).await?;
-            let mut active = self.rebuild_room(&key, id, &debate, room, &posts).await?;
+            let mut active = self
+                .rebuild_room(&key, id, &debate, &slot.0, &posts)
+                .await?;
             if active.closes.is_none() {
                 active.closes = Some(start + debate.duration + grace);
             }
-            self.past.insert(slot.clone(), active);
+            self.rooms.add_past(slot.clone(), active);
         }
         Ok(Some(slot))
     }
+}
 
-    pub(super) fn new_active(
-        &self,
-        key: &OccKey,
-        occurrence_id: i64,
-        debate: &Debate,
-        opens: DateTime<Utc>,
-    ) -> ActiveRoom {
-        ActiveRoom {
-            opens,
-            occurrence_id,
-            key: key.clone(),
-            state: RoomState {
-                questions: u32::try_from(debate.questions.len()).unwrap_or(u32::MAX),
-                ..RoomState::default()
-            },
-            posted: Vec::new(),
-            closes: None,
-        }
-    }
+/// A deletion hides the stored reply from every transcript.
+fn on_delete(room: &Room, target: String, at: DateTime<Utc>) -> (WriteOp, Receipt) {
+    let op = WriteOp::Delete {
+        network: room.network().as_str().to_owned(),
+        room: room.to_string(),
+        target,
+        at,
+    };
+    (op, Receipt::Updated)
+}
 
-    /// Handles one incoming event: commands now, replies via the writer.
-    pub(super) async fn handle(&mut self, ev: Incoming, writer: &mpsc::Sender<writer::Job>) {
-        let now = self.clock.now();
-        let room_name = ev.room.to_string();
-        let network = ev.room.network().as_str().to_owned();
-        let (op, receipt) = match ev.event {
-            Event::Message {
-                id,
-                sender,
-                body,
-                in_reply_to,
-                server_ts,
-            } => {
-                if let Some(parsed) = command::Command::parse(&body) {
-                    match self
-                        .store
-                        .claim_command(&network, &room_name, &id, now)
-                        .await
-                    {
-                        Ok(true) => self.command(&ev.room, &sender, &id, parsed, now).await,
-                        Ok(false) => {
-                            tracing::info!(room = %ev.room, id = %id, "command already handled");
-                        }
-                        Err(e) => {
-                            tracing::error!(cause = %e, "cannot record a command; ignoring it")
-                        }
-                    }
-                    (WriteOp::Nothing, Receipt::Command)
-                } else {
-                    let at = server_ts.unwrap_or(now);
-                    let live = self.rooms.get(&room_name);
-                    let over = live.is_some_and(|a| a.closes.is_some_and(|c| at > c));
-                    let target = if live.is_some_and(|a| a.covers(at)) {
-                        self.rooms.get_mut(&room_name)
-                    } else {
-                        match self.past_room(&ev.room, at).await {
-                            Ok(Some(slot)) => self.past.get_mut(&slot).filter(|a| a.covers(at)),
-                            Ok(None) => None,
-                            Err(e) => {
-                                tracing::error!(cause = %e, room = %ev.room,
-                                    "cannot look up the debate of a late message");
-                                None
-                            }
-                        }
-                    };
-                    match target {
-                        Some(active) => {
-                            let latest = active.latest_at(at);
-                            let (question, by) = active.state.attribute_with_latest(
-                                &body,
-                                in_reply_to.as_deref(),
-                                latest,
-                            );
-                            active.state.reply_questions.insert(id.clone(), question);
-                            (
-                                WriteOp::Insert(NewReply {
-                                    occurrence_id: active.occurrence_id,
-                                    network: network.clone(),
-                                    room: room_name.clone(),
-                                    sender_id: sender.id,
-                                    sender_name: sender.name,
-                                    body,
-                                    question,
-                                    attributed_by: by.as_str(),
-                                    network_id: id,
-                                    server_ts,
-                                    received_at: now,
-                                }),
-                                Receipt::Saved { question, by },
-                            )
-                        }
-                        None if over => (WriteOp::Nothing, Receipt::Ignored("the debate is over")),
-                        None => (
-                            WriteOp::Nothing,
-                            Receipt::Ignored("no debate is running in this room"),
-                        ),
-                    }
-                }
-            }
-            Event::Edit {
-                target,
-                body,
-                server_ts,
-            } => {
-                let question = self.rooms.get_mut(&room_name).and_then(|a| {
-                    let q = a.state.retag(&body);
-                    if let Some(q) = q {
-                        a.state.reply_questions.insert(target.clone(), Some(q));
-                    }
-                    q
-                });
-                (
-                    WriteOp::Edit {
-                        network: network.clone(),
-                        room: room_name.clone(),
-                        target,
-                        body,
-                        question,
-                        at: server_ts.unwrap_or(now),
-                    },
-                    Receipt::Updated,
-                )
-            }
-            Event::Delete { target, server_ts } => (
-                WriteOp::Delete {
-                    network: network.clone(),
-                    room: room_name.clone(),
-                    target,
-                    at: server_ts.unwrap_or(now),
-                },
-                Receipt::Updated,
-            ),
-        };
-        let job = writer::Job {
-            op,
-            cursor: ev.cursor,
-            ack: ev.ack,
-            receipt,
-        };
-        if writer.send(job).await.is_err() {
-            tracing::error!("the reply writer has stopped; an event was not stored");
-        }
-    }
+fn not_collected(over: bool) -> (WriteOp, Receipt) {
+    let why = if over {
+        "the debate is over"
+    } else {
+        "no debate is running in this room"
+    };
+    (WriteOp::Nothing, Receipt::Ignored(why))
 }

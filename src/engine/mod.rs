@@ -13,14 +13,15 @@ pub mod attribution;
 pub mod command;
 mod commands;
 mod events;
+mod occurrences;
 mod outage;
 mod posting;
+mod rooms;
 pub mod tag;
 pub mod text;
 pub mod timeline;
 pub mod writer;
 
-use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
 
@@ -29,10 +30,12 @@ use tokio::sync::{broadcast, mpsc, watch};
 
 use crate::chat::{Chat, Incoming, Room};
 use crate::clock::Clock;
-use crate::schedule::{Debate, Schedule};
-use crate::store::{NewOccurrence, PostKind, PostRow, PostStatus, Store};
-use attribution::RoomState;
-use timeline::Live;
+use crate::config::{DEFAULT_PUBLIC_URL, Timings};
+use crate::domain::PostKind;
+use crate::schedule::{Debate, Occurrence, Schedule};
+use crate::store::{NewOccurrence, Store};
+use occurrences::{OccKey, OccState, Occurrences};
+use rooms::{ActiveRoom, Rooms};
 
 /// Timing and link settings; the defaults suit a live community debate.
 #[derive(Clone, Debug)]
@@ -51,15 +54,29 @@ pub struct EngineConfig {
     pub rehearsal: Option<(DateTime<Utc>, f64)>,
 }
 
-impl Default for EngineConfig {
-    fn default() -> Self {
+impl EngineConfig {
+    /// The engine's settings from the configuration's.
+    pub fn new(timings: Timings, public_url: &str) -> Self {
         EngineConfig {
-            late_grace: Duration::minutes(15),
-            late_after: Duration::minutes(1),
-            collect_grace: Duration::minutes(10),
-            public_url: "http://127.0.0.1:8080".to_owned(),
+            late_grace: timings.late_grace,
+            late_after: timings.late_after,
+            collect_grace: timings.collect_grace,
+            public_url: public_url.to_owned(),
             rehearsal: None,
         }
+    }
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig::new(
+            Timings {
+                late_grace: Duration::minutes(15),
+                late_after: Duration::minutes(1),
+                collect_grace: Duration::minutes(10),
+            },
+            DEFAULT_PUBLIC_URL,
+        )
     }
 }
 
@@ -89,8 +106,6 @@ pub enum Notice {
     },
 }
 
-type OccKey = (String, DateTime<Utc>);
-
 /// How far ahead `!start` may bring an occurrence forward.
 pub(crate) const START_AHEAD: Duration = Duration::hours(24);
 
@@ -102,68 +117,32 @@ const FORGET_AFTER: Duration = Duration::days(2);
 /// How long after a temporary failure a post is tried again.
 const RETRY_AFTER: Duration = Duration::seconds(30);
 
-/// An occurrence the engine has looked at, with what it has done.
-#[derive(Clone, Debug, Default)]
-struct OccState {
-    id: Option<i64>,
-    live: Live,
-    /// (room, kind, seq) that need nothing more.
-    done: HashSet<(String, PostKind, i64)>,
-    /// Claims found in the store when this process started, which may or
-    /// may not have reached the network before a crash.
-    stale_claims: HashMap<(String, PostKind, i64), PostRow>,
-    /// Posts that failed temporarily in this process, and when to retry.
-    retries: HashMap<(String, PostKind, i64), (PostRow, DateTime<Utc>)>,
-    /// Highest question number posted (extra questions raise it).
-    extra_questions: u32,
-    /// [`Notice::Finished`] was sent.
-    finished: bool,
-}
-
-/// A room in which an occurrence is collecting replies.
-#[derive(Clone, Debug)]
-struct ActiveRoom {
-    occurrence_id: i64,
-    key: OccKey,
-    state: RoomState,
-    /// Questions in posting order, with when they were posted.
-    posted: Vec<(DateTime<Utc>, u32)>,
-    /// Replies are collected from then (the intro)...
-    opens: DateTime<Utc>,
-    /// ...until then (set when the closing is posted).
-    closes: Option<DateTime<Utc>>,
-}
-
-impl ActiveRoom {
-    fn covers(&self, at: DateTime<Utc>) -> bool {
-        self.opens <= at && self.closes.is_none_or(|c| at <= c)
-    }
-
-    /// The latest question posted by `at`, for a message sent then.
-    fn latest_at(&self, at: DateTime<Utc>) -> Option<u32> {
-        self.posted
-            .iter()
-            .filter(|(t, _)| *t <= at)
-            .max_by_key(|(t, _)| *t)
-            .map(|(_, q)| *q)
-    }
-}
-
 pub struct Engine<C: Chat> {
     store: Store,
     chat: Arc<C>,
     clock: Clock,
     config: EngineConfig,
     schedule: watch::Receiver<Arc<Schedule>>,
-    occs: HashMap<OccKey, OccState>,
-    rooms: HashMap<String, ActiveRoom>,
-    /// Rooms of occurrences that are over, rebuilt to file late-delivered
-    /// messages; keyed by room and occurrence.
-    past: HashMap<(String, OccKey), ActiveRoom>,
+    occs: Occurrences,
+    rooms: Rooms,
     notices: broadcast::Sender<Notice>,
     /// Set when something changed the plan (a post, a command, a reload).
     replan: bool,
     next_due: Option<DateTime<Utc>>,
+}
+
+/// The earliest of the instants offered to it.
+#[derive(Default)]
+struct Earliest(Option<DateTime<Utc>>);
+
+impl Earliest {
+    fn offer(&mut self, t: Option<DateTime<Utc>>) {
+        if let Some(t) = t
+            && self.0.is_none_or(|n| t < n)
+        {
+            self.0 = Some(t);
+        }
+    }
 }
 
 impl<C: Chat> Engine<C> {
@@ -180,9 +159,8 @@ impl<C: Chat> Engine<C> {
             clock,
             config,
             schedule,
-            occs: HashMap::new(),
-            rooms: HashMap::new(),
-            past: HashMap::new(),
+            occs: Occurrences::default(),
+            rooms: Rooms::default(),
             notices: broadcast::channel(1024).0,
             replan: true,
             next_due: None,
@@ -196,6 +174,8 @@ impl<C: Chat> Engine<C> {
 
     /// Runs until `shutdown` completes. Incoming events arrive on `events`;
     /// when that channel closes the engine goes on with its timeline alone.
+    /// On shutdown, everything handed to the reply writer is committed
+    /// before this returns.
     ///
     /// # Errors
     /// Only store failures that make going on unsafe.
@@ -213,26 +193,7 @@ impl<C: Chat> Engine<C> {
             let now = self.clock.now();
             if self.replan || self.next_due.is_some_and(|d| d <= now) {
                 self.replan = false;
-                self.next_due = match self.step(now).await {
-                    Ok(next) => {
-                        if let Some(lasted) = outage.recovered() {
-                            tracing::warn!(lasted = ?lasted, "the timeline is advancing again");
-                        }
-                        next
-                    }
-                    Err(e) => {
-                        // A busy or failing disk must not stop the bot:
-                        // nothing was marked done, so the step is redone.
-                        match outage.failed() {
-                            outage::Report::Started => tracing::error!(cause = %e,
-                                "cannot advance the timeline; retrying every 5 seconds"),
-                            outage::Report::Lasting(lasted) => tracing::error!(cause = %e,
-                                lasted = ?lasted, "still cannot advance the timeline"),
-                            outage::Report::Quiet => {}
-                        }
-                        Some(now + Duration::seconds(5))
-                    }
-                };
+                self.next_due = self.step_or_retry(now, &mut outage).await;
             }
             let wait = self.next_due.map(|d| self.clock.real_delay(d));
             tokio::select! {
@@ -260,118 +221,113 @@ impl<C: Chat> Engine<C> {
         Ok(())
     }
 
+    /// One step; on failure (a busy or failing disk must not stop the bot)
+    /// the step is redone in five seconds: nothing was marked done.
+    async fn step_or_retry(
+        &mut self,
+        now: DateTime<Utc>,
+        outage: &mut outage::Outage,
+    ) -> Option<DateTime<Utc>> {
+        match self.step(now).await {
+            Ok(next) => {
+                if let Some(lasted) = outage.recovered() {
+                    tracing::warn!(lasted = ?lasted, "the timeline is advancing again");
+                }
+                next
+            }
+            Err(e) => {
+                match outage.failed() {
+                    outage::Report::Started => tracing::error!(cause = %e,
+                        "cannot advance the timeline; retrying every 5 seconds"),
+                    outage::Report::Lasting(lasted) => tracing::error!(cause = %e,
+                        lasted = ?lasted, "still cannot advance the timeline"),
+                    outage::Report::Quiet => {}
+                }
+                Some(now + Duration::seconds(5))
+            }
+        }
+    }
+
     /// Posts everything due at `now`; returns when the next item falls due.
     async fn step(&mut self, now: DateTime<Utc>) -> anyhow::Result<Option<DateTime<Utc>>> {
         let schedule = self.schedule.borrow().clone();
-        let slack = self.config.late_grace + self.config.collect_grace + Duration::minutes(1);
-        let mut next: Option<DateTime<Utc>> = None;
-        let earliest = |t: DateTime<Utc>, next: &mut Option<DateTime<Utc>>| {
-            if next.is_none_or(|n| t < n) {
-                *next = Some(t);
-            }
-        };
+        let mut next = Earliest::default();
         for debate in &schedule.debates {
-            let lead = debate
-                .remind
-                .first()
-                .copied()
-                .unwrap_or_else(Duration::zero);
-            let occurrences = debate
-                .occurrences()
-                .skip_while(|o| o.starts_at + FORGET_AFTER <= now);
-            for o in occurrences {
-                let start = o.starts_at;
-                // `!start` can move an occurrence up to a day earlier, so
-                // those within a day are looked at (and their stored shift
-                // loaded) even before their first reminder.
-                if start - lead.max(START_AHEAD) > now {
-                    earliest(start - lead, &mut next);
-                    break;
-                }
-                let key = (debate.id.clone(), start);
-                self.load(&key, debate, now).await?;
-                let Some(state) = self.occs.get(&key) else {
-                    continue;
-                };
-                // Long over: only one that an earlier run started needs
-                // anything (what was left of it is skipped and logged).
-                if o.ends_at + slack < now && (state.id.is_none() || state.finished) {
-                    continue;
-                }
-                let items = timeline::timeline(debate, start, state.live);
-                for item in &items {
-                    if item.due > now {
-                        earliest(item.due, &mut next);
-                        continue;
-                    }
-                    for room in &debate.rooms {
-                        if let Some(retry) = self.post_item(debate, &key, room, item, now).await? {
-                            earliest(retry, &mut next);
-                        }
-                    }
-                }
-                self.note_finished(debate, &key, &items);
-            }
+            next.offer(self.step_debate(debate, now).await?);
         }
-        if let Some(retry) = self.retry_failed(&schedule, now).await? {
-            earliest(retry, &mut next);
-        }
-        // A debate (or one of its rooms) taken out of the schedule while it
-        // runs stops there: no closing is posted, collection ends after the
-        // usual grace.
-        for (name, active) in &mut self.rooms {
-            let still_held = schedule
-                .debate(&active.key.0)
-                .is_some_and(|d| d.rooms.iter().any(|r| r.to_string() == *name));
-            if active.closes.is_none() && !still_held {
-                tracing::warn!(debate = %active.key.0, room = %name,
-                    "a running debate was removed from the schedule here; it ends now");
-                active.closes = Some(now + self.config.collect_grace);
-            }
-        }
-        // Forget occurrences that are long over.
-        self.occs
-            .retain(|(_, start), _| *start + FORGET_AFTER > now);
+        next.offer(self.retry_failed(&schedule, now).await?);
         self.rooms
-            .retain(|_, r| r.closes.is_none_or(|c| c > now - Duration::days(1)));
-        self.past
-            .retain(|(_, (_, start)), _| *start + FORGET_AFTER > now);
-        Ok(next)
+            .end_removed(&schedule, now, self.config.collect_grace);
+        // Forget occurrences that are long over.
+        self.occs.forget_before(now - FORGET_AFTER);
+        self.rooms.forget(now, now - FORGET_AFTER);
+        Ok(next.0)
     }
 
-    /// Sends [`Notice::Finished`] once every item of the occurrence is done
-    /// in every room.
-    fn note_finished(&mut self, debate: &Debate, key: &OccKey, items: &[timeline::Item]) {
-        let Some(state) = self.occs.get_mut(key) else {
-            return;
-        };
-        if state.finished
-            || !items.iter().all(|i| {
-                debate
-                    .rooms
-                    .iter()
-                    .all(|r| state.done.contains(&(r.to_string(), i.kind, i.seq)))
-            })
-        {
-            return;
+    /// Posts what is due of one debate's occurrences in view; returns when
+    /// its next item falls due.
+    async fn step_debate(
+        &mut self,
+        debate: &Debate,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Option<DateTime<Utc>>> {
+        let lead = debate
+            .remind
+            .first()
+            .copied()
+            .unwrap_or_else(Duration::zero);
+        let mut next = Earliest::default();
+        let occurrences = debate
+            .occurrences()
+            .skip_while(|o| o.starts_at + FORGET_AFTER <= now);
+        for o in occurrences {
+            // `!start` can move an occurrence up to a day earlier, so those
+            // within a day are looked at (and their stored shift loaded)
+            // even before their first reminder.
+            if o.starts_at - lead.max(START_AHEAD) > now {
+                next.offer(Some(o.starts_at - lead));
+                break;
+            }
+            next.offer(self.step_occurrence(debate, &o, now).await?);
         }
-        state.finished = true;
-        let _ = self.notices.send(Notice::Finished {
-            debate: key.0.clone(),
-            scheduled_start: key.1,
-        });
+        Ok(next.0)
     }
 
-    /// Makes `active` the room's live state unless a later occurrence
-    /// already holds the room: catching up an old occurrence after a
-    /// restart must not take the room from the one running now.
-    fn open_room(&mut self, name: String, active: ActiveRoom) {
-        match self.rooms.get(&name) {
-            Some(held) if held.key.1 > active.key.1 => {}
-            _ => {
-                self.rooms.insert(name, active);
+    async fn step_occurrence(
+        &mut self,
+        debate: &Debate,
+        o: &Occurrence<'_>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Option<DateTime<Utc>>> {
+        let key = (debate.id.clone(), o.starts_at);
+        self.load(&key, debate, now).await?;
+        let Some(state) = self.occs.get(&key) else {
+            return Ok(None);
+        };
+        // Long over: only one that an earlier run started needs anything
+        // (what was left of it is skipped and logged).
+        let slack = self.config.late_grace + self.config.collect_grace + Duration::minutes(1);
+        if o.ends_at + slack < now && (state.id.is_none() || state.is_finished()) {
+            return Ok(None);
+        }
+        let items = timeline::timeline(debate, o.starts_at, state.live);
+        let mut next = Earliest::default();
+        for item in &items {
+            if item.due > now {
+                next.offer(Some(item.due));
+                continue;
+            }
+            for room in &debate.rooms {
+                next.offer(self.post_item(debate, &key, room, item, now).await?);
             }
         }
+        if self.occs.finish_if_done(&key, &items, &debate.rooms) {
+            let _ = self.notices.send(Notice::Finished {
+                debate: key.0.clone(),
+                scheduled_start: key.1,
+            });
+        }
+        Ok(next.0)
     }
 
     /// Loads what the store knows of an occurrence, once.
@@ -381,45 +337,27 @@ impl<C: Chat> Engine<C> {
         debate: &Debate,
         now: DateTime<Utc>,
     ) -> anyhow::Result<()> {
-        if self.occs.contains_key(key) {
+        if self.occs.contains(key) {
             return Ok(());
         }
         let mut state = OccState::default();
         if let Some(row) = self.store.find_occurrence(&key.0, key.1).await? {
-            state.id = Some(row.id);
-            state.live = Live {
-                shift: Duration::seconds(row.shift_seconds),
-                ended_at: row.ended_at,
-            };
             let posts = self.store.posts(row.id).await?;
-            for p in &posts {
-                if p.kind == PostKind::Question {
-                    state.extra_questions =
-                        state.extra_questions.max(u32::try_from(p.seq).unwrap_or(0));
-                }
-                let k = (p.room.clone(), p.kind, p.seq);
-                match p.status {
-                    PostStatus::Sending => {
-                        state.stale_claims.insert(k, p.clone());
-                    }
-                    _ => {
-                        state.done.insert(k);
-                    }
-                }
-            }
+            state = OccState::from_store(&row, &posts);
             self.restore_rooms(key, row.id, debate, &posts, now).await?;
         }
         self.occs.insert(key.clone(), state);
         Ok(())
     }
 
+    /// The occurrence's stored id, creating its row the first time.
     async fn occurrence_id(
         &mut self,
         key: &OccKey,
         debate: &Debate,
         now: DateTime<Utc>,
     ) -> anyhow::Result<i64> {
-        if let Some(id) = self.occs.get(key).and_then(|o| o.id) {
+        if let Some(id) = self.occs.id(key) {
             return Ok(id);
         }
         let row = self
@@ -434,9 +372,72 @@ impl<C: Chat> Engine<C> {
                 now,
             })
             .await?;
-        self.occs.entry(key.clone()).or_default().id = Some(row.id);
+        self.occs.set_id(key, row.id);
         Ok(row.id)
     }
+
+    /// Rebuilds attribution state for rooms where the occurrence was
+    /// collecting replies when Podium stopped.
+    async fn restore_rooms(
+        &mut self,
+        key: &OccKey,
+        occurrence_id: i64,
+        debate: &Debate,
+        posts: &[crate::store::PostRow],
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        for room in &debate.rooms {
+            let name = room.to_string();
+            if !posts
+                .iter()
+                .any(|p| p.room == name && p.kind == PostKind::Intro)
+            {
+                continue;
+            }
+            let active = self
+                .rebuild_room(key, occurrence_id, debate, &name, posts)
+                .await?;
+            if active.closes.is_none_or(|c| c >= now) {
+                self.rooms.open(name, active);
+            }
+        }
+        Ok(())
+    }
+
+    /// A room's attribution state rebuilt from what the store holds.
+    async fn rebuild_room(
+        &self,
+        key: &OccKey,
+        occurrence_id: i64,
+        debate: &Debate,
+        name: &str,
+        posts: &[crate::store::PostRow],
+    ) -> anyhow::Result<ActiveRoom> {
+        let replies = self.store.reply_questions(occurrence_id, name).await?;
+        Ok(ActiveRoom::rebuild(
+            key,
+            occurrence_id,
+            scheduled_questions(debate),
+            name,
+            posts,
+            replies,
+            self.config.collect_grace,
+        ))
+    }
+
+    /// The transcript link of an occurrence of `debate` starting at `start`.
+    fn transcript_url(&self, debate: &str, start: DateTime<Utc>, zone: chrono_tz::Tz) -> String {
+        crate::transcript::url(
+            &self.config.public_url,
+            debate,
+            start.with_timezone(&zone).date_naive(),
+        )
+    }
+}
+
+/// How many questions a debate has in the schedule.
+fn scheduled_questions(debate: &Debate) -> u32 {
+    u32::try_from(debate.questions.len()).unwrap_or(u32::MAX)
 }
 
 async fn sleep_opt(d: Option<std::time::Duration>) {

@@ -60,6 +60,17 @@ fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
+/// The transcript page of an occurrence: `PUBLIC_URL/transcripts/DEBATE/DATE`,
+/// DATE being the occurrence's local date in its debate's zone. The one
+/// place this address is built.
+pub fn url(public_url: &str, debate: &str, date: NaiveDate) -> String {
+    format!(
+        "{}/transcripts/{debate}/{}",
+        public_url.trim_end_matches('/'),
+        date.format("%Y-%m-%d")
+    )
+}
+
 /// Picks the occurrence: on `date` (local to the debate) if given, else the
 /// most recent one that has started by `now`.
 ///
