@@ -203,7 +203,7 @@ impl<C: Chat> Engine<C> {
                                     sender_name: sender.name,
                                     body,
                                     question,
-                                    attributed_by: by.as_str(),
+                                    attributed_by: by,
                                     network_id: id,
                                     server_ts,
                                     received_at: now,
