@@ -57,7 +57,7 @@ fn answer(occurrence_id: i64, n: usize) -> Job {
             sender_name: "bob".into(),
             body: format!("A1: answer {}", big(n)),
             question: Some(1),
-            attributed_by: "tag",
+            attributed_by: podium::domain::AttributedBy::Tag,
             network_id: format!("m{n}"),
             server_ts: None,
             received_at: utc(START),

@@ -150,7 +150,7 @@ impl<C: Chat> Engine<C> {
             sender_name: m.sender.name,
             body: m.body,
             question,
-            attributed_by: by.as_str(),
+            attributed_by: by,
             network_id: m.id,
             server_ts: m.server_ts,
             received_at: now,
