@@ -12,6 +12,7 @@
 //!   text or JSON.
 //! - [`cli`], [`rehearse`]: the command line.
 
+pub mod app;
 pub mod chat;
 pub mod cli;
 pub mod clock;
@@ -19,7 +20,6 @@ pub mod config;
 pub mod domain;
 pub mod engine;
 pub mod ics;
-pub mod rehearse;
 pub mod safe_text;
 pub mod schedule;
 pub mod store;

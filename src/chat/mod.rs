@@ -6,13 +6,15 @@
 
 pub mod console;
 pub mod memory;
+pub mod router;
+pub mod tag;
 
 use std::future::Future;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::oneshot;
 
-pub use crate::domain::{AttributedBy, Cursor, Room};
+pub use crate::domain::{AttributedBy, Cursor, Network, Room};
 
 /// Who wrote a message: a network-wide id (`@alice:example.org`,
 /// `irc:alice`, `console:alice`) and the name to show.
@@ -92,6 +94,9 @@ pub enum ChatError {
     /// Not worth retrying: the room does not exist, the bot may not post...
     #[error("{0}")]
     Permanent(String),
+    /// The room is on a network Podium is not configured to connect to.
+    #[error("no {0} connection is configured")]
+    NoNetwork(Network),
 }
 
 /// A chat network as the engine sees it.

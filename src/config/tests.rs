@@ -194,3 +194,32 @@ fn invalid_toml_is_located() {
         "{errors:?}"
     );
 }
+
+#[test]
+fn the_example_file_is_valid_and_documents_every_key() {
+    let text = include_str!("../../podium.example.toml");
+    let c = load(Some(text), &[]).unwrap();
+    assert!(c.matrix.is_none() && c.irc.is_none());
+    for key in KEYS {
+        assert!(
+            text.contains(&format!("{} = ", key.name)),
+            "podium.example.toml lacks `{}`",
+            key.path()
+        );
+        assert!(
+            text.contains(&key.env()),
+            "podium.example.toml does not name {}",
+            key.env()
+        );
+    }
+    // Uncommented, the network sections are complete examples.
+    let on = text
+        .replace("# homeserver", "homeserver")
+        .replace("# user", "user")
+        .replace("# password = ", "password = ")
+        .replace("# server", "server")
+        .replace("# nick", "nick");
+    let c = load(Some(&on), &[]).unwrap();
+    assert_eq!(c.matrix.unwrap().user, "@podium:example.org");
+    assert_eq!(c.irc.unwrap().server, "irc.libera.chat:6697");
+}

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use super::tag::parse_tag;
+use crate::chat::tag::parse_tag;
 pub use crate::domain::AttributedBy;
 
 /// What a room knows while an occurrence runs in it.

@@ -17,7 +17,6 @@ mod occurrences;
 mod outage;
 mod posting;
 mod rooms;
-pub mod tag;
 pub mod text;
 pub mod timeline;
 pub mod writer;

@@ -236,6 +236,13 @@ impl<C: Chat> Engine<C> {
                 self.occs.schedule_retry(key, row, retry);
                 Ok(Some(retry))
             }
+            Err(e @ ChatError::NoNetwork(_)) => {
+                tracing::info!(debate = %debate.id, room = %room, kind = row.kind.as_str(),
+                    "skipped: {e}");
+                self.store.mark_status(row.id, PostStatus::Skipped).await?;
+                self.done(key, &(row.room.clone(), row.kind, row.seq));
+                Ok(None)
+            }
             Err(ChatError::Permanent(e)) => {
                 tracing::error!(debate = %debate.id, room = %room, kind = row.kind.as_str(),
                     cause = %e, "cannot post in this room; giving up on this post");

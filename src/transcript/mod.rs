@@ -8,7 +8,7 @@ use chrono_tz::Tz;
 use serde::Serialize;
 
 use crate::safe_text::neutralise;
-use crate::store::{self, OccurrenceRow, PostKind, PostStatus, Store};
+use crate::store::{self, OccurrenceRow, PostKind, PostRow, PostStatus, ReplyRow, Store};
 
 /// The JSON shape is a contract (see README): `debate`, `title`,
 /// `starts_at`, `questions` (with `number`, `text`, `posted_at`, `replies`)
@@ -108,36 +108,7 @@ pub async fn find(
 /// Store failures.
 pub async fn build(store: &Store, occ: &OccurrenceRow) -> store::Result<Transcript> {
     let posts = store.posts(occ.id).await?;
-    let mut questions: Vec<QuestionEntry> = Vec::new();
-    // Every question that was, or may have been, asked: one that was
-    // skipped after a restart can still have answers (tagged A3: ...).
-    for p in posts
-        .iter()
-        .filter(|p| p.kind == PostKind::Question && p.status != PostStatus::Failed)
-    {
-        let number = u32::try_from(p.seq).unwrap_or(0);
-        let posted = p
-            .sent_at
-            .filter(|_| p.status == PostStatus::Sent)
-            .map(rfc3339);
-        match questions.iter_mut().find(|q| q.number == number) {
-            Some(q) => {
-                if posted.is_some() && (q.posted_at.is_none() || posted < q.posted_at) {
-                    q.posted_at = posted;
-                }
-            }
-            None => questions.push(QuestionEntry {
-                number,
-                text: p.question_text.clone().unwrap_or_default(),
-                asked: posted.is_some(),
-                posted_at: posted,
-                replies: Vec::new(),
-            }),
-        }
-    }
-    for q in &mut questions {
-        q.asked = q.posted_at.is_some();
-    }
+    let mut questions = asked_questions(&posts);
     let mut replies = store.replies(occ.id).await?;
     replies.retain(|r| r.deleted_at.is_none());
     // An answer tagged with the number of a question that was never posted
@@ -162,20 +133,9 @@ pub async fn build(store: &Store, occ: &OccurrenceRow) -> store::Result<Transcri
     let mut unattributed = Vec::new();
     replies.sort_by_key(|r| (r.server_ts.unwrap_or(r.received_at), r.id));
     for r in replies {
-        let entry = ReplyEntry {
-            author: r.sender_name,
-            author_id: r.sender_id,
-            body: r.body,
-            sent_at: rfc3339(r.server_ts.unwrap_or(r.received_at)),
-            network: r.network,
-            room: r.room,
-            edited: r.edited_at.is_some(),
-            attributed_by: r.attributed_by,
-        };
-        match r
-            .question
-            .and_then(|n| questions.iter_mut().find(|q| q.number == n))
-        {
+        let question = r.question;
+        let entry = ReplyEntry::from(r);
+        match question.and_then(|n| questions.iter_mut().find(|q| q.number == n)) {
             Some(q) => q.replies.push(entry),
             None => unattributed.push(entry),
         }
@@ -190,6 +150,54 @@ pub async fn build(store: &Store, occ: &OccurrenceRow) -> store::Result<Transcri
         questions,
         unattributed,
     })
+}
+
+/// Every question that was, or may have been, asked, once each, with the
+/// first time it was posted in any room: one that was skipped after a
+/// restart can still have answers (tagged A3: ...).
+fn asked_questions(posts: &[PostRow]) -> Vec<QuestionEntry> {
+    let mut questions: Vec<QuestionEntry> = Vec::new();
+    for p in posts
+        .iter()
+        .filter(|p| p.kind == PostKind::Question && p.status != PostStatus::Failed)
+    {
+        let number = u32::try_from(p.seq).unwrap_or(0);
+        let posted = p
+            .sent_at
+            .filter(|_| p.status == PostStatus::Sent)
+            .map(rfc3339);
+        match questions.iter_mut().find(|q| q.number == number) {
+            Some(q) => {
+                if posted.is_some() && (q.posted_at.is_none() || posted < q.posted_at) {
+                    q.posted_at = posted;
+                    q.asked = true;
+                }
+            }
+            None => questions.push(QuestionEntry {
+                number,
+                text: p.question_text.clone().unwrap_or_default(),
+                asked: posted.is_some(),
+                posted_at: posted,
+                replies: Vec::new(),
+            }),
+        }
+    }
+    questions
+}
+
+impl From<ReplyRow> for ReplyEntry {
+    fn from(r: ReplyRow) -> Self {
+        ReplyEntry {
+            author: r.sender_name,
+            author_id: r.sender_id,
+            body: r.body,
+            sent_at: rfc3339(r.server_ts.unwrap_or(r.received_at)),
+            network: r.network,
+            room: r.room,
+            edited: r.edited_at.is_some(),
+            attributed_by: r.attributed_by,
+        }
+    }
 }
 
 impl Transcript {

@@ -1,10 +1,12 @@
 //! The console room of `podium rehearse`: posts are printed to the
-//! terminal, typed lines are replies.
+//! terminal, typed lines are replies (the input half is in `input.rs`).
 //!
 //! Like a Matrix homeserver with transaction ids, the console room keeps a
 //! log of what it showed (one JSON line per post, in the data directory) and
 //! deduplicates by key, so a rehearsal killed mid-post and restarted shows
 //! each question once.
+
+mod input;
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
@@ -13,6 +15,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
+
+pub use input::{read_stdin, speaker};
 
 use super::{Chat, ChatError, Outgoing, Room};
 use crate::clock::Clock;

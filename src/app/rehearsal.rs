@@ -1,0 +1,226 @@
+//! `podium rehearse`: one debate, run now, in the terminal, on a compressed
+//! clock. Posts are printed as they fall due; each typed line is a reply
+//! (`name: text` speaks as someone else). Stopped (Ctrl-C, SIGTERM, a kill)
+//! and started again, it resumes the same rehearsal on the same compressed
+//! time line; it finishes once nothing is left to post, however late.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use chrono::{DateTime, Duration, DurationRound, Utc};
+use tokio::sync::{broadcast, watch};
+
+use super::{App, shutdown_signal};
+use crate::chat::Room;
+use crate::chat::console::{ConsoleChat, read_stdin};
+use crate::chat::router::Router;
+use crate::clock::Clock;
+use crate::engine::{EngineConfig, Notice};
+use crate::schedule::{Debate, Schedule};
+use crate::store::{NewOccurrence, OccurrenceRow, Store};
+use crate::transcript;
+
+pub struct Options {
+    pub debate: Debate,
+    pub speed: f64,
+    pub data_dir: PathBuf,
+    pub fresh: bool,
+    pub engine: EngineConfig,
+}
+
+/// The rehearsal copy of a debate: held in the console room, starting at
+/// `start`, with only its shortest reminder.
+fn rehearsal_debate(debate: &Debate, start: DateTime<Utc>) -> Debate {
+    let mut d = debate.clone();
+    d.rooms = vec![Room::Console("rehearsal".to_owned())];
+    d.remind = debate.remind.last().copied().into_iter().collect();
+    d.repeat = None;
+    d.starts = start.with_timezone(&d.timezone).naive_local();
+    d.first_start = start;
+    d
+}
+
+/// The rehearsal's compressed time line: its scheduled start, the real
+/// instant its clock started from and its speed.
+struct TimeLine {
+    start: DateTime<Utc>,
+    origin: DateTime<Utc>,
+    speed: f64,
+}
+
+/// The latest rehearsal is resumed until its transcript file exists: a kill
+/// after the last post but before the transcript was written must not lose
+/// it. Otherwise a new one starts now, its intro after the last reminder.
+async fn time_line(store: &Store, opts: &Options) -> anyhow::Result<(TimeLine, bool)> {
+    let id = &opts.debate.id;
+    let resumed = if opts.fresh {
+        None
+    } else {
+        store
+            .latest_rehearsal(id)
+            .await?
+            .filter(|row| !transcript_path(&opts.data_dir, id, row.scheduled_start).exists())
+    };
+    Ok(match resumed {
+        Some(row) => (
+            TimeLine {
+                start: row.scheduled_start,
+                origin: row.clock_real_base.unwrap_or(row.scheduled_start),
+                speed: row.clock_speed.unwrap_or(opts.speed),
+            },
+            true,
+        ),
+        None => {
+            let origin = Utc::now().duration_trunc(Duration::milliseconds(1))?;
+            let lead = opts
+                .debate
+                .remind
+                .last()
+                .copied()
+                .unwrap_or_else(Duration::zero);
+            let line = TimeLine {
+                start: origin + lead,
+                origin,
+                speed: opts.speed,
+            };
+            (line, false)
+        }
+    })
+}
+
+/// Runs the rehearsal to the end (or until stopped).
+///
+/// # Errors
+/// Store or console log failures.
+pub async fn run(opts: Options, out: Box<dyn Write + Send>) -> anyhow::Result<()> {
+    let store = Store::open(&opts.data_dir).await?;
+    let id = opts.debate.id.clone();
+    let (line, resumed) = time_line(&store, &opts).await?;
+    let debate = rehearsal_debate(&opts.debate, line.start);
+    let clock = Clock::compressed(line.origin, line.origin, line.speed);
+    let row = store
+        .occurrence(&NewOccurrence {
+            debate: &id,
+            scheduled_start: line.start,
+            title: &debate.title,
+            timezone: debate.timezone.name(),
+            questions: debate.questions.iter().map(|q| q.text.as_str()).collect(),
+            rehearsal_clock: Some((line.origin, line.speed)),
+            now: clock.now(),
+        })
+        .await?;
+    let log_dir = opts.data_dir.join("rehearsals");
+    std::fs::create_dir_all(&log_dir)?;
+    let log = log_dir.join(format!(
+        "{id}-{}.log",
+        line.start.format("%Y%m%dT%H%M%S%3f")
+    ));
+    let chat = Arc::new(ConsoleChat::open(
+        &log,
+        out,
+        clock.clone(),
+        debate.timezone,
+    )?);
+    chat.say(&format!(
+        "{} rehearsal of “{}” at {}× speed. Type answers (A1: ...), `name: text` to speak as \
+         someone else, or commands (!help). Ctrl-C stops; run the same command again to resume.",
+        if resumed {
+            "Resuming the"
+        } else {
+            "Starting a"
+        },
+        debate.title,
+        line.speed
+    ));
+    let (_schedule_tx, schedule_rx) = watch::channel(Arc::new(Schedule {
+        debates: vec![debate.clone()],
+    }));
+    let config = EngineConfig {
+        rehearsal: Some((line.origin, line.speed)),
+        ..opts.engine.clone()
+    };
+    let router = Arc::new(Router::new().with_console(chat.clone()));
+    let app = App::new(store.clone(), router, clock, config, schedule_rx);
+    if !host(app, &chat, &debate).await? {
+        chat.say("Stopped. Run the same command again to resume this rehearsal.");
+        return Ok(());
+    }
+    write_transcript(&store, &row, &opts.data_dir, &chat).await
+}
+
+/// Runs the app until the rehearsal has nothing left to post (true) or a
+/// signal stops it (false). Every typed line has been answered when it
+/// returns.
+async fn host(
+    mut app: App<Router>,
+    chat: &Arc<ConsoleChat>,
+    debate: &Debate,
+) -> anyhow::Result<bool> {
+    let mut notices = app.subscribe();
+    let (pending_tx, mut pending) = watch::channel(0usize);
+    app.spawn(read_stdin(
+        app.events(),
+        debate.rooms[0].clone(),
+        chat.clone(),
+        pending_tx,
+    ));
+    let id = debate.id.clone();
+    let interrupted = AtomicBool::new(false);
+    app.run(async {
+        tokio::select! {
+            () = finished(&mut notices, &id) => {}
+            () = shutdown_signal() => interrupted.store(true, Ordering::SeqCst),
+        }
+    })
+    .await?;
+    // Lines the engine had not taken yet are answered "not collected" as
+    // their acknowledgements are dropped; wait (briefly) until each is told.
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(2),
+        pending.wait_for(|n| *n == 0),
+    )
+    .await;
+    Ok(!interrupted.load(Ordering::SeqCst))
+}
+
+/// Completes when the engine says the debate `id` is finished.
+async fn finished(notices: &mut broadcast::Receiver<Notice>, id: &str) {
+    loop {
+        match notices.recv().await {
+            Ok(Notice::Finished { debate, .. }) if debate == id => return,
+            Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+            Err(broadcast::error::RecvError::Closed) => return,
+        }
+    }
+}
+
+/// Writes the Markdown transcript beside the console log and says where.
+async fn write_transcript(
+    store: &Store,
+    row: &OccurrenceRow,
+    data_dir: &Path,
+    chat: &ConsoleChat,
+) -> anyhow::Result<()> {
+    let t = transcript::build(store, row).await?;
+    let path = transcript_path(data_dir, &row.debate, row.scheduled_start);
+    // Written aside and renamed: the file's existence marks the rehearsal done.
+    let partial = path.with_extension("md.partial");
+    std::fs::write(&partial, t.render(transcript::Format::Md))?;
+    std::fs::rename(&partial, &path)?;
+    let zone: chrono_tz::Tz = row.timezone.parse().unwrap_or(chrono_tz::UTC);
+    let date = row.scheduled_start.with_timezone(&zone).format("%Y-%m-%d");
+    chat.say(&format!(
+        "Transcript: {}\n(or: podium transcript {} --date {date} --format md|txt|json)",
+        path.display(),
+        row.debate
+    ));
+    Ok(())
+}
+
+fn transcript_path(data_dir: &Path, id: &str, start: DateTime<Utc>) -> PathBuf {
+    data_dir
+        .join("rehearsals")
+        .join(format!("{id}-{}.md", start.format("%Y%m%dT%H%M%S%3f")))
+}

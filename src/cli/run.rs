@@ -1,0 +1,111 @@
+//! `podium run`: the long-running bot. It hosts the schedule's debates on
+//! the configured networks until SIGINT or SIGTERM, reloading the schedule
+//! when it changes.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
+use super::load::load;
+use super::{Ctx, EXIT_CONFIG, EXIT_FAILURE, runtime};
+use crate::app::{App, shutdown_signal};
+use crate::chat::router::Router;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::engine::EngineConfig;
+use crate::schedule::{Schedule, Severity};
+use crate::store::Store;
+
+/// What `podium run` says when no network is configured.
+const NO_NETWORK: &str = "podium: no chat network is configured, so there is nowhere to host \
+debates.
+  Matrix: set PODIUM_MATRIX_HOMESERVER, PODIUM_MATRIX_USER and PODIUM_MATRIX_PASSWORD (or \
+PODIUM_MATRIX_PASSWORD_FILE), or [matrix] homeserver, user and password in podium.toml.
+  IRC: set PODIUM_IRC_SERVER (host:port) and PODIUM_IRC_NICK, or [irc] server and nick.
+`podium config` shows what is set and where it came from; `podium rehearse DEBATE` tries a \
+debate in the terminal without any network.";
+
+pub fn run(ctx: &Ctx) -> ExitCode {
+    let config = match ctx.config() {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    if config.matrix.is_none() && config.irc.is_none() {
+        eprintln!("{NO_NETWORK}");
+        return ExitCode::from(EXIT_CONFIG);
+    }
+    if let Some(why) = unsupported(&config) {
+        eprintln!("podium: {why}");
+        return ExitCode::from(EXIT_CONFIG);
+    }
+    let schedule = match load(
+        &config.schedule,
+        ctx.now,
+        &[Severity::Error, Severity::Warning],
+    ) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let result = runtime().and_then(|rt| {
+        let result = rt.block_on(serve(&config, schedule));
+        rt.shutdown_timeout(std::time::Duration::from_secs(1));
+        result
+    });
+    match result {
+        Ok(()) => {
+            tracing::info!("stopped");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("podium: {e:#}");
+            ExitCode::from(EXIT_FAILURE)
+        }
+    }
+}
+
+/// A configured network this build cannot connect to yet.
+fn unsupported(config: &Config) -> Option<String> {
+    if let Some(m) = &config.matrix {
+        return Some(format!(
+            "Matrix is configured ({} as {}) but this build of Podium cannot connect to Matrix \
+             yet",
+            m.homeserver, m.user
+        ));
+    }
+    config.irc.as_ref().map(|i| {
+        format!(
+            "IRC is configured ({} as {}) but this build of Podium cannot connect to IRC yet",
+            i.server, i.nick
+        )
+    })
+}
+
+async fn serve(config: &Config, schedule: Schedule) -> anyhow::Result<()> {
+    let store = Store::open(&config.data_dir).await?;
+    let router = Router::new();
+    report_unserved(&schedule, &router);
+    let clock = Clock::System;
+    let (tx, rx) = watch::channel(Arc::new(schedule));
+    let engine = EngineConfig::new(config.timings, &config.public_url);
+    let mut app = App::new(store, Arc::new(router), clock.clone(), engine, rx);
+    if let Err(e) = app.watch_schedule(config.schedule.clone(), tx, clock) {
+        tracing::warn!(cause = %e, file = %config.schedule.display(),
+            "cannot watch the schedule for changes; send SIGHUP or restart after editing it");
+    }
+    tracing::info!(data_dir = %config.data_dir.display(), schedule = %config.schedule.display(),
+        "podium is running; SIGINT or SIGTERM stops it");
+    app.run(shutdown_signal()).await
+}
+
+/// Rooms on networks Podium is not connected to are named once, at start;
+/// their posts are skipped (with a log line each) rather than failing.
+fn report_unserved(schedule: &Schedule, router: &Router) {
+    for debate in &schedule.debates {
+        for room in debate.rooms.iter().filter(|r| !router.serves(r.network())) {
+            tracing::warn!(debate = %debate.id, room = %room,
+                "no {} connection is configured: this room's posts will be skipped",
+                room.network());
+        }
+    }
+}
