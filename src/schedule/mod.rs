@@ -3,10 +3,15 @@
 //! clock is the `now` the caller passes.
 
 mod checks;
+mod debate;
+mod defaults;
 pub mod diag;
 pub mod model;
+mod questions;
 mod read;
 pub mod reload;
+mod repeat;
+mod start;
 pub mod time;
 pub mod validate;
 pub mod yaml;
