@@ -1,6 +1,13 @@
 # Podium in a container: one binary, a schedule and a data volume.
 #   docker build -t podium .
-#   docker run -v podium-data:/data -v "$PWD/debates.yaml:/config/debates.yaml:ro" podium
+#   docker run -v podium-data:/data -v "$PWD/debates.yaml:/config/debates.yaml:ro" \
+#     -e PODIUM_MATRIX_HOMESERVER=https://matrix.example.org \
+#     -e PODIUM_MATRIX_USER=@podium:example.org \
+#     -e PODIUM_MATRIX_PASSWORD_FILE=/run/secrets/matrix-password podium
+# Settings come from PODIUM_* variables (see podium.example.toml), or from a
+# file: mount it at /config/podium.toml and run `podium --config
+# /config/podium.toml run`. `docker stop` sends SIGTERM: Podium commits what
+# it received and exits 0.
 # Build stage: the toolchain the project is tested with.
 FROM rust:1.95-slim-bookworm AS build
 WORKDIR /src
@@ -29,4 +36,4 @@ VOLUME ["/data"]
 USER podium
 WORKDIR /data
 ENTRYPOINT ["podium"]
-CMD ["check"]
+CMD ["run"]
