@@ -4,17 +4,20 @@
 //! production. Run with `cargo bench --bench replies [-- N]`; results are
 //! recorded in docs/benchmarks.md.
 
-use std::sync::Arc;
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use std::time::Instant;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use podium::chat::memory::MemoryChat;
-use podium::chat::{Event, Incoming, Room, Sender};
+use podium::chat::{Event, Room, Sender};
 use podium::clock::Clock;
-use podium::engine::{Engine, EngineConfig, Notice};
 use podium::store::{PostKind, Store};
 use sqlx::{ConnectOptions, Connection};
-use tokio::sync::{mpsc, oneshot, watch};
+
+use support::bot;
+use support::utc;
 
 const YAML: &str = "timezone: Europe/London\nrooms: [\"#bench:example.org\"]\ndebates:\n  - id: bench\n    title: Bench\n    starts: 2030-01-01 20:00\n    duration: 2h\n    remind: []\n    questions: [One?, Two?, Three?, Four?]\n";
 
@@ -30,58 +33,28 @@ fn body(i: usize) -> String {
 async fn through_engine(n: usize) -> f64 {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(dir.path()).await.expect("store");
-    let now: DateTime<Utc> = "2029-12-01T00:00:00Z".parse().expect("time");
-    let schedule = Arc::new(podium::schedule::parse(YAML, now).expect("valid").0);
-    let (_tx, rx) = watch::channel(schedule);
-    let clock = Clock::starting_at("2030-01-01T20:00:01Z".parse().expect("time"));
-    let engine = Engine::new(
-        store.clone(),
-        Arc::new(MemoryChat::new()),
-        clock,
-        EngineConfig::default(),
-        rx,
-    );
-    let mut notices = engine.subscribe();
-    let (events, events_rx) = mpsc::channel(8192);
-    let (stop, stop_rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(engine.run(events_rx, async move {
-        let _ = stop_rx.await;
-    }));
-    while let Ok(notice) = notices.recv().await {
-        if matches!(
-            notice,
-            Notice::Posted {
-                kind: PostKind::Question,
-                seq: 1,
-                ..
-            }
-        ) {
-            break;
-        }
-    }
+    let schedule = bot::schedule(YAML, utc("2029-12-01T00:00:00Z"));
+    let clock = Clock::starting_at(utc("2030-01-01T20:00:01Z"));
+    // The sender may run up to 8,192 events ahead of the engine.
+    let mut engine = bot::start_queued(&store, MemoryChat::new(), clock, schedule, 8192);
+    engine.wait_for(PostKind::Question, 1).await;
     let room = Room::Matrix("#bench:example.org".into());
+    let events = engine.events.clone();
     let started = Instant::now();
     let sender = tokio::spawn(async move {
         let mut acks = Vec::with_capacity(n);
         for i in 0..n {
-            let (ack, ack_rx) = oneshot::channel();
-            let ev = Incoming {
-                room: room.clone(),
-                event: Event::Message {
-                    id: format!("$e{i}"),
-                    sender: Sender {
-                        id: format!("@u{}:example.org", i % 300),
-                        name: format!("user {}", i % 300),
-                    },
-                    body: body(i),
-                    in_reply_to: None,
-                    server_ts: None,
+            let ev = Event::Message {
+                id: format!("$e{i}"),
+                sender: Sender {
+                    id: format!("@u{}:example.org", i % 300),
+                    name: format!("user {}", i % 300),
                 },
-                cursor: None,
-                ack: Some(ack),
+                body: body(i),
+                in_reply_to: None,
+                server_ts: None,
             };
-            events.send(ev).await.expect("engine running");
-            acks.push(ack_rx);
+            acks.push(bot::deliver(&events, &room, ev).await);
         }
         for a in acks {
             a.await.expect("acknowledged");
@@ -89,8 +62,7 @@ async fn through_engine(n: usize) -> f64 {
     });
     sender.await.expect("sender");
     let secs = started.elapsed().as_secs_f64();
-    let _ = stop.send(());
-    task.await.expect("join").expect("engine");
+    engine.stop().await;
     n as f64 / secs
 }
 

@@ -1,8 +1,8 @@
 //! `podium check`: every validation error, located, in one run.
 
-mod common;
+mod support;
 
-use common::{check, errors};
+use support::cli::{check, errors, run, setup};
 
 const HEAD: &str = "timezone: Europe/London\nzones: [Europe/London, America/New_York]\nrooms: [\"#d:example.org\"]\ndebates:\n";
 
@@ -12,15 +12,12 @@ fn one_question(id: &str, starts: &str) -> String {
 
 #[test]
 fn the_example_schedule_is_valid_and_notes_the_2011_clock_mismatch() {
-    let out = common::podium(&[
+    let out = run(&[
         "check",
         concat!(env!("CARGO_MANIFEST_DIR"), "/debates.yaml"),
-    ])
-    .output()
-    .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    ]);
+    let (stdout, stderr) = (&out.stdout, &out.stderr);
+    assert_eq!(out.code, Some(0), "{stderr}");
     assert!(
         stderr.contains(
             "note: `leadership-2011`: on Tue 1 Nov 2011 New York is 4 hours behind London, not the usual 5"
@@ -37,7 +34,7 @@ fn every_error_is_reported_with_its_line_and_column_in_one_run() {
         "{HEAD}  - id: a\n    title: A\n    starts: 2026-12-01 20:00\n    durration: 1h\n    questions: [Q?]\n  - id: b\n    title: B\n    timezone: Europe/Londn\n    starts: 2026-12-01 20:00\n    questions: [Q?]\n  - id: a\n    title: C\n    starts: 2011-02-30 20:00\n    questions: [Q?]\n"
     );
     let out = check(&yaml);
-    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
     assert_eq!(
         errors(&out),
         vec![
@@ -69,7 +66,7 @@ fn every_error_is_reported_with_its_line_and_column_in_one_run() {
 #[test]
 fn yaml_syntax_errors_are_located() {
     let out = check("timezone: Europe/London\ndebates:\n  - id: [a, b\n    title: x\n");
-    assert_eq!(out.code, 2);
+    assert_eq!(out.code, Some(2));
     let errs = errors(&out);
     assert_eq!(errs.len(), 1, "{}", out.stderr);
     assert!(errs[0].starts_with("4:"), "{}", out.stderr);
@@ -112,7 +109,7 @@ fn a_start_in_the_autumn_fold_needs_an_offset() {
             "{HEAD}{}",
             one_question("f", &format!("2026-10-25 01:30{offset}"))
         ));
-        assert_eq!(out.code, 0, "{offset}: {}", out.stderr);
+        assert_eq!(out.code, Some(0), "{offset}: {}", out.stderr);
     }
     let out = check(&format!(
         "{HEAD}{}",
@@ -267,7 +264,7 @@ fn an_alias_bomb_is_rejected_with_a_clear_error() {
         yaml.push_str(&format!("{cur}: &{cur} [{refs}]\n"));
     }
     let out = check(&yaml);
-    assert_eq!(out.code, 2);
+    assert_eq!(out.code, Some(2));
     assert!(out.stderr.contains("too many aliases"), "{}", out.stderr);
 }
 
@@ -275,17 +272,17 @@ fn an_alias_bomb_is_rejected_with_a_clear_error() {
 fn deep_nesting_is_rejected_with_a_clear_error() {
     let yaml = format!("debates: {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
     let out = check(&yaml);
-    assert_eq!(out.code, 2);
+    assert_eq!(out.code, Some(2));
     assert_eq!(errors(&out).len(), 1, "{}", out.stderr);
     assert!(out.stderr.contains("invalid YAML"), "{}", out.stderr);
 }
 
 #[test]
 fn bytes_that_are_not_utf8_get_a_located_error() {
-    let s = common::schedule("");
-    std::fs::write(&s.path, b"timezone: Europe/London\ndebates: \xff\xfe\n").unwrap();
-    let out = common::run(&["check", s.path.to_str().unwrap()]);
-    assert_eq!(out.code, 2);
+    let s = setup("");
+    std::fs::write(&s.schedule, b"timezone: Europe/London\ndebates: \xff\xfe\n").unwrap();
+    let out = run(&["check", s.schedule.to_str().unwrap()]);
+    assert_eq!(out.code, Some(2));
     assert!(
         out.stderr
             .contains(":2:10: error: the file is not valid UTF-8"),
@@ -296,8 +293,8 @@ fn bytes_that_are_not_utf8_get_a_located_error() {
 
 #[test]
 fn a_missing_file_is_a_failure_not_a_validation_error() {
-    let out = common::run(&["check", "/nonexistent/debates.yaml"]);
-    assert_eq!(out.code, 1);
+    let out = run(&["check", "/nonexistent/debates.yaml"]);
+    assert_eq!(out.code, Some(1));
     assert!(
         out.stderr.contains("cannot read /nonexistent/debates.yaml"),
         "{}",
@@ -311,7 +308,7 @@ fn skipping_a_date_that_is_not_in_the_series_is_a_warning() {
         "{HEAD}  - id: w\n    title: W\n    starts: 2026-12-01 20:00\n    repeat: weekly\n    count: 4\n    skip: [2026-12-08, 2026-12-09]\n    questions: [Q?]\n"
     );
     let out = check(&yaml);
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
     assert!(
         out.stderr.contains("7:13: warning: `w` skips 2026-12-09 (Wed), which is not one of its dates (weekly from Tue 1 Dec 2026)"),
         "{}",
@@ -418,7 +415,7 @@ fn a_file_with_a_million_errors_prints_the_first_hundred() {
         vec!["{}"; 5000].join(",")
     );
     let out = check(&yaml);
-    assert_eq!(out.code, 2);
+    assert_eq!(out.code, Some(2));
     assert_eq!(errors(&out).len(), 100);
     assert!(
         out.stderr.contains("debates.yaml: ... and "),
@@ -429,8 +426,8 @@ fn a_file_with_a_million_errors_prints_the_first_hundred() {
 
 #[test]
 fn help_explains_the_check_command_and_its_exit_status() {
-    let out = common::run(&["help", "check"]);
-    assert_eq!(out.code, 0);
+    let out = run(&["help", "check"]);
+    assert_eq!(out.code, Some(0));
     assert!(
         out.stdout.contains("FILE:LINE:COLUMN: error: MESSAGE"),
         "{}",
@@ -447,7 +444,7 @@ fn help_explains_the_check_command_and_its_exit_status() {
 fn a_duplicate_field_is_one_located_error_among_the_others() {
     let yaml = "timezone: Europe/London\nzones: [Europe/London]\nrooms: [\"#d:example.org\"]\ndebates:\n  - id: a\n    title: A\n    title: Again\n    timezone: Europe/Londn\n    starts: 2026-12-01 20:00\n    duration: abc\n    colour: red\n    questions:\n      - text: First?\n        at: 10m\n        text: Again?\nzones: [UTC]\n";
     let out = check(yaml);
-    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
     assert_eq!(
         errors(&out),
         vec![
@@ -540,7 +537,7 @@ fn a_series_that_would_run_past_2099_is_cut_with_a_note() {
         "{HEAD}  - id: endless\n    title: E\n    starts: 2095-01-03 20:00\n    repeat: weekly\n    questions: [Q?]\n  - id: ten-years\n    title: T\n    starts: 2095-01-04 20:00\n    repeat: weekly\n    until: 2104-12-31\n    questions: [Q?]\n  - id: counted\n    title: C\n    starts: 2095-01-05 10:00\n    repeat: monthly\n    count: 100\n    questions: [Q?]\n  - id: short\n    title: S\n    starts: 2095-01-06 12:00\n    repeat: weekly\n    count: 10\n    questions: [Q?]\n"
     );
     let out = check(&yaml);
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
     for note in [
         "8:5: note: `endless`: the series is cut at 31 Dec 2099, where the time zone rules Podium uses end; its last debate is on Mon 28 Dec 2099",
         "14:5: note: `ten-years`: the series is cut at 31 Dec 2099, where the time zone rules Podium uses end; its last debate is on Tue 29 Dec 2099",

@@ -11,7 +11,7 @@
 //! Every wait has a timeout after which the test fails with the output so
 //! far; nothing asserts on elapsed time, only on what was printed and stored.
 
-mod rehearsal_support;
+mod support;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -19,9 +19,11 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use rehearsal_support::{
-    Rehearsal, WAIT, hinted_date, is_closing, is_intro, is_link, is_reminder, not_collected,
-    post_body, question_number, setup, transcript_json,
+use support::WAIT;
+use support::cli::setup;
+use support::rehearsal::{
+    Rehearsal, hinted_date, is_closing, is_intro, is_link, is_reminder, not_collected, post_body,
+    question_number, transcript_json,
 };
 
 /// A 10-minute reminder and four questions 10 minutes apart: at 200× speed

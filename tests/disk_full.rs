@@ -8,33 +8,24 @@
 //! broke: a COMMIT failing for lack of space left the connection inside a
 //! transaction, so every later "commit" wrote nothing.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use podium::chat::{Cursor, Receipt};
 use podium::engine::writer::{self, Job};
-use podium::store::{NewOccurrence, NewPost, NewReply, PostKind, PostStatus, Store, WriteOp};
+use podium::store::{NewPost, NewReply, PostKind, PostStatus, Store, WriteOp};
 use tokio::sync::{mpsc, oneshot};
 
-fn utc(s: &str) -> DateTime<Utc> {
-    s.parse().unwrap()
-}
+use support::utc;
 
 const START: &str = "2030-01-01T20:00:00Z";
 
+/// The id of debate `d` starting at `START`.
 async fn occurrence(store: &Store) -> i64 {
-    let start = utc(START);
     store
-        .occurrence(&NewOccurrence {
-            debate: "d",
-            scheduled_start: start,
-            title: "D",
-            timezone: "Europe/London",
-            questions: vec!["Why?"],
-            rehearsal_clock: None,
-            now: start,
-        })
+        .occurrence(&support::store::occurrence(utc(START)))
         .await
         .unwrap()
         .id

@@ -1,16 +1,24 @@
 //! The engine end to end under tokio's paused time: a whole debate, from
 //! reminders to transcript link, against the in-memory chat network.
+//!
+//! Every test asks for paused time itself (`start_paused = true`); opening
+//! the in-memory store works under it (see `support::store::memory_store`).
+
+mod support;
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
 use podium::chat::memory::MemoryChat;
 use podium::chat::{Event, Incoming, Receipt, Room, Sender};
 use podium::clock::Clock;
-use podium::engine::{Engine, EngineConfig, Notice};
+use podium::engine::Notice;
 use podium::schedule::Schedule;
 use podium::store::{PostKind, Store};
-use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::sync::oneshot;
+
+use support::bot::{self, Bot, start, start_with};
+use support::store::memory_store;
+use support::utc;
 
 const YAML: &str = r##"
 timezone: Europe/London
@@ -32,115 +40,14 @@ debates:
         at: 40m
 "##;
 
+/// The example schedule, or a variant of it, as read a month before.
 fn schedule(yaml: &str) -> Arc<Schedule> {
-    let now: DateTime<Utc> = "2011-10-01T00:00:00Z".parse().unwrap();
-    Arc::new(
-        podium::schedule::parse(yaml, now)
-            .map_err(|d| d.render("t"))
-            .unwrap()
-            .0,
-    )
-}
-
-fn utc(s: &str) -> DateTime<Utc> {
-    s.parse().unwrap()
-}
-
-struct Bot {
-    events: mpsc::Sender<Incoming>,
-    notices: broadcast::Receiver<Notice>,
-    stop: oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<anyhow::Result<()>>,
-    schedule: watch::Sender<Arc<Schedule>>,
-}
-
-fn start(store: &Store, chat: &MemoryChat, clock: Clock, sched: Arc<Schedule>) -> Bot {
-    start_with(store, chat.clone(), clock, sched)
+    bot::schedule(yaml, utc("2011-10-01T00:00:00Z"))
 }
 
 /// The example schedule, with the clock starting at `at`.
 fn start_at(store: &Store, chat: &MemoryChat, at: &str) -> Bot {
     start(store, chat, Clock::starting_at(utc(at)), schedule(YAML))
-}
-
-impl Bot {
-    async fn wait_for(&mut self, kind: PostKind, seq: i64) {
-        loop {
-            let notice = match self.notices.recv().await {
-                Ok(n) => n,
-                Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(e) => panic!("engine stopped ({e}): {:?}", (&mut self.task).await),
-            };
-            match notice {
-                Notice::Posted {
-                    kind: k, seq: s, ..
-                }
-                | Notice::Skipped {
-                    kind: k, seq: s, ..
-                } if k == kind && s == seq => {
-                    return;
-                }
-                _ => {}
-            }
-        }
-    }
-
-    async fn say(
-        &self,
-        room: &Room,
-        id: &str,
-        who: &str,
-        body: &str,
-        reply_to: Option<&str>,
-    ) -> Receipt {
-        let (tx, rx) = oneshot::channel();
-        self.events
-            .send(Incoming {
-                room: room.clone(),
-                event: Event::Message {
-                    id: id.to_owned(),
-                    sender: Sender {
-                        id: format!("@{who}:example.org"),
-                        name: who.to_owned(),
-                    },
-                    body: body.to_owned(),
-                    in_reply_to: reply_to.map(str::to_owned),
-                    server_ts: None,
-                },
-                cursor: None,
-                ack: Some(tx),
-            })
-            .await
-            .unwrap();
-        rx.await.unwrap()
-    }
-
-    async fn send(&self, room: &Room, event: Event) -> Receipt {
-        let (tx, rx) = oneshot::channel();
-        self.events
-            .send(Incoming {
-                room: room.clone(),
-                event,
-                cursor: None,
-                ack: Some(tx),
-            })
-            .await
-            .unwrap();
-        rx.await.unwrap()
-    }
-
-    async fn stop(self) {
-        let _ = self.stop.send(());
-        self.task.await.unwrap().unwrap();
-    }
-}
-
-/// Opened before time is paused: connecting waits on SQLite's worker
-/// thread under a timeout that paused time would fire at once.
-async fn store() -> Store {
-    let store = Store::open_memory().await.unwrap();
-    tokio::time::pause();
-    store
 }
 
 /// The stored occurrence of the example debate, as an earlier run left it.
@@ -177,9 +84,9 @@ async fn transcript(store: &Store, start: &str) -> podium::transcript::Transcrip
     podium::transcript::build(store, &occ).await.unwrap()
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_whole_debate_runs_from_reminders_to_transcript_link() {
-    let store = store().await;
+    let store = memory_store().await;
     let chat = MemoryChat::new();
     let clock = Clock::starting_at(utc("2011-10-30T12:00:00Z"));
     let mut bot = start(&store, &chat, clock, schedule(YAML));
@@ -291,10 +198,10 @@ async fn a_whole_debate_runs_from_reminders_to_transcript_link() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_debate_crossing_midnight_closes_by_itself_as_one_occurrence() {
     let yaml = YAML.replace("2011-11-01 20:00", "2011-11-01 23:30");
-    let store = store().await;
+    let store = memory_store().await;
     let chat = MemoryChat::new();
     let clock = Clock::starting_at(utc("2011-11-01T23:25:00Z"));
     let mut bot = start(&store, &chat, clock, schedule(&yaml));
@@ -316,9 +223,9 @@ async fn a_debate_crossing_midnight_closes_by_itself_as_one_occurrence() {
     assert_eq!(store.occurrences_of("leadership").await.unwrap().len(), 1);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_restart_sends_missed_posts_late_within_grace_and_skips_older_ones() {
-    let store = store().await;
+    let store = memory_store().await;
     let chat = MemoryChat::new();
     let mut bot = start_at(&store, &chat, "2011-11-01T19:55:00Z");
     bot.wait_for(PostKind::Question, 1).await;
@@ -366,9 +273,9 @@ async fn a_restart_sends_missed_posts_late_within_grace_and_skips_older_ones() {
 /// Started hours after the end of a debate an earlier run began, the engine
 /// skips what is left of it (each with a log line and a notice) and says it
 /// is finished, rather than waiting silently for ever.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_restart_long_after_the_end_skips_what_was_left_and_finishes() {
-    let store = store().await;
+    let store = memory_store().await;
     let chat = MemoryChat::new();
     let mut bot = start_at(&store, &chat, "2011-11-01T19:55:00Z");
     bot.wait_for(PostKind::Question, 1).await;
@@ -422,9 +329,9 @@ async fn a_restart_long_after_the_end_skips_what_was_left_and_finishes() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_claim_left_by_a_crash_is_resent_once_with_the_same_key() {
-    let store = store().await;
+    let store = memory_store().await;
     let chat = MemoryChat::new();
     // A previous run claimed Q1 and reached the network, then died before marking it sent.
     let occ = example_occurrence(&store).await;
@@ -470,9 +377,9 @@ async fn a_claim_left_by_a_crash_is_resent_once_with_the_same_key() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn edits_and_deletions_are_honoured() {
-    let store = store().await;
+    let store = memory_store().await;
     let chat = MemoryChat::new();
     let mut bot = start_at(&store, &chat, "2011-11-01T20:19:00Z");
     bot.wait_for(PostKind::Question, 2).await;
@@ -526,9 +433,9 @@ async fn edits_and_deletions_are_honoured() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn organisers_control_the_debate_and_others_are_politely_refused() {
-    let store = store().await;
+    let store = memory_store().await;
     let chat = MemoryChat::new();
     let room = matrix();
     chat.add_moderator(&room, "@mod:example.org");
@@ -624,9 +531,9 @@ async fn organisers_control_the_debate_and_others_are_politely_refused() {
     assert_eq!(q4.replies[0].author, "bob");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_reloaded_schedule_changes_what_is_still_to_come_without_double_posts() {
-    let store = store().await;
+    let store = memory_store().await;
     let chat = MemoryChat::new();
     let mut bot = start_at(&store, &chat, "2011-11-01T19:59:00Z");
     bot.wait_for(PostKind::Question, 1).await;
@@ -657,9 +564,9 @@ async fn a_reloaded_schedule_changes_what_is_still_to_come_without_double_posts(
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn the_cursor_is_saved_with_the_replies_it_covers() {
-    let store = store().await;
+    let store = memory_store().await;
     let chat = MemoryChat::new();
     let mut bot = start_at(&store, &chat, "2011-11-01T19:59:00Z");
     bot.wait_for(PostKind::Question, 1).await;
@@ -701,9 +608,9 @@ async fn the_cursor_is_saved_with_the_replies_it_covers() {
     bot.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_temporary_network_failure_is_retried_without_losing_the_post() {
-    let store = store().await;
+    let store = memory_store().await;
     let chat = MemoryChat::new();
     chat.fail_next(1);
     let mut bot = start_at(&store, &chat, "2011-11-01T19:59:00Z");
@@ -717,9 +624,9 @@ async fn a_temporary_network_failure_is_retried_without_losing_the_post() {
     assert_eq!(intros, 2, "one per room, the failed one retried");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn next_lists_the_coming_debates_of_the_room_in_every_zone() {
-    let store = store().await;
+    let store = memory_store().await;
     let chat = MemoryChat::new();
     let mut bot = start_at(&store, &chat, "2011-10-30T12:00:00Z");
     bot.wait_for(PostKind::Reminder, 86_400).await;
@@ -780,38 +687,9 @@ impl podium::chat::Chat for NoDedupChat {
     }
 }
 
-fn start_with<C: podium::chat::Chat>(
-    store: &Store,
-    chat: C,
-    clock: Clock,
-    sched: Arc<Schedule>,
-) -> Bot {
-    let (schedule, rx) = watch::channel(sched);
-    let engine = Engine::new(
-        store.clone(),
-        Arc::new(chat),
-        clock,
-        EngineConfig::default(),
-        rx,
-    );
-    let notices = engine.subscribe();
-    let (events, events_rx) = mpsc::channel(64);
-    let (stop, stop_rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(engine.run(events_rx, async move {
-        let _ = stop_rx.await;
-    }));
-    Bot {
-        events,
-        notices,
-        stop,
-        task,
-        schedule,
-    }
-}
-
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn without_deduplication_an_interrupted_post_is_not_sent_again_but_a_failed_one_is() {
-    let store = store().await;
+    let store = memory_store().await;
     let chat = NoDedupChat::default();
     let occ = example_occurrence(&store).await;
     // Interrupted by a crash in the Matrix room: it may have gone out.
@@ -872,9 +750,9 @@ async fn without_deduplication_an_interrupted_post_is_not_sent_again_but_a_faile
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn start_works_hours_early_even_without_reminders() {
-    let store = store().await;
+    let store = memory_store().await;
     let chat = MemoryChat::new();
     let yaml = YAML.replace(
         "    hashtag: \"#SWSC\"\n",
@@ -909,9 +787,9 @@ async fn start_works_hours_early_even_without_reminders() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn replies_delivered_after_downtime_are_filed_to_their_debate() {
-    let store = store().await;
+    let store = memory_store().await;
     let chat = MemoryChat::new();
     // Podium was down for the whole debate (20:00-21:00) and comes back at 22:00;
     // the network then delivers what was said meanwhile, with its timestamps.
@@ -972,9 +850,9 @@ async fn replies_delivered_after_downtime_are_filed_to_their_debate() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_command_delivered_twice_is_applied_once() {
-    let store = store().await;
+    let store = memory_store().await;
     let chat = MemoryChat::new();
     let mut bot = start_at(&store, &chat, "2011-11-01T20:06:00Z");
     bot.wait_for(PostKind::Question, 1).await;
@@ -991,9 +869,9 @@ async fn a_command_delivered_twice_is_applied_once() {
     assert_eq!(asked, 1);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn removing_a_running_debate_stops_it_there() {
-    let store = store().await;
+    let store = memory_store().await;
     let chat = MemoryChat::new();
     let mut bot = start_at(&store, &chat, "2011-11-01T20:06:00Z");
     // Q1 in both rooms: the engine is then idle, waiting for Q2. (Under

@@ -4,14 +4,15 @@
 //! answers, answers to questions never asked, two processes on one data
 //! directory, a read-only copy of the data.
 
-mod rehearsal_support;
+mod support;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use rehearsal_support::{
-    Rehearsal, Setup, WAIT, hinted_date, is_link, post_body, question_number, run_podium, setup,
-    transcript_json,
+use support::WAIT;
+use support::cli::{Setup, run_in, setup};
+use support::rehearsal::{
+    Rehearsal, hinted_date, is_link, post_body, question_number, transcript_json,
 };
 
 /// Twenty minutes with a 10-minute reminder: at 600× the whole time line
@@ -189,7 +190,7 @@ fn escape_sequences_never_reach_a_terminal_or_a_text_transcript() {
     let t = transcript_json(&s.data, None);
     assert_eq!(t["questions"][0]["replies"][0]["body"], hostile);
     for format in ["txt", "md"] {
-        let out = run_podium(&s.data, &["transcript", "drill", "--format", format]);
+        let out = run_in(&s.data, &["transcript", "drill", "--format", format]);
         assert_eq!(out.code, Some(0), "{}", out.stderr);
         assert!(!has_controls(&out.stdout), "{format}: {:?}", out.stdout);
         let shown = match format {
@@ -231,13 +232,13 @@ fn an_answer_to_a_question_never_asked_is_listed_under_it() {
     assert_eq!(q2["replies"][0]["author"], "frank");
     assert_eq!(t["questions"][0]["asked"], true);
 
-    let md = run_podium(&s.data, &["transcript", "drill"]).stdout;
+    let md = run_in(&s.data, &["transcript", "drill"]).stdout;
     assert!(
         md.contains("## Q2: Two?\n\n_Not asked during the debate_\n\n- **frank**"),
         "{md}"
     );
     assert!(!md.contains("Before the first question"), "{md}");
-    let txt = run_podium(&s.data, &["transcript", "drill", "--format", "txt"]).stdout;
+    let txt = run_in(&s.data, &["transcript", "drill", "--format", "txt"]).stdout;
     assert!(txt.contains("\nQ2 (not asked): Two?\n  ["), "{txt}");
 }
 
@@ -283,7 +284,7 @@ fn a_second_process_on_the_same_data_dir_is_refused_and_transcript_still_reads()
     r.wait_for("ann's ack", |l| l == "  ✓ saved: ann → Q1");
 
     let started = Instant::now();
-    let second = run_podium(
+    let second = run_in(
         &s.data,
         &["rehearse", "drill", "--file", s.schedule.to_str().unwrap()],
     );
@@ -327,7 +328,7 @@ fn read_only_copy(data: &Path, scratch: &Path) {
         }
     }
     let check = |dir: &Path, how: &str| {
-        let out = run_podium(dir, &["transcript", "drill", "--format", "json"]);
+        let out = run_in(dir, &["transcript", "drill", "--format", "json"]);
         assert_eq!(out.code, Some(0), "{how}: {}", out.stderr);
         let t: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
         assert_eq!(
@@ -379,7 +380,7 @@ fn an_unusable_data_dir_is_a_clear_error_said_once() {
     let s = setup(SHORT);
     let file = s.dir.path().join("not-a-dir");
     std::fs::write(&file, "x").unwrap();
-    let out = run_podium(
+    let out = run_in(
         &file,
         &["rehearse", "drill", "--file", s.schedule.to_str().unwrap()],
     );

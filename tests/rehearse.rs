@@ -5,16 +5,18 @@
 //! Every wait has a timeout after which the test fails with the output so
 //! far; nothing asserts on elapsed time, only on what was printed and stored.
 
-mod rehearsal_support;
+mod support;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::Value;
 
-use rehearsal_support::{
-    Rehearsal, Setup, WAIT, hinted_date, is_closing, is_link, not_collected, post_body,
-    question_number, run_podium, setup, transcript_json,
+use support::WAIT;
+use support::cli::{Setup, run_in, setup};
+use support::rehearsal::{
+    Rehearsal, hinted_date, is_closing, is_link, not_collected, post_body, question_number,
+    transcript_json,
 };
 
 /// The example drill: a 10-minute reminder, then four questions spread
@@ -242,7 +244,7 @@ fn typed_answers_land_under_the_right_questions() {
 fn an_unknown_debate_exits_1_listing_the_debates() {
     let s = setup(DRILL);
     let schedule = s.schedule.to_str().expect("utf-8 path");
-    let out = run_podium(&s.data, &["rehearse", "nosuch", "--file", schedule]);
+    let out = run_in(&s.data, &["rehearse", "nosuch", "--file", schedule]);
     assert_eq!(
         out.code,
         Some(1),

@@ -1,21 +1,23 @@
 //! `podium schedule`: occurrences in every zone, across daylight-saving changes.
 
-mod common;
+mod support;
 
 use serde_json::Value;
 
+use support::cli::{check, podium_now, run, setup};
+
 fn occurrences(yaml: &str, from: &str, until: &str) -> Vec<Value> {
-    let s = common::schedule(yaml);
-    let out = common::run(&[
+    let s = setup(yaml);
+    let out = run(&[
         "schedule",
-        s.path.to_str().unwrap(),
+        s.schedule.to_str().unwrap(),
         "--from",
         from,
         "--until",
         until,
         "--json",
     ]);
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
     serde_json::from_str::<Value>(&out.stdout)
         .unwrap()
         .as_array()
@@ -30,7 +32,7 @@ fn field<'a>(o: &'a Value, key: &str) -> &'a str {
 #[test]
 fn json_follows_the_contract_for_the_inspiring_debate() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/debates.yaml");
-    let out = common::run(&[
+    let out = run(&[
         "schedule",
         path,
         "--from",
@@ -39,7 +41,7 @@ fn json_follows_the_contract_for_the_inspiring_debate() {
         "2011-12-01",
         "--json",
     ]);
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
     let list: Value = serde_json::from_str(&out.stdout).unwrap();
     let list = list.as_array().unwrap();
     assert_eq!(list.len(), 1);
@@ -63,7 +65,7 @@ fn json_follows_the_contract_for_the_inspiring_debate() {
 #[test]
 fn human_output_shows_every_zone_and_the_mismatch_note() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/debates.yaml");
-    let out = common::run(&[
+    let out = run(&[
         "schedule",
         path,
         "--from",
@@ -71,7 +73,7 @@ fn human_output_shows_every_zone_and_the_mismatch_note() {
         "--until",
         "2011-12-01",
     ]);
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
     assert_eq!(
         out.stdout,
         "Tue 1 Nov 2011 20:00 London · 16:00 New York\n    leadership-2011: Developing Leadership in Social Work and Social Care (1h)\n    note: on Tue 1 Nov 2011 New York is 4 hours behind London, not the usual 5\n"
@@ -229,8 +231,8 @@ fn a_repeat_that_lands_in_a_gap_moves_forward_and_check_warns() {
         "2026-03-29T02:30:00+01:00"
     );
     assert_eq!(field(&list[2], "adjusted"), "gap");
-    let out = common::check(yaml);
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = check(yaml);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
     assert!(
         out.stderr.contains("6:13: warning: on Sun 29 Mar 2026 01:30 does not exist in Europe/London (clocks go forward); `late` starts at 02:30 BST that day"),
         "{}",
@@ -270,8 +272,8 @@ fn a_debate_crossing_midnight_is_one_occurrence() {
 #[test]
 fn the_default_window_is_the_next_ninety_days_from_now() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/debates.yaml");
-    let out = common::run(&["schedule", path, "--json"]);
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = run(&["schedule", path, "--json"]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
     let list: Vec<Value> = serde_json::from_str(&out.stdout).unwrap();
     // now = Fri 27 Nov 2026: Tuesdays 1, 8, 15 Dec, (22, 29 skipped), 5 Jan ... 23 Feb.
     let first = field(&list[0], "starts_at");
@@ -285,9 +287,9 @@ fn the_default_window_is_the_next_ninety_days_from_now() {
 
 #[test]
 fn an_invalid_schedule_is_not_listed() {
-    let s = common::schedule("debates: [}");
-    let out = common::run(&["schedule", s.path.to_str().unwrap()]);
-    assert_eq!(out.code, 2);
+    let s = setup("debates: [}");
+    let out = run(&["schedule", s.schedule.to_str().unwrap()]);
+    assert_eq!(out.code, Some(2));
     assert!(out.stderr.contains("error: invalid YAML"), "{}", out.stderr);
     assert!(out.stdout.is_empty());
 }
@@ -297,8 +299,8 @@ fn ics_writes_a_valid_calendar_file_for_the_example() {
     let dir = tempfile::tempdir().unwrap();
     let out_path = dir.path().join("debates.ics");
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/debates.yaml");
-    let out = common::run(&["ics", path, "-o", out_path.to_str().unwrap()]);
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = run(&["ics", path, "-o", out_path.to_str().unwrap()]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
     let bytes = std::fs::read(&out_path).unwrap();
     let text = String::from_utf8(bytes).unwrap();
     assert!(text.starts_with("BEGIN:VCALENDAR\r\n") && text.ends_with("END:VCALENDAR\r\n"));
@@ -338,13 +340,13 @@ fn ics_writes_a_valid_calendar_file_for_the_example() {
 
 #[test]
 fn a_wrong_command_line_is_a_usage_error_not_an_invalid_schedule() {
-    let out = common::run(&["schedule", "--from", "yesterday"]);
-    assert_eq!(out.code, 64, "{}", out.stderr);
+    let out = run(&["schedule", "--from", "yesterday"]);
+    assert_eq!(out.code, Some(64), "{}", out.stderr);
     assert!(out.stderr.contains("neither a date"), "{}", out.stderr);
-    let out = common::run(&["check", "a.yaml", "b.yaml"]);
-    assert_eq!(out.code, 64, "{}", out.stderr);
-    let out = common::run(&["--help"]);
-    assert_eq!(out.code, 0);
+    let out = run(&["check", "a.yaml", "b.yaml"]);
+    assert_eq!(out.code, Some(64), "{}", out.stderr);
+    let out = run(&["--help"]);
+    assert_eq!(out.code, Some(0));
 }
 
 /// An endless weekly debate on Mondays at 20:00 London, from 2095.
@@ -364,9 +366,9 @@ fn no_occurrence_is_listed_past_2099_where_the_zone_rules_end() {
             "2099-12-28T20:00:00Z",
         ]
     );
-    let s = common::schedule(PAST_2099);
-    let path = s.path.to_str().unwrap();
-    let out = common::run(&[
+    let s = setup(PAST_2099);
+    let path = s.schedule.to_str().unwrap();
+    let out = run(&[
         "schedule",
         path,
         "--from",
@@ -374,15 +376,15 @@ fn no_occurrence_is_listed_past_2099_where_the_zone_rules_end() {
         "--until",
         "2101-01-01",
     ]);
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
     assert!(
         out.stdout
             .starts_with("No debates between 2100-01-01T00:00:00Z"),
         "{}",
         out.stdout
     );
-    let out = common::run(&["ics", path]);
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = run(&["ics", path]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
     assert!(
         out.stdout
             .contains("RRULE:FREQ=WEEKLY;UNTIL=20991231T235959Z\r\n"),
@@ -398,8 +400,8 @@ fn fixed_offset_zones_are_shown_with_their_real_offset() {
     let list = occurrences(yaml, "2026-12-01", "2026-12-02");
     assert_eq!(field(&list[0], "time_line"), line);
     assert_eq!(field(&list[0], "starts_at"), "2026-12-01T14:00:00Z");
-    let out = common::check(yaml);
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = check(yaml);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
     assert!(
         out.stdout.contains(&format!("next: fixed on {line}")),
         "{}",
@@ -410,12 +412,12 @@ fn fixed_offset_zones_are_shown_with_their_real_offset() {
 #[test]
 fn schedule_prints_the_warnings_that_check_prints() {
     let yaml = "timezone: Europe/London\nrooms: [\"#d:x.org\"]\ndebates:\n  - id: late\n    title: L\n    starts: 2026-03-15 01:30\n    duration: 20m\n    repeat: weekly\n    count: 3\n    questions: [Q?]\n";
-    let s = common::schedule(yaml);
+    let s = setup(yaml);
     let warning = ":6:13: warning: on Sun 29 Mar 2026 01:30 does not exist in Europe/London (clocks go forward); `late` starts at 02:30 BST that day\n";
     for json in [false, true] {
         let mut args = vec![
             "schedule",
-            s.path.to_str().unwrap(),
+            s.schedule.to_str().unwrap(),
             "--from",
             "2026-03-01",
             "--until",
@@ -424,8 +426,8 @@ fn schedule_prints_the_warnings_that_check_prints() {
         if json {
             args.push("--json");
         }
-        let out = common::run(&args);
-        assert_eq!(out.code, 0, "{}", out.stderr);
+        let out = run(&args);
+        assert_eq!(out.code, Some(0), "{}", out.stderr);
         assert!(out.stderr.contains(warning), "json {json}: {}", out.stderr);
         assert!(!out.stderr.contains("note:"), "{}", out.stderr);
     }
@@ -442,8 +444,8 @@ fn until_not_after_from_is_a_usage_error() {
     ] {
         let mut args = vec!["schedule", path];
         args.extend_from_slice(window);
-        let out = common::run(&args);
-        assert_eq!(out.code, 64, "{window:?}: {}", out.stderr);
+        let out = run(&args);
+        assert_eq!(out.code, Some(64), "{window:?}: {}", out.stderr);
         assert!(
             out.stderr.contains("--until") && out.stdout.is_empty(),
             "{}",
@@ -467,7 +469,7 @@ fn anonymous_kb(pid: u32) -> u64 {
 #[test]
 fn a_long_listing_is_written_as_it_is_produced() {
     use std::io::Read;
-    use std::process::{Command, Stdio};
+    use std::process::Stdio;
     // 400 weekly debates over ten years: 208,000 occurrences.
     let mut yaml = String::from(
         "timezone: Europe/London\nzones: [Europe/London, America/New_York, Asia/Kolkata]\ndebates:\n",
@@ -479,12 +481,15 @@ fn a_long_listing_is_written_as_it_is_produced() {
             i % 24
         ));
     }
-    let s = common::schedule(&yaml);
+    let s = setup(&yaml);
     for json in [true, false] {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_podium"));
-        cmd.args(["--now", common::NOW, "schedule"])
-            .arg(&s.path)
-            .args(["--from", "2027-01-01", "--until", "2037-01-01"]);
+        let mut cmd = podium_now();
+        cmd.arg("schedule").arg(&s.schedule).args([
+            "--from",
+            "2027-01-01",
+            "--until",
+            "2037-01-01",
+        ]);
         if json {
             cmd.arg("--json");
         }

@@ -1,25 +1,13 @@
 //! The store on a real file: WAL mode, migrations applied once, and the
 //! unique key that makes each post happen once, ever.
 
-use chrono::{DateTime, Utc};
-use podium::store::{NewOccurrence, NewPost, PostKind, PostStatus, Store};
+mod support;
+
+use podium::store::{NewPost, PostKind, PostStatus, Store};
 use sqlx::ConnectOptions;
 
-fn utc(s: &str) -> DateTime<Utc> {
-    s.parse().unwrap()
-}
-
-fn occurrence(start: DateTime<Utc>) -> NewOccurrence<'static> {
-    NewOccurrence {
-        debate: "d",
-        scheduled_start: start,
-        title: "D",
-        timezone: "Europe/London",
-        questions: vec!["Why?"],
-        rehearsal_clock: None,
-        now: start,
-    }
-}
+use support::store::occurrence;
+use support::utc;
 
 fn post(occurrence_id: i64) -> NewPost<'static> {
     NewPost {

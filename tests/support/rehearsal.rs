@@ -1,71 +1,20 @@
-//! Helpers for the tests that drive `podium rehearse` as a child process
-//! (tests/crash.rs and tests/rehearse.rs), kept in one place so both read
-//! the console output the same way and fail with the same kind of report.
-#![allow(dead_code)]
+//! `podium rehearse` as a child process, driven through its terminal as a
+//! person would (tests/crash.rs, tests/rehearse.rs, tests/hostile.rs), and
+//! the helpers that read its console output, kept in one place so every
+//! test reads the output the same way and fails with the same kind of
+//! report.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdin, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-/// The longest any single wait may take before the test fails.
-pub const WAIT: Duration = Duration::from_secs(60);
-
-/// A schedule file and a data directory in a fresh temporary directory.
-pub struct Setup {
-    pub dir: tempfile::TempDir,
-    pub schedule: PathBuf,
-    pub data: PathBuf,
-}
-
-pub fn setup(yaml: &str) -> Setup {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let schedule = dir.path().join("debates.yaml");
-    std::fs::write(&schedule, yaml).expect("write schedule");
-    let data = dir.path().join("data");
-    Setup {
-        dir,
-        schedule,
-        data,
-    }
-}
-
-/// `podium --data-dir DATA`, isolated from the caller's environment.
-pub fn podium(data: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_podium"));
-    cmd.arg("--data-dir")
-        .arg(data)
-        .env_remove("PODIUM_SCHEDULE")
-        .env_remove("PODIUM_DATA_DIR")
-        .env_remove("PODIUM_PUBLIC_URL")
-        .env_remove("RUST_LOG");
-    cmd
-}
-
-pub struct Output {
-    pub code: Option<i32>,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-/// Runs a one-shot `podium` command to completion (killed after `WAIT`).
-pub fn run_podium(data: &Path, args: &[&str]) -> Output {
-    let mut cmd = podium(data);
-    cmd.args(args);
-    let out = assert_cmd::Command::from_std(cmd)
-        .timeout(WAIT)
-        .output()
-        .expect("podium runs");
-    Output {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
+use super::WAIT;
+use super::cli::{podium_in, run_in};
 
 /// A running `podium rehearse`: its stdout lines arrive over a channel from
 /// a reader thread, so no read can block the test.
@@ -85,7 +34,7 @@ impl Rehearsal {
     /// rather than a pipe so that nobody has to keep reading it for the
     /// process to make progress.
     pub fn start(data: &Path, schedule: &Path, args: &[&str], stderr: PathBuf) -> Self {
-        let mut child = podium(data)
+        let mut child = podium_in(data)
             .arg("rehearse")
             .args(args)
             .arg("--file")
@@ -326,7 +275,7 @@ pub fn transcript_json(data: &Path, date: Option<&str>) -> Value {
     if let Some(d) = date {
         args.extend(["--date", d]);
     }
-    let out = run_podium(data, &args);
+    let out = run_in(data, &args);
     assert_eq!(
         out.code,
         Some(0),
