@@ -34,7 +34,19 @@ impl Rehearsal {
     /// rather than a pipe so that nobody has to keep reading it for the
     /// process to make progress.
     pub fn start(data: &Path, schedule: &Path, args: &[&str], stderr: PathBuf) -> Self {
+        Self::start_with_env(data, schedule, args, stderr, &[])
+    }
+
+    /// As [`Rehearsal::start`], with these environment variables set.
+    pub fn start_with_env(
+        data: &Path,
+        schedule: &Path,
+        args: &[&str],
+        stderr: PathBuf,
+        env: &[(&str, &str)],
+    ) -> Self {
         let mut child = podium_in(data)
+            .envs(env.iter().copied())
             .arg("rehearse")
             .args(args)
             .arg("--file")
@@ -160,6 +172,15 @@ impl Rehearsal {
     /// (Ctrl-D).
     pub fn close_stdin(&mut self) {
         self.stdin = None;
+    }
+
+    /// SIGTERM, as `docker stop` or systemd sends it.
+    pub fn terminate(&mut self) {
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -TERM failed");
     }
 
     /// SIGKILL, so the process gets no chance to tidy up.

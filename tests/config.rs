@@ -1,0 +1,347 @@
+//! Configuration through the binary: podium.toml, the environment over it,
+//! every kind of mistake reported where it was written with exit 78,
+//! secrets never shown (not by `podium config`, not in any log line at any
+//! level), `podium run` without a network, and a clean stop on SIGTERM.
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+
+use support::WAIT;
+use support::cli::{Output, output, podium, setup};
+use support::rehearsal::{Rehearsal, post_body, question_number, transcript_json};
+
+const SECRET: &str = "correct-horse-battery-staple";
+
+/// `podium ARGS` in `dir` with `env` set.
+fn podium_at(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
+    let mut cmd: Command = podium();
+    cmd.current_dir(dir).envs(env.iter().copied()).args(args);
+    output(cmd)
+}
+
+/// A temporary directory holding `podium.toml` with `toml`.
+fn with_file(toml: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("podium.toml"), toml).unwrap();
+    dir
+}
+
+/// The `podium config` line of a key (`name = value  # origin`).
+fn line_of<'a>(out: &'a Output, key: &str) -> &'a str {
+    out.stdout
+        .lines()
+        .find(|l| l.starts_with(&format!("{key} = ")))
+        .unwrap_or_else(|| panic!("no `{key}` in:\n{}", out.stdout))
+}
+
+const FILE: &str = "data_dir = \"/srv/podium\"\npublic_url = \"https://podium.example.org\"\n\n\
+[web]\naddr = \"127.0.0.1:9090\"\n\n[engine]\nlate_grace = \"5m\"\n";
+
+#[test]
+fn values_come_from_the_file_and_the_environment_wins() {
+    let dir = with_file(FILE);
+    let out = podium_at(dir.path(), &[], &["config"]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(
+        line_of(&out, "data_dir"),
+        "data_dir = \"/srv/podium\"  # podium.toml:1:12"
+    );
+    assert_eq!(
+        line_of(&out, "addr"),
+        "addr = \"127.0.0.1:9090\"  # podium.toml:5:8"
+    );
+    assert_eq!(
+        line_of(&out, "late_grace"),
+        "late_grace = \"5m\"  # podium.toml:8:14"
+    );
+    assert_eq!(
+        line_of(&out, "schedule"),
+        "schedule = \"debates.yaml\"  # default; PODIUM_SCHEDULE overrides"
+    );
+
+    let env = [
+        ("PODIUM_DATA_DIR", "/var/lib/podium"),
+        ("PODIUM_ENGINE_LATE_GRACE", "20m"),
+        ("PODIUM_SCHEDULE", "/etc/podium/debates.yaml"),
+    ];
+    let out = podium_at(dir.path(), &env, &["config"]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(
+        line_of(&out, "data_dir"),
+        "data_dir = \"/var/lib/podium\"  # PODIUM_DATA_DIR"
+    );
+    assert_eq!(
+        line_of(&out, "late_grace"),
+        "late_grace = \"20m\"  # PODIUM_ENGINE_LATE_GRACE"
+    );
+    assert_eq!(
+        line_of(&out, "schedule"),
+        "schedule = \"/etc/podium/debates.yaml\"  # PODIUM_SCHEDULE"
+    );
+    // A flag wins over both.
+    let out = podium_at(dir.path(), &env, &["--data-dir", "/tmp/flag", "config"]);
+    assert_eq!(
+        line_of(&out, "data_dir"),
+        "data_dir = \"/tmp/flag\"  # --data-dir"
+    );
+    // The output is a configuration file itself.
+    let copy = tempfile::tempdir().unwrap();
+    std::fs::write(copy.path().join("podium.toml"), &out.stdout).unwrap();
+    assert_eq!(podium_at(copy.path(), &[], &["config"]).code, Some(0));
+}
+
+#[test]
+fn an_explicit_config_file_is_used_and_must_exist() {
+    let dir = with_file(FILE);
+    let elsewhere = tempfile::tempdir().unwrap();
+    let file = dir.path().join("podium.toml");
+    let out = podium_at(
+        elsewhere.path(),
+        &[],
+        &["--config", file.to_str().unwrap(), "config"],
+    );
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(line_of(&out, "data_dir").contains("/srv/podium"));
+    let out = podium_at(
+        elsewhere.path(),
+        &[],
+        &["--config", "missing.toml", "config"],
+    );
+    assert_eq!(out.code, Some(78));
+    assert!(
+        out.stderr
+            .starts_with("podium: error: cannot read the configuration file missing.toml: "),
+        "{}",
+        out.stderr
+    );
+}
+
+/// A podium.toml, the environment, and the start of what is reported.
+type Case = (
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    &'static str,
+);
+
+/// Each mistake, with where it is reported and the exit status.
+#[test]
+fn every_mistake_is_located_and_exits_78() {
+    let cases: &[Case] = &[
+        (
+            "[matrix]\nhomeservr = \"http://127.0.0.1:8008\"\n",
+            &[],
+            "podium.toml:2:1: error: unknown key `homeservr` in [matrix]\n    hint: did you mean `homeserver`?",
+        ),
+        (
+            "[irc]\ntls = \"yes\"\n",
+            &[],
+            "podium.toml:2:7: error: `irc.tls` must be true or false, not text",
+        ),
+        (
+            "[web]\naddr = \"localhost\"\n",
+            &[],
+            "podium.toml:2:8: error: `web.addr` must be an address such as 127.0.0.1:8080 or \
+             [::1]:8080: `localhost` is not an IP address and port",
+        ),
+        (
+            "",
+            &[("PODIUM_PUBLIC_URL", "podium.example.org")],
+            "PODIUM_PUBLIC_URL: error: `public_url` must be a URL such as http://127.0.0.1:8008: \
+             `podium.example.org` is not a URL (relative URL without a base)",
+        ),
+        (
+            "",
+            &[("PODIUM_ENGINE_COLLECT_GRACE", "ten minutes")],
+            "PODIUM_ENGINE_COLLECT_GRACE: error: `engine.collect_grace` must be a duration such \
+             as 15m or 1h 30m: `ten minutes` is not a duration",
+        ),
+        (
+            "[matrix]\nhomeserver = \"http://127.0.0.1:8008\"\nuser = \"@podium:localhost\"\n",
+            &[],
+            "podium.toml:2:14: error: Matrix is configured but neither a password nor an access \
+             token is set\n    hint: set PODIUM_MATRIX_PASSWORD",
+        ),
+        (
+            "",
+            &[("PODIUM_MATRIX_USER", "podium")],
+            "PODIUM_MATRIX_USER: error: `matrix.user` must be a Matrix user id such as \
+             @podium:example.org: `podium` is not a full user id",
+        ),
+        (
+            "",
+            &[
+                ("PODIUM_MATRIX_HOMESERVER", "http://127.0.0.1:8008"),
+                ("PODIUM_MATRIX_USER", "@podium:localhost"),
+                ("PODIUM_MATRIX_PASSWORD_FILE", "/nonexistent/secret"),
+            ],
+            "PODIUM_MATRIX_PASSWORD_FILE (/nonexistent/secret): error: cannot read the secret \
+             file /nonexistent/secret: No such file or directory",
+        ),
+        (
+            "data_dir = \"a\"\ndata_dir = \"b\"\n",
+            &[],
+            "podium.toml:2:1: error: invalid TOML: ",
+        ),
+        (
+            "[webb]\naddr = \"127.0.0.1:1\"\n",
+            &[],
+            "podium.toml:1:2: error: unknown section [webb]\n    hint: did you mean [web]?",
+        ),
+    ];
+    for (toml, env, want) in cases {
+        let dir = with_file(toml);
+        let out = podium_at(dir.path(), env, &["config"]);
+        assert_eq!(out.code, Some(78), "{toml:?} {env:?}: {}", out.stderr);
+        assert!(
+            out.stderr.starts_with(want),
+            "{toml:?} {env:?}:\nwanted {want:?}\ngot    {:?}",
+            out.stderr
+        );
+        assert!(out.stdout.is_empty(), "{}", out.stdout);
+        // Every command that reads the configuration refuses the same way.
+        let out = podium_at(dir.path(), env, &["run"]);
+        assert_eq!(
+            out.code,
+            Some(78),
+            "run with {toml:?} {env:?}: {}",
+            out.stderr
+        );
+    }
+}
+
+#[test]
+fn run_without_a_network_says_what_to_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = podium_at(dir.path(), &[], &["run"]);
+    assert_eq!(out.code, Some(78));
+    for needed in [
+        "no chat network is configured",
+        "PODIUM_MATRIX_HOMESERVER, PODIUM_MATRIX_USER and PODIUM_MATRIX_PASSWORD",
+        "PODIUM_IRC_SERVER",
+        "PODIUM_IRC_NICK",
+    ] {
+        assert!(out.stderr.contains(needed), "{needed}: {}", out.stderr);
+    }
+}
+
+const DRILL: &str = r##"timezone: Europe/London
+rooms: ["#d:example.org"]
+debates:
+  - id: drill
+    title: Fire drill
+    starts: 2030-01-01 20:00
+    duration: 2h
+    remind: [10m]
+    questions: [One?, {text: Two?, at: 1h}]
+"##;
+
+fn matrix_env(secret_file: &Path) -> Vec<(&'static str, String)> {
+    vec![
+        ("PODIUM_MATRIX_HOMESERVER", "http://127.0.0.1:8008".into()),
+        ("PODIUM_MATRIX_USER", "@podium:localhost".into()),
+        ("PODIUM_MATRIX_ACCESS_TOKEN", SECRET.into()),
+        (
+            "PODIUM_MATRIX_PASSWORD_FILE",
+            secret_file.display().to_string(),
+        ),
+        ("RUST_LOG", "trace".into()),
+    ]
+}
+
+/// Secrets set every way (environment, a secret file, the file) never
+/// appear in `podium config`, nor in the logs of `run` and `rehearse` at
+/// the most verbose level.
+#[test]
+fn secrets_are_never_printed() {
+    let s = setup(DRILL);
+    let secret_file = s.dir.path().join("password");
+    std::fs::write(&secret_file, format!("{SECRET}-file\n")).unwrap();
+    let toml = format!("[matrix]\npassword = \"{SECRET}-toml\"\n");
+    std::fs::write(s.dir.path().join("podium.toml"), toml).unwrap();
+    let env = matrix_env(&secret_file);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+
+    let out = podium_at(s.dir.path(), &env, &["config"]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(
+        line_of(&out, "password").starts_with("password = \"***\"  # PODIUM_MATRIX_PASSWORD_FILE")
+    );
+    assert!(line_of(&out, "access_token").starts_with("access_token = \"***\""));
+    let run = podium_at(s.dir.path(), &env, &["run"]);
+    for (what, text) in [
+        ("config stdout", &out.stdout),
+        ("config stderr", &out.stderr),
+        ("run stdout", &run.stdout),
+        ("run stderr", &run.stderr),
+    ] {
+        assert!(!text.contains(SECRET), "{what} shows the secret:\n{text}");
+    }
+
+    let stderr = s.dir.path().join("rehearse.stderr");
+    let mut r = Rehearsal::start_with_env(
+        &s.data,
+        &s.schedule,
+        &["drill", "--speed", "300"],
+        stderr.clone(),
+        &env,
+    );
+    r.wait_for("Q1", |l| post_body(l).and_then(question_number) == Some(1));
+    r.send("A1: an answer");
+    r.wait_for("the ack", |l| l == "  ✓ saved: you → Q1");
+    r.send("!end");
+    r.wait_for("the hint", |l| l.starts_with("(or: podium transcript"));
+    r.finish();
+    let logs = std::fs::read_to_string(&stderr).unwrap();
+    assert!(
+        logs.contains("TRACE") || logs.contains("DEBUG"),
+        "the logs were verbose"
+    );
+    assert!(
+        !logs.contains(SECRET),
+        "the rehearsal's log shows the secret"
+    );
+    assert!(!r.lines().any(|l| l.contains(SECRET)));
+}
+
+/// SIGTERM (docker stop, systemd) stops a rehearsal cleanly: exit 0, every
+/// acknowledged answer stored, and the same command resumes it.
+#[test]
+fn sigterm_stops_a_rehearsal_with_every_acknowledged_answer_stored() {
+    let s = setup(DRILL);
+    let mut r = Rehearsal::start(
+        &s.data,
+        &s.schedule,
+        &["drill", "--speed", "300"],
+        s.dir.path().join("r.stderr"),
+    );
+    r.wait_for("Q1", |l| post_body(l).and_then(question_number) == Some(1));
+    let names = ["ann", "bob", "cat", "dan", "eve", "fay", "gus", "hal"];
+    for name in names {
+        r.send(&format!("{name}: A1: answer from {name}"));
+    }
+    for name in names {
+        let want = format!("  ✓ saved: {name} → Q1");
+        r.wait_for("an ack", |l| l == want);
+    }
+    r.terminate();
+    let status = r.wait_exit(WAIT).expect("exits after SIGTERM");
+    assert!(status.success(), "exit status {status}\n{}", r.dump());
+    let rest = r.drain();
+    assert!(
+        rest.iter()
+            .chain(r.lines().map(str::to_owned).collect::<Vec<_>>().iter())
+            .any(|l| l.starts_with("Stopped. Run the same command again")),
+        "{}",
+        r.dump()
+    );
+    let t = transcript_json(&s.data, None);
+    let authors: Vec<&str> = t["questions"][0]["replies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["author"].as_str().unwrap())
+        .collect();
+    assert_eq!(authors, names, "{t:#}");
+}
