@@ -10,7 +10,7 @@ use std::process::Command;
 
 use support::WAIT;
 use support::cli::{Output, output, podium, setup};
-use support::rehearsal::{Rehearsal, post_body, question_number, transcript_json};
+use support::rehearsal::{Rehearsal, drill, post_body, question_number, transcript_json};
 
 const SECRET: &str = "correct-horse-battery-staple";
 
@@ -226,16 +226,9 @@ fn run_without_a_network_says_what_to_set() {
     }
 }
 
-const DRILL: &str = r##"timezone: Europe/London
-rooms: ["#d:example.org"]
-debates:
-  - id: drill
-    title: Fire drill
-    starts: 2030-01-01 20:00
-    duration: 2h
-    remind: [10m]
-    questions: [One?, {text: Two?, at: 1h}]
-"##;
+fn the_drill() -> String {
+    drill("2h", "[One?, {text: Two?, at: 1h}]")
+}
 
 fn matrix_env(secret_file: &Path) -> Vec<(&'static str, String)> {
     vec![
@@ -255,7 +248,7 @@ fn matrix_env(secret_file: &Path) -> Vec<(&'static str, String)> {
 /// the most verbose level.
 #[test]
 fn secrets_are_never_printed() {
-    let s = setup(DRILL);
+    let s = setup(&the_drill());
     let secret_file = s.dir.path().join("password");
     std::fs::write(&secret_file, format!("{SECRET}-file\n")).unwrap();
     let toml = format!("[matrix]\npassword = \"{SECRET}-toml\"\n");
@@ -309,7 +302,7 @@ fn secrets_are_never_printed() {
 /// acknowledged answer stored, and the same command resumes it.
 #[test]
 fn sigterm_stops_a_rehearsal_with_every_acknowledged_answer_stored() {
-    let s = setup(DRILL);
+    let s = setup(&the_drill());
     let mut r = Rehearsal::start(
         &s.data,
         &s.schedule,

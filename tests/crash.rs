@@ -22,23 +22,16 @@ use serde_json::Value;
 use support::WAIT;
 use support::cli::setup;
 use support::rehearsal::{
-    Rehearsal, hinted_date, is_closing, is_intro, is_link, is_reminder, not_collected, post_body,
-    question_number, transcript_json,
+    Rehearsal, drill, hinted_date, is_closing, is_intro, is_link, is_reminder, not_collected,
+    post_body, question_number, transcript_json,
 };
 
 /// A 10-minute reminder and four questions 10 minutes apart: at 200× speed
 /// the whole drill takes about 15 seconds, and a restart (well under a
 /// second) stays far inside the 15-minute late-post grace window (4.5 s).
-const DRILL: &str = r##"timezone: Europe/London
-rooms: ["#d:example.org"]
-debates:
-  - id: drill
-    title: Fire drill
-    starts: 2030-01-01 20:00
-    duration: 40m
-    remind: [10m]
-    questions: [First?, Second?, Third?, Fourth?]
-"##;
+fn the_drill() -> String {
+    drill("40m", "[First?, Second?, Third?, Fourth?]")
+}
 const QUESTIONS: [&str; 4] = ["First?", "Second?", "Third?", "Fourth?"];
 const SPEED: &str = "200";
 
@@ -176,7 +169,7 @@ impl Record {
 
 #[test]
 fn killed_and_restarted_many_times_nothing_is_doubled_or_lost() {
-    let s = setup(DRILL);
+    let s = setup(&the_drill());
     let data = &s.data;
     let mut rec = Record::default();
     let mut kills: Vec<String> = Vec::new();

@@ -12,33 +12,19 @@ use std::time::{Duration, Instant};
 use support::WAIT;
 use support::cli::{Setup, run_in, setup};
 use support::rehearsal::{
-    Rehearsal, hinted_date, is_link, post_body, question_number, transcript_json,
+    Rehearsal, drill, hinted_date, is_link, post_body, question_number, transcript_json,
 };
 
 /// Twenty minutes with a 10-minute reminder: at 600× the whole time line
 /// takes three seconds.
-const SHORT: &str = r##"timezone: Europe/London
-rooms: ["#d:example.org"]
-debates:
-  - id: drill
-    title: Fire drill
-    starts: 2030-01-01 20:00
-    duration: 20m
-    remind: [10m]
-    questions: [One?, Two?]
-"##;
+fn short() -> String {
+    drill("20m", "[One?, Two?]")
+}
 
 /// Two questions an hour apart, so a test has time to type between them.
-const SLOW: &str = r##"timezone: Europe/London
-rooms: ["#d:example.org"]
-debates:
-  - id: drill
-    title: Fire drill
-    starts: 2030-01-01 20:00
-    duration: 2h
-    remind: [10m]
-    questions: [One?, {text: Two?, at: 1h}]
-"##;
+fn slow() -> String {
+    drill("2h", "[One?, {text: Two?, at: 1h}]")
+}
 
 fn rehearse(s: &Setup, name: &str, args: &[&str]) -> Rehearsal {
     Rehearsal::start(
@@ -67,7 +53,7 @@ fn has_controls(s: &str) -> bool {
 /// "Resuming…" and then nothing, for ever.
 #[test]
 fn a_rehearsal_resumed_after_its_whole_time_line_passed_finishes() {
-    let s = setup(SHORT);
+    let s = setup(&short());
     let args = ["drill", "--speed", "600"];
     let mut first = rehearse(&s, "first", &args);
     first.wait_for("the reminder", |l| post_body(l).is_some());
@@ -104,7 +90,7 @@ fn a_rehearsal_resumed_after_its_whole_time_line_passed_finishes() {
 /// marked late and the rehearsal finishes.
 #[test]
 fn a_rehearsal_resumed_just_after_its_end_posts_the_closing_late_and_finishes() {
-    let s = setup(SHORT);
+    let s = setup(&short());
     let args = ["drill", "--speed", "600"];
     let mut first = rehearse(&s, "first", &args);
     first.wait_for("the reminder", |l| post_body(l).is_some());
@@ -136,7 +122,7 @@ fn type_bytes(r: &mut Rehearsal, bytes: &[u8]) {
 
 #[test]
 fn a_line_that_is_not_utf8_is_kept_and_later_lines_still_count() {
-    let s = setup(SLOW);
+    let s = setup(&slow());
     let mut r = rehearse(&s, "r", &["drill", "--speed", "300"]);
     r.wait_for("Q1", |l| is_question(l, 1));
     type_bytes(&mut r, b"ann: A1: caf\xe9 au lait \xff\xfe\n");
@@ -167,7 +153,7 @@ fn a_line_that_is_not_utf8_is_kept_and_later_lines_still_count() {
 
 #[test]
 fn escape_sequences_never_reach_a_terminal_or_a_text_transcript() {
-    let s = setup(SLOW);
+    let s = setup(&slow());
     let mut r = rehearse(&s, "r", &["drill", "--speed", "300"]);
     r.wait_for("Q1", |l| is_question(l, 1));
     let hostile = "A1: \u{1b}]0;PWNED\u{7}\u{1b}[2J\u{1b}[31mRED \u{202e}txt.exe";
@@ -209,7 +195,7 @@ fn escape_sequences_never_reach_a_terminal_or_a_text_transcript() {
 /// but the answer is Q2's, not one of the replies before Q1.
 #[test]
 fn an_answer_to_a_question_never_asked_is_listed_under_it() {
-    let s = setup(SLOW);
+    let s = setup(&slow());
     let mut r = rehearse(&s, "r", &["drill", "--speed", "300"]);
     r.send("early bird");
     r.wait_for("Q1", |l| is_question(l, 1));
@@ -246,7 +232,7 @@ fn an_answer_to_a_question_never_asked_is_listed_under_it() {
 /// `!end` is answered like any other.
 #[test]
 fn urls_are_text_and_every_line_gets_an_answer() {
-    let s = setup(SLOW);
+    let s = setup(&slow());
     let mut r = rehearse(&s, "r", &["drill", "--speed", "300"]);
     r.wait_for("Q1", |l| is_question(l, 1));
     r.send("http://example.org has the background");
@@ -277,7 +263,7 @@ fn urls_are_text_and_every_line_gets_an_answer() {
 
 #[test]
 fn a_second_process_on_the_same_data_dir_is_refused_and_transcript_still_reads() {
-    let s = setup(SLOW);
+    let s = setup(&slow());
     let mut r = rehearse(&s, "r", &["drill", "--speed", "300"]);
     r.wait_for("Q1", |l| is_question(l, 1));
     r.send("ann: A1: held while another process looks");
@@ -377,7 +363,7 @@ fn set_read_only(dir: &Path, ro: bool) {
 
 #[test]
 fn an_unusable_data_dir_is_a_clear_error_said_once() {
-    let s = setup(SHORT);
+    let s = setup(&short());
     let file = s.dir.path().join("not-a-dir");
     std::fs::write(&file, "x").unwrap();
     let out = run_in(

@@ -15,51 +15,31 @@ use serde_json::Value;
 use support::WAIT;
 use support::cli::{Setup, run_in, setup};
 use support::rehearsal::{
-    Rehearsal, hinted_date, is_closing, is_link, not_collected, post_body, question_number,
+    Rehearsal, drill, hinted_date, is_closing, is_link, not_collected, post_body, question_number,
     transcript_json,
 };
 
 /// The example drill: a 10-minute reminder, then four questions spread
 /// evenly over an hour (0, 15, 30 and 45 minutes).
-const DRILL: &str = r##"timezone: Europe/London
-rooms: ["#d:example.org"]
-debates:
-  - id: drill
-    title: Fire drill
-    starts: 2030-01-01 20:00
-    duration: 1h
-    remind: [10m]
-    questions: [First?, Second?, Third?, Fourth?]
-  - id: other
+fn the_drill() -> String {
+    drill("1h", "[First?, Second?, Third?, Fourth?]")
+        + r##"  - id: other
     title: Another debate
     starts: 2030-01-02 20:00
     duration: 1h
     questions: [Only?]
-"##;
+"##
+}
 
 /// A short debate for the tests that only need a rehearsal to finish.
-const SHORT: &str = r##"timezone: Europe/London
-rooms: ["#d:example.org"]
-debates:
-  - id: drill
-    title: Fire drill
-    starts: 2030-01-01 20:00
-    duration: 20m
-    remind: [10m]
-    questions: [One?, Two?]
-"##;
+fn short() -> String {
+    drill("20m", "[One?, Two?]")
+}
 
 /// Two questions two hours apart, so a `!skip` is clearly early.
-const SPARSE: &str = r##"timezone: Europe/London
-rooms: ["#d:example.org"]
-debates:
-  - id: drill
-    title: Fire drill
-    starts: 2030-01-01 20:00
-    duration: 3h
-    remind: [10m]
-    questions: [First?, {text: Second?, at: 2h}]
-"##;
+fn sparse() -> String {
+    drill("3h", "[First?, {text: Second?, at: 2h}]")
+}
 
 /// One run per test, so its stderr file needs no distinct name.
 fn rehearse(s: &Setup, args: &[&str]) -> Rehearsal {
@@ -104,7 +84,7 @@ fn owned(v: &[(&str, &str, &str)]) -> Vec<(String, String, String)> {
 
 #[test]
 fn typed_answers_land_under_the_right_questions() {
-    let s = setup(DRILL);
+    let s = setup(&the_drill());
     let mut r = rehearse(&s, &["drill", "--speed", "300"]);
     let first = r.wait_for("the first line", |_| true);
     assert!(
@@ -242,7 +222,7 @@ fn typed_answers_land_under_the_right_questions() {
 
 #[test]
 fn an_unknown_debate_exits_1_listing_the_debates() {
-    let s = setup(DRILL);
+    let s = setup(&the_drill());
     let schedule = s.schedule.to_str().expect("utf-8 path");
     let out = run_in(&s.data, &["rehearse", "nosuch", "--file", schedule]);
     assert_eq!(
@@ -260,7 +240,7 @@ fn an_unknown_debate_exits_1_listing_the_debates() {
 
 #[test]
 fn skip_by_the_organiser_posts_the_next_question_early() {
-    let s = setup(SPARSE);
+    let s = setup(&sparse());
     let mut r = rehearse(&s, &["drill", "--speed", "300"]);
     let q1 = r.wait_for("Q1", |l| is_question(l, 1));
 
@@ -318,7 +298,7 @@ fn skip_by_the_organiser_posts_the_next_question_early() {
 /// at the terminal has not closed its input (nobody presses Ctrl-D).
 #[test]
 fn a_finished_rehearsal_exits_while_stdin_is_still_open() {
-    let s = setup(SHORT);
+    let s = setup(&short());
     let mut r = rehearse(&s, &["drill", "--speed", "600"]);
     r.wait_for("the transcript command hint", |l| {
         l.starts_with("(or: podium transcript drill --date ")
@@ -346,7 +326,7 @@ fn a_finished_rehearsal_exits_while_stdin_is_still_open() {
 /// rehearsal, that is the rehearsal.
 #[test]
 fn transcript_without_date_shows_the_rehearsal_just_finished() {
-    let s = setup(SHORT);
+    let s = setup(&short());
     let mut r = rehearse(&s, &["drill", "--speed", "600"]);
     r.wait_for("Q1", |l| is_question(l, 1));
     r.send("dora: A1: an answer");

@@ -246,6 +246,24 @@ impl Drop for Rehearsal {
     }
 }
 
+/// The "Fire drill" schedule the rehearsal tests share: one debate, `drill`,
+/// starting 2030-01-01 20:00 London, with a 10-minute reminder, lasting
+/// `duration` (`40m`) with `questions` (a YAML list).
+pub fn drill(duration: &str, questions: &str) -> String {
+    format!(
+        r##"timezone: Europe/London
+rooms: ["#d:example.org"]
+debates:
+  - id: drill
+    title: Fire drill
+    starts: 2030-01-01 20:00
+    duration: {duration}
+    remind: [10m]
+    questions: {questions}
+"##
+    )
+}
+
 /// The body of a post line, `[HH:MM] podium: BODY`.
 pub fn post_body(line: &str) -> Option<&str> {
     let rest = line.strip_prefix('[')?;
