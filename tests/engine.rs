@@ -146,7 +146,7 @@ async fn a_whole_debate_runs_from_reminders_to_transcript_link() {
             "Reminder: “Developing Leadership” starts in 1 day: Tue 1 Nov 2011 20:00 London · 16:00 New York (note: clocks change on different dates: New York is 4 hours behind London this week, not the usual 5). #SWSC",
             "Reminder: “Developing Leadership” starts in 1 hour: Tue 1 Nov 2011 20:00 London · 16:00 New York (note: clocks change on different dates: New York is 4 hours behind London this week, not the usual 5). #SWSC",
             "Reminder: “Developing Leadership” starts in 10 minutes: Tue 1 Nov 2011 20:00 London · 16:00 New York (note: clocks change on different dates: New York is 4 hours behind London this week, not the usual 5). #SWSC",
-            "“Developing Leadership” starts now and runs for 1h. 3 questions will follow as Q1, Q2…: answer by replying to a question, or start your message with A1:, A2:… #SWSC",
+            "“Developing Leadership” starts now: Tue 1 Nov 2011 20:00 London · 16:00 New York (note: clocks change on different dates: New York is 4 hours behind London this week, not the usual 5). It runs for 1h. 3 questions will follow as Q1, Q2…: answer by replying to a question, or start your message with A1:, A2:… #SWSC",
             "Q1: What is leadership? #SWSC",
             "Q2: Who leads well? #SWSC",
             "Q3: How do leaders grow? #SWSC",
@@ -357,6 +357,7 @@ async fn a_claim_left_by_a_crash_is_resent_once_with_the_same_key() {
                 podium::chat::Outgoing {
                     key: &format!("podium-{}", row.id),
                     body: &row.body,
+                    kind: None,
                     reply_to: None,
                 },
             )
@@ -456,6 +457,9 @@ async fn organisers_control_the_debate_and_others_are_politely_refused() {
         "{}",
         refusal.body
     );
+    // Every answer to a command replies to it, where the network can say so.
+    assert_eq!(refusal.reply_to.as_deref(), Some("$s1"));
+    assert_eq!(refusal.kind, None);
 
     bot.wait_for(PostKind::Question, 1).await;
     // Sent together: awaiting each acknowledgement would let paused time
@@ -674,6 +678,7 @@ impl podium::chat::Chat for NoDedupChat {
                 podium::chat::Outgoing {
                     key: &key,
                     body: post.body,
+                    kind: None,
                     reply_to: None,
                 },
             )
@@ -898,4 +903,71 @@ async fn removing_a_running_debate_stops_it_there() {
         .body;
     assert!(!answer.contains("already running"), "{answer}");
     assert!(chat.posts().iter().all(|p| !p.body.starts_with("Q2:")));
+}
+
+/// A reminder sent late says how long is really left, never its nominal
+/// lead: "starts in 10 minutes" 25 seconds before the start would lie.
+#[tokio::test(start_paused = true)]
+async fn a_late_reminder_states_the_time_really_left() {
+    for (at, want) in [
+        ("2011-11-01T19:50:00Z", "starts in 10 minutes: "),
+        ("2011-11-01T19:55:10Z", "starts in 4 minutes: "),
+        ("2011-11-01T19:59:35Z", "starts in less than a minute: "),
+    ] {
+        let store = memory_store().await;
+        let chat = MemoryChat::new();
+        let mut bot = start_at(&store, &chat, at);
+        bot.wait_for(PostKind::Intro, 0).await;
+        bot.stop().await;
+        let reminders: Vec<String> = chat
+            .posts()
+            .into_iter()
+            .filter(|p| p.room == matrix() && p.kind == Some(PostKind::Reminder))
+            .map(|p| p.body)
+            .collect();
+        assert_eq!(reminders.len(), 1, "{at}: {reminders:?}");
+        assert!(reminders[0].contains(want), "{at}: {}", reminders[0]);
+        assert!(!reminders[0].contains("posted late"), "{}", reminders[0]);
+    }
+}
+
+/// One slow room never delays another: each room's posts keep their
+/// order, and the rooms are served at the same time. On the real clock (a
+/// few seconds): under paused time, SQLite's own thread lets the clock
+/// jump to the slow room's timer. Only the order of posts is asserted.
+#[tokio::test]
+async fn a_slow_room_does_not_delay_the_others() {
+    let store = memory_store().await;
+    let chat = MemoryChat::new();
+    let slow = Room::Irc("#debate".into());
+    chat.slow_room(&slow, std::time::Duration::from_secs(3));
+    // The late 10-minute reminder goes out at once, the intro a second later.
+    let clock = Clock::starting_at(utc("2011-11-01T19:59:59Z"));
+    let mut bot = start(&store, &chat, clock, schedule(YAML));
+    loop {
+        bot.wait_for(PostKind::Intro, 0).await;
+        let posts = chat.posts();
+        if posts
+            .iter()
+            .filter(|p| p.kind == Some(PostKind::Intro))
+            .count()
+            == 2
+        {
+            break;
+        }
+    }
+    bot.stop().await;
+    let order: Vec<(Room, Option<PostKind>)> =
+        chat.posts().into_iter().map(|p| (p.room, p.kind)).collect();
+    assert_eq!(
+        order,
+        [
+            (matrix(), Some(PostKind::Reminder)),
+            // Not after the slow room's reminder: the rooms do not wait
+            // for each other.
+            (matrix(), Some(PostKind::Intro)),
+            (slow.clone(), Some(PostKind::Reminder)),
+            (slow, Some(PostKind::Intro)),
+        ]
+    );
 }

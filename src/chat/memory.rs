@@ -1,11 +1,12 @@
 //! An in-memory chat network for tests: records every post, deduplicates
 //! by key like a Matrix homeserver does with transaction ids, and can be
-//! told to fail.
+//! told to fail or to be slow in a room.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use super::{Chat, ChatError, Outgoing, Room};
+use super::{Chat, ChatError, Outgoing, PostKind, Room};
 
 /// One message the bot posted.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -14,6 +15,10 @@ pub struct Posted {
     pub id: String,
     pub key: String,
     pub body: String,
+    pub kind: Option<PostKind>,
+    pub reply_to: Option<String>,
+    /// When the room received it, on tokio's clock.
+    pub at: tokio::time::Instant,
 }
 
 #[derive(Default, Debug)]
@@ -23,6 +28,8 @@ struct Inner {
     moderators: HashSet<(String, String)>,
     /// Sends left to fail with a temporary error.
     fail_next: u32,
+    /// Rooms where each send takes this long.
+    slow: HashMap<String, Duration>,
 }
 
 /// Cheap to clone; clones share the same log.
@@ -54,6 +61,11 @@ impl MemoryChat {
             .insert((room.to_string(), user.to_owned()));
     }
 
+    /// Makes every send to `room` take `delay` (on tokio's clock).
+    pub fn slow_room(&self, room: &Room, delay: Duration) {
+        self.lock().slow.insert(room.to_string(), delay);
+    }
+
     /// Makes the next `n` sends fail with a temporary error.
     pub fn fail_next(&self, n: u32) {
         self.lock().fail_next = n;
@@ -62,6 +74,10 @@ impl MemoryChat {
 
 impl Chat for MemoryChat {
     async fn send(&self, room: &Room, post: Outgoing<'_>) -> Result<String, ChatError> {
+        let delay = self.lock().slow.get(&room.to_string()).copied();
+        if let Some(delay) = delay {
+            tokio::time::sleep(delay).await;
+        }
         let mut inner = self.lock();
         if inner.fail_next > 0 {
             inner.fail_next -= 1;
@@ -77,6 +93,9 @@ impl Chat for MemoryChat {
             id: id.clone(),
             key: post.key.to_owned(),
             body: post.body.to_owned(),
+            kind: post.kind,
+            reply_to: post.reply_to.map(str::to_owned),
+            at: tokio::time::Instant::now(),
         });
         Ok(id)
     }

@@ -14,7 +14,7 @@ use std::future::Future;
 use chrono::{DateTime, Utc};
 use tokio::sync::oneshot;
 
-pub use crate::domain::{AttributedBy, Cursor, Network, Room};
+pub use crate::domain::{AttributedBy, Cursor, Network, PostKind, Room};
 
 /// Who wrote a message: a network-wide id (`@alice:example.org`,
 /// `irc:alice`, `console:alice`) and the name to show.
@@ -79,6 +79,9 @@ pub struct Incoming {
 pub struct Outgoing<'a> {
     pub key: &'a str,
     pub body: &'a str,
+    /// What the post is (a question, the intro...), for networks that
+    /// format posts; `None` for answers to commands.
+    pub kind: Option<PostKind>,
     /// The network id of the message this answers (a command), where the
     /// network can show the relation.
     pub reply_to: Option<&'a str>,

@@ -8,6 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::command::{Command, CommandError};
 use super::occurrences::OccKey;
+use super::posting::Prepared;
 use super::timeline::{self, Item};
 use super::{Engine, START_AHEAD, scheduled_questions};
 use crate::chat::{Chat, Outgoing, Room, Sender};
@@ -59,6 +60,7 @@ impl<C: Chat> Engine<C> {
         let post = Outgoing {
             key: &key,
             body: &answer,
+            kind: None,
             reply_to: Some(message_id),
         };
         if let Err(e) = self.chat.send(room, post).await {
@@ -201,9 +203,7 @@ impl<C: Chat> Engine<C> {
         let Some(item) = next else {
             return Ok("There are no more questions; say !end to close.".to_owned());
         };
-        for r in &debate.rooms {
-            self.post_item(debate, key, r, &item, now).await?;
-        }
+        self.post_now(debate, key, &item, now, None).await?;
         self.replan = true;
         Ok(format!("Q{} posted early.", item.seq))
     }
@@ -222,16 +222,37 @@ impl<C: Chat> Engine<C> {
             return Ok(REMOVED.to_owned());
         };
         let n = self.occs.reserve_question(key, scheduled_questions(debate));
+        // Answers tagged with the new number count from now on, before the
+        // question is confirmed posted.
+        for r in &debate.rooms {
+            self.rooms.question(&r.to_string(), key, n, None);
+        }
         let item = Item {
             due: now,
             kind: PostKind::Question,
             seq: i64::from(n),
         };
-        for r in &debate.rooms {
-            self.post_item_with(debate, key, r, &item, now, Some(text))
-                .await?;
-        }
+        self.post_now(debate, key, &item, now, Some(text)).await?;
         Ok(format!("Asked as Q{n}."))
+    }
+
+    /// Posts `item` in every room of the debate now.
+    async fn post_now(
+        &mut self,
+        debate: &Debate,
+        key: &OccKey,
+        item: &Item,
+        now: DateTime<Utc>,
+        text: Option<&str>,
+    ) -> anyhow::Result<()> {
+        let mut ready = Vec::new();
+        for r in &debate.rooms {
+            if let Prepared::Send(post) = self.prepare(debate, key, r, item, now, text).await? {
+                ready.push(*post);
+            }
+        }
+        self.dispatch(ready);
+        Ok(())
     }
 }
 

@@ -15,6 +15,7 @@ mod commands;
 mod events;
 mod occurrences;
 mod outage;
+mod outbox;
 mod posting;
 mod rooms;
 pub mod text;
@@ -124,6 +125,9 @@ pub struct Engine<C: Chat> {
     schedule: watch::Receiver<Arc<Schedule>>,
     occs: Occurrences,
     rooms: Rooms,
+    outbox: outbox::Outbox<C>,
+    /// What became of the posts the outbox sent.
+    sent: mpsc::UnboundedReceiver<outbox::Sent>,
     notices: broadcast::Sender<Notice>,
     /// Set when something changed the plan (a post, a command, a reload).
     replan: bool,
@@ -152,6 +156,7 @@ impl<C: Chat> Engine<C> {
         config: EngineConfig,
         schedule: watch::Receiver<Arc<Schedule>>,
     ) -> Self {
+        let (outbox, sent) = outbox::Outbox::new(chat.clone());
         Engine {
             store,
             chat,
@@ -160,6 +165,8 @@ impl<C: Chat> Engine<C> {
             schedule,
             occs: Occurrences::default(),
             rooms: Rooms::default(),
+            outbox,
+            sent,
             notices: broadcast::channel(1024).0,
             replan: true,
             next_due: None,
@@ -193,6 +200,9 @@ impl<C: Chat> Engine<C> {
             if self.replan || self.next_due.is_some_and(|d| d <= now) {
                 self.replan = false;
                 self.next_due = self.step_or_retry(now, &mut outage).await;
+                // What a step did (posts confirmed) may call for another
+                // step at once: the occurrence may now be finished.
+                continue;
             }
             let wait = self.next_due.map(|d| self.clock.real_delay(d));
             tokio::select! {
@@ -205,6 +215,14 @@ impl<C: Chat> Engine<C> {
                     } else {
                         // Nobody can reload any more: keep the last schedule.
                         schedule_open = false;
+                    }
+                }
+                Some((ready, result)) = self.sent.recv() => {
+                    if let Err(e) = self.confirm(ready, result).await {
+                        // The post went out but could not be marked: its
+                        // claim stays, and a restart sends it again with
+                        // the same key where the network deduplicates.
+                        tracing::error!(cause = %e, "cannot record a post as sent");
                     }
                 }
                 ev = events.recv(), if events_open => match ev {
@@ -251,10 +269,12 @@ impl<C: Chat> Engine<C> {
     async fn step(&mut self, now: DateTime<Utc>) -> anyhow::Result<Option<DateTime<Utc>>> {
         let schedule = self.schedule.borrow().clone();
         let mut next = Earliest::default();
+        let mut ready = self.due_retries(&schedule, now).await?;
         for debate in &schedule.debates {
-            next.offer(self.step_debate(debate, now).await?);
+            next.offer(self.step_debate(debate, now, &mut ready).await?);
         }
-        next.offer(self.retry_failed(&schedule, now).await?);
+        self.dispatch(ready);
+        next.offer(self.occs.next_retry());
         self.rooms
             .end_removed(&schedule, now, self.config.collect_grace);
         // Forget occurrences that are long over.
@@ -269,6 +289,7 @@ impl<C: Chat> Engine<C> {
         &mut self,
         debate: &Debate,
         now: DateTime<Utc>,
+        ready: &mut Vec<posting::Ready>,
     ) -> anyhow::Result<Option<DateTime<Utc>>> {
         let lead = debate
             .remind
@@ -287,16 +308,19 @@ impl<C: Chat> Engine<C> {
                 next.offer(Some(o.starts_at - lead));
                 break;
             }
-            next.offer(self.step_occurrence(debate, &o, now).await?);
+            next.offer(self.step_occurrence(debate, &o, now, ready).await?);
         }
         Ok(next.0)
     }
 
+    /// Claims what is due of one occurrence (into `ready`); returns when
+    /// its next item falls due.
     async fn step_occurrence(
         &mut self,
         debate: &Debate,
         o: &Occurrence<'_>,
         now: DateTime<Utc>,
+        ready: &mut Vec<posting::Ready>,
     ) -> anyhow::Result<Option<DateTime<Utc>>> {
         let key = (debate.id.clone(), o.starts_at);
         self.load(&key, debate, now).await?;
@@ -317,7 +341,11 @@ impl<C: Chat> Engine<C> {
                 continue;
             }
             for room in &debate.rooms {
-                next.offer(self.post_item(debate, &key, room, item, now).await?);
+                match self.prepare(debate, &key, room, item, now, None).await? {
+                    posting::Prepared::Done => {}
+                    posting::Prepared::RetryAt(at) => next.offer(Some(at)),
+                    posting::Prepared::Send(r) => ready.push(*r),
+                }
             }
         }
         if self.occs.finish_if_done(&key, &items, &debate.rooms) {

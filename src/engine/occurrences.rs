@@ -30,6 +30,8 @@ pub struct OccState {
     stale_claims: HashMap<PostKey, PostRow>,
     /// Posts that failed temporarily in this process, and when to retry.
     retries: HashMap<PostKey, (PostRow, DateTime<Utc>)>,
+    /// Posts handed to the outbox and not confirmed yet.
+    in_flight: HashSet<PostKey>,
     /// Highest question number handed out (extra questions raise it).
     questions: u32,
     /// [`super::Notice::Finished`] was sent.
@@ -129,6 +131,20 @@ impl Occurrences {
         let state = self.entry(key);
         state.retries.remove(k);
         state.done.insert(k.clone());
+    }
+
+    /// A post is (or is no longer) on its way to the room.
+    pub fn set_in_flight(&mut self, key: &OccKey, k: PostKey, on: bool) {
+        let state = self.entry(key);
+        if on {
+            state.in_flight.insert(k);
+        } else {
+            state.in_flight.remove(&k);
+        }
+    }
+
+    pub fn is_in_flight(&self, key: &OccKey, k: &PostKey) -> bool {
+        self.map.get(key).is_some_and(|o| o.in_flight.contains(k))
     }
 
     /// The claim a crash left for this post, if any (taken: it is dealt

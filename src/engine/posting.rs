@@ -1,6 +1,10 @@
-//! Posting: each item is claimed in the store, sent, and confirmed; what
-//! failed for a while is retried; what fell due too long ago is skipped
-//! and logged. The rooms' attribution state follows what was posted.
+//! Posting, in three phases: each due item is claimed in the store
+//! ([`Engine::prepare`]); the claimed posts are handed to the outbox, which
+//! sends each room's in order and the rooms at the same time, so one slow
+//! room never delays another ([`Engine::dispatch`]); each result is
+//! confirmed in the store as it comes back ([`Engine::confirm`]) and the
+//! rooms' attribution state follows what was posted. What failed for a
+//! while is retried; what fell due too long ago is skipped and logged.
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -8,7 +12,7 @@ use super::occurrences::{OccKey, PostKey};
 use super::rooms::ActiveRoom;
 use super::timeline::Item;
 use super::{Engine, Notice, RETRY_AFTER, scheduled_questions, text};
-use crate::chat::{Chat, ChatError, Outgoing, Room};
+use crate::chat::{Chat, ChatError, Room};
 use crate::domain::{PostKind, PostStatus};
 use crate::schedule::{Debate, Schedule};
 use crate::store::{NewPost, PostRow};
@@ -21,24 +25,41 @@ struct Lateness {
     late: bool,
 }
 
-impl<C: Chat> Engine<C> {
-    /// Posts one item in one room unless it is done. Returns when to retry
-    /// after a temporary failure.
-    pub(super) async fn post_item(
-        &mut self,
-        debate: &Debate,
-        key: &OccKey,
-        room: &Room,
-        item: &Item,
-        now: DateTime<Utc>,
-    ) -> anyhow::Result<Option<DateTime<Utc>>> {
-        self.post_item_with(debate, key, room, item, now, None)
-            .await
+/// A claimed post, ready to go out.
+#[derive(Debug)]
+pub struct Ready {
+    key: OccKey,
+    room: Room,
+    row: PostRow,
+}
+
+impl Ready {
+    pub fn room(&self) -> &Room {
+        &self.room
     }
 
-    /// As [`Engine::post_item`]; `extra_text` is the text of a question
-    /// asked with `!ask`.
-    pub(super) async fn post_item_with(
+    pub fn row(&self) -> &PostRow {
+        &self.row
+    }
+
+    fn post_key(&self) -> PostKey {
+        (self.row.room.clone(), self.row.kind, self.row.seq)
+    }
+}
+
+/// What claiming an item left to do.
+pub(super) enum Prepared {
+    /// Nothing: done before, or skipped now.
+    Done,
+    /// Waiting for a retry at this instant.
+    RetryAt(DateTime<Utc>),
+    Send(Box<Ready>),
+}
+
+impl<C: Chat> Engine<C> {
+    /// Claims one item in one room unless it is done; `extra_text` is the
+    /// text of a question asked with `!ask`.
+    pub(super) async fn prepare(
         &mut self,
         debate: &Debate,
         key: &OccKey,
@@ -46,26 +67,27 @@ impl<C: Chat> Engine<C> {
         item: &Item,
         now: DateTime<Utc>,
         extra_text: Option<&str>,
-    ) -> anyhow::Result<Option<DateTime<Utc>>> {
+    ) -> anyhow::Result<Prepared> {
         let k: PostKey = (room.to_string(), item.kind, item.seq);
         self.load(key, debate, now).await?;
         if self.occs.is_done(key, &k) {
-            return Ok(None);
+            return Ok(Prepared::Done);
         }
         if let Some(at) = self.occs.retry_at(key, &k) {
-            // Retried by `retry_failed`, which also covers extra questions.
-            return Ok(Some(at));
+            // Sent again by `due_retries`, which also covers extra questions.
+            return Ok(Prepared::RetryAt(at));
+        }
+        if self.occs.is_in_flight(key, &k) {
+            return Ok(Prepared::Done);
         }
         let stale = self.occs.take_stale_claim(key, &k);
         let occurrence_id = self.occurrence_id(key, debate, now).await?;
         let lateness = self.lateness(key, item, now);
         if let Some(row) = stale {
-            return self
-                .resume_claim(debate, key, room, row, &lateness, now)
-                .await;
+            return self.resume_claim(debate, key, room, row, &lateness).await;
         }
-        let (mut body, question) = self.body(debate, key, item, extra_text);
-        if lateness.late && !lateness.too_late {
+        let (mut body, question) = self.body(debate, key, item, now, extra_text);
+        if lateness.late && !lateness.too_late && item.kind != PostKind::Reminder {
             body.push_str(&text::late_note(item.due, debate));
         }
         // A skipped item is recorded too, so it is logged once and never
@@ -89,13 +111,18 @@ impl<C: Chat> Engine<C> {
             })
             .await?;
         if inserted && row.status == PostStatus::Sending {
-            return self.send_row(debate, key, room, row, now).await;
+            let ready = Ready {
+                key: key.clone(),
+                room: room.clone(),
+                row,
+            };
+            return Ok(Prepared::Send(Box::new(ready)));
         }
         self.done(key, &k);
         if inserted {
             self.skipped(debate, key, occurrence_id, room, item, now);
         }
-        Ok(None)
+        Ok(Prepared::Done)
     }
 
     fn lateness(&self, key: &OccKey, item: &Item, now: DateTime<Utc>) -> Lateness {
@@ -118,17 +145,21 @@ impl<C: Chat> Engine<C> {
         room: &Room,
         row: PostRow,
         lateness: &Lateness,
-        now: DateTime<Utc>,
-    ) -> anyhow::Result<Option<DateTime<Utc>>> {
+    ) -> anyhow::Result<Prepared> {
         if lateness.too_late || !self.chat.deduplicates(room) {
             tracing::warn!(debate = %debate.id, room = %room, kind = row.kind.as_str(), seq = row.seq,
                 "a post was interrupted by a restart and cannot be safely sent again \
                  (too late, or the network cannot deduplicate); leaving it");
             self.store.mark_status(row.id, PostStatus::Unknown).await?;
             self.done(key, &(row.room.clone(), row.kind, row.seq));
-            return Ok(None);
+            return Ok(Prepared::Done);
         }
-        self.send_row(debate, key, room, row, now).await
+        let ready = Ready {
+            key: key.clone(),
+            room: room.clone(),
+            row,
+        };
+        Ok(Prepared::Send(Box::new(ready)))
     }
 
     /// A post recorded as skipped: logged, announced, and counted for
@@ -172,17 +203,25 @@ impl<C: Chat> Engine<C> {
         debate: &Debate,
         key: &OccKey,
         item: &Item,
+        now: DateTime<Utc>,
         extra: Option<&str>,
     ) -> (String, Option<String>) {
+        let start = key.1 + self.occs.live(key).shift;
         match item.kind {
-            PostKind::Reminder => (
-                text::reminder(debate, key.1, Duration::seconds(item.seq)),
-                None,
-            ),
+            PostKind::Reminder => {
+                // Sent late, a reminder says how long is really left.
+                let lead = Duration::seconds(item.seq);
+                let left = if now - item.due > self.config.late_after {
+                    start - now
+                } else {
+                    lead
+                };
+                (text::reminder(debate, key.1, left), None)
+            }
             PostKind::Intro => {
                 let asked = self.occs.get(key).map_or(0, |o| o.questions());
                 let questions = scheduled_questions(debate).max(asked);
-                (text::intro(debate, questions as usize), None)
+                (text::intro(debate, start, questions as usize), None)
             }
             PostKind::Question => {
                 let q = extra.map(str::to_owned).unwrap_or_else(|| {
@@ -205,62 +244,68 @@ impl<C: Chat> Engine<C> {
         }
     }
 
-    /// Sends a claimed post. A temporary failure is known not to have
-    /// reached the room, so the same claim is retried later on any network.
-    async fn send_row(
-        &mut self,
-        debate: &Debate,
-        key: &OccKey,
-        room: &Room,
-        row: PostRow,
-        now: DateTime<Utc>,
-    ) -> anyhow::Result<Option<DateTime<Utc>>> {
-        let send_key = format!("podium-{}", row.id);
-        let post = Outgoing {
-            key: &send_key,
-            body: &row.body,
-            reply_to: None,
-        };
-        match self.chat.send(room, post).await {
-            Ok(network_id) => {
-                let sent_at = self.clock.now();
-                self.store.mark_sent(row.id, sent_at, &network_id).await?;
-                self.done(key, &(row.room.clone(), row.kind, row.seq));
-                self.after_post(debate, key, room, &row, &network_id, sent_at);
-                Ok(None)
-            }
-            Err(ChatError::Temporary(e)) => {
-                let retry = now + RETRY_AFTER;
-                tracing::warn!(debate = %debate.id, room = %room, kind = row.kind.as_str(),
-                    cause = %e, "sending failed; will retry");
-                self.occs.schedule_retry(key, row, retry);
-                Ok(Some(retry))
-            }
-            Err(e @ ChatError::NoNetwork(_)) => {
-                tracing::info!(debate = %debate.id, room = %room, kind = row.kind.as_str(),
-                    "skipped: {e}");
-                self.store.mark_status(row.id, PostStatus::Skipped).await?;
-                self.done(key, &(row.room.clone(), row.kind, row.seq));
-                Ok(None)
-            }
-            Err(ChatError::Permanent(e)) => {
-                tracing::error!(debate = %debate.id, room = %room, kind = row.kind.as_str(),
-                    cause = %e, "cannot post in this room; giving up on this post");
-                self.store.mark_status(row.id, PostStatus::Failed).await?;
-                self.done(key, &(row.room.clone(), row.kind, row.seq));
-                Ok(None)
-            }
+    /// Hands claimed posts to the outbox; their results come back to the
+    /// engine's loop, which confirms them.
+    pub(super) fn dispatch(&mut self, ready: Vec<Ready>) {
+        for r in ready {
+            self.occs.set_in_flight(&r.key, r.post_key(), true);
+            self.outbox.push(r);
         }
     }
 
-    /// Sends again the posts that failed temporarily and are due for a
-    /// retry, giving up on those past the grace window. Returns the next
-    /// retry time.
-    pub(super) async fn retry_failed(
+    /// Records what became of one sent post. A temporary failure is known
+    /// not to have reached the room, so the same claim is retried later.
+    pub(super) async fn confirm(
+        &mut self,
+        ready: Ready,
+        result: Result<String, ChatError>,
+    ) -> anyhow::Result<()> {
+        let now = self.clock.now();
+        let schedule = self.schedule.borrow().clone();
+        let k = ready.post_key();
+        let Ready { key, room, row } = ready;
+        self.occs.set_in_flight(&key, k.clone(), false);
+        let debate = schedule.debate(&key.0);
+        let debate_id = key.0.as_str();
+        match result {
+            Ok(network_id) => {
+                let sent_at = self.clock.now();
+                self.store.mark_sent(row.id, sent_at, &network_id).await?;
+                self.done(&key, &k);
+                if let Some(debate) = debate {
+                    self.after_post(debate, &key, &room, &row, &network_id, sent_at);
+                }
+            }
+            Err(ChatError::Temporary(e)) => {
+                tracing::warn!(debate = %debate_id, room = %room, kind = row.kind.as_str(),
+                    seq = row.seq, cause = %e, "sending failed; will retry");
+                self.occs.schedule_retry(&key, row, now + RETRY_AFTER);
+                self.replan = true;
+            }
+            Err(e @ ChatError::NoNetwork(_)) => {
+                tracing::info!(debate = %debate_id, room = %room, kind = row.kind.as_str(),
+                    "skipped: {e}");
+                self.store.mark_status(row.id, PostStatus::Skipped).await?;
+                self.done(&key, &k);
+            }
+            Err(ChatError::Permanent(e)) => {
+                tracing::error!(debate = %debate_id, room = %room, kind = row.kind.as_str(),
+                    cause = %e, "cannot post in this room; giving up on this post");
+                self.store.mark_status(row.id, PostStatus::Failed).await?;
+                self.done(&key, &k);
+            }
+        }
+        Ok(())
+    }
+
+    /// The posts that failed temporarily and are due for a retry, ready to
+    /// be sent again; those past the grace window are given up.
+    pub(super) async fn due_retries(
         &mut self,
         schedule: &Schedule,
         now: DateTime<Utc>,
-    ) -> anyhow::Result<Option<DateTime<Utc>>> {
+    ) -> anyhow::Result<Vec<Ready>> {
+        let mut ready = Vec::new();
         for (key, row) in self.occs.take_due_retries(now) {
             let (Some(debate), Ok(room)) = (schedule.debate(&key.0), row.room.parse::<Room>())
             else {
@@ -273,10 +318,11 @@ impl<C: Chat> Engine<C> {
                 self.done(&key, &(row.room.clone(), row.kind, row.seq));
                 continue;
             }
-            let debate = debate.clone();
-            self.send_row(&debate, &key, &room, row, now).await?;
+            ready.push(Ready { key, room, row });
         }
-        Ok(self.occs.next_retry())
+        // Oldest first, so a room's retried posts keep their order.
+        ready.sort_by_key(|r| (r.row.due_at, r.row.kind, r.row.seq));
+        Ok(ready)
     }
 
     /// The post needs nothing more; the plan may have changed.
@@ -342,8 +388,9 @@ impl<C: Chat> Engine<C> {
             Some(network_id),
             sent_at,
         );
+        let late_by = (sent_at - row.due_at).num_milliseconds();
         tracing::info!(debate = %debate.id, room = %room, kind = row.kind.as_str(), seq = row.seq,
-            late = row.late, "posted");
+            late = row.late, late_by_ms = late_by, "posted");
         let _ = self.notices.send(Notice::Posted {
             debate: debate.id.clone(),
             room: room.clone(),

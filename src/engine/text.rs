@@ -29,27 +29,39 @@ fn lead_words(lead: Duration) -> String {
     format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
 }
 
-pub fn reminder(debate: &Debate, starts_at: DateTime<Utc>, lead: Duration) -> String {
+/// A reminder `left` before `starts_at`. A reminder sent late passes what
+/// is really left, which is said in whole minutes, never more than the
+/// truth ("starts in 10 minutes" 25 seconds before the start would lie).
+pub fn reminder(debate: &Debate, starts_at: DateTime<Utc>, left: Duration) -> String {
     let line = zones::time_line(starts_at, debate.timezone, &debate.zones);
+    let when = if left < Duration::minutes(1) {
+        "less than a minute".to_owned()
+    } else if left.num_seconds() % 60 == 0 {
+        lead_words(left)
+    } else {
+        lead_words(Duration::minutes(left.num_minutes()))
+    };
     format!(
-        "Reminder: “{}” starts in {}: {}.{}",
+        "Reminder: “{}” starts in {when}: {}.{}",
         debate.title,
-        lead_words(lead),
         line.render(),
         tag(debate)
     )
 }
 
-pub fn intro(debate: &Debate, questions: usize) -> String {
+/// The intro, with the start in every shown zone.
+pub fn intro(debate: &Debate, starts_at: DateTime<Utc>, questions: usize) -> String {
     let custom = debate
         .intro
         .as_ref()
         .map(|t| format!(" {}", t.trim()))
         .unwrap_or_default();
+    let line = zones::time_line(starts_at, debate.timezone, &debate.zones);
     format!(
-        "“{}” starts now and runs for {}.{custom} {}: answer by replying to a question, \
+        "“{}” starts now: {}. It runs for {}.{custom} {}: answer by replying to a question, \
          or start your message with A1:, A2:…{}",
         debate.title,
+        line.render(),
         format_duration(debate.duration),
         match questions {
             1 => "One question will follow, as Q1".to_owned(),

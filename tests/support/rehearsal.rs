@@ -278,7 +278,7 @@ pub fn question_number(body: &str) -> Option<u32> {
 }
 
 pub fn is_intro(body: &str) -> bool {
-    body.starts_with("“Fire drill” starts now and runs for")
+    body.starts_with("“Fire drill” starts now: ")
 }
 pub fn is_closing(body: &str) -> bool {
     body.starts_with("That is the end of “Fire drill”")
