@@ -20,6 +20,7 @@ pub mod config;
 pub mod domain;
 pub mod engine;
 pub mod ics;
+pub mod outage;
 pub mod safe_text;
 pub mod schedule;
 pub mod store;

@@ -911,6 +911,8 @@ async fn removing_a_running_debate_stops_it_there() {
 async fn a_late_reminder_states_the_time_really_left() {
     for (at, want) in [
         ("2011-11-01T19:50:00Z", "starts in 10 minutes: "),
+        ("2011-11-01T19:50:04Z", "starts in 10 minutes: "),
+        ("2011-11-01T19:50:35Z", "starts in 9 minutes: "),
         ("2011-11-01T19:55:10Z", "starts in 4 minutes: "),
         ("2011-11-01T19:59:35Z", "starts in less than a minute: "),
     ] {

@@ -36,6 +36,8 @@ pub struct App<C: Chat> {
     events_rx: mpsc::Receiver<Incoming>,
     /// Networks' tasks (a sync loop, the terminal reader): stopped first.
     tasks: Vec<JoinHandle<()>>,
+    /// A network that cannot go on (its session was revoked) says why here.
+    failed: (mpsc::Sender<anyhow::Error>, mpsc::Receiver<anyhow::Error>),
     _reloader: Option<WatchGuard>,
 }
 
@@ -56,6 +58,7 @@ impl<C: Chat> App<C> {
             events,
             events_rx,
             tasks: Vec::new(),
+            failed: mpsc::channel(1),
             _reloader: None,
         }
     }
@@ -77,6 +80,21 @@ impl<C: Chat> App<C> {
     /// A network's task, stopped when the app stops.
     pub fn spawn(&mut self, task: impl Future<Output = ()> + Send + 'static) {
         self.tasks.push(tokio::spawn(task));
+    }
+
+    /// A network's task whose failure stops the app: `name` says which
+    /// network in the error.
+    pub fn spawn_network(
+        &mut self,
+        name: &'static str,
+        task: impl Future<Output = anyhow::Result<()>> + Send + 'static,
+    ) {
+        let failed = self.failed.0.clone();
+        self.spawn(async move {
+            if let Err(e) = task.await {
+                let _ = failed.send(e.context(format!("{name} stopped"))).await;
+            }
+        });
     }
 
     /// Reloads the schedule from `path` when it changes and on SIGHUP.
@@ -104,6 +122,7 @@ impl<C: Chat> App<C> {
             events,
             events_rx,
             tasks,
+            mut failed,
             _reloader,
             ..
         } = self;
@@ -114,16 +133,21 @@ impl<C: Chat> App<C> {
             let _ = halted.await;
         });
         tokio::pin!(engine, stop);
+        let mut failure = None;
         tokio::select! {
             result = &mut engine => return result,
             () = &mut stop => {}
+            Some(e) = failed.1.recv() => {
+                tracing::error!(cause = %format!("{e:#}"), "stopping");
+                failure = Some(e);
+            }
         }
         tracing::info!("stopping: no more events are taken; committing what was received");
         for task in &tasks {
             task.abort();
         }
         let _ = halt.send(());
-        match tokio::time::timeout(SHUTDOWN_DEADLINE, engine).await {
+        let stopped = match tokio::time::timeout(SHUTDOWN_DEADLINE, engine).await {
             Ok(result) => result,
             Err(_) => {
                 tracing::error!(waited = ?SHUTDOWN_DEADLINE,
@@ -131,6 +155,10 @@ impl<C: Chat> App<C> {
                      acknowledged, so the network delivers them again after a restart");
                 Ok(())
             }
+        };
+        match failure {
+            Some(e) => Err(e),
+            None => stopped,
         }
     }
 }

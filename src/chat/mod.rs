@@ -5,6 +5,7 @@
 //! [`memory::MemoryChat`].
 
 pub mod console;
+pub mod matrix;
 pub mod memory;
 pub mod router;
 pub mod tag;
@@ -45,6 +46,9 @@ pub enum Event {
         target: String,
         server_ts: Option<DateTime<Utc>>,
     },
+    /// Nothing to store: the network has moved on (a sync with nothing for
+    /// Podium in it) and the event's cursor is to be saved in order.
+    Checkpoint,
 }
 
 /// What became of an incoming event, once it is safely stored (or not stored).

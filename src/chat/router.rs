@@ -6,11 +6,13 @@
 use std::sync::Arc;
 
 use super::console::ConsoleChat;
+use super::matrix::MatrixChat;
 use super::{Chat, ChatError, Network, Outgoing, Room};
 
 #[derive(Clone, Default)]
 pub struct Router {
     console: Option<Arc<ConsoleChat>>,
+    matrix: Option<Arc<MatrixChat>>,
 }
 
 impl Router {
@@ -24,33 +26,43 @@ impl Router {
         self
     }
 
+    #[must_use]
+    pub fn with_matrix(mut self, matrix: Arc<MatrixChat>) -> Self {
+        self.matrix = Some(matrix);
+        self
+    }
+
     /// Whether posts to rooms on `network` can be delivered.
     pub fn serves(&self, network: Network) -> bool {
         match network {
             Network::Console => self.console.is_some(),
-            Network::Matrix | Network::Irc => false,
+            Network::Matrix => self.matrix.is_some(),
+            Network::Irc => false,
         }
     }
 }
 
 impl Chat for Router {
     async fn send(&self, room: &Room, post: Outgoing<'_>) -> Result<String, ChatError> {
-        match (room.network(), &self.console) {
-            (Network::Console, Some(console)) => console.send(room, post).await,
-            (network, _) => Err(ChatError::NoNetwork(network)),
+        match (room.network(), &self.console, &self.matrix) {
+            (Network::Console, Some(console), _) => console.send(room, post).await,
+            (Network::Matrix, _, Some(matrix)) => matrix.send(room, post).await,
+            (network, _, _) => Err(ChatError::NoNetwork(network)),
         }
     }
 
     async fn is_moderator(&self, room: &Room, user: &str) -> bool {
-        match (room.network(), &self.console) {
-            (Network::Console, Some(console)) => console.is_moderator(room, user).await,
+        match (room.network(), &self.console, &self.matrix) {
+            (Network::Console, Some(console), _) => console.is_moderator(room, user).await,
+            (Network::Matrix, _, Some(matrix)) => matrix.is_moderator(room, user).await,
             _ => false,
         }
     }
 
     fn deduplicates(&self, room: &Room) -> bool {
-        match (room.network(), &self.console) {
-            (Network::Console, Some(console)) => console.deduplicates(room),
+        match (room.network(), &self.console, &self.matrix) {
+            (Network::Console, Some(console), _) => console.deduplicates(room),
+            (Network::Matrix, _, Some(matrix)) => matrix.deduplicates(room),
             // Nothing is sent there, so nothing can be sent twice.
             _ => true,
         }

@@ -270,8 +270,13 @@ pub fn run(cli: Cli) -> ExitCode {
 /// long-running bot says what it does (info); one-shot commands only what
 /// went wrong (warn).
 fn init_tracing(long_running: bool) {
+    // matrix-sdk logs benign conditions (a 404 for account data not set
+    // yet, no key backup) as errors and warnings; Podium logs its own
+    // failures with what they mean, so the SDK's are kept to errors that
+    // are not about single HTTP requests.
     let default = if long_running {
-        "podium=info,warn"
+        "podium=info,warn,matrix_sdk=error,matrix_sdk_base=error,matrix_sdk_crypto=error,\
+         matrix_sdk::http_client=off"
     } else {
         "warn"
     };

@@ -5,11 +5,13 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use chrono::Utc;
 use tokio::sync::watch;
 
 use super::load::load;
 use super::{Ctx, EXIT_CONFIG, EXIT_FAILURE, runtime};
 use crate::app::{App, shutdown_signal};
+use crate::chat::matrix::{LoginError, Matrix};
 use crate::chat::router::Router;
 use crate::clock::Clock;
 use crate::config::Config;
@@ -53,9 +55,15 @@ pub fn run(ctx: &Ctx) -> ExitCode {
         result
     });
     match result {
-        Ok(()) => {
+        Ok(RunEnd::Stopped) => {
             tracing::info!("stopped");
             ExitCode::SUCCESS
+        }
+        Ok(RunEnd::Refused(why)) => {
+            // Restarting will not help: exit as a configuration error, so
+            // a supervisor can tell (systemd: RestartPreventExitStatus=78).
+            eprintln!("podium: {why}");
+            ExitCode::from(EXIT_CONFIG)
         }
         Err(e) => {
             eprintln!("podium: {e:#}");
@@ -64,38 +72,69 @@ pub fn run(ctx: &Ctx) -> ExitCode {
     }
 }
 
-/// A configured network this build cannot connect to yet.
+/// IRC is configured but this build cannot connect to it yet: without
+/// Matrix there is nothing to run; beside Matrix, its rooms are skipped.
 fn unsupported(config: &Config) -> Option<String> {
-    if let Some(m) = &config.matrix {
-        return Some(format!(
-            "Matrix is configured ({} as {}) but this build of Podium cannot connect to Matrix \
-             yet",
-            m.homeserver, m.user
-        ));
+    let irc = config.irc.as_ref()?;
+    let what = format!(
+        "IRC is configured ({} as {}) but this build of Podium cannot connect to IRC yet",
+        irc.server, irc.nick
+    );
+    if config.matrix.is_some() {
+        tracing::warn!("{what}; its channels' posts will be skipped");
+        None
+    } else {
+        Some(what)
     }
-    config.irc.as_ref().map(|i| {
-        format!(
-            "IRC is configured ({} as {}) but this build of Podium cannot connect to IRC yet",
-            i.server, i.nick
-        )
-    })
 }
 
-async fn serve(config: &Config, schedule: Schedule) -> anyhow::Result<()> {
+async fn serve(config: &Config, schedule: Schedule) -> anyhow::Result<RunEnd> {
     let store = Store::open(&config.data_dir).await?;
-    let router = Router::new();
+    let mut router = Router::new();
+    let mut matrix = None;
+    if let Some(m) = &config.matrix {
+        match Matrix::connect(m, &config.data_dir).await {
+            Ok(connected) => {
+                connected.join(&schedule).await;
+                router = router.with_matrix(connected.chat());
+                matrix = Some(connected);
+            }
+            Err(e @ LoginError::Refused { .. }) => return Ok(RunEnd::Refused(e.to_string())),
+            Err(e) => return Err(e.into()),
+        }
+    }
     report_unserved(&schedule, &router);
+    if let Some(next) = schedule.occurrences_after(Utc::now()) {
+        tracing::info!(debate = %next.debate.id, at = %next.time_line().render(), "next debate");
+    }
     let clock = Clock::System;
     let (tx, rx) = watch::channel(Arc::new(schedule));
     let engine = EngineConfig::new(config.timings, &config.public_url);
-    let mut app = App::new(store, Arc::new(router), clock.clone(), engine, rx);
+    let mut app = App::new(
+        store.clone(),
+        Arc::new(router),
+        clock.clone(),
+        engine,
+        rx.clone(),
+    );
+    if let Some(matrix) = matrix {
+        app.spawn_network("Matrix", matrix.run(store, app.events(), rx));
+    }
     if let Err(e) = app.watch_schedule(config.schedule.clone(), tx, clock) {
         tracing::warn!(cause = %e, file = %config.schedule.display(),
             "cannot watch the schedule for changes; send SIGHUP or restart after editing it");
     }
     tracing::info!(data_dir = %config.data_dir.display(), schedule = %config.schedule.display(),
         "podium is running; SIGINT or SIGTERM stops it");
-    app.run(shutdown_signal()).await
+    app.run(shutdown_signal()).await?;
+    Ok(RunEnd::Stopped)
+}
+
+/// How `podium run` ended, short of an error.
+enum RunEnd {
+    Stopped,
+    /// The homeserver refused the credentials: a configuration problem.
+    Refused(String),
 }
 
 /// Rooms on networks Podium is not connected to are named once, at start;

@@ -56,6 +56,7 @@ impl<C: Chat> Engine<C> {
             Event::Delete { target, server_ts } => {
                 on_delete(&room, target, server_ts.unwrap_or(now))
             }
+            Event::Checkpoint => (WriteOp::Nothing, Receipt::Updated),
         };
         let job = writer::Job {
             op,

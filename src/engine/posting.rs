@@ -17,6 +17,9 @@ use crate::domain::{PostKind, PostStatus};
 use crate::schedule::{Debate, Schedule};
 use crate::store::{NewPost, PostRow};
 
+/// A reminder this late still states its own lead time.
+const ON_TIME: Duration = Duration::seconds(5);
+
 /// How late a post is, and what that means for it.
 struct Lateness {
     /// Past the grace window (or a reminder after the start): skipped.
@@ -209,14 +212,12 @@ impl<C: Chat> Engine<C> {
         let start = key.1 + self.occs.live(key).shift;
         match item.kind {
             PostKind::Reminder => {
-                // Sent late, a reminder says how long is really left.
+                // Sent late, a reminder says how long is really left
+                // (a few seconds' delay still counts as on time).
                 let lead = Duration::seconds(item.seq);
-                let left = if now - item.due > self.config.late_after {
-                    start - now
-                } else {
-                    lead
-                };
-                (text::reminder(debate, key.1, left), None)
+                let left = start - now;
+                let said = if lead - left <= ON_TIME { lead } else { left };
+                (text::reminder(debate, key.1, said), None)
             }
             PostKind::Intro => {
                 let asked = self.occs.get(key).map_or(0, |o| o.questions());

@@ -12,9 +12,9 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use super::outage::{Outage, Report};
 use crate::chat::Receipt;
 use crate::domain::Cursor;
+use crate::outage::{Outage, Report};
 use crate::store::{Store, WriteOp};
 
 /// Most events committed in one transaction.
