@@ -18,6 +18,8 @@
 # - Starts it in the background (pid in DATA/synapse.pid, log in
 #   DATA/stdout.log), waits until /_matrix/client/versions answers.
 # - Registers SYNAPSE_USERS ("name:password:admin|user ..."), idempotently.
+# - SYNAPSE_PARENT=PID: stop Synapse (and delete SYNAPSE_DATA) once that
+#   process has exited, so a test binary's server never outlives it.
 # Stop it with scripts/synapse-down.sh (same SYNAPSE_DATA).
 set -euo pipefail
 
@@ -27,7 +29,7 @@ DATA=${SYNAPSE_DATA:-$BASE/synapse-data}
 PORT=${SYNAPSE_PORT:-8008}
 SECRET=${SYNAPSE_SECRET:-podium-test-shared-secret}
 LIMITS=${SYNAPSE_RATE_LIMITS:-relaxed}
-USERS=${SYNAPSE_USERS:-"admin:adminpass:admin podium:podiumpass:user alice:alicepass:user"}
+USERS=${SYNAPSE_USERS-"admin:adminpass:admin podium:podiumpass:user alice:alicepass:user"}
 WAIT_S=${SYNAPSE_WAIT_S:-90}
 PY=${PYTHON:-python3}
 
@@ -129,7 +131,17 @@ else
   log "ready in $(( ($(date +%s%N) - t0) / 1000000 )) ms (pid $(cat "$DATA/synapse.pid"))"
 fi
 
-# 5. Users, idempotently.
+# 5. A watchdog, when asked for: the server goes when its parent does.
+if [ -n "${SYNAPSE_PARENT:-}" ]; then
+  setsid nohup bash -c '
+    while kill -0 "$1" 2>/dev/null; do sleep 1; done
+    pid=$(cat "$2/synapse.pid" 2>/dev/null) && kill -TERM "$pid" 2>/dev/null
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    kill -KILL "$pid" 2>/dev/null
+    rm -rf "$2"' _ "$SYNAPSE_PARENT" "$DATA" >/dev/null 2>&1 < /dev/null &
+fi
+
+# 6. Users, idempotently.
 for spec in $USERS; do
   IFS=: read -r name pass kind <<<"$spec"
   flag=--no-admin; [ "$kind" = admin ] && flag=--admin

@@ -1,0 +1,475 @@
+//! Matrix for the tests: a real Synapse (one per test binary, started by
+//! `scripts/synapse-up.sh` and stopped when the test binary exits),
+//! participants who are real matrix-sdk clients, and `podium run` as a
+//! child process that a test can kill and start again. Included by the
+//! Matrix test binaries only (`#[path]`), so the others need not build it.
+#![allow(dead_code)]
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use matrix_sdk::config::SyncSettings;
+use matrix_sdk::room::MessagesOptions;
+use matrix_sdk::ruma::api::client::account::register;
+use matrix_sdk::ruma::api::client::room::create_room;
+use matrix_sdk::ruma::api::client::uiaa::{AuthData, Dummy};
+use matrix_sdk::ruma::events::relation::{InReplyTo, Thread};
+use matrix_sdk::ruma::events::room::message::{
+    Relation, ReplacementMetadata, RoomMessageEventContent,
+};
+use matrix_sdk::ruma::{OwnedEventId, OwnedRoomId, OwnedUserId, UInt};
+use matrix_sdk::{Client, Room};
+use serde_json::Value;
+
+use crate::support::WAIT;
+use crate::support::cli::{Output, output, podium};
+
+/// The test binary's Synapse.
+pub struct Synapse {
+    pub url: String,
+    pub data: PathBuf,
+}
+
+/// Starts the binary's Synapse on first use (relaxed rate limits).
+pub fn synapse() -> &'static Synapse {
+    static SYNAPSE: OnceLock<Synapse> = OnceLock::new();
+    SYNAPSE.get_or_init(|| start_synapse("relaxed"))
+}
+
+/// A Synapse with the rate limits `limits` (`relaxed` or `default`).
+pub fn start_synapse(limits: &str) -> Synapse {
+    let data = std::env::temp_dir().join(format!("podium-synapse-{}-{limits}", std::process::id()));
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/synapse-up.sh");
+    let out = Command::new(&script)
+        .env("SYNAPSE_DATA", &data)
+        .env("SYNAPSE_PORT", "0")
+        .env("SYNAPSE_RATE_LIMITS", limits)
+        .env("SYNAPSE_USERS", "")
+        .env("SYNAPSE_PARENT", std::process::id().to_string())
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("scripts/synapse-up.sh runs");
+    assert!(
+        out.status.success(),
+        "scripts/synapse-up.sh failed: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let url = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .expect("the URL")
+        .trim()
+        .to_owned();
+    Synapse { url, data }
+}
+
+/// A name no other test of this run uses.
+pub fn unique(name: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{name}{}x{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+/// A participant: a real Matrix client that registers itself.
+#[derive(Clone)]
+pub struct Person {
+    pub client: Client,
+    pub user: OwnedUserId,
+    pub name: String,
+}
+
+impl Person {
+    /// Registers a new user `name` (made unique) on `url`, and keeps it
+    /// syncing in the background (which encryption needs).
+    pub async fn register(url: &str, name: &str) -> Person {
+        let username = unique(name);
+        let client = Client::builder()
+            .homeserver_url(url)
+            .build()
+            .await
+            .expect("client");
+        let mut request = register::v3::Request::new();
+        request.username = Some(username.clone());
+        request.password = Some(format!("{username}-password"));
+        request.initial_device_display_name = Some(name.to_owned());
+        let first = client.matrix_auth().register(request.clone()).await;
+        if let Err(e) = first {
+            let session = e
+                .as_uiaa_response()
+                .and_then(|info| info.session.clone())
+                .unwrap_or_else(|| panic!("registering {username}: {e}"));
+            let mut dummy = Dummy::new();
+            dummy.session = Some(session);
+            request.auth = Some(AuthData::Dummy(dummy));
+            client
+                .matrix_auth()
+                .register(request)
+                .await
+                .unwrap_or_else(|e| panic!("registering {username}: {e}"));
+        }
+        let user = client.user_id().expect("logged in").to_owned();
+        let syncing = client.clone();
+        tokio::spawn(async move {
+            let _ = syncing.sync(SyncSettings::default()).await;
+        });
+        Person {
+            client,
+            user,
+            name: username,
+        }
+    }
+
+    /// The password `register` gave the user.
+    pub fn password(&self) -> String {
+        format!("{}-password", self.name)
+    }
+
+    /// Creates a room with alias `#local:localhost`, inviting `invite`.
+    pub async fn create_room(&self, local: &str, invite: &[&OwnedUserId], encrypted: bool) -> Room {
+        let mut request = create_room::v3::Request::new();
+        request.room_alias_name = Some(local.to_owned());
+        request.invite = invite.iter().map(|u| (*u).clone()).collect();
+        request.preset = Some(create_room::v3::RoomPreset::PublicChat);
+        let room = self
+            .client
+            .create_room(request)
+            .await
+            .expect("room created");
+        if encrypted {
+            room.enable_encryption().await.expect("encryption on");
+        }
+        room
+    }
+
+    /// Joins a room by alias or id; waits until the client has it.
+    pub async fn join(&self, room: &str) -> Room {
+        let target = matrix_sdk::ruma::OwnedRoomOrAliasId::try_from(room).expect("room id");
+        self.client
+            .join_room_by_id_or_alias(&target, &[])
+            .await
+            .unwrap_or_else(|e| panic!("{} cannot join {room}: {e}", self.name))
+    }
+
+    /// The room, once this client knows it.
+    pub fn room(&self, id: &OwnedRoomId) -> Room {
+        self.client.get_room(id).expect("a room of this client")
+    }
+
+    pub async fn say(&self, room: &Room, body: &str) -> OwnedEventId {
+        self.send(room, RoomMessageEventContent::text_plain(body))
+            .await
+    }
+
+    pub async fn reply(&self, room: &Room, to: &OwnedEventId, body: &str) -> OwnedEventId {
+        let mut content = RoomMessageEventContent::text_plain(body);
+        content.relates_to = Some(Relation::Reply(
+            matrix_sdk::ruma::events::relation::Reply::new(InReplyTo::new(to.clone())),
+        ));
+        self.send(room, content).await
+    }
+
+    /// A message in the thread whose root is `root`.
+    pub async fn in_thread(&self, room: &Room, root: &OwnedEventId, body: &str) -> OwnedEventId {
+        let mut content = RoomMessageEventContent::text_plain(body);
+        content.relates_to = Some(Relation::Thread(Thread::plain(root.clone(), root.clone())));
+        self.send(room, content).await
+    }
+
+    pub async fn edit(&self, room: &Room, target: &OwnedEventId, body: &str) -> OwnedEventId {
+        let content = RoomMessageEventContent::text_plain(body)
+            .make_replacement(ReplacementMetadata::new(target.clone(), None));
+        self.send(room, content).await
+    }
+
+    pub async fn redact(&self, room: &Room, target: &OwnedEventId) {
+        room.redact(target, None, None)
+            .await
+            .unwrap_or_else(|e| panic!("{} cannot redact: {e}", self.name));
+    }
+
+    async fn send(&self, room: &Room, content: RoomMessageEventContent) -> OwnedEventId {
+        room.send(content)
+            .await
+            .unwrap_or_else(|e| panic!("{} cannot send: {e}", self.name))
+            .response
+            .event_id
+    }
+
+    /// The room's `m.room.message` events, oldest first, as JSON (the
+    /// decrypted form in an encrypted room).
+    pub async fn messages(&self, room: &Room) -> Vec<Value> {
+        let mut all = Vec::new();
+        let mut from: Option<String> = None;
+        loop {
+            let mut options = MessagesOptions::backward().from(from.as_deref());
+            options.limit = UInt::from(100u32);
+            let page = room.messages(options).await.expect("messages");
+            for e in &page.chunk {
+                let v: Value = e.raw().deserialize_as().expect("json");
+                if v["type"] == "m.room.message" {
+                    all.push(v);
+                }
+            }
+            match page.end {
+                Some(end) if !page.chunk.is_empty() => from = Some(end),
+                _ => break,
+            }
+        }
+        all.reverse();
+        all
+    }
+
+    /// Waits until `pred` holds for the room's messages.
+    pub async fn wait_for_messages(
+        &self,
+        room: &Room,
+        what: &str,
+        pred: impl Fn(&[Value]) -> bool,
+    ) -> Vec<Value> {
+        let deadline = Instant::now() + WAIT * 3;
+        loop {
+            let messages = self.messages(room).await;
+            if pred(&messages) {
+                return messages;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; the room has:\n{}",
+                bodies(&messages).join("\n")
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+}
+
+/// The plain bodies of messages, for failure reports.
+pub fn bodies(messages: &[Value]) -> Vec<String> {
+    messages
+        .iter()
+        .map(|m| {
+            format!(
+                "{} [{}] {}",
+                m["sender"].as_str().unwrap_or(""),
+                m["content"]["msgtype"].as_str().unwrap_or(""),
+                m["content"]["body"].as_str().unwrap_or("")
+            )
+        })
+        .collect()
+}
+
+/// The bot's posts among `messages`.
+pub fn posts_of<'a>(messages: &'a [Value], bot: &str) -> Vec<&'a Value> {
+    messages.iter().filter(|m| m["sender"] == bot).collect()
+}
+
+/// A schedule of one debate `id` in `room`, starting `in_seconds` from now
+/// (London time, to the second), lasting a minute, with a reminder 5 s
+/// before and questions at 0 s, 20 s and 40 s.
+pub fn one_minute_debate(
+    id: &str,
+    room: &str,
+    organiser: &str,
+    in_seconds: i64,
+) -> (String, DateTime<Utc>) {
+    let start = Utc::now() + chrono::Duration::seconds(in_seconds);
+    let local = start.with_timezone(&chrono_tz::Europe::London);
+    let yaml = format!(
+        "timezone: Europe/London\nzones: [Europe/London, America/New_York]\n\
+         debates:\n  - id: {id}\n    title: Live test\n    starts: {}\n    duration: 1m\n\
+         \x20   remind: [5s]\n    rooms: [\"{room}\"]\n    organisers: [\"{organiser}\"]\n\
+         \x20   questions:\n      - {{text: First question?, at: 0s}}\n\
+         \x20     - {{text: Second question?, at: 20s}}\n      - {{text: Third question?, at: 40s}}\n",
+        local.format("%Y-%m-%d %H:%M:%S")
+    );
+    (yaml, start)
+}
+
+/// `podium run` as a child process, with its own data dir and schedule.
+pub struct Podium {
+    pub dir: tempfile::TempDir,
+    pub data: PathBuf,
+    pub schedule: PathBuf,
+    env: Vec<(String, String)>,
+    child: Option<Child>,
+    runs: u32,
+}
+
+impl Podium {
+    /// A bot account `bot` (registered already) on the binary's Synapse,
+    /// hosting `yaml`.
+    pub fn new(bot: &Person, yaml: &str) -> Podium {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let schedule = dir.path().join("debates.yaml");
+        std::fs::write(&schedule, yaml).expect("schedule");
+        let data = dir.path().join("data");
+        let env = vec![
+            ("PODIUM_MATRIX_HOMESERVER".into(), synapse().url.clone()),
+            ("PODIUM_MATRIX_USER".into(), bot.user.to_string()),
+            ("PODIUM_MATRIX_PASSWORD".into(), bot.password()),
+            ("PODIUM_SCHEDULE".into(), schedule.display().to_string()),
+            ("PODIUM_DATA_DIR".into(), data.display().to_string()),
+            ("PODIUM_PUBLIC_URL".into(), "http://podium.test".into()),
+            ("PODIUM_ENGINE_COLLECT_GRACE".into(), "5s".into()),
+            ("RUST_LOG".into(), "podium=debug,warn".into()),
+        ];
+        Podium {
+            dir,
+            data,
+            schedule,
+            env,
+            child: None,
+            runs: 0,
+        }
+    }
+
+    /// Sets (or overrides) one environment variable for later starts.
+    pub fn env(&mut self, key: &str, value: &str) {
+        self.env.retain(|(k, _)| k != key);
+        self.env.push((key.to_owned(), value.to_owned()));
+    }
+
+    /// Starts `podium run`; its log goes to `run-N.log` in the temp dir.
+    pub fn start(&mut self) {
+        assert!(self.child.is_none(), "already running");
+        self.runs += 1;
+        let log = File::create(self.log_path(self.runs)).expect("log file");
+        let mut cmd = podium();
+        cmd.arg("run")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log);
+        self.child = Some(cmd.spawn().expect("podium run starts"));
+    }
+
+    fn log_path(&self, run: u32) -> PathBuf {
+        self.dir.path().join(format!("run-{run}.log"))
+    }
+
+    /// Every run's log, for failure reports.
+    pub fn logs(&self) -> String {
+        (1..=self.runs)
+            .map(|n| {
+                format!(
+                    "--- podium run #{n} ---\n{}",
+                    std::fs::read_to_string(self.log_path(n)).unwrap_or_default()
+                )
+            })
+            .collect()
+    }
+
+    /// SIGKILL: no chance to tidy up.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM, and the exit status (the test fails after 20 s).
+    pub fn terminate(&mut self) -> ExitStatus {
+        let mut child = self.child.take().expect("running");
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = child.try_wait().expect("try_wait") {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!(
+                    "podium run did not stop within 20 s of SIGTERM\n{}",
+                    self.logs()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits (up to `WAIT`) for the process to exit by itself.
+    pub fn wait_exit(&mut self) -> (ExitStatus, String) {
+        let mut child = self.child.take().expect("running");
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Some(status) = child.try_wait().expect("try_wait") {
+                return (status, self.logs());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "podium run did not exit\n{}",
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// `podium transcript DEBATE --format json` on this bot's data.
+    pub fn transcript(&self, debate: &str) -> Value {
+        let mut cmd = podium();
+        cmd.args(["--data-dir"])
+            .arg(&self.data)
+            .args(["transcript", debate, "--format", "json"]);
+        let out: Output = output(cmd);
+        assert_eq!(out.code, Some(0), "transcript: {}", out.stderr);
+        serde_json::from_str(&out.stdout).expect("JSON")
+    }
+}
+
+impl Drop for Podium {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// (author, body, attributed_by) of each reply in a transcript list.
+pub fn replies(list: &Value) -> Vec<(String, String, String)> {
+    list.as_array()
+        .map(|a| {
+            a.iter()
+                .map(|r| {
+                    (
+                        r["author_id"].as_str().unwrap_or("").to_owned(),
+                        r["body"].as_str().unwrap_or("").to_owned(),
+                        r["attributed_by"].as_str().unwrap_or("").to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Each question number posted among the bot's posts, with how often.
+pub fn question_counts(posts: &[&Value]) -> Vec<(u32, usize)> {
+    let mut seen: Vec<(u32, usize)> = Vec::new();
+    for p in posts {
+        let body = p["content"]["body"].as_str().unwrap_or("");
+        if let Some(n) = body
+            .strip_prefix('Q')
+            .and_then(|r| r.split_once(':'))
+            .and_then(|(n, _)| n.parse::<u32>().ok())
+        {
+            match seen.iter_mut().find(|(m, _)| *m == n) {
+                Some((_, c)) => *c += 1,
+                None => seen.push((n, 1)),
+            }
+        }
+    }
+    seen.sort_unstable();
+    seen
+}
+
+/// The distinct values of `f` over `items`.
+pub fn distinct<T, K: std::hash::Hash + Eq>(items: &[T], f: impl Fn(&T) -> K) -> usize {
+    items.iter().map(f).collect::<HashSet<K>>().len()
+}
