@@ -93,7 +93,12 @@ async fn serve(config: &Config, schedule: Schedule) -> anyhow::Result<RunEnd> {
     let mut router = Router::new();
     let mut matrix = None;
     if let Some(m) = &config.matrix {
-        match Matrix::connect(m, &config.data_dir).await {
+        // Stopping works while the homeserver is still out of reach too.
+        let connected = tokio::select! {
+            connected = Matrix::connect(m, &config.data_dir) => connected,
+            () = shutdown_signal() => return Ok(RunEnd::Stopped),
+        };
+        match connected {
             Ok(connected) => {
                 connected.join(&schedule).await;
                 router = router.with_matrix(connected.chat());
