@@ -4,6 +4,7 @@
 #
 #   scripts/synapse-up.sh                 # defaults below
 #   SYNAPSE_DATA=/tmp/x SYNAPSE_PORT=0 scripts/synapse-up.sh   # port 0: pick a free one
+#   scripts/synapse-up.sh --install-only  # just install Synapse (CI does this first)
 #
 # - Installs Synapse into a virtualenv outside the clone (reused when present):
 #   SYNAPSE_VENV, default ~/.cache/podium/test-servers/synapse-venv.
@@ -46,6 +47,7 @@ if [ ! -x "$VENV/bin/synapse_homeserver" ] || [ ! -f "$VENV/.podium-complete" ];
   touch "$VENV/.podium-complete"
   log "installed in $(( $(date +%s) - t0 ))s: Synapse $("$VENV/bin/python" -c 'import synapse; print(synapse.__version__)')"
 fi
+if [ "${1:-}" = "--install-only" ]; then exit 0; fi
 
 # 2. A free port when asked for one (0), remembered with the data dir.
 mkdir -p "$DATA"

@@ -122,6 +122,18 @@ async fn a_debate_in(encrypted: bool) {
                 .any(|m| body(m).starts_with("The transcript of “Live test” is at"))
         })
         .await;
+    // `podium transcript` reads beside the running bot.
+    let live = podium.transcript("live");
+    assert_eq!(live["debate"], "live", "{live:#}");
+    if encrypted {
+        assert!(
+            r.room
+                .latest_encryption_state()
+                .await
+                .unwrap()
+                .is_encrypted()
+        );
+    }
     // Collection goes on 5 s after the closing; then stop.
     tokio::time::sleep(Duration::from_secs(7)).await;
     let status = podium.terminate();
@@ -233,4 +245,293 @@ async fn a_debate_runs_in_a_room_and_its_transcript_is_right() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_debate_runs_in_an_encrypted_room() {
     a_debate_in(true).await;
+}
+
+/// Waits for a line containing `needle` in the bot's log.
+async fn wait_for_log(podium: &Podium, needle: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !podium.logs().contains(needle) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no `{needle}` in the log:\n{}",
+            podium.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// A wrong password is a configuration error: a clear message naming the
+/// homeserver and the user, exit 78, no retry loop.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_password_is_a_clear_error() {
+    let url = &synapse().url;
+    let bot = Person::register(url, "podium").await;
+    let (yaml, _) = one_minute_debate("live", "#nowhere:localhost", "@x:localhost", 60);
+    let mut podium = Podium::new(&bot, &yaml);
+    podium.env("PODIUM_MATRIX_PASSWORD", "not-the-password");
+    podium.start();
+    let (status, logs) = podium.wait_exit();
+    assert_eq!(status.code(), Some(78), "{logs}");
+    assert!(
+        logs.contains(&format!("podium: {url} refused to log in {}: ", bot.user)),
+        "{logs}"
+    );
+}
+
+/// A revoked session is replaced by logging in again with the password,
+/// on the same device; with only an access token, it is a clear error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_session_logs_in_again_or_says_why() {
+    let r = room(false).await;
+    let (yaml, _) = one_minute_debate("live", &r.alias, r.host.user.as_str(), 600);
+    let mut podium = Podium::new(&r.bot, &yaml);
+    podium.start();
+    wait_for_log(&podium, "syncing with the homeserver").await;
+    assert!(podium.terminate().success());
+    let session: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(podium.data.join("matrix/session.json")).unwrap(),
+    )
+    .unwrap();
+    let token = session["access_token"].as_str().unwrap().to_owned();
+    // Someone revokes the bot's token.
+    let http = reqwest_logout(&synapse().url, &token).await;
+    assert!(http, "logout with the saved token");
+    podium.start();
+    wait_for_log(&podium, "logging in again with the password").await;
+    wait_for_log(&podium, "syncing with the homeserver").await;
+    assert!(podium.terminate().success(), "{}", podium.logs());
+    // The same device again.
+    let again: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(podium.data.join("matrix/session.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(again["device_id"], session["device_id"]);
+
+    // Only a token, and a revoked one: exit 78 naming the homeserver.
+    let mut token_only = Podium::new(&r.bot, &yaml);
+    token_only.unset("PODIUM_MATRIX_PASSWORD");
+    token_only.env("PODIUM_MATRIX_ACCESS_TOKEN", &token);
+    token_only.start();
+    let (status, logs) = token_only.wait_exit();
+    assert_eq!(status.code(), Some(78), "{logs}");
+    assert!(logs.contains(&synapse().url), "{logs}");
+    assert!(!logs.contains(&token), "the token is never logged");
+}
+
+/// POST /logout with `token`, as an admin revoking it would.
+async fn reqwest_logout(url: &str, token: &str) -> bool {
+    let client = matrix_sdk::Client::builder()
+        .homeserver_url(url)
+        .build()
+        .await
+        .unwrap();
+    let session = matrix_sdk::authentication::matrix::MatrixSession {
+        meta: matrix_sdk::SessionMeta {
+            user_id: "@revoker:localhost".try_into().unwrap(),
+            device_id: "REVOKER".into(),
+        },
+        tokens: matrix_sdk::SessionTokens {
+            access_token: token.to_owned(),
+            refresh_token: None,
+        },
+    };
+    client.restore_session(session).await.unwrap();
+    client.matrix_auth().logout().await.is_ok()
+}
+
+/// On its very first start the bot takes the current position: commands
+/// sent before it ever ran are not executed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_commands_are_never_executed_on_the_first_start() {
+    let r = room(false).await;
+    let host_room = r.host.room(&r.room.room_id().to_owned());
+    let old_end = r.host.say(&host_room, "!end").await;
+    let old_help = r.bob.say(&host_room, "!help").await;
+    let (yaml, _) = one_minute_debate("live", &r.alias, r.host.user.as_str(), 12);
+    let mut podium = Podium::new(&r.bot, &yaml);
+    podium.start();
+    let q1 = wait_for_question(&r, &r.host, 1).await;
+    assert!(body(&q1).starts_with("Q1: First question?"));
+    let help = r.bob.say(&host_room, "!help").await;
+    let bot = r.bot.user.to_string();
+    let messages = r
+        .host
+        .wait_for_messages(&host_room, "the answer to the new !help", |ms| {
+            posts_of(ms, &bot)
+                .iter()
+                .any(|m| m["content"]["m.relates_to"]["m.in_reply_to"]["event_id"] == help.as_str())
+        })
+        .await;
+    assert!(podium.terminate().success());
+    for old in [&old_end, &old_help] {
+        assert!(
+            !posts_of(&messages, &bot).iter().any(|m| {
+                m["content"]["m.relates_to"]["m.in_reply_to"]["event_id"] == old.as_str()
+            }),
+            "an old command was answered:\n{}",
+            bodies(&messages).join("\n")
+        );
+    }
+    assert!(
+        !bodies(&messages).iter().any(|b| b.contains("Closing")),
+        "the old !end closed the debate:\n{}",
+        bodies(&messages).join("\n")
+    );
+}
+
+/// Room moderators (power level 50) are organisers, unless configured off;
+/// others are refused, never ignored. Logs never show a secret, even at
+/// the most verbose level.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moderators_are_organisers_and_secrets_stay_out_of_the_logs() {
+    let r = room(false).await;
+    // The host's client knows the power levels once its sync has them.
+    let mut tries = 0;
+    while let Err(e) = r
+        .room
+        .update_power_levels(vec![(&r.carol.user, 50.into())])
+        .await
+    {
+        tries += 1;
+        assert!(tries < 50, "cannot make carol a moderator: {e}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (yaml, _) = one_minute_debate("live", &r.alias, "@nobody:localhost", 10);
+    let mut podium = Podium::new(&r.bot, &yaml);
+    podium.env("RUST_LOG", "trace");
+    podium.start();
+    let bob_room = r.bob.room(&r.room.room_id().to_owned());
+    let carol_room = r.carol.room(&r.room.room_id().to_owned());
+    wait_for_question(&r, &r.carol, 1).await;
+    let refused = r.bob.say(&bob_room, "!skip").await;
+    let skipped = r.carol.say(&carol_room, "!skip").await;
+    let q2 = wait_for_question(&r, &r.carol, 2).await;
+    assert!(body(&q2).starts_with("Q2: Second question?"));
+    let bot = r.bot.user.to_string();
+    let messages = r
+        .carol
+        .wait_for_messages(&carol_room, "both answers", |ms| {
+            [&refused, &skipped].iter().all(|c| {
+                posts_of(ms, &bot).iter().any(|m| {
+                    m["content"]["m.relates_to"]["m.in_reply_to"]["event_id"] == c.as_str()
+                })
+            })
+        })
+        .await;
+    let answer = |c: &matrix_sdk::ruma::OwnedEventId| {
+        posts_of(&messages, &bot)
+            .into_iter()
+            .find(|m| m["content"]["m.relates_to"]["m.in_reply_to"]["event_id"] == c.as_str())
+            .map(|m| body(m).to_owned())
+            .unwrap()
+    };
+    assert!(
+        answer(&refused).starts_with("Sorry "),
+        "{}",
+        answer(&refused)
+    );
+    assert_eq!(answer(&skipped), "Q2 posted early.");
+    assert!(podium.terminate().success());
+    let logs = podium.logs();
+    assert!(logs.contains("TRACE"), "the logs were verbose");
+    let token = serde_json::from_str::<serde_json::Value>(
+        &std::fs::read_to_string(podium.data.join("matrix/session.json")).unwrap(),
+    )
+    .unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(!logs.contains(&r.bot.password()), "the password is logged");
+    assert!(!logs.contains(&token), "the access token is logged");
+
+    // Configured off, a moderator is just a participant.
+    let (yaml, _) = one_minute_debate("later", &r.alias, "@nobody:localhost", 10);
+    let mut strict = Podium::new(&r.bot, &yaml);
+    strict.env("PODIUM_MATRIX_MODERATORS_ARE_ORGANISERS", "false");
+    strict.start();
+    wait_for_log(&strict, "syncing with the homeserver").await;
+    let asked = r.carol.say(&carol_room, "!skip").await;
+    let messages = r
+        .carol
+        .wait_for_messages(&carol_room, "the refusal", |ms| {
+            posts_of(ms, &bot).iter().any(|m| {
+                m["content"]["m.relates_to"]["m.in_reply_to"]["event_id"] == asked.as_str()
+            })
+        })
+        .await;
+    assert!(strict.terminate().success());
+    let refusal = posts_of(&messages, &bot)
+        .into_iter()
+        .find(|m| m["content"]["m.relates_to"]["m.in_reply_to"]["event_id"] == asked.as_str())
+        .map(|m| body(m).to_owned())
+        .unwrap();
+    assert!(refusal.starts_with("Sorry "), "{refusal}");
+}
+
+/// An invite-only room: the bot cannot join until invited; the invite
+/// wakes it at once, without waiting out its backoff.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invite_to_a_scheduled_room_is_accepted() {
+    let url = &synapse().url;
+    let (bot, host) = tokio::join!(
+        Person::register(url, "podium"),
+        Person::register(url, "host")
+    );
+    let local = unique("private");
+    let mut request = matrix_sdk::ruma::api::client::room::create_room::v3::Request::new();
+    request.room_alias_name = Some(local.clone());
+    request.preset =
+        Some(matrix_sdk::ruma::api::client::room::create_room::v3::RoomPreset::PrivateChat);
+    let room = host.client.create_room(request).await.unwrap();
+    let alias = format!("#{local}:localhost");
+    let (yaml, _) = one_minute_debate("live", &alias, host.user.as_str(), 600);
+    let mut podium = Podium::new(&bot, &yaml);
+    podium.start();
+    wait_for_log(&podium, "cannot join this room").await;
+    room.invite_user_by_id(&bot.user).await.unwrap();
+    wait_for_log(&podium, &format!("joined room={alias}")).await;
+    assert!(podium.terminate().success(), "{}", podium.logs());
+}
+
+/// Answers sent while the bot was down, more than one sync carries
+/// (a limited timeline), are all collected when it comes back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gap_of_many_answers_while_down_is_filled() {
+    let r = room(false).await;
+    let (yaml, _) = one_minute_debate("live", &r.alias, r.host.user.as_str(), 10);
+    let mut podium = Podium::new(&r.bot, &yaml);
+    podium.start();
+    wait_for_question(&r, &r.bob, 1).await;
+    podium.kill();
+    let bob_room = r.bob.room(&r.room.room_id().to_owned());
+    for i in 0..150 {
+        r.bob
+            .say(&bob_room, &format!("A1: answer {i} while the bot was away"))
+            .await;
+    }
+    podium.start();
+    wait_for_question(&r, &r.bob, 2).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let t = podium.transcript("live");
+        let n = t["questions"][0]["replies"].as_array().map_or(0, Vec::len);
+        if n == 150 {
+            let bodies: Vec<String> = replies(&t["questions"][0]["replies"])
+                .into_iter()
+                .map(|(_, b, _)| b)
+                .collect();
+            let want: Vec<String> = (0..150)
+                .map(|i| format!("A1: answer {i} while the bot was away"))
+                .collect();
+            assert_eq!(bodies, want);
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{n} of 150 answers collected\n{}",
+            podium.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(podium.terminate().success());
 }

@@ -45,9 +45,45 @@ pub fn synapse() -> &'static Synapse {
 /// A Synapse with the rate limits `limits` (`relaxed` or `default`).
 pub fn start_synapse(limits: &str) -> Synapse {
     let data = std::env::temp_dir().join(format!("podium-synapse-{}-{limits}", std::process::id()));
+    synapse_up(&data, limits)
+}
+
+/// Another Synapse of this test binary, told apart by `name`: for a test
+/// that must not share its homeserver (one that stops it, say).
+pub fn start_named_synapse(name: &str, limits: &str) -> Synapse {
+    let data = std::env::temp_dir().join(format!(
+        "podium-synapse-{}-{name}-{limits}",
+        std::process::id()
+    ));
+    synapse_up(&data, limits)
+}
+
+impl Synapse {
+    /// Stops it (`scripts/synapse-down.sh`, data kept): an outage.
+    pub fn stop(&self) {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/synapse-down.sh");
+        let status = Command::new(&script)
+            .env("SYNAPSE_DATA", &self.data)
+            .stderr(Stdio::inherit())
+            .status()
+            .expect("scripts/synapse-down.sh runs");
+        assert!(status.success(), "scripts/synapse-down.sh failed");
+    }
+
+    /// Starts it again after [`Synapse::stop`]: same data, same port (the
+    /// script remembers it), same rate limits `limits`.
+    pub fn start_again(&self, limits: &str) {
+        let again = synapse_up(&self.data, limits);
+        assert_eq!(again.url, self.url, "Synapse came back on another port");
+    }
+}
+
+/// `scripts/synapse-up.sh` on `data`, stopped (and `data` deleted) when
+/// this test binary exits.
+fn synapse_up(data: &Path, limits: &str) -> Synapse {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/synapse-up.sh");
     let out = Command::new(&script)
-        .env("SYNAPSE_DATA", &data)
+        .env("SYNAPSE_DATA", data)
         .env("SYNAPSE_PORT", "0")
         .env("SYNAPSE_RATE_LIMITS", limits)
         .env("SYNAPSE_USERS", "")
@@ -66,7 +102,10 @@ pub fn start_synapse(limits: &str) -> Synapse {
         .expect("the URL")
         .trim()
         .to_owned();
-    Synapse { url, data }
+    Synapse {
+        url,
+        data: data.to_owned(),
+    }
 }
 
 /// A name no other test of this run uses.
@@ -337,6 +376,11 @@ impl Podium {
         self.env.push((key.to_owned(), value.to_owned()));
     }
 
+    /// Removes an environment variable for later starts.
+    pub fn unset(&mut self, key: &str) {
+        self.env.retain(|(k, _)| k != key);
+    }
+
     /// Starts `podium run`; its log goes to `run-N.log` in the temp dir.
     pub fn start(&mut self) {
         assert!(self.child.is_none(), "already running");
@@ -353,6 +397,18 @@ impl Podium {
 
     fn log_path(&self, run: u32) -> PathBuf {
         self.dir.path().join(format!("run-{run}.log"))
+    }
+
+    /// How many times `start` was called.
+    pub fn runs(&self) -> u32 {
+        self.runs
+    }
+
+    /// Whether the current run is still going (started and not exited).
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| c.try_wait().expect("try_wait").is_none())
     }
 
     /// Every run's log, for failure reports.
@@ -472,4 +528,174 @@ pub fn question_counts(posts: &[&Value]) -> Vec<(u32, usize)> {
 /// The distinct values of `f` over `items`.
 pub fn distinct<T, K: std::hash::Hash + Eq>(items: &[T], f: impl Fn(&T) -> K) -> usize {
     items.iter().map(f).collect::<HashSet<K>>().len()
+}
+
+// Helpers for the rate-limit test (tests/matrix_limits.rs) and the Matrix
+// benchmarks (benches/matrix.rs).
+
+/// A Synapse with the rate limits `limits` (`relaxed`, `default` or
+/// `messages`) and `users` (`name:password:admin|user ...`) registered by
+/// the script through the shared secret, which no rate limit applies to.
+pub fn start_synapse_with_users(limits: &str, users: &str) -> Synapse {
+    let data = std::env::temp_dir().join(format!(
+        "podium-synapse-{}-{limits}-users",
+        std::process::id()
+    ));
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/synapse-up.sh");
+    let out = Command::new(&script)
+        .env("SYNAPSE_DATA", &data)
+        .env("SYNAPSE_PORT", "0")
+        .env("SYNAPSE_RATE_LIMITS", limits)
+        .env("SYNAPSE_USERS", users)
+        .env("SYNAPSE_PARENT", std::process::id().to_string())
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("scripts/synapse-up.sh runs");
+    assert!(
+        out.status.success(),
+        "scripts/synapse-up.sh failed: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let url = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .expect("the URL")
+        .trim()
+        .to_owned();
+    Synapse { url, data }
+}
+
+impl Person {
+    /// Logs in as an existing user `name` (one the script registered),
+    /// and keeps the client syncing in the background.
+    pub async fn login(url: &str, name: &str, password: &str) -> Person {
+        let client = Client::builder()
+            .homeserver_url(url)
+            .build()
+            .await
+            .expect("client");
+        client
+            .matrix_auth()
+            .login_username(name, password)
+            .initial_device_display_name(name)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("logging in as {name}: {e}"));
+        let user = client.user_id().expect("logged in").to_owned();
+        let syncing = client.clone();
+        tokio::spawn(async move {
+            let _ = syncing.sync(SyncSettings::default()).await;
+        });
+        Person {
+            client,
+            user,
+            name: name.to_owned(),
+        }
+    }
+
+    /// `POST` to a Synapse admin API path (`/_synapse/admin/...`) with this
+    /// (admin) user's token; the JSON answer.
+    pub async fn admin_post(&self, url: &str, path: &str, body: &Value) -> Value {
+        let token = self.client.access_token().expect("an access token");
+        let response = matrix_sdk::reqwest::Client::new()
+            .post(format!("{url}{path}"))
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"));
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        assert!(status.is_success(), "POST {path}: {status} {text}");
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+
+    /// Lifts every Synapse rate limit for `user` (this user is an admin).
+    pub async fn unlimit(&self, url: &str, user: &str) {
+        self.admin_post(
+            url,
+            &format!("/_synapse/admin/v1/users/{user}/override_ratelimit"),
+            &serde_json::json!({"messages_per_second": 0, "burst_count": 0}),
+        )
+        .await;
+    }
+
+    /// Joins `user` to the public room `room` through the admin API, which
+    /// is not rate limited (this user is an admin).
+    pub async fn force_join(&self, url: &str, user: &str, room: &str) {
+        self.admin_post(
+            url,
+            &format!("/_synapse/admin/v1/join/{room}"),
+            &serde_json::json!({ "user_id": user }),
+        )
+        .await;
+    }
+}
+
+impl Podium {
+    /// `podium run` as `user` (with `password`) on the homeserver at `url`
+    /// (not necessarily the binary's Synapse), hosting `yaml`.
+    pub fn on(url: &str, user: &str, password: &str, yaml: &str) -> Podium {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let schedule = dir.path().join("debates.yaml");
+        std::fs::write(&schedule, yaml).expect("schedule");
+        let data = dir.path().join("data");
+        let env = vec![
+            ("PODIUM_MATRIX_HOMESERVER".into(), url.to_owned()),
+            ("PODIUM_MATRIX_USER".into(), user.to_owned()),
+            ("PODIUM_MATRIX_PASSWORD".into(), password.to_owned()),
+            ("PODIUM_SCHEDULE".into(), schedule.display().to_string()),
+            ("PODIUM_DATA_DIR".into(), data.display().to_string()),
+            ("PODIUM_PUBLIC_URL".into(), "http://podium.test".into()),
+            ("PODIUM_ENGINE_COLLECT_GRACE".into(), "5s".into()),
+            ("RUST_LOG".into(), "podium=debug,warn".into()),
+        ];
+        Podium {
+            dir,
+            data,
+            schedule,
+            env,
+            child: None,
+            runs: 0,
+        }
+    }
+
+    /// The running process's id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// The current run's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path(self.runs)).unwrap_or_default()
+    }
+}
+
+/// `text` without ANSI colour sequences (the log is coloured).
+pub fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // ESC [ ... final byte in @..~
+            if chars.next() == Some('[') {
+                for d in chars.by_ref() {
+                    if ('@'..='~').contains(&d) {
+                        break;
+                    }
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The value of `key=` in a log line (up to the next space).
+pub fn log_field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    let needle = format!(" {key}=");
+    let at = line.find(&needle)? + needle.len();
+    Some(line[at..].split(' ').next().unwrap_or(""))
 }
