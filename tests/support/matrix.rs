@@ -533,9 +533,9 @@ pub fn distinct<T, K: std::hash::Hash + Eq>(items: &[T], f: impl Fn(&T) -> K) ->
 // Helpers for the rate-limit test (tests/matrix_limits.rs) and the Matrix
 // benchmarks (benches/matrix.rs).
 
-/// A Synapse with the rate limits `limits` (`relaxed`, `default` or
-/// `messages`) and `users` (`name:password:admin|user ...`) registered by
-/// the script through the shared secret, which no rate limit applies to.
+/// A Synapse with the rate limits `limits` (`relaxed` or `default`) and
+/// `users` (`name:password:admin|user ...`) registered by the script
+/// through the shared secret, which no rate limit applies to.
 pub fn start_synapse_with_users(limits: &str, users: &str) -> Synapse {
     let data = std::env::temp_dir().join(format!(
         "podium-synapse-{}-{limits}-users",
@@ -566,6 +566,42 @@ pub fn start_synapse_with_users(limits: &str, users: &str) -> Synapse {
 }
 
 impl Person {
+    /// Like [`Person::register`], but the client does not sync: a sender
+    /// only (the benchmarks' participants, whose syncing would load this
+    /// machine as real participants' clients elsewhere would not).
+    pub async fn register_unsynced(url: &str, name: &str) -> Person {
+        let username = unique(name);
+        let client = Client::builder()
+            .homeserver_url(url)
+            .build()
+            .await
+            .expect("client");
+        let mut request = register::v3::Request::new();
+        request.username = Some(username.clone());
+        request.password = Some(format!("{username}-password"));
+        request.initial_device_display_name = Some(name.to_owned());
+        if let Err(e) = client.matrix_auth().register(request.clone()).await {
+            let session = e
+                .as_uiaa_response()
+                .and_then(|info| info.session.clone())
+                .unwrap_or_else(|| panic!("registering {username}: {e}"));
+            let mut dummy = Dummy::new();
+            dummy.session = Some(session);
+            request.auth = Some(AuthData::Dummy(dummy));
+            client
+                .matrix_auth()
+                .register(request)
+                .await
+                .unwrap_or_else(|e| panic!("registering {username}: {e}"));
+        }
+        let user = client.user_id().expect("logged in").to_owned();
+        Person {
+            client,
+            user,
+            name: username,
+        }
+    }
+
     /// Logs in as an existing user `name` (one the script registered),
     /// and keeps the client syncing in the background.
     pub async fn login(url: &str, name: &str, password: &str) -> Person {
@@ -672,7 +708,8 @@ impl Podium {
     }
 }
 
-/// `text` without ANSI colour sequences (the log is coloured).
+/// `text` without ANSI colour sequences (a log written to a terminal has
+/// them).
 pub fn strip_ansi(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars();
