@@ -25,6 +25,7 @@ timezone: Europe/London
 zones: [Europe/London, America/New_York]
 rooms: ["#debate:example.org", "#debate"]
 organisers: ["@host:example.org"]
+public: true
 debates:
   - id: leadership
     title: Developing Leadership
@@ -64,6 +65,8 @@ async fn example_occurrence(store: &Store) -> podium::store::OccurrenceRow {
                 "Who leads well?",
                 "How do leaders grow?",
             ],
+            zones: vec!["Europe/London"],
+            public: false,
             rehearsal_clock: None,
             now: start,
         })
@@ -972,4 +975,33 @@ async fn a_slow_room_does_not_delay_the_others() {
             (slow, Some(PostKind::Intro)),
         ]
     );
+}
+
+/// A private debate's link carries its occurrence's token (128 bits in
+/// hex), the same one `!transcript` gives and the store keeps.
+#[tokio::test(start_paused = true)]
+async fn a_private_debate_links_with_its_token() {
+    let yaml = YAML.replace("public: true\n", "");
+    let store = memory_store().await;
+    let chat = MemoryChat::new();
+    let clock = Clock::starting_at(utc("2011-11-01T20:55:00Z"));
+    let mut bot = start(&store, &chat, clock, schedule(&yaml));
+    bot.wait_for(PostKind::Transcript, 0).await;
+    let answer = bot.say(&matrix(), "$t", "guest", "!transcript", None).await;
+    assert_eq!(answer, Receipt::Command);
+    bot.stop().await;
+    let token = store.occurrences_of("leadership").await.unwrap()[0]
+        .token
+        .clone();
+    assert_eq!(token.len(), 32);
+    assert!(token.chars().all(|c| c.is_ascii_hexdigit()));
+    let link = format!("http://127.0.0.1:8080/transcripts/leadership/2011-11-01?key={token}");
+    let posts = chat.posts();
+    let posted = posts
+        .iter()
+        .find(|p| p.kind == Some(PostKind::Transcript))
+        .unwrap();
+    assert!(posted.body.ends_with(&link), "{}", posted.body);
+    let answered = posts.iter().find(|p| p.key == "podium-cmd-$t").unwrap();
+    assert!(answered.body.ends_with(&link), "{}", answered.body);
 }

@@ -371,6 +371,7 @@ impl<C: Chat> Engine<C> {
         if let Some(row) = self.store.find_occurrence(&key.0, key.1).await? {
             let posts = self.store.posts(row.id).await?;
             state = OccState::from_store(&row, &posts);
+            state.link = Some(self.transcript_url(&row));
             self.restore_rooms(key, row.id, debate, &posts, now).await?;
         }
         self.occs.insert(key.clone(), state);
@@ -395,11 +396,14 @@ impl<C: Chat> Engine<C> {
                 title: &debate.title,
                 timezone: debate.timezone.name(),
                 questions: debate.questions.iter().map(|q| q.text.as_str()).collect(),
+                zones: debate.zones.iter().map(|z| z.name()).collect(),
+                public: debate.public,
                 rehearsal_clock: self.config.rehearsal,
                 now,
             })
             .await?;
         self.occs.set_id(key, row.id);
+        self.occs.set_link(key, self.transcript_url(&row));
         Ok(row.id)
     }
 
@@ -452,13 +456,9 @@ impl<C: Chat> Engine<C> {
         ))
     }
 
-    /// The transcript link of an occurrence of `debate` starting at `start`.
-    fn transcript_url(&self, debate: &str, start: DateTime<Utc>, zone: chrono_tz::Tz) -> String {
-        crate::transcript::url(
-            &self.config.public_url,
-            debate,
-            start.with_timezone(&zone).date_naive(),
-        )
+    /// The transcript link of a stored occurrence.
+    fn transcript_url(&self, occ: &crate::store::OccurrenceRow) -> String {
+        crate::transcript::url_of(&self.config.public_url, occ)
     }
 }
 

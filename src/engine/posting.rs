@@ -235,13 +235,10 @@ impl<C: Chat> Engine<C> {
                 (text::question(debate, item.seq, &q), Some(q))
             }
             PostKind::Closing => (text::closing(debate), None),
-            PostKind::Transcript => (
-                text::transcript(
-                    debate,
-                    &self.transcript_url(&debate.id, key.1, debate.timezone),
-                ),
-                None,
-            ),
+            PostKind::Transcript => {
+                let link = self.occs.link(key).unwrap_or_default();
+                (text::transcript(debate, link), None)
+            }
         }
     }
 
