@@ -114,8 +114,10 @@ pub(crate) const START_AHEAD: Duration = Duration::hours(24);
 /// was left of it is skipped with a log line rather than silently.
 const FORGET_AFTER: Duration = Duration::days(2);
 
-/// How long after a temporary failure a post is tried again.
-const RETRY_AFTER: Duration = Duration::seconds(30);
+/// How long after a temporary failure a post is tried again (a network
+/// that was down is usually back within seconds; a rate limit was already
+/// waited out by the network itself).
+const RETRY_AFTER: Duration = Duration::seconds(10);
 
 pub struct Engine<C: Chat> {
     store: Store,

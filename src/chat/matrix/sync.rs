@@ -168,7 +168,9 @@ impl Syncer {
                         Report::Quiet => {}
                     }
                     tokio::time::sleep(jittered(wait)).await;
-                    wait = (wait * 2).min(Duration::from_secs(60));
+                    // Short enough that answers sent after an outage are
+                    // collected soon after the homeserver is back.
+                    wait = (wait * 2).min(Duration::from_secs(15));
                 }
             }
         };
