@@ -6,13 +6,14 @@
 //! page around it. Two views of one transcript: by question (answers that
 //! reply to an answer under it) and in time order.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use askama::Template;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use super::{ReplyEntry, Transcript, charts};
+use super::{ReplyEntry, Transcript, charts, local_time};
 use crate::safe_text::neutralise;
 use crate::schedule::zones;
 
@@ -50,33 +51,34 @@ impl Links {
     }
 }
 
-/// One answer as the page shows it.
-struct Answer {
-    author: String,
+/// One answer as the page shows it (borrowing the transcript's text
+/// where nothing needs neutralising).
+struct Answer<'a> {
+    author: Cow<'a, str>,
     time: String,
-    body: String,
+    body: Cow<'a, str>,
     edited: bool,
     /// Answers replying to this one.
-    replies: Vec<Answer>,
+    replies: Vec<Answer<'a>>,
 }
 
-struct Section {
+struct Section<'a> {
     anchor: String,
     heading: String,
-    text: String,
+    text: Cow<'a, str>,
     note: String,
-    answers: Vec<Answer>,
+    answers: Vec<Answer<'a>>,
 }
 
 /// An entry of the time-ordered view.
-struct Moment {
+struct Moment<'a> {
     time: String,
     /// `Q2`, or the author of an answer.
-    who: String,
-    text: String,
+    who: Cow<'a, str>,
+    text: Cow<'a, str>,
     question: bool,
-    /// For an answer: the question it was filed under.
-    under: String,
+    /// For an answer: the number of the question it was filed under.
+    under: Option<u32>,
     edited: bool,
 }
 
@@ -89,8 +91,10 @@ struct Page<'a> {
     intro: Option<String>,
     purged: Option<String>,
     by_question: bool,
-    sections: Vec<Section>,
-    moments: Vec<Moment>,
+    /// Only the view's own list is filled: `sections` by question,
+    /// `moments` in time order.
+    sections: Vec<Section<'a>>,
+    moments: Vec<Moment<'a>>,
     participants: usize,
     answers: usize,
     per_question: String,
@@ -99,7 +103,7 @@ struct Page<'a> {
 }
 
 /// The page for `t` in `view`.
-pub fn page(t: &Transcript, view: View, links: &Links) -> String {
+pub fn page<'a>(t: &'a Transcript, view: View, links: &'a Links) -> String {
     let zone = t.tz();
     let start = DateTime::parse_from_rfc3339(&t.starts_at)
         .map(|s| s.with_timezone(&Utc))
@@ -132,8 +136,14 @@ pub fn page(t: &Transcript, view: View, links: &Links) -> String {
             )
         }),
         by_question: view == View::ByQuestion,
-        sections: sections(t),
-        moments: moments(t, &all),
+        sections: match view {
+            View::ByQuestion => sections(t, zone),
+            View::Chronological => Vec::new(),
+        },
+        moments: match view {
+            View::ByQuestion => Vec::new(),
+            View::Chronological => moments(t, zone, &all),
+        },
         participants,
         answers: all.len(),
         per_question: charts::per_question(
@@ -145,15 +155,25 @@ pub fn page(t: &Transcript, view: View, links: &Links) -> String {
         per_minute: charts::per_minute(&per_minute(start, &all)),
         links,
     };
-    page.render()
-        .unwrap_or_else(|e| format!("<!doctype html><title>Transcript</title><p>{e}"))
+    // The answers' text and about 200 bytes of markup around each: the
+    // page is written once, without growing (and copying) as it goes.
+    let size = 32 * 1024
+        + all
+            .iter()
+            .map(|r| r.body.len() + r.author.len() + 200)
+            .sum::<usize>();
+    let mut out = String::with_capacity(size);
+    match page.render_into(&mut out) {
+        Ok(()) => out,
+        Err(e) => format!("<!doctype html><title>Transcript</title><p>{e}"),
+    }
 }
 
-fn answer(t: &Transcript, r: &ReplyEntry) -> Answer {
+fn answer<'a>(zone: Tz, r: &'a ReplyEntry) -> Answer<'a> {
     Answer {
-        author: neutralise(&r.author).into_owned(),
-        time: t.local(&r.sent_at),
-        body: neutralise(&r.body).into_owned(),
+        author: neutralise(&r.author),
+        time: local_time(zone, &r.sent_at),
+        body: neutralise(&r.body),
         edited: r.edited,
         replies: Vec::new(),
     }
@@ -161,7 +181,7 @@ fn answer(t: &Transcript, r: &ReplyEntry) -> Answer {
 
 /// A question's answers, each reply to an answer placed under the answer
 /// it replies to (one level: a reply to a reply joins the same thread).
-fn threaded(t: &Transcript, replies: &[ReplyEntry]) -> Vec<Answer> {
+fn threaded(zone: Tz, replies: &[ReplyEntry]) -> Vec<Answer<'_>> {
     let index: HashMap<&str, usize> = replies
         .iter()
         .enumerate()
@@ -177,87 +197,88 @@ fn threaded(t: &Transcript, replies: &[ReplyEntry]) -> Vec<Answer> {
         }
         i
     };
-    let mut top: Vec<(usize, Answer)> = Vec::new();
+    let mut top: Vec<Answer> = Vec::new();
+    // Where in `top` each top-level answer is, by its index in `replies`.
+    let mut placed: HashMap<usize, usize> = HashMap::new();
     for (i, r) in replies.iter().enumerate() {
-        let a = answer(t, r);
+        let a = answer(zone, r);
         let parent = root(i);
-        match top.iter_mut().find(|(j, _)| *j == parent) {
-            Some((_, p)) if parent != i => p.replies.push(a),
-            _ => top.push((i, a)),
+        match placed.get(&parent) {
+            Some(&p) if parent != i => top[p].replies.push(a),
+            _ => {
+                placed.insert(i, top.len());
+                top.push(a);
+            }
         }
     }
-    top.into_iter().map(|(_, a)| a).collect()
+    top
 }
 
-fn sections(t: &Transcript) -> Vec<Section> {
+fn sections(t: &Transcript, zone: Tz) -> Vec<Section<'_>> {
     let mut out = Vec::new();
     if !t.unattributed.is_empty() {
         out.push(Section {
             anchor: "before".into(),
             heading: "Before the first question".into(),
-            text: String::new(),
+            text: Cow::Borrowed(""),
             note: String::new(),
-            answers: threaded(t, &t.unattributed),
+            answers: threaded(zone, &t.unattributed),
         });
     }
     for q in &t.questions {
         let note = match &q.posted_at {
-            Some(at) => format!("Asked at {}", t.local(at)),
+            Some(at) => format!("Asked at {}", local_time(zone, at)),
             None if !q.asked => "Not asked during the debate".into(),
             None => String::new(),
         };
         out.push(Section {
             anchor: format!("q{}", q.number),
             heading: format!("Q{}", q.number),
-            text: neutralise(&q.text).into_owned(),
+            text: neutralise(&q.text),
             note,
-            answers: threaded(t, &q.replies),
+            answers: threaded(zone, &q.replies),
         });
     }
     out
 }
 
-fn moments(t: &Transcript, all: &[&ReplyEntry]) -> Vec<Moment> {
-    let mut list: Vec<(String, Moment)> = Vec::new();
+fn moments<'a>(t: &'a Transcript, zone: Tz, all: &[&'a ReplyEntry]) -> Vec<Moment<'a>> {
+    let mut list: Vec<(&str, Moment)> = Vec::with_capacity(t.questions.len() + all.len());
     for q in &t.questions {
         if let Some(at) = &q.posted_at {
             list.push((
-                at.clone(),
+                at,
                 Moment {
-                    time: t.local(at),
-                    who: format!("Q{}", q.number),
-                    text: neutralise(&q.text).into_owned(),
+                    time: local_time(zone, at),
+                    who: Cow::Owned(format!("Q{}", q.number)),
+                    text: neutralise(&q.text),
                     question: true,
-                    under: String::new(),
+                    under: None,
                     edited: false,
                 },
             ));
         }
     }
-    let under: HashMap<&str, String> = t
+    let under: HashMap<&str, u32> = t
         .questions
         .iter()
-        .flat_map(|q| {
-            q.replies
-                .iter()
-                .map(move |r| (r.id.as_str(), format!("Q{}", q.number)))
-        })
+        .flat_map(|q| q.replies.iter().map(move |r| (r.id.as_str(), q.number)))
         .collect();
     for r in all {
         list.push((
-            r.sent_at.clone(),
+            &r.sent_at,
             Moment {
-                time: t.local(&r.sent_at),
-                who: neutralise(&r.author).into_owned(),
-                text: neutralise(&r.body).into_owned(),
+                time: local_time(zone, &r.sent_at),
+                who: neutralise(&r.author),
+                text: neutralise(&r.body),
                 question: false,
-                under: under.get(r.id.as_str()).cloned().unwrap_or_default(),
+                under: under.get(r.id.as_str()).copied(),
                 edited: r.edited,
             },
         ));
     }
     // Stable: a question comes before answers sent in the same second.
-    list.sort_by(|a, b| a.0.cmp(&b.0));
+    list.sort_by(|a, b| a.0.cmp(b.0));
     list.into_iter().map(|(_, m)| m).collect()
 }
 

@@ -236,6 +236,19 @@ impl From<ReplyRow> for ReplyEntry {
     }
 }
 
+/// An RFC 3339 instant as local `HH:MM` in `zone` (the instant itself if
+/// it is not one). Called for every answer of a page, so without a
+/// strftime pattern to parse each time.
+pub(crate) fn local_time(zone: Tz, rfc: &str) -> String {
+    use chrono::Timelike as _;
+    DateTime::parse_from_rfc3339(rfc)
+        .map(|t| {
+            let t = t.with_timezone(&zone);
+            format!("{:02}:{:02}", t.hour(), t.minute())
+        })
+        .unwrap_or_else(|_| rfc.to_owned())
+}
+
 impl Transcript {
     pub(crate) fn tz(&self) -> Tz {
         self.timezone.parse().unwrap_or(chrono_tz::UTC)
@@ -243,9 +256,7 @@ impl Transcript {
 
     /// An RFC 3339 instant as local `HH:MM` in the debate's zone.
     pub(crate) fn local(&self, rfc: &str) -> String {
-        DateTime::parse_from_rfc3339(rfc)
-            .map(|t| t.with_timezone(&self.tz()).format("%H:%M").to_string())
-            .unwrap_or_else(|_| rfc.to_owned())
+        local_time(self.tz(), rfc)
     }
 
     pub fn render(&self, format: Format) -> String {

@@ -1,10 +1,15 @@
 //! Rendered pages, kept until their occurrence changes: each is stored with
 //! the occurrence's fingerprint (how many replies and posts, and when they
 //! last changed) and served again while the fingerprint is the same.
+//! Each is also kept gzipped, compressed once when it is rendered rather
+//! than for every request.
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::sync::{Arc, Mutex};
+use std::io::Write as _;
+use std::sync::Mutex;
+
+use axum::body::Bytes;
 
 /// Which rendering of a transcript.
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
@@ -31,7 +36,10 @@ impl Variant {
 pub struct Entry {
     pub fingerprint: String,
     pub etag: String,
-    pub body: Arc<str>,
+    pub body: Bytes,
+    /// `body` gzipped (`None` if compressing failed: it is then sent as
+    /// it is, or compressed on the way out).
+    pub gzip: Option<Bytes>,
 }
 
 /// Pages kept at most; past that the oldest half is dropped (a debate's
@@ -68,7 +76,8 @@ impl Cache {
         let entry = Entry {
             fingerprint: fingerprint.to_owned(),
             etag: etag(occurrence, variant, fingerprint),
-            body: body.into(),
+            gzip: gzip(body.as_bytes()).map(Bytes::from),
+            body: Bytes::from(body),
         };
         let n = self.uses.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut entries = self.lock();
@@ -81,6 +90,15 @@ impl Cache {
         entries.insert((occurrence, variant), (n, entry.clone()));
         entry
     }
+}
+
+fn gzip(body: &[u8]) -> Option<Vec<u8>> {
+    let mut out = flate2::write::GzEncoder::new(
+        Vec::with_capacity(body.len() / 4),
+        flate2::Compression::default(),
+    );
+    out.write_all(body).ok()?;
+    out.finish().ok()
 }
 
 /// A strong validator for one rendering of one state of an occurrence.
@@ -101,9 +119,16 @@ mod tests {
         let first = cache.put(1, Variant::Page, "a", "<p>one".into());
         let again = cache.get(1, Variant::Page, "a").unwrap();
         assert_eq!(
-            (again.etag.as_str(), &*again.body),
-            (first.etag.as_str(), "<p>one")
+            (again.etag.as_str(), &again.body[..]),
+            (first.etag.as_str(), &b"<p>one"[..])
         );
+        let mut unzipped = String::new();
+        std::io::Read::read_to_string(
+            &mut flate2::read::GzDecoder::new(&again.gzip.unwrap()[..]),
+            &mut unzipped,
+        )
+        .unwrap();
+        assert_eq!(unzipped, "<p>one");
         assert!(cache.get(1, Variant::Page, "b").is_none(), "changed");
         assert!(
             cache.get(1, Variant::Json, "a").is_none(),

@@ -138,7 +138,7 @@ async fn show(
         )
             .into_response();
     }
-    (
+    let mut response = (
         [
             (
                 header::CONTENT_TYPE,
@@ -150,9 +150,38 @@ async fn show(
                 HeaderValue::from_static(cache_control),
             ),
         ],
-        entry.body.to_string(),
+        entry.body,
     )
-        .into_response()
+        .into_response();
+    // The kept gzip bytes, if the client takes gzip (the compression
+    // layer leaves a response that has its encoding alone; otherwise it
+    // compresses as for any other response).
+    if let Some(gzip) = entry.gzip.filter(|_| accepts_gzip(headers)) {
+        let h = response.headers_mut();
+        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+        *response.body_mut() = axum::body::Body::from(gzip);
+    }
+    response
+}
+
+/// Whether `Accept-Encoding` takes gzip (named, and not with `q=0`).
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|item| {
+            let mut parts = item.split(';');
+            let name = parts.next().unwrap_or("").trim();
+            name.eq_ignore_ascii_case("gzip")
+                && !parts.any(|p| {
+                    p.trim()
+                        .strip_prefix("q=")
+                        .is_some_and(|q| q.trim().parse::<f32>().is_ok_and(|q| q <= 0.0))
+                })
+        })
 }
 
 async fn render(
@@ -291,6 +320,29 @@ pub async fn health(State(site): State<Arc<Site>>) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gzip_is_sent_only_when_taken() {
+        let with = |v: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::ACCEPT_ENCODING, HeaderValue::from_str(v).unwrap());
+            accepts_gzip(&h)
+        };
+        for yes in ["gzip", "gzip, deflate, br, zstd", "br;q=1.0, GZIP;q=0.5"] {
+            assert!(with(yes), "{yes}");
+        }
+        for no in [
+            "",
+            "br",
+            "identity",
+            "gzip;q=0",
+            "gzip; q=0.000, br",
+            "xgzip",
+        ] {
+            assert!(!with(no), "{no}");
+        }
+        assert!(!accepts_gzip(&HeaderMap::new()));
+    }
 
     #[test]
     fn only_plain_ids_dates_and_tokens_pass() {
