@@ -50,6 +50,7 @@ fn answer(occurrence_id: i64, n: usize) -> Job {
             question: Some(1),
             attributed_by: podium::domain::AttributedBy::Tag,
             network_id: format!("m{n}"),
+            in_reply_to: None,
             server_ts: None,
             received_at: utc(START),
         }),

@@ -25,6 +25,7 @@ timezone: Europe/London
 zones: [Europe/London, America/New_York]
 rooms: ["#debate:example.org", "#debate"]
 organisers: ["@host:example.org"]
+public: true
 debates:
   - id: leadership
     title: Developing Leadership
@@ -64,6 +65,8 @@ async fn example_occurrence(store: &Store) -> podium::store::OccurrenceRow {
                 "Who leads well?",
                 "How do leaders grow?",
             ],
+            zones: vec!["Europe/London"],
+            public: false,
             rehearsal_clock: None,
             now: start,
         })
@@ -972,4 +975,104 @@ async fn a_slow_room_does_not_delay_the_others() {
             (slow, Some(PostKind::Intro)),
         ]
     );
+}
+
+/// A private debate's link carries its occurrence's token (128 bits in
+/// hex), the same one `!transcript` gives and the store keeps.
+#[tokio::test(start_paused = true)]
+async fn a_private_debate_links_with_its_token() {
+    let yaml = YAML.replace("public: true\n", "");
+    let store = memory_store().await;
+    let chat = MemoryChat::new();
+    let clock = Clock::starting_at(utc("2011-11-01T20:55:00Z"));
+    let mut bot = start(&store, &chat, clock, schedule(&yaml));
+    bot.wait_for(PostKind::Transcript, 0).await;
+    let answer = bot.say(&matrix(), "$t", "guest", "!transcript", None).await;
+    assert_eq!(answer, Receipt::Command);
+    bot.stop().await;
+    let token = store.occurrences_of("leadership").await.unwrap()[0]
+        .token
+        .clone();
+    assert_eq!(token.len(), 32);
+    assert!(token.chars().all(|c| c.is_ascii_hexdigit()));
+    let link = format!("http://127.0.0.1:8080/transcripts/leadership/2011-11-01?key={token}");
+    let posts = chat.posts();
+    let posted = posts
+        .iter()
+        .find(|p| p.kind == Some(PostKind::Transcript))
+        .unwrap();
+    assert!(posted.body.ends_with(&link), "{}", posted.body);
+    let answered = posts.iter().find(|p| p.key == "podium-cmd-$t").unwrap();
+    assert!(answered.body.ends_with(&link), "{}", answered.body);
+}
+
+/// A network down for minutes: the post goes out once it is back, saying
+/// it is late, and later posts of that room wait for it.
+#[tokio::test(start_paused = true)]
+async fn a_post_held_up_by_an_outage_says_it_is_late() {
+    let store = memory_store().await;
+    let chat = MemoryChat::new();
+    // 60 failures, two every 10 s (each room's first waiting post; the
+    // ones behind it wait): the rooms are cut off for about five minutes.
+    chat.fail_next(60);
+    let mut bot = start_at(&store, &chat, "2011-11-01T20:04:59Z");
+    bot.wait_for(PostKind::Question, 1).await;
+    bot.wait_for(PostKind::Question, 1).await;
+    bot.stop().await;
+    let posts: Vec<String> = chat
+        .posts()
+        .into_iter()
+        .filter(|p| p.room == matrix())
+        .map(|p| p.body)
+        .collect();
+    let q1 = posts.iter().position(|b| b.starts_with("Q1:")).unwrap();
+    let intro = posts
+        .iter()
+        .position(|b| b.starts_with("“Developing"))
+        .unwrap();
+    assert!(intro < q1, "{posts:?}");
+    assert!(
+        posts[q1].ends_with("(posted late: this was due at 20:05 GMT)"),
+        "{}",
+        posts[q1]
+    );
+    let stored = store.posts(1).await.unwrap();
+    for p in &stored {
+        eprintln!(
+            "ROW {} {:?} {} due={} sent={:?} late={} {:?}",
+            p.room, p.kind, p.seq, p.due_at, p.sent_at, p.late, p.status
+        );
+    }
+    let q1_row = stored
+        .iter()
+        .find(|p| p.kind == PostKind::Question && p.room == "#debate:example.org")
+        .unwrap();
+    assert!(q1_row.late && q1_row.body.ends_with("20:05 GMT)"));
+}
+
+/// A reminder that cannot get through before the start is dropped, not
+/// posted after the debate has begun.
+#[tokio::test(start_paused = true)]
+async fn a_reminder_held_up_past_the_start_is_dropped() {
+    let store = memory_store().await;
+    let chat = MemoryChat::new();
+    chat.fail_next(12);
+    let mut bot = start_at(&store, &chat, "2011-11-01T19:59:30Z");
+    bot.wait_for(PostKind::Question, 1).await;
+    bot.wait_for(PostKind::Question, 1).await;
+    bot.stop().await;
+    let reminders = chat
+        .posts()
+        .into_iter()
+        .filter(|p| p.kind == Some(PostKind::Reminder))
+        .count();
+    assert_eq!(reminders, 0);
+    let skipped = store
+        .posts(1)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|p| p.kind == PostKind::Reminder && p.status == podium::store::PostStatus::Skipped)
+        .count();
+    assert_eq!(skipped, 6, "three reminders in two rooms");
 }

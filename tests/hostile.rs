@@ -378,3 +378,31 @@ fn an_unusable_data_dir_is_a_clear_error_said_once() {
         "{stderr}"
     );
 }
+
+/// `podium transcript --format html` prints the web page, self-contained,
+/// for publishing as a static file.
+#[test]
+fn a_transcript_prints_as_a_static_web_page() {
+    let s = setup(&short());
+    let mut r = rehearse(&s, "r", &["drill", "--speed", "600"]);
+    r.wait_for("Q1", |l| is_question(l, 1));
+    r.send("zoe: A1: <b>not bold</b>");
+    r.wait_for("the ack", |l| l == "  ✓ saved: zoe → Q1");
+    r.wait_for("the transcript hint", |l| {
+        l.starts_with("(or: podium transcript drill --date ")
+    });
+    r.finish();
+    let out = run_in(&s.data, &["transcript", "drill", "--format", "html"]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(out.stdout.starts_with("<!doctype html>"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("A1: &#60;b&#62;not bold&#60;/b&#62;"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("<b>not bold"), "{}", out.stdout);
+    assert!(
+        !out.stdout.contains("href=\"./"),
+        "a static page links nowhere"
+    );
+}

@@ -134,8 +134,16 @@ async fn a_debate_in(encrypted: bool) {
                 .is_encrypted()
         );
     }
-    // Collection goes on 5 s after the closing; then stop.
+    // Collection goes on 5 s after the closing; then the posted link
+    // opens the transcript page, served by the same process.
     tokio::time::sleep(Duration::from_secs(7)).await;
+    let link = posts_of(&messages, &bot)
+        .iter()
+        .find_map(|m| body(m).strip_prefix("The transcript of “Live test” is at "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .map(str::to_owned)
+        .unwrap();
+    let page = the_page_behind(&podium, &link).await;
     let status = podium.terminate();
     assert!(status.success(), "{status}\n{}", podium.logs());
 
@@ -179,10 +187,7 @@ async fn a_debate_in(encrypted: bool) {
     // Commands are answered by notices replying to them.
     for (command, answer) in [
         (&skip, "Sorry "),
-        (
-            &ask,
-            "Transcript of “Live test”: http://podium.test/transcripts/live/",
-        ),
+        (&ask, &format!("Transcript of “Live test”: {link}")),
     ] {
         let reply = posts
             .iter()
@@ -235,6 +240,44 @@ async fn a_debate_in(encrypted: bool) {
     assert_eq!(edited, [false, true]);
     assert!(!t.to_string().contains("something I regret"), "{t:#}");
     assert!(!untagged.as_str().is_empty());
+    // The page shows the same transcript.
+    for (_, text, _) in t["questions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|q| replies(&q["replies"]))
+    {
+        assert!(page.contains(&text), "{text} is not on the page:\n{page}");
+    }
+    assert!(page.contains("First question?"), "{page}");
+    assert!(!page.contains("something I regret"), "{page}");
+}
+
+/// The page at the bot's `link`, which must be its own private transcript
+/// URL: without the token, or with a wrong one, it is not found.
+async fn the_page_behind(podium: &Podium, link: &str) -> String {
+    assert!(
+        link.starts_with(&format!("{}/transcripts/live/", podium.web)),
+        "{link}"
+    );
+    let (bare, key) = link.split_once("?key=").expect("a private link");
+    let client = reqwest::Client::new();
+    let get = |url: String| {
+        let client = client.clone();
+        async move {
+            let r = client.get(&url).send().await.expect("the page answers");
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    for wrong in [
+        bare.to_owned(),
+        format!("{bare}?key={}", key.replace(|c: char| c != '0', "0")),
+    ] {
+        assert_eq!(get(wrong.clone()).await.0, 404, "{wrong}");
+    }
+    let (status, page) = get(link.to_owned()).await;
+    assert_eq!(status, 200, "{link}: {page}");
+    page
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -114,3 +114,53 @@ async fn reading_needs_no_lock_and_refuses_a_database_not_yet_upgraded() {
         "{err}"
     );
 }
+
+/// With a retention period, the answers of occurrences that started
+/// before it are removed, and the occurrence says when.
+#[tokio::test]
+async fn old_answers_are_purged_and_the_occurrence_says_so() {
+    use podium::store::{NewReply, WriteOp};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).await.unwrap();
+    let old = utc("2030-01-01T20:00:00Z");
+    let recent = utc("2030-03-01T20:00:00Z");
+    let mut ids = Vec::new();
+    for start in [old, recent] {
+        let occ = store.occurrence(&occurrence(start)).await.unwrap();
+        ids.push(occ.id);
+        let reply = NewReply {
+            occurrence_id: occ.id,
+            network: "matrix".into(),
+            room: "#d:example.org".into(),
+            sender_id: "@a:example.org".into(),
+            sender_name: "a".into(),
+            body: "A1: kept or not".into(),
+            question: Some(1),
+            attributed_by: podium::domain::AttributedBy::Tag,
+            network_id: format!("$r{}", occ.id),
+            in_reply_to: None,
+            server_ts: Some(start),
+            received_at: start,
+        };
+        store
+            .write_batch(&[WriteOp::Insert(reply)], &[])
+            .await
+            .unwrap();
+    }
+    let now = utc("2030-03-02T00:00:00Z");
+    let gone = store
+        .purge_before(now - chrono::Duration::days(30), now)
+        .await
+        .unwrap();
+    assert_eq!(gone, 1);
+    assert!(store.replies(ids[0]).await.unwrap().is_empty());
+    assert_eq!(store.replies(ids[1]).await.unwrap().len(), 1);
+    let rows = store.occurrences_of("d").await.unwrap();
+    let purged: Vec<bool> = rows.iter().map(|r| r.purged_at.is_some()).collect();
+    assert_eq!(purged, [false, true], "newest first");
+    let t = podium::transcript::build(&store, &rows[1]).await.unwrap();
+    assert!(
+        t.render(podium::transcript::Format::Md)
+            .contains("The answers were removed on 2030-03-02")
+    );
+}

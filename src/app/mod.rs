@@ -97,6 +97,43 @@ impl<C: Chat> App<C> {
         });
     }
 
+    /// Serves the web pages on `listener` while the app runs.
+    pub fn serve_web(&mut self, listener: tokio::net::TcpListener, site: crate::web::Site) {
+        let addr = listener
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        tracing::info!(%addr, "serving the transcript pages");
+        self.spawn(async move {
+            let never = std::future::pending::<()>();
+            if let Err(e) = crate::web::serve(listener, Arc::new(site), never).await {
+                tracing::error!(cause = %e, %addr, "the web server stopped");
+            }
+        });
+    }
+
+    /// Removes answers older than `retention` (counted from their debate's
+    /// start), now and every hour.
+    pub fn purge_after(&mut self, retention: chrono::Duration, clock: Clock) {
+        let store = self.store.clone();
+        self.spawn(async move {
+            let mut hourly = tokio::time::interval(Duration::from_secs(3600));
+            loop {
+                hourly.tick().await;
+                let now = clock.now();
+                match store.purge_before(now - retention, now).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(
+                        answers = n,
+                        ?retention,
+                        "removed answers past the retention period"
+                    ),
+                    Err(e) => tracing::error!(cause = %e, "cannot remove old answers"),
+                }
+            }
+        });
+    }
+
     /// Reloads the schedule from `path` when it changes and on SIGHUP.
     ///
     /// # Errors

@@ -37,6 +37,7 @@ fn rehearsal_debate(debate: &Debate, start: DateTime<Utc>) -> Debate {
     d.rooms = vec![Room::Console("rehearsal".to_owned())];
     d.remind = debate.remind.last().copied().into_iter().collect();
     d.repeat = None;
+    d.public = false;
     d.starts = start.with_timezone(&d.timezone).naive_local();
     d.first_start = start;
     d
@@ -107,6 +108,8 @@ pub async fn run(opts: Options, out: Box<dyn Write + Send>) -> anyhow::Result<()
             title: &debate.title,
             timezone: debate.timezone.name(),
             questions: debate.questions.iter().map(|q| q.text.as_str()).collect(),
+            zones: debate.zones.iter().map(|z| z.name()).collect(),
+            public: false,
             rehearsal_clock: Some((line.origin, line.speed)),
             now: clock.now(),
         })

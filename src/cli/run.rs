@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use chrono::Utc;
+use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use super::load::load;
@@ -16,8 +17,10 @@ use crate::chat::router::Router;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::engine::EngineConfig;
+use crate::health::Health;
 use crate::schedule::{Schedule, Severity};
 use crate::store::Store;
+use crate::web::Site;
 
 /// What `podium run` says when no network is configured.
 const NO_NETWORK: &str = "podium: no chat network is configured, so there is nowhere to host \
@@ -115,15 +118,20 @@ async fn serve(config: &Config, schedule: Schedule) -> anyhow::Result<RunEnd> {
     let clock = Clock::System;
     let (tx, rx) = watch::channel(Arc::new(schedule));
     let engine = EngineConfig::new(config.timings, &config.public_url);
-    let mut app = App::new(
-        store.clone(),
-        Arc::new(router),
-        clock.clone(),
-        engine,
-        rx.clone(),
-    );
+    let health = Health::default();
+    let readers = Store::open_readers(&config.data_dir, 4).await?;
+    let listener = TcpListener::bind(config.web_addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot serve the web pages on {}: {e}", config.web_addr))?;
+    let router = Arc::new(router);
+    let mut app = App::new(store.clone(), router, clock.clone(), engine, rx.clone());
+    let site = Site::new(readers, rx.clone(), health.clone(), clock.clone());
+    app.serve_web(listener, site);
+    if let Some(retention) = config.retention {
+        app.purge_after(retention, clock.clone());
+    }
     if let Some(matrix) = matrix {
-        app.spawn_network("Matrix", matrix.run(store, app.events(), rx));
+        app.spawn_network("Matrix", matrix.run(store, app.events(), rx, health));
     }
     if let Err(e) = app.watch_schedule(config.schedule.clone(), tx, clock) {
         tracing::warn!(cause = %e, file = %config.schedule.display(),

@@ -124,6 +124,13 @@ pub const KEYS: &[Key] = &[
         "base of the transcript links Podium posts",
     ),
     key(
+        None,
+        "retention",
+        Kind::Duration,
+        None,
+        "answers are removed this long after their debate started (not set: kept)",
+    ),
+    key(
         Some("web"),
         "addr",
         Kind::Addr,

@@ -177,6 +177,8 @@ pub struct Config {
     pub schedule: PathBuf,
     pub public_url: String,
     pub web_addr: SocketAddr,
+    /// Answers are purged this long after their debate's start.
+    pub retention: Option<Duration>,
     pub timings: Timings,
     pub matrix: Option<MatrixConfig>,
     pub irc: Option<IrcConfig>,
@@ -261,6 +263,7 @@ impl Config {
                 .trim_end_matches('/')
                 .to_owned(),
             web_addr: get.addr("web.addr"),
+            retention: get.optional_duration("retention"),
             timings: Timings {
                 late_grace: get.duration("engine.late_grace"),
                 late_after: get.duration("engine.late_after"),

@@ -39,6 +39,13 @@ impl Lookup<'_> {
             _ => Duration::zero(),
         }
     }
+    pub fn optional_duration(&self, path: &str) -> Option<Duration> {
+        match self.get(path) {
+            Some(Value::Duration(d)) => Some(*d),
+            _ => None,
+        }
+    }
+
     pub fn addr(&self, path: &str) -> SocketAddr {
         match self.get(path) {
             Some(Value::Addr(a)) => *a,

@@ -128,8 +128,7 @@ impl<C: Chat> Engine<C> {
         let found = crate::transcript::find(&self.store, &id, date, now, false).await?;
         Ok(match found {
             Some(o) => {
-                let zone = o.timezone.parse().unwrap_or(chrono_tz::UTC);
-                let url = self.transcript_url(&o.debate, o.scheduled_start, zone);
+                let url = self.transcript_url(&o);
                 format!("Transcript of “{}”: {url}", o.title)
             }
             None => match date {

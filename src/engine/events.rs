@@ -153,6 +153,7 @@ impl<C: Chat> Engine<C> {
             question,
             attributed_by: by,
             network_id: m.id,
+            in_reply_to: m.in_reply_to,
             server_ts: m.server_ts,
             received_at: now,
         };

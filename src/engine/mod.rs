@@ -114,8 +114,10 @@ pub(crate) const START_AHEAD: Duration = Duration::hours(24);
 /// was left of it is skipped with a log line rather than silently.
 const FORGET_AFTER: Duration = Duration::days(2);
 
-/// How long after a temporary failure a post is tried again.
-const RETRY_AFTER: Duration = Duration::seconds(30);
+/// How long after a temporary failure a post is tried again (a network
+/// that was down is usually back within seconds; a rate limit was already
+/// waited out by the network itself).
+const RETRY_AFTER: Duration = Duration::seconds(10);
 
 pub struct Engine<C: Chat> {
     store: Store,
@@ -371,6 +373,7 @@ impl<C: Chat> Engine<C> {
         if let Some(row) = self.store.find_occurrence(&key.0, key.1).await? {
             let posts = self.store.posts(row.id).await?;
             state = OccState::from_store(&row, &posts);
+            state.link = Some(self.transcript_url(&row));
             self.restore_rooms(key, row.id, debate, &posts, now).await?;
         }
         self.occs.insert(key.clone(), state);
@@ -395,11 +398,14 @@ impl<C: Chat> Engine<C> {
                 title: &debate.title,
                 timezone: debate.timezone.name(),
                 questions: debate.questions.iter().map(|q| q.text.as_str()).collect(),
+                zones: debate.zones.iter().map(|z| z.name()).collect(),
+                public: debate.public,
                 rehearsal_clock: self.config.rehearsal,
                 now,
             })
             .await?;
         self.occs.set_id(key, row.id);
+        self.occs.set_link(key, self.transcript_url(&row));
         Ok(row.id)
     }
 
@@ -452,13 +458,9 @@ impl<C: Chat> Engine<C> {
         ))
     }
 
-    /// The transcript link of an occurrence of `debate` starting at `start`.
-    fn transcript_url(&self, debate: &str, start: DateTime<Utc>, zone: chrono_tz::Tz) -> String {
-        crate::transcript::url(
-            &self.config.public_url,
-            debate,
-            start.with_timezone(&zone).date_naive(),
-        )
+    /// The transcript link of a stored occurrence.
+    fn transcript_url(&self, occ: &crate::store::OccurrenceRow) -> String {
+        crate::transcript::url_of(&self.config.public_url, occ)
     }
 }
 

@@ -22,6 +22,8 @@ pub type PostKey = (String, PostKind, i64);
 #[derive(Clone, Debug, Default)]
 pub struct OccState {
     pub id: Option<i64>,
+    /// Its transcript's address, once it is stored.
+    pub link: Option<String>,
     pub live: Live,
     /// Posts that need nothing more.
     done: HashSet<PostKey>,
@@ -106,6 +108,14 @@ impl Occurrences {
 
     pub fn set_id(&mut self, key: &OccKey, id: i64) {
         self.entry(key).id = Some(id);
+    }
+
+    pub fn set_link(&mut self, key: &OccKey, link: String) {
+        self.entry(key).link = Some(link);
+    }
+
+    pub fn link(&self, key: &OccKey) -> Option<&str> {
+        self.map.get(key)?.link.as_deref()
     }
 
     pub fn live(&self, key: &OccKey) -> Live {

@@ -235,13 +235,10 @@ impl<C: Chat> Engine<C> {
                 (text::question(debate, item.seq, &q), Some(q))
             }
             PostKind::Closing => (text::closing(debate), None),
-            PostKind::Transcript => (
-                text::transcript(
-                    debate,
-                    &self.transcript_url(&debate.id, key.1, debate.timezone),
-                ),
-                None,
-            ),
+            PostKind::Transcript => {
+                let link = self.occs.link(key).unwrap_or_default();
+                (text::transcript(debate, link), None)
+            }
         }
     }
 
@@ -319,11 +316,40 @@ impl<C: Chat> Engine<C> {
                 self.done(&key, &(row.room.clone(), row.kind, row.seq));
                 continue;
             }
+            // A reminder held up until the debate has started has nothing
+            // left to remind of.
+            if row.kind == PostKind::Reminder && now >= key.1 + self.occs.live(&key).shift {
+                tracing::info!(debate = %debate.id, room = %row.room,
+                    "a reminder held up until the start is dropped");
+                self.store.mark_status(row.id, PostStatus::Skipped).await?;
+                self.done(&key, &(row.room.clone(), row.kind, row.seq));
+                continue;
+            }
+            let row = self.mark_late(debate, row, now).await?;
             ready.push(Ready { key, room, row });
         }
         // Oldest first, so a room's retried posts keep their order.
         ready.sort_by_key(|r| (r.row.due_at, r.row.kind, r.row.seq));
         Ok(ready)
+    }
+
+    /// A post retried after its time (the network was down) says it is
+    /// late, as one sent late after a restart does; a reminder says how
+    /// long is left instead, so it is left as it is.
+    async fn mark_late(
+        &mut self,
+        debate: &Debate,
+        mut row: PostRow,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<PostRow> {
+        if row.late || row.kind == PostKind::Reminder || now - row.due_at <= self.config.late_after
+        {
+            return Ok(row);
+        }
+        row.body.push_str(&text::late_note(row.due_at, debate));
+        row.late = true;
+        self.store.set_late_body(row.id, &row.body).await?;
+        Ok(row)
     }
 
     /// The post needs nothing more; the plan may have changed.

@@ -33,6 +33,7 @@ pub(super) struct Defaults {
     hashtag: Option<String>,
     intro: Option<String>,
     closing: Option<String>,
+    public: Option<bool>,
     /// The top-level fields given but invalid.
     broken: BTreeSet<&'static str>,
 }
@@ -48,6 +49,7 @@ pub(super) struct Inherited {
     pub(super) hashtag: Option<Option<String>>,
     pub(super) intro: Option<Option<String>>,
     pub(super) closing: Option<Option<String>>,
+    pub(super) public: Option<bool>,
 }
 
 /// Reads the top-level defaults, reporting each broken one.
@@ -75,6 +77,7 @@ pub(super) fn read_defaults(ctx: &mut Ctx, top: &Fields<'_>) -> Defaults {
     field!("hashtag", hashtag, |c: &mut Ctx, n| c.text(n, "`hashtag`"));
     field!("intro", intro, |c: &mut Ctx, n| c.text(n, "`intro`"));
     field!("closing", closing, |c: &mut Ctx, n| c.text(n, "`closing`"));
+    field!("public", public, |c: &mut Ctx, n| c.boolean(n, "`public`"));
     d
 }
 
@@ -106,6 +109,13 @@ impl Defaults {
             hashtag: optional_text(ctx, f, "hashtag", &self.hashtag),
             intro: optional_text(ctx, f, "intro", &self.intro),
             closing: optional_text(ctx, f, "closing", &self.closing),
+            public: self.inherit(
+                ctx,
+                f,
+                "public",
+                |c: &mut Ctx, n| c.boolean(n, "`public`"),
+                || self.public.unwrap_or(false),
+            ),
         }
     }
 

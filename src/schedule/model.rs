@@ -90,6 +90,9 @@ pub struct Debate {
     pub rooms: Vec<Room>,
     pub organisers: Vec<String>,
     pub hashtag: Option<String>,
+    /// Listed on the web pages and in the calendar feed; a private debate's
+    /// transcript address carries a token instead.
+    pub public: bool,
     pub intro: Option<String>,
     pub closing: Option<String>,
     /// Reminder lead times before the start, longest first.

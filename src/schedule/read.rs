@@ -115,6 +115,20 @@ impl Ctx {
         Some(s.trim().to_owned())
     }
 
+    /// `true` or `false` (YAML 1.2 booleans only: `yes` is text).
+    pub(super) fn boolean(&mut self, node: &Node, what: &str) -> Option<bool> {
+        match &node.value {
+            Value::Bool(b) => Some(*b),
+            other => {
+                self.error(
+                    node.pos,
+                    format!("{what} should be true or false, found {}", other.kind()),
+                );
+                None
+            }
+        }
+    }
+
     /// A list, or a single item standing for a list of one.
     pub(super) fn list<'a>(&mut self, node: &'a Node) -> Vec<&'a Node> {
         match &node.value {

@@ -33,6 +33,7 @@ const TOP_KEYS: &[&str] = &[
     "hashtag",
     "intro",
     "closing",
+    "public",
     "debates",
 ];
 /// More debates than any community runs; the cap keeps hostile files cheap.

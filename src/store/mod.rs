@@ -79,13 +79,15 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 
 /// A cheap handle on the database; clone it freely.
 ///
-/// One connection behind an async mutex rather than a pool: SQLite takes
-/// one writer at a time anyway, and a pool guards every acquire with a
-/// timer, which tokio's paused time in tests fires at once. Nothing here
-/// waits on a timer, so whole debates run under paused time.
+/// The writer is one connection behind an async mutex rather than a pool:
+/// SQLite takes one writer at a time anyway, and sqlx's pool guards every
+/// acquire with a timer, which tokio's paused time in tests fires at once.
+/// Nothing here waits on a timer, so whole debates run under paused time.
+/// Readers (the web pages) get several read-only connections the same way,
+/// so pages never wait on the engine's writes nor on each other.
 #[derive(Clone, Debug)]
 pub struct Store {
-    db: Arc<Mutex<Db>>,
+    dbs: Arc<[Mutex<Db>]>,
 }
 
 #[derive(Debug)]
@@ -180,6 +182,26 @@ impl Store {
     /// No database there, one not yet upgraded to this version, or SQLite
     /// failures.
     pub async fn open_read_only(data_dir: &Path) -> Result<Store> {
+        Ok(Store::new(read_only_db(data_dir).await?))
+    }
+
+    /// `connections` read-only connections, for readers that should not
+    /// wait on each other (the web pages).
+    ///
+    /// # Errors
+    /// As [`Store::open_read_only`].
+    pub async fn open_readers(data_dir: &Path, connections: usize) -> Result<Store> {
+        let mut dbs = Vec::with_capacity(connections.max(1));
+        for _ in 0..connections.max(1) {
+            dbs.push(Mutex::new(read_only_db(data_dir).await?));
+        }
+        Ok(Store { dbs: dbs.into() })
+    }
+}
+
+/// One read-only connection to `DATA_DIR/podium.db`.
+async fn read_only_db(data_dir: &Path) -> Result<Db> {
+    {
         let path = data_dir.join("podium.db");
         if !path.is_file() {
             return Err(StoreError::Missing {
@@ -210,15 +232,17 @@ impl Store {
                 dir: data_dir.to_owned(),
             });
         }
-        Ok(Store::new(Db {
+        Ok(Db {
             conn,
             options,
             broken: false,
             _keeper: None,
             _lock: None,
-        }))
+        })
     }
+}
 
+impl Store {
     /// A private in-memory database, for tests and benchmarks.
     ///
     /// # Errors
@@ -242,7 +266,7 @@ impl Store {
 
     fn new(db: Db) -> Store {
         Store {
-            db: Arc::new(Mutex::new(db)),
+            dbs: Arc::new([Mutex::new(db)]),
         }
     }
 
@@ -270,7 +294,12 @@ impl Store {
 
     /// The connection for one operation: a fresh one if the last failed.
     async fn conn(&self) -> Result<Conn<'_>> {
-        let mut db = self.db.lock().await;
+        // A free connection if there is one, else wait for the first.
+        let free = self.dbs.iter().find_map(|db| db.try_lock().ok());
+        let mut db = match free {
+            Some(db) => db,
+            None => self.dbs[0].lock().await,
+        };
         if db.broken {
             let fresh = db.options.connect().await?;
             let old = std::mem::replace(&mut db.conn, fresh);

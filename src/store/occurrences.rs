@@ -16,6 +16,10 @@ pub struct NewOccurrence<'a> {
     pub timezone: &'a str,
     /// The scheduled question texts, in order.
     pub questions: Vec<&'a str>,
+    /// The zones its pages show times in (IANA names).
+    pub zones: Vec<&'a str>,
+    /// Listed on the web; otherwise its address carries a token.
+    pub public: bool,
     /// For rehearsals: the compressed clock's real origin and speed.
     pub rehearsal_clock: Option<(DateTime<Utc>, f64)>,
     pub now: DateTime<Utc>,
@@ -37,6 +41,29 @@ pub struct OccurrenceRow {
     /// The scheduled question texts when it was created (empty for
     /// occurrences stored before they were recorded).
     pub questions: Vec<String>,
+    pub zones: Vec<String>,
+    pub public: bool,
+    /// 128 random bits in hex: a private transcript's address carries it.
+    pub token: String,
+    /// When the retention period removed its answers.
+    pub purged_at: Option<DateTime<Utc>>,
+}
+
+/// A JSON array of texts, as stored (NULL for rows from before it was).
+fn json_list(r: &sqlx::sqlite::SqliteRow, column: &str) -> Result<Vec<String>> {
+    match r.try_get::<Option<String>, _>(column)? {
+        Some(json) => serde_json::from_str(&json)
+            .map_err(|e| StoreError::Corrupt(format!("{column} `{json}`: {e}"))),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// 128 bits from the operating system's random source, in hex.
+fn new_token() -> Result<String> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| StoreError::Corrupt(format!("no randomness for a token: {e}")))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 fn occurrence_row(r: &sqlx::sqlite::SqliteRow) -> Result<OccurrenceRow> {
@@ -51,16 +78,17 @@ fn occurrence_row(r: &sqlx::sqlite::SqliteRow) -> Result<OccurrenceRow> {
         rehearsal: r.try_get::<i64, _>("rehearsal")? != 0,
         clock_real_base: opt_ts(r.try_get("clock_real_base")?)?,
         clock_speed: r.try_get("clock_speed")?,
-        questions: match r.try_get::<Option<String>, _>("questions")? {
-            Some(json) => serde_json::from_str(&json)
-                .map_err(|e| StoreError::Corrupt(format!("question texts `{json}`: {e}")))?,
-            None => Vec::new(),
-        },
+        questions: json_list(r, "questions")?,
+        zones: json_list(r, "zones")?,
+        public: r.try_get::<i64, _>("public")? != 0,
+        token: r.try_get::<Option<String>, _>("token")?.unwrap_or_default(),
+        purged_at: opt_ts(r.try_get("purged_at")?)?,
     })
 }
 
 const OCC_COLS: &str = "id, debate, scheduled_start, title, timezone, shift_seconds, ended_at, \
-                        rehearsal, clock_real_base, clock_speed, questions";
+                        rehearsal, clock_real_base, clock_speed, questions, zones, public, token, \
+                        purged_at";
 
 impl Store {
     /// Finds or creates the occurrence `(debate, scheduled_start)`. An
@@ -71,11 +99,14 @@ impl Store {
     pub async fn occurrence(&self, new: &NewOccurrence<'_>) -> Result<OccurrenceRow> {
         let questions = serde_json::to_string(&new.questions)
             .map_err(|e| StoreError::Corrupt(format!("question texts: {e}")))?;
+        let zones = serde_json::to_string(&new.zones)
+            .map_err(|e| StoreError::Corrupt(format!("zones: {e}")))?;
+        let token = new_token()?;
         let mut c = self.conn().await?;
         let r = sqlx::query(
             "INSERT INTO occurrences (debate, scheduled_start, title, timezone, rehearsal, \
-             clock_real_base, clock_speed, created_at, questions) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             clock_real_base, clock_speed, created_at, questions, zones, public, token) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT (debate, scheduled_start) DO NOTHING",
         )
         .bind(new.debate)
@@ -87,6 +118,9 @@ impl Store {
         .bind(new.rehearsal_clock.map(|(_, s)| s))
         .bind(ts(new.now))
         .bind(questions)
+        .bind(zones)
+        .bind(i64::from(new.public))
+        .bind(token)
         .execute(c.c())
         .await;
         c.check(r)?;
@@ -175,4 +209,102 @@ impl Store {
         c.check(r)?;
         Ok(())
     }
+
+    /// Public occurrences that have started by `now` (rehearsals never),
+    /// newest first, at most `limit`.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn public_occurrences(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<OccurrenceRow>> {
+        let mut c = self.conn().await?;
+        let r = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {OCC_COLS} FROM occurrences WHERE public = 1 AND rehearsal = 0 \
+             AND scheduled_start <= ? ORDER BY scheduled_start DESC LIMIT ?"
+        )))
+        .bind(ts(now))
+        .bind(i64::from(limit))
+        .fetch_all(c.c())
+        .await;
+        let rows = c.check(r)?;
+        rows.iter().map(occurrence_row).collect()
+    }
+
+    /// What changes when anything shown about an occurrence changes: its
+    /// end, its posts, its replies (added, edited, deleted, purged).
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn fingerprint(&self, occurrence_id: i64) -> Result<String> {
+        let mut c = self.conn().await?;
+        let r = sqlx::query(
+            "SELECT \
+             (SELECT coalesce(ended_at, '') || '|' || coalesce(purged_at, '') || '|' || \
+                     shift_seconds FROM occurrences WHERE id = ?1) || '|' || \
+             (SELECT count(*) || ':' || coalesce(max(id), 0) || ':' || \
+                     coalesce(max(sent_at), '') || ':' || group_concat(status, '') \
+              FROM posts WHERE occurrence_id = ?1) || '|' || \
+             (SELECT count(*) || ':' || coalesce(max(id), 0) || ':' || \
+                     coalesce(max(edited_at), '') || ':' || coalesce(max(deleted_at), '') || ':' || \
+                     count(deleted_at) \
+              FROM replies WHERE occurrence_id = ?1)",
+        )
+        .bind(occurrence_id)
+        .fetch_one(c.c())
+        .await;
+        let row = c.check(r)?;
+        Ok(row.try_get::<Option<String>, _>(0)?.unwrap_or_default())
+    }
+
+    /// Removes the answers of occurrences that started before `cutoff`
+    /// (the retention period), marking them purged at `now`. Returns how
+    /// many answers went.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn purge_before(&self, cutoff: DateTime<Utc>, now: DateTime<Utc>) -> Result<u64> {
+        let mut c = self.conn().await?;
+        let r = purge_in(c.c(), cutoff, now).await;
+        c.check(r)
+    }
+
+    /// Whether the database answers.
+    ///
+    /// # Errors
+    /// It does not.
+    pub async fn ping(&self) -> Result<()> {
+        let mut c = self.conn().await?;
+        let r = sqlx::query("SELECT 1").execute(c.c()).await;
+        c.check(r).map(|_| ())
+    }
+}
+
+async fn purge_in(
+    conn: &mut sqlx::SqliteConnection,
+    cutoff: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<u64> {
+    use sqlx::Connection;
+    let mut tx = conn.begin().await?;
+    sqlx::query(
+        "UPDATE occurrences SET purged_at = ? WHERE scheduled_start < ? AND purged_at IS NULL \
+         AND EXISTS (SELECT 1 FROM replies WHERE occurrence_id = occurrences.id)",
+    )
+    .bind(ts(now))
+    .bind(ts(cutoff))
+    .execute(&mut *tx)
+    .await?;
+    let gone = sqlx::query(
+        "DELETE FROM replies WHERE occurrence_id IN \
+         (SELECT id FROM occurrences WHERE scheduled_start < ?)",
+    )
+    .bind(ts(cutoff))
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    tx.commit().await?;
+    Ok(gone)
 }

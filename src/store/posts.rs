@@ -146,4 +146,20 @@ impl Store {
         c.check(r)?;
         Ok(())
     }
+
+    /// A post that is going out late: its text (with the late note) and
+    /// flag, before it is sent again.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn set_late_body(&self, post_id: i64, body: &str) -> Result<()> {
+        let mut c = self.conn().await?;
+        let r = sqlx::query("UPDATE posts SET body = ?, late = 1 WHERE id = ?")
+            .bind(body)
+            .bind(post_id)
+            .execute(c.c())
+            .await;
+        c.check(r)?;
+        Ok(())
+    }
 }

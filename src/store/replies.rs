@@ -21,6 +21,8 @@ pub struct NewReply {
     pub question: Option<u32>,
     pub attributed_by: AttributedBy,
     pub network_id: String,
+    /// The network id of the message this one replies to.
+    pub in_reply_to: Option<String>,
     pub server_ts: Option<DateTime<Utc>>,
     pub received_at: DateTime<Utc>,
 }
@@ -60,6 +62,7 @@ pub struct ReplyRow {
     pub question: Option<u32>,
     pub attributed_by: String,
     pub network_id: String,
+    pub in_reply_to: Option<String>,
     pub server_ts: Option<DateTime<Utc>>,
     pub received_at: DateTime<Utc>,
     pub edited_at: Option<DateTime<Utc>>,
@@ -79,6 +82,7 @@ fn reply_row(r: &sqlx::sqlite::SqliteRow) -> Result<ReplyRow> {
             .and_then(|q| u32::try_from(q).ok()),
         attributed_by: r.try_get("attributed_by")?,
         network_id: r.try_get("network_id")?,
+        in_reply_to: r.try_get("in_reply_to")?,
         server_ts: opt_ts(r.try_get("server_ts")?)?,
         received_at: parse_ts(&r.try_get::<String, _>("received_at")?)?,
         edited_at: opt_ts(r.try_get("edited_at")?)?,
@@ -86,7 +90,7 @@ fn reply_row(r: &sqlx::sqlite::SqliteRow) -> Result<ReplyRow> {
     })
 }
 
-/// Rows per multi-row INSERT: 12 parameters each, well under SQLite's limit.
+/// Rows per multi-row INSERT: 13 parameters each, well under SQLite's limit.
 const INSERT_ROWS: usize = 64;
 
 async fn insert_replies<'a>(
@@ -95,7 +99,8 @@ async fn insert_replies<'a>(
 ) -> Result<()> {
     let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
         "INSERT INTO replies (occurrence_id, network, room, sender_id, sender_name, \
-         original_body, body, question, attributed_by, network_id, server_ts, received_at) ",
+         original_body, body, question, attributed_by, network_id, in_reply_to, server_ts, \
+         received_at) ",
     );
     q.push_values(rows, |mut b, r| {
         b.push_bind(r.occurrence_id)
@@ -108,6 +113,7 @@ async fn insert_replies<'a>(
             .push_bind(r.question.map(i64::from))
             .push_bind(r.attributed_by.as_str())
             .push_bind(r.network_id.as_str())
+            .push_bind(r.in_reply_to.as_deref())
             .push_bind(r.server_ts.map(ts))
             .push_bind(ts(r.received_at));
     });
@@ -137,7 +143,7 @@ impl Store {
         let mut c = self.conn().await?;
         let r = sqlx::query(
             "SELECT id, network, room, sender_id, sender_name, body, question, attributed_by, \
-             network_id, server_ts, received_at, edited_at, deleted_at FROM replies \
+             network_id, in_reply_to, server_ts, received_at, edited_at, deleted_at FROM replies \
              WHERE occurrence_id = ? ORDER BY received_at, id",
         )
         .bind(occurrence_id)

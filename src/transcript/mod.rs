@@ -1,13 +1,14 @@
-//! Transcripts: one model built from the store; Markdown, plain text and
-//! JSON are views of it (HTML comes with the web pages).
+//! Transcripts: one model built from the store; the web page (HTML),
+//! Markdown, plain text and JSON are views of it.
 
-use std::fmt::Write as _;
+mod charts;
+pub mod html;
+mod text;
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 
-use crate::safe_text::neutralise;
 use crate::store::{self, OccurrenceRow, PostKind, PostRow, PostStatus, ReplyRow, Store};
 
 /// The JSON shape is a contract (see README): `debate`, `title`,
@@ -20,9 +21,15 @@ pub struct Transcript {
     pub starts_at: String,
     pub timezone: String,
     pub rehearsal: bool,
+    /// The zones the start is shown in (the debate's own first).
+    pub zones: Vec<String>,
+    /// The intro as it was posted, if it was.
+    pub intro: Option<String>,
     pub questions: Vec<QuestionEntry>,
     /// Replies before Q1 (answers to the intro).
     pub unattributed: Vec<ReplyEntry>,
+    /// When the retention period removed the answers, if it did.
+    pub purged_at: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -38,6 +45,10 @@ pub struct QuestionEntry {
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct ReplyEntry {
+    /// The network's id for the message.
+    pub id: String,
+    /// The network id of the message this one replies to.
+    pub in_reply_to: Option<String>,
     pub author: String,
     pub author_id: String,
     pub body: String,
@@ -51,6 +62,8 @@ pub struct ReplyEntry {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
+    /// The web page, self-contained: publishable as a static file.
+    Html,
     Md,
     Txt,
     Json,
@@ -61,14 +74,24 @@ fn rfc3339(t: DateTime<Utc>) -> String {
 }
 
 /// The transcript page of an occurrence: `PUBLIC_URL/transcripts/DEBATE/DATE`,
-/// DATE being the occurrence's local date in its debate's zone. The one
-/// place this address is built.
-pub fn url(public_url: &str, debate: &str, date: NaiveDate) -> String {
+/// DATE being the occurrence's local date in its debate's zone, with
+/// `?key=TOKEN` when the debate is private. The one place this address is
+/// built (the web server reads it back).
+pub fn url(public_url: &str, debate: &str, date: NaiveDate, token: Option<&str>) -> String {
+    let key = token.map(|t| format!("?key={t}")).unwrap_or_default();
     format!(
-        "{}/transcripts/{debate}/{}",
+        "{}/transcripts/{debate}/{}{key}",
         public_url.trim_end_matches('/'),
         date.format("%Y-%m-%d")
     )
+}
+
+/// The transcript page of a stored occurrence (with its token if private).
+pub fn url_of(public_url: &str, occ: &OccurrenceRow) -> String {
+    let zone: Tz = occ.timezone.parse().unwrap_or(chrono_tz::UTC);
+    let date = occ.scheduled_start.with_timezone(&zone).date_naive();
+    let token = (!occ.public).then_some(occ.token.as_str());
+    url(public_url, &occ.debate, date, token)
 }
 
 /// Picks the occurrence: on `date` (local to the debate) if given, else the
@@ -141,14 +164,25 @@ pub async fn build(store: &Store, occ: &OccurrenceRow) -> store::Result<Transcri
         }
     }
     questions.retain(|q| q.posted_at.is_some() || !q.replies.is_empty());
+    let intro = posts
+        .iter()
+        .find(|p| p.kind == PostKind::Intro && p.status == PostStatus::Sent)
+        .map(|p| p.body.clone());
+    let mut zones = occ.zones.clone();
+    if zones.is_empty() {
+        zones.push(occ.timezone.clone());
+    }
     Ok(Transcript {
         debate: occ.debate.clone(),
         title: occ.title.clone(),
         starts_at: rfc3339(occ.scheduled_start),
         timezone: occ.timezone.clone(),
         rehearsal: occ.rehearsal,
+        zones,
+        intro,
         questions,
         unattributed,
+        purged_at: occ.purged_at.map(rfc3339),
     })
 }
 
@@ -188,6 +222,8 @@ fn asked_questions(posts: &[PostRow]) -> Vec<QuestionEntry> {
 impl From<ReplyRow> for ReplyEntry {
     fn from(r: ReplyRow) -> Self {
         ReplyEntry {
+            id: r.network_id,
+            in_reply_to: r.in_reply_to,
             author: r.sender_name,
             author_id: r.sender_id,
             body: r.body,
@@ -200,114 +236,37 @@ impl From<ReplyRow> for ReplyEntry {
     }
 }
 
+/// An RFC 3339 instant as local `HH:MM` in `zone` (the instant itself if
+/// it is not one). Called for every answer of a page, so without a
+/// strftime pattern to parse each time.
+pub(crate) fn local_time(zone: Tz, rfc: &str) -> String {
+    use chrono::Timelike as _;
+    DateTime::parse_from_rfc3339(rfc)
+        .map(|t| {
+            let t = t.with_timezone(&zone);
+            format!("{:02}:{:02}", t.hour(), t.minute())
+        })
+        .unwrap_or_else(|_| rfc.to_owned())
+}
+
 impl Transcript {
-    fn tz(&self) -> Tz {
+    pub(crate) fn tz(&self) -> Tz {
         self.timezone.parse().unwrap_or(chrono_tz::UTC)
     }
 
-    fn local(&self, rfc: &str) -> String {
-        DateTime::parse_from_rfc3339(rfc)
-            .map(|t| t.with_timezone(&self.tz()).format("%H:%M").to_string())
-            .unwrap_or_else(|_| rfc.to_owned())
-    }
-
-    fn heading(&self) -> String {
-        let when = DateTime::parse_from_rfc3339(&self.starts_at)
-            .map(|t| {
-                t.with_timezone(&self.tz())
-                    .format("%a %-d %b %Y %H:%M %Z")
-                    .to_string()
-            })
-            .unwrap_or_else(|_| self.starts_at.clone());
-        let rehearsal = if self.rehearsal { " (rehearsal)" } else { "" };
-        format!("{when} · {}{rehearsal}", neutralise(&self.debate))
+    /// An RFC 3339 instant as local `HH:MM` in the debate's zone.
+    pub(crate) fn local(&self, rfc: &str) -> String {
+        local_time(self.tz(), rfc)
     }
 
     pub fn render(&self, format: Format) -> String {
         match format {
             Format::Json => serde_json::to_string_pretty(self).unwrap_or_default() + "\n",
-            Format::Md => self.markdown(),
-            Format::Txt => self.text(),
+            Format::Md => text::markdown(self),
+            Format::Txt => text::plain(self),
+            Format::Html => html::page(self, html::View::ByQuestion, &html::Links::standalone()),
         }
     }
-
-    fn markdown(&self) -> String {
-        let mut out = format!("# {}\n\n{}\n", md_escape(&self.title), self.heading());
-        let reply = |out: &mut String, r: &ReplyEntry| {
-            let edited = if r.edited { " (edited)" } else { "" };
-            let _ = writeln!(
-                out,
-                "- **{}** ({}){edited}: {}",
-                md_escape(&r.author),
-                self.local(&r.sent_at),
-                md_escape(&r.body).replace('\n', "\n  ")
-            );
-        };
-        if !self.unattributed.is_empty() {
-            out.push_str("\n## Before the first question\n\n");
-            for r in &self.unattributed {
-                reply(&mut out, r);
-            }
-        }
-        for q in &self.questions {
-            let _ = write!(out, "\n## Q{}: {}\n\n", q.number, md_escape(&q.text));
-            match &q.posted_at {
-                Some(at) => {
-                    let _ = writeln!(out, "_Asked at {}_\n", self.local(at));
-                }
-                None if !q.asked => out.push_str("_Not asked during the debate_\n\n"),
-                None => {}
-            }
-            if q.replies.is_empty() {
-                out.push_str("No answers.\n");
-            }
-            for r in &q.replies {
-                reply(&mut out, r);
-            }
-        }
-        out
-    }
-
-    fn text(&self) -> String {
-        let mut out = format!("{}\n{}\n", neutralise(&self.title), self.heading());
-        let reply = |out: &mut String, r: &ReplyEntry| {
-            let _ = writeln!(
-                out,
-                "  [{}] {}: {}",
-                self.local(&r.sent_at),
-                neutralise(&r.author),
-                neutralise(&r.body)
-            );
-        };
-        if !self.unattributed.is_empty() {
-            out.push_str("\nBefore the first question\n");
-            for r in &self.unattributed {
-                reply(&mut out, r);
-            }
-        }
-        for q in &self.questions {
-            let not_asked = if q.asked { "" } else { " (not asked)" };
-            let _ = writeln!(out, "\nQ{}{not_asked}: {}", q.number, neutralise(&q.text));
-            for r in &q.replies {
-                reply(&mut out, r);
-            }
-        }
-        out
-    }
-}
-
-/// Escapes the characters that would turn chat text into Markdown markup,
-/// and neutralises control characters.
-fn md_escape(s: &str) -> String {
-    let s = neutralise(s);
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if "\\`*_[]<>#|".contains(c) {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[cfg(test)]
@@ -316,6 +275,8 @@ mod tests {
 
     fn sample() -> Transcript {
         let reply = |author: &str, body: &str, at: &str| ReplyEntry {
+            id: format!("${author}"),
+            in_reply_to: None,
             author: author.into(),
             author_id: format!("@{author}:example.org"),
             body: body.into(),
@@ -331,6 +292,9 @@ mod tests {
             starts_at: "2011-11-01T20:00:00Z".into(),
             timezone: "Europe/London".into(),
             rehearsal: false,
+            zones: vec!["Europe/London".into()],
+            intro: None,
+            purged_at: None,
             questions: vec![
                 QuestionEntry {
                     number: 1,

@@ -332,11 +332,19 @@ pub fn one_minute_debate(
     (yaml, start)
 }
 
+/// A loopback port nothing listens on right now.
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    l.local_addr().expect("its address").port()
+}
+
 /// `podium run` as a child process, with its own data dir and schedule.
 pub struct Podium {
     pub dir: tempfile::TempDir,
     pub data: PathBuf,
     pub schedule: PathBuf,
+    /// Where its web pages are served (`http://127.0.0.1:PORT`).
+    pub web: String,
     env: Vec<(String, String)>,
     child: Option<Child>,
     runs: u32,
@@ -346,28 +354,7 @@ impl Podium {
     /// A bot account `bot` (registered already) on the binary's Synapse,
     /// hosting `yaml`.
     pub fn new(bot: &Person, yaml: &str) -> Podium {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let schedule = dir.path().join("debates.yaml");
-        std::fs::write(&schedule, yaml).expect("schedule");
-        let data = dir.path().join("data");
-        let env = vec![
-            ("PODIUM_MATRIX_HOMESERVER".into(), synapse().url.clone()),
-            ("PODIUM_MATRIX_USER".into(), bot.user.to_string()),
-            ("PODIUM_MATRIX_PASSWORD".into(), bot.password()),
-            ("PODIUM_SCHEDULE".into(), schedule.display().to_string()),
-            ("PODIUM_DATA_DIR".into(), data.display().to_string()),
-            ("PODIUM_PUBLIC_URL".into(), "http://podium.test".into()),
-            ("PODIUM_ENGINE_COLLECT_GRACE".into(), "5s".into()),
-            ("RUST_LOG".into(), "podium=debug,warn".into()),
-        ];
-        Podium {
-            dir,
-            data,
-            schedule,
-            env,
-            child: None,
-            runs: 0,
-        }
+        Podium::on(&synapse().url, bot.user.as_str(), &bot.password(), yaml)
     }
 
     /// Sets (or overrides) one environment variable for later starts.
@@ -677,13 +664,18 @@ impl Podium {
         let schedule = dir.path().join("debates.yaml");
         std::fs::write(&schedule, yaml).expect("schedule");
         let data = dir.path().join("data");
+        // Each bot serves its pages on a port of its own (the default,
+        // 8080, would collide between tests running at once); the links
+        // it posts point there, so tests can open them.
+        let web = format!("127.0.0.1:{}", free_port());
         let env = vec![
             ("PODIUM_MATRIX_HOMESERVER".into(), url.to_owned()),
             ("PODIUM_MATRIX_USER".into(), user.to_owned()),
             ("PODIUM_MATRIX_PASSWORD".into(), password.to_owned()),
             ("PODIUM_SCHEDULE".into(), schedule.display().to_string()),
             ("PODIUM_DATA_DIR".into(), data.display().to_string()),
-            ("PODIUM_PUBLIC_URL".into(), "http://podium.test".into()),
+            ("PODIUM_WEB_ADDR".into(), web.clone()),
+            ("PODIUM_PUBLIC_URL".into(), format!("http://{web}")),
             ("PODIUM_ENGINE_COLLECT_GRACE".into(), "5s".into()),
             ("RUST_LOG".into(), "podium=debug,warn".into()),
         ];
@@ -691,6 +683,7 @@ impl Podium {
             dir,
             data,
             schedule,
+            web: format!("http://{web}"),
             env,
             child: None,
             runs: 0,

@@ -25,6 +25,8 @@ pub fn occurrence(start: DateTime<Utc>) -> NewOccurrence<'static> {
         title: "D",
         timezone: "Europe/London",
         questions: vec!["Why?"],
+        zones: vec!["Europe/London"],
+        public: false,
         rehearsal_clock: None,
         now: start,
     }

@@ -31,6 +31,7 @@ use tokio::sync::{Notify, mpsc, watch};
 
 use super::{Chat, ChatError, Incoming, Outgoing, Room};
 use crate::config::MatrixConfig;
+use crate::health::Health;
 use crate::schedule::Schedule;
 use crate::store::Store;
 pub use session::LoginError;
@@ -118,7 +119,9 @@ impl Matrix {
         store: Store,
         events: mpsc::Sender<Incoming>,
         schedule: watch::Receiver<Arc<Schedule>>,
+        health: Health,
     ) -> anyhow::Result<()> {
+        health.set(sync::NETWORK, false, "starting");
         let invited = Arc::new(Notify::new());
         let joiner = tokio::spawn(rooms::keep_joined(
             self.chat.client.clone(),
@@ -127,6 +130,7 @@ impl Matrix {
             invited.clone(),
         ));
         let syncer = Syncer::new(
+            health,
             self.chat.client.clone(),
             self.me,
             store,

@@ -34,6 +34,7 @@ use tokio::sync::{Mutex, Notify, mpsc};
 use super::convert::{Converted, convert};
 use super::rooms::RoomMap;
 use crate::chat::{Cursor, Event, Incoming, Room};
+use crate::health::Health;
 use crate::outage::{Outage, Report};
 use crate::store::Store;
 
@@ -66,6 +67,7 @@ struct Held {
 }
 
 pub struct Syncer {
+    pub health: Health,
     pub client: Client,
     pub me: OwnedUserId,
     pub store: Store,
@@ -86,6 +88,7 @@ pub enum SyncError {
 
 impl Syncer {
     pub fn new(
+        health: Health,
         client: Client,
         me: OwnedUserId,
         store: Store,
@@ -94,6 +97,7 @@ impl Syncer {
         invited: Arc<Notify>,
     ) -> Self {
         Syncer {
+            health,
             client,
             me,
             store,
@@ -130,6 +134,7 @@ impl Syncer {
             let settings = settings().token(cursor.clone()).timeout(LONG_POLL);
             match self.client.sync_once(settings).await {
                 Ok(response) => {
+                    self.health.set(NETWORK, true, "syncing");
                     if let Some(lasted) = outage.recovered() {
                         tracing::warn!(lasted = ?lasted, "syncing with the homeserver again");
                     }
@@ -149,6 +154,11 @@ impl Syncer {
                     }) {
                         break Err(SyncError::SessionLost(e.to_string()));
                     }
+                    self.health.set(
+                        NETWORK,
+                        false,
+                        format!("cannot sync with the homeserver: {e}"),
+                    );
                     match outage.failed() {
                         Report::Started => {
                             tracing::warn!(cause = %e, "cannot sync with the homeserver; retrying");
@@ -158,7 +168,9 @@ impl Syncer {
                         Report::Quiet => {}
                     }
                     tokio::time::sleep(jittered(wait)).await;
-                    wait = (wait * 2).min(Duration::from_secs(60));
+                    // Short enough that answers sent after an outage are
+                    // collected soon after the homeserver is back.
+                    wait = (wait * 2).min(Duration::from_secs(15));
                 }
             }
         };

@@ -1,0 +1,305 @@
+//! The transcript as a web page: server-rendered from a compile-time
+//! checked template (askama) that escapes everything it is given, with no
+//! script and nothing loaded from elsewhere. Chat text is also passed
+//! through `safe_text` (control characters and bidirectional overrides
+//! shown, not obeyed) and set in `<bdi>`, so no answer can reorder the
+//! page around it. Two views of one transcript: by question (answers that
+//! reply to an answer under it) and in time order.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use askama::Template;
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+use super::{ReplyEntry, Transcript, charts, local_time};
+use crate::safe_text::neutralise;
+use crate::schedule::zones;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum View {
+    ByQuestion,
+    Chronological,
+}
+
+/// Where the page's other views are (relative links); empty when the page
+/// stands alone (`podium transcript --format html`).
+#[derive(Clone, Debug, Default)]
+pub struct Links {
+    pub by_question: String,
+    pub chronological: String,
+    pub formats: Vec<(&'static str, String)>,
+}
+
+impl Links {
+    pub fn standalone() -> Links {
+        Links::default()
+    }
+
+    /// Links for the page of `date`, keeping `?key=` for a private one.
+    pub fn served(date: &str, key: Option<&str>) -> Links {
+        let q = key.map(|k| format!("?key={k}")).unwrap_or_default();
+        Links {
+            by_question: format!("./{date}{q}"),
+            chronological: format!("./{date}/time{q}"),
+            formats: ["json", "md", "txt"]
+                .into_iter()
+                .map(|f| (f, format!("./{date}.{f}{q}")))
+                .collect(),
+        }
+    }
+}
+
+/// One answer as the page shows it (borrowing the transcript's text
+/// where nothing needs neutralising).
+struct Answer<'a> {
+    author: Cow<'a, str>,
+    time: String,
+    body: Cow<'a, str>,
+    edited: bool,
+    /// Answers replying to this one.
+    replies: Vec<Answer<'a>>,
+}
+
+struct Section<'a> {
+    anchor: String,
+    heading: String,
+    text: Cow<'a, str>,
+    note: String,
+    answers: Vec<Answer<'a>>,
+}
+
+/// An entry of the time-ordered view.
+struct Moment<'a> {
+    time: String,
+    /// `Q2`, or the author of an answer.
+    who: Cow<'a, str>,
+    text: Cow<'a, str>,
+    question: bool,
+    /// For an answer: the number of the question it was filed under.
+    under: Option<u32>,
+    edited: bool,
+}
+
+#[derive(Template)]
+#[template(path = "transcript.html")]
+struct Page<'a> {
+    title: String,
+    subtitle: String,
+    when: String,
+    intro: Option<String>,
+    purged: Option<String>,
+    by_question: bool,
+    /// Only the view's own list is filled: `sections` by question,
+    /// `moments` in time order.
+    sections: Vec<Section<'a>>,
+    moments: Vec<Moment<'a>>,
+    participants: usize,
+    answers: usize,
+    per_question: String,
+    per_minute: String,
+    links: &'a Links,
+}
+
+/// The page for `t` in `view`.
+pub fn page<'a>(t: &'a Transcript, view: View, links: &'a Links) -> String {
+    let zone = t.tz();
+    let start = DateTime::parse_from_rfc3339(&t.starts_at)
+        .map(|s| s.with_timezone(&Utc))
+        .unwrap_or_default();
+    let shown: Vec<Tz> = t.zones.iter().filter_map(|z| z.parse().ok()).collect();
+    let all: Vec<&ReplyEntry> = t
+        .unattributed
+        .iter()
+        .chain(t.questions.iter().flat_map(|q| q.replies.iter()))
+        .collect();
+    let participants = {
+        let mut ids: Vec<&str> = all.iter().map(|r| r.author_id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.len()
+    };
+    let page = Page {
+        title: neutralise(&t.title).into_owned(),
+        subtitle: format!(
+            "{}{}",
+            neutralise(&t.debate),
+            if t.rehearsal { " · rehearsal" } else { "" }
+        ),
+        when: zones::time_line(start, zone, &shown).render(),
+        intro: t.intro.as_deref().map(|i| neutralise(i).into_owned()),
+        purged: t.purged_at.as_ref().map(|at| {
+            format!(
+                "The answers were removed on {} (the retention period had passed).",
+                at.get(..10).unwrap_or(at)
+            )
+        }),
+        by_question: view == View::ByQuestion,
+        sections: match view {
+            View::ByQuestion => sections(t, zone),
+            View::Chronological => Vec::new(),
+        },
+        moments: match view {
+            View::ByQuestion => Vec::new(),
+            View::Chronological => moments(t, zone, &all),
+        },
+        participants,
+        answers: all.len(),
+        per_question: charts::per_question(
+            &t.questions
+                .iter()
+                .map(|q| (format!("Q{}", q.number), q.replies.len()))
+                .collect::<Vec<_>>(),
+        ),
+        per_minute: charts::per_minute(&per_minute(start, &all)),
+        links,
+    };
+    // The answers' text and about 200 bytes of markup around each: the
+    // page is written once, without growing (and copying) as it goes.
+    let size = 32 * 1024
+        + all
+            .iter()
+            .map(|r| r.body.len() + r.author.len() + 200)
+            .sum::<usize>();
+    let mut out = String::with_capacity(size);
+    match page.render_into(&mut out) {
+        Ok(()) => out,
+        Err(e) => format!("<!doctype html><title>Transcript</title><p>{e}"),
+    }
+}
+
+fn answer<'a>(zone: Tz, r: &'a ReplyEntry) -> Answer<'a> {
+    Answer {
+        author: neutralise(&r.author),
+        time: local_time(zone, &r.sent_at),
+        body: neutralise(&r.body),
+        edited: r.edited,
+        replies: Vec::new(),
+    }
+}
+
+/// A question's answers, each reply to an answer placed under the answer
+/// it replies to (one level: a reply to a reply joins the same thread).
+fn threaded(zone: Tz, replies: &[ReplyEntry]) -> Vec<Answer<'_>> {
+    let index: HashMap<&str, usize> = replies
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.id.as_str(), i))
+        .collect();
+    // The top-level answer each reply belongs under, if any.
+    let root = |mut i: usize| {
+        for _ in 0..replies.len() {
+            match replies[i].in_reply_to.as_deref().and_then(|p| index.get(p)) {
+                Some(&p) if p != i => i = p,
+                _ => break,
+            }
+        }
+        i
+    };
+    let mut top: Vec<Answer> = Vec::new();
+    // Where in `top` each top-level answer is, by its index in `replies`.
+    let mut placed: HashMap<usize, usize> = HashMap::new();
+    for (i, r) in replies.iter().enumerate() {
+        let a = answer(zone, r);
+        let parent = root(i);
+        match placed.get(&parent) {
+            Some(&p) if parent != i => top[p].replies.push(a),
+            _ => {
+                placed.insert(i, top.len());
+                top.push(a);
+            }
+        }
+    }
+    top
+}
+
+fn sections(t: &Transcript, zone: Tz) -> Vec<Section<'_>> {
+    let mut out = Vec::new();
+    if !t.unattributed.is_empty() {
+        out.push(Section {
+            anchor: "before".into(),
+            heading: "Before the first question".into(),
+            text: Cow::Borrowed(""),
+            note: String::new(),
+            answers: threaded(zone, &t.unattributed),
+        });
+    }
+    for q in &t.questions {
+        let note = match &q.posted_at {
+            Some(at) => format!("Asked at {}", local_time(zone, at)),
+            None if !q.asked => "Not asked during the debate".into(),
+            None => String::new(),
+        };
+        out.push(Section {
+            anchor: format!("q{}", q.number),
+            heading: format!("Q{}", q.number),
+            text: neutralise(&q.text),
+            note,
+            answers: threaded(zone, &q.replies),
+        });
+    }
+    out
+}
+
+fn moments<'a>(t: &'a Transcript, zone: Tz, all: &[&'a ReplyEntry]) -> Vec<Moment<'a>> {
+    let mut list: Vec<(&str, Moment)> = Vec::with_capacity(t.questions.len() + all.len());
+    for q in &t.questions {
+        if let Some(at) = &q.posted_at {
+            list.push((
+                at,
+                Moment {
+                    time: local_time(zone, at),
+                    who: Cow::Owned(format!("Q{}", q.number)),
+                    text: neutralise(&q.text),
+                    question: true,
+                    under: None,
+                    edited: false,
+                },
+            ));
+        }
+    }
+    let under: HashMap<&str, u32> = t
+        .questions
+        .iter()
+        .flat_map(|q| q.replies.iter().map(move |r| (r.id.as_str(), q.number)))
+        .collect();
+    for r in all {
+        list.push((
+            &r.sent_at,
+            Moment {
+                time: local_time(zone, &r.sent_at),
+                who: neutralise(&r.author),
+                text: neutralise(&r.body),
+                question: false,
+                under: under.get(r.id.as_str()).copied(),
+                edited: r.edited,
+            },
+        ));
+    }
+    // Stable: a question comes before answers sent in the same second.
+    list.sort_by(|a, b| a.0.cmp(b.0));
+    list.into_iter().map(|(_, m)| m).collect()
+}
+
+/// Answers per minute from `start`, over the span that has answers.
+fn per_minute(start: DateTime<Utc>, all: &[&ReplyEntry]) -> Vec<usize> {
+    let minutes: Vec<usize> = all
+        .iter()
+        .filter_map(|r| DateTime::parse_from_rfc3339(&r.sent_at).ok())
+        .map(|at| usize::try_from((at.with_timezone(&Utc) - start).num_minutes()).unwrap_or(0))
+        .collect();
+    let span = minutes
+        .iter()
+        .copied()
+        .max()
+        .map_or(0, |m| m + 1)
+        .min(24 * 60);
+    let mut counts = vec![0; span];
+    for m in minutes {
+        if let Some(c) = counts.get_mut(m) {
+            *c += 1;
+        }
+    }
+    counts
+}

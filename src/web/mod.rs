@@ -1,0 +1,132 @@
+//! The web pages, served by `podium run` itself (axum): the index of
+//! public debates, each transcript (as a page, and as JSON, Markdown and
+//! text), the calendar of public debates, and a health check.
+//!
+//! Safe by construction: pages come from escaping templates and carry no
+//! script; every response says so in its headers (a Content-Security-Policy
+//! without any script source, `nosniff`, no referrer, no framing). A
+//! private transcript's address carries its token; an unknown path, a wrong
+//! token and a malformed one all get the same plain 404, and nothing of an
+//! internal error reaches the client. Pages are rendered once and kept
+//! until their occurrence changes; responses are compressed and carry an
+//! `ETag` for `If-None-Match`.
+
+mod cache;
+mod pages;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tower_http::compression::CompressionLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::clock::Clock;
+use crate::health::Health;
+use crate::schedule::Schedule;
+use crate::store::Store;
+
+/// What the pages are made from.
+pub struct Site {
+    /// Read-only connections, apart from the engine's writer.
+    pub store: Store,
+    pub schedule: watch::Receiver<Arc<Schedule>>,
+    pub health: Health,
+    pub clock: Clock,
+    pub(crate) cache: cache::Cache,
+}
+
+impl Site {
+    pub fn new(
+        store: Store,
+        schedule: watch::Receiver<Arc<Schedule>>,
+        health: Health,
+        clock: Clock,
+    ) -> Site {
+        Site {
+            store,
+            schedule,
+            health,
+            clock,
+            cache: cache::Cache::default(),
+        }
+    }
+}
+
+/// The routes, with the headers every response carries.
+pub fn router(site: Arc<Site>) -> Router {
+    let headers = [
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; \
+             form-action 'none'; frame-ancestors 'none'",
+        ),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (
+            HeaderName::from_static("cross-origin-resource-policy"),
+            "same-origin",
+        ),
+    ];
+    let mut router = Router::new()
+        .route("/", get(pages::index))
+        .route("/transcripts/{debate}/{file}", get(pages::transcript))
+        .route(
+            "/transcripts/{debate}/{date}/time",
+            get(pages::chronological),
+        )
+        .route("/debates.ics", get(pages::calendar))
+        .route("/healthz", get(pages::health))
+        .fallback(|| async { not_found() })
+        .with_state(site)
+        .layer(CompressionLayer::new());
+    for (name, value) in headers {
+        router = router.layer(SetResponseHeaderLayer::overriding(
+            name,
+            HeaderValue::from_static(value),
+        ));
+    }
+    router
+}
+
+/// The one answer to anything that is not there, or not for this caller.
+pub(crate) fn not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "Not found.\n",
+    )
+        .into_response()
+}
+
+/// What the client sees of an internal failure: nothing but that it was
+/// one (the log has the cause).
+pub(crate) fn failed(cause: &dyn std::fmt::Display) -> Response {
+    tracing::error!(cause = %cause, "a web page failed");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "Sorry, this page failed. The log says why.\n",
+    )
+        .into_response()
+}
+
+/// Serves `site` on `listener` until `stop` completes.
+///
+/// # Errors
+/// The server failed.
+pub async fn serve(
+    listener: TcpListener,
+    site: Arc<Site>,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(site))
+        .with_graceful_shutdown(stop)
+        .await
+}

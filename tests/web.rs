@@ -1,0 +1,495 @@
+//! The web pages, served for real on loopback: every route, privacy (a
+//! private transcript needs its token; a wrong one looks like nothing),
+//! the safety headers, caching with `ETag`, compression, and a transcript
+//! full of hostile answers, which is also opened in headless Chromium to
+//! show that nothing injected runs (with screenshots, light and dark).
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use podium::chat::memory::MemoryChat;
+use podium::chat::{Receipt, Room};
+use podium::clock::Clock;
+use podium::health::Health;
+use podium::store::{PostKind, Store};
+use podium::web::{Site, serve};
+use support::bot::{self, Bot, start};
+use support::utc;
+use tokio::sync::watch;
+
+const YAML: &str = r##"
+timezone: Europe/London
+zones: [Europe/London, America/New_York]
+rooms: ["#debate:example.org"]
+organisers: ["@host:example.org"]
+debates:
+  - id: open
+    title: An open debate
+    public: true
+    starts: 2011-11-01 20:00
+    duration: 1h
+    questions: [First?, {text: Second?, at: 30m}]
+  - id: closed
+    title: A private debate
+    starts: 2011-11-02 20:00
+    duration: 1h
+    questions: [Only?]
+  - id: later
+    title: Coming soon
+    public: true
+    starts: 2011-12-01 20:00
+    questions: [Soon?]
+"##;
+
+/// The hostile answers: scripts, handlers, links, breakouts, floods,
+/// direction tricks, in bodies and in names.
+fn hostile() -> Vec<(&'static str, String)> {
+    vec![
+        ("eve", "A1: <script>document.title='PWNED'</script>".into()),
+        (
+            "mallory",
+            "A1: <img src=x onerror=\"document.body.id='pwned'\">".into(),
+        ),
+        (
+            "trent",
+            "A1: [click me](javascript:alert(1)) javascript:alert(2)".into(),
+        ),
+        (
+            "peggy",
+            "A1: </textarea></bdi></div><h1 id=pwned>broken out</h1>".into(),
+        ),
+        (
+            "victor",
+            "A1: **bold** <b>bold</b> # heading\n---\n| a | b |".into(),
+        ),
+        ("walter", format!("A1: {}", "long answer ".repeat(8_500))),
+        (
+            "olivia",
+            "A1: \u{202e}txt.exe\u{202c} zero\u{200b}width\u{feff}".into(),
+        ),
+        (
+            "<script>alert('name')</script>",
+            "A1: my name is a script".into(),
+        ),
+        ("\u{202e}evil", "A1: my name is reversed".into()),
+    ]
+}
+
+/// Virtual time from `at`, an hour a second: the server needs real time
+/// (it runs beside the engine), so the debates are compressed instead.
+fn fast(at: chrono::DateTime<chrono::Utc>) -> Clock {
+    Clock::compressed(at, chrono::Utc::now(), 3600.0)
+}
+
+struct Served {
+    _dir: tempfile::TempDir,
+    base: String,
+    store: Store,
+    chat: MemoryChat,
+}
+
+/// Runs the `open` and `closed` debates through the engine (with the
+/// hostile answers in `open`), then serves the data dir on loopback.
+async fn served() -> Served {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).await.unwrap();
+    let chat = MemoryChat::new();
+    let room = Room::Matrix("#debate:example.org".into());
+    let schedule = bot::schedule(YAML, utc("2011-10-01T00:00:00Z"));
+    let mut b: Bot = start(
+        &store,
+        &chat,
+        fast(utc("2011-11-01T19:59:00Z")),
+        schedule.clone(),
+    );
+    b.wait_for(PostKind::Question, 1).await;
+    for (i, (who, body)) in hostile().into_iter().enumerate() {
+        let receipt = b.say(&room, &format!("$h{i}"), who, &body, None).await;
+        assert!(matches!(receipt, Receipt::Saved { .. }), "{receipt:?}");
+    }
+    let r = b
+        .say(&room, "$reply", "bob", "I agree with eve", Some("$h0"))
+        .await;
+    assert!(matches!(
+        r,
+        Receipt::Saved {
+            question: Some(1),
+            ..
+        }
+    ));
+    b.wait_for(PostKind::Transcript, 0).await;
+    b.stop().await;
+    let mut b = start(
+        &store,
+        &chat,
+        fast(utc("2011-11-02T19:59:30Z")),
+        schedule.clone(),
+    );
+    b.wait_for(PostKind::Question, 1).await;
+    b.say(&room, "$p1", "ann", "A1: a private answer", None)
+        .await;
+    b.wait_for(PostKind::Transcript, 0).await;
+    b.stop().await;
+
+    let readers = Store::open_readers(dir.path(), 2).await.unwrap();
+    let (_tx, rx) = watch::channel(schedule);
+    let health = Health::default();
+    health.set("matrix", true, "syncing");
+    let site = Site::new(
+        readers,
+        rx,
+        health,
+        Clock::starting_at(utc("2011-11-03T12:00:00Z")),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(serve(listener, Arc::new(site), std::future::pending()));
+    Served {
+        _dir: dir,
+        base,
+        store,
+        chat,
+    }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+async fn get(url: &str) -> (u16, reqwest::header::HeaderMap, String) {
+    let r = client().get(url).send().await.unwrap();
+    let status = r.status().as_u16();
+    let headers = r.headers().clone();
+    (status, headers, r.text().await.unwrap())
+}
+
+/// The transcript link the bot posted for `debate`, on this server.
+fn posted_link(s: &Served, title: &str) -> String {
+    let post = s
+        .chat
+        .posts()
+        .into_iter()
+        .find(|p| p.kind == Some(PostKind::Transcript) && p.body.contains(&format!("“{title}”")))
+        .unwrap();
+    let url = post.body.rsplit(' ').next().unwrap();
+    url.replace("http://127.0.0.1:8080", &s.base)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_and_the_posted_links() {
+    let s = served().await;
+    // The posted links open the right transcripts.
+    let open = posted_link(&s, "An open debate");
+    assert!(open.ends_with("/transcripts/open/2011-11-01"), "{open}");
+    let (status, headers, page) = get(&open).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(headers["content-type"], "text/html; charset=utf-8");
+    assert!(
+        page.contains("<h1><bdi>An open debate</bdi></h1>"),
+        "{page}"
+    );
+    assert!(page.contains("Tue 1 Nov 2011 20:00 London · 16:00 New York"));
+    assert!(page.contains("<section id=\"q1\">") && page.contains("<section id=\"q2\">"));
+    let private = posted_link(&s, "A private debate");
+    assert!(
+        private.contains("/transcripts/closed/2011-11-02?key="),
+        "{private}"
+    );
+    let (status, _, page) = get(&private).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("a private answer"));
+
+    // Without its token, or with a wrong one: the same 404 as nothing.
+    let bare = private.split('?').next().unwrap();
+    let token = private.rsplit('=').next().unwrap();
+    let wrong: String = token
+        .chars()
+        .map(|c| if c == '0' { '1' } else { '0' })
+        .collect();
+    let nothing = get(&format!("{}/nothing/here", s.base)).await;
+    assert_eq!(nothing.0, 404);
+    for url in [
+        bare.to_owned(),
+        format!("{bare}?key={wrong}"),
+        format!("{bare}?key="),
+        format!("{bare}.json?key={wrong}"),
+        format!("{bare}/time"),
+        format!("{}/transcripts/open/2011-11-09", s.base),
+        format!("{}/transcripts/nosuch/2011-11-01", s.base),
+        format!("{}/transcripts/open/2011-13-01", s.base),
+        format!("{}/transcripts/open/2011-11-01.exe", s.base),
+        format!("{}/transcripts/..%2F..%2Fetc/passwd", s.base),
+        format!("{}/transcripts/{}/2011-11-01", s.base, "a".repeat(5000)),
+    ] {
+        let (status, _, body) = get(&url).await;
+        assert_eq!((status, body.as_str()), (404, nothing.2.as_str()), "{url}");
+    }
+
+    // The other views of the same transcript.
+    for (suffix, kind, needle) in [
+        (".json", "application/json", "\"debate\": \"open\""),
+        (".md", "text/markdown; charset=utf-8", "# An open debate"),
+        (".txt", "text/plain; charset=utf-8", "An open debate\n"),
+        ("/time", "text/html; charset=utf-8", "In time order"),
+    ] {
+        let (status, headers, body) = get(&format!("{open}{suffix}")).await;
+        assert_eq!(status, 200, "{suffix}");
+        assert_eq!(headers["content-type"], kind, "{suffix}");
+        assert!(
+            body.contains(needle),
+            "{suffix}: {}",
+            &body[..body.len().min(400)]
+        );
+    }
+    let (_, _, json) = get(&private.replace("?key", ".json?key")).await;
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["debate"], "closed");
+
+    // The index lists the public debates only; so does the calendar.
+    let (status, _, index) = get(&format!("{}/", s.base)).await;
+    assert_eq!(status, 200);
+    assert!(
+        index.contains("An open debate") && index.contains("Coming soon"),
+        "{index}"
+    );
+    assert!(
+        index.contains("href=\"/transcripts/open/2011-11-01\""),
+        "{index}"
+    );
+    assert!(
+        !index.contains("A private debate") && !index.contains("closed"),
+        "{index}"
+    );
+    let (status, headers, ics) = get(&format!("{}/debates.ics", s.base)).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["content-type"], "text/calendar; charset=utf-8");
+    assert!(ics.contains("SUMMARY:An open debate") && !ics.contains("A private debate"));
+
+    let (status, _, health) = get(&format!("{}/healthz", s.base)).await;
+    assert_eq!(status, 200, "{health}");
+    let health: serde_json::Value = serde_json::from_str(&health).unwrap();
+    assert_eq!(health["store"], "ok");
+    assert_eq!(health["networks"]["matrix"]["ok"], true);
+    drop(s.store);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn headers_caching_and_compression() {
+    let s = served().await;
+    let open = posted_link(&s, "An open debate");
+    for url in [
+        open.clone(),
+        format!("{}/nothing", s.base),
+        format!("{}/", s.base),
+    ] {
+        let (_, headers, _) = get(&url).await;
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.starts_with("default-src 'none'") && !csp.contains("script"),
+            "{csp}"
+        );
+        assert!(csp.contains("frame-ancestors 'none'"));
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+        assert_eq!(headers["referrer-policy"], "no-referrer");
+        assert_eq!(headers["x-frame-options"], "DENY");
+    }
+    let (_, headers, _) = get(&open).await;
+    let etag = headers["etag"].to_str().unwrap().to_owned();
+    let again = client()
+        .get(&open)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status().as_u16(), 304);
+    assert_eq!(again.text().await.unwrap(), "");
+    let other = client()
+        .get(&open)
+        .header("if-none-match", "\"something-else\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status().as_u16(), 200);
+    // A client that does not decompress, to see the encoding.
+    let raw = reqwest::Client::builder().no_gzip().build().unwrap();
+    let gzip = raw
+        .get(&open)
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        gzip.headers()
+            .get("content-encoding")
+            .map(|v| v.to_str().unwrap()),
+        Some("gzip"),
+        "{:?}",
+        gzip.headers()
+    );
+    // A change to the occurrence (an edit) makes a new page and ETag.
+    let id = s.store.occurrences_of("open").await.unwrap()[0].id;
+    s.store
+        .write_batch(
+            &[podium::store::WriteOp::Edit {
+                network: "matrix".into(),
+                room: "#debate:example.org".into(),
+                target: "$reply".into(),
+                body: "I agree with eve, edited".into(),
+                question: None,
+                at: utc("2011-11-01T20:30:00Z"),
+            }],
+            &[],
+        )
+        .await
+        .unwrap();
+    let (status, headers, page) = get(&open).await;
+    assert_eq!(status, 200);
+    assert_ne!(headers["etag"].to_str().unwrap(), etag);
+    assert!(page.contains("I agree with eve, edited"), "occurrence {id}");
+}
+
+/// The hostile answers are all there, as text: nothing they hold is markup.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_answers_are_shown_as_text() {
+    let s = served().await;
+    let open = posted_link(&s, "An open debate");
+    let (_, _, page) = get(&open).await;
+    let lower = page.to_lowercase();
+    assert!(!lower.contains("<script"), "a script element");
+    assert!(!lower.contains("<img"), "an image element");
+    assert!(!lower.contains("href=\"javascript"), "a javascript: link");
+    assert!(!lower.contains("<h1 id=pwned"), "a broken-out heading");
+    assert!(!page.contains('\u{202e}'), "a raw right-to-left override");
+    for needle in [
+        "<script>document.title='PWNED'</script>",
+        "<img src=x onerror=\"document.body.id='pwned'\">",
+        "javascript:alert(2)",
+        "</textarea></bdi></div><h1 id=pwned>broken out</h1>",
+        "<U+202E>txt.exe<U+202C>",
+        "<script>alert('name')</script>",
+        "I agree with eve",
+    ] {
+        assert!(page.contains(&escaped(needle)), "missing {needle}");
+    }
+    // The reply to eve's answer sits under it.
+    let eve = page.find("document.title").unwrap();
+    let reply = page.find("I agree with eve").unwrap();
+    let between = &page[eve..reply];
+    assert!(
+        between.contains("<ol class=\"answers\">"),
+        "nested under eve's answer"
+    );
+    // Every answer, the 100 KB one whole.
+    assert!(page.contains(&"long answer ".repeat(8_500).trim_end().to_owned()));
+    assert!(
+        page.contains("10 answers from 10 participants"),
+        "the summary"
+    );
+    let md = get(&format!("{open}.md")).await.2;
+    assert!(!md.contains("<script>"), "{md}");
+    assert!(md.contains("\\<script\\>document.title"));
+}
+
+/// Text as the page's templates escape it (numeric references).
+fn escaped(text: &str) -> String {
+    text.replace('&', "&#38;")
+        .replace('<', "&#60;")
+        .replace('>', "&#62;")
+        .replace('"', "&#34;")
+        .replace('\'', "&#39;")
+}
+
+/// Headless Chromium opens the hostile page: nothing injected ran (the
+/// title and the body's id are the page's own), every answer is in the
+/// page's text, and screenshots (light and dark) are saved for a person.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_real_browser_nothing_injected_runs() {
+    let s = served().await;
+    let open = posted_link(&s, "An open debate");
+    let chromium = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| {
+            std::process::Command::new(b)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .expect("a headless browser: install Debian's chromium (apt-get install chromium)");
+    let artifacts = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("web");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    let url = open.clone();
+    let dom =
+        tokio::task::spawn_blocking(move || browse(chromium, &url, &["--dump-dom".to_owned()]))
+            .await
+            .unwrap();
+    assert!(
+        dom.contains("<title>An open debate · transcript</title>"),
+        "the title was changed: {}",
+        &dom[..dom.len().min(500)]
+    );
+    assert!(!dom.contains("PWNED</title>") && !dom.contains("id=\"pwned\""));
+    assert!(!dom.to_lowercase().contains("<script"));
+    // As text, the way a browser serialises it: direction tricks shown
+    // as stand-ins (the page neutralises them), markup characters escaped.
+    for (_, body) in hostile() {
+        let shown = podium::safe_text::neutralise(&body)
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;");
+        let probe: String = shown.chars().take(60).collect();
+        assert!(dom.contains(&probe), "{probe:?} is not in the page's text");
+    }
+    for (name, extra) in [
+        ("light", vec![]),
+        (
+            "dark",
+            vec![
+                "--blink-settings=preferredColorScheme=0".to_owned(),
+                "--force-dark-mode".to_owned(),
+            ],
+        ),
+    ] {
+        let path = artifacts.join(format!("hostile-transcript-{name}.png"));
+        let mut args = extra;
+        args.push(format!("--screenshot={}", path.display()));
+        let url = open.clone();
+        tokio::task::spawn_blocking(move || browse(chromium, &url, &args))
+            .await
+            .unwrap();
+        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        assert!(size > 10_000, "{} is {size} bytes", path.display());
+        eprintln!("screenshot: {}", path.display());
+    }
+}
+
+/// Runs headless `chromium` on `url` with `extra` flags; its stdout.
+fn browse(chromium: &str, url: &str, extra: &[String]) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--window-size=1000,1600",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(extra)
+        .arg(url)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
