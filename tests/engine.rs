@@ -588,6 +588,7 @@ async fn the_cursor_is_saved_with_the_replies_it_covers() {
                     sender: Sender {
                         id: "@x:example.org".into(),
                         name: "x".into(),
+                        verified: true,
                     },
                     body: format!("A1: reply {i}"),
                     in_reply_to: None,
@@ -807,6 +808,7 @@ async fn replies_delivered_after_downtime_are_filed_to_their_debate() {
         sender: Sender {
             id: "@ann:example.org".into(),
             name: "ann".into(),
+            verified: true,
         },
         body: body.into(),
         in_reply_to: None,
