@@ -437,6 +437,48 @@ async fn edits_and_deletions_are_honoured() {
     );
 }
 
+/// A network that cannot vouch for a sender's id (a bare IRC nick on a
+/// server with accounts, which anyone may take) marks it unverified: the
+/// id then matches no listed organiser, while the same id vouched for does.
+#[tokio::test(start_paused = true)]
+async fn an_unverified_sender_is_not_taken_for_a_listed_organiser() {
+    let store = memory_store().await;
+    let chat = MemoryChat::new();
+    let room = matrix();
+    let mut bot = start_at(&store, &chat, "2011-11-01T19:00:00Z");
+    bot.wait_for(PostKind::Reminder, 3600).await;
+    let as_host = |id: &str, verified: bool| Event::Message {
+        id: id.to_owned(),
+        sender: Sender {
+            id: "@host:example.org".to_owned(),
+            name: "host".to_owned(),
+            verified,
+        },
+        body: "!start".to_owned(),
+        in_reply_to: None,
+        server_ts: None,
+    };
+    assert_eq!(bot.send(&room, as_host("$u", false)).await, Receipt::Command);
+    let refusal = chat
+        .posts()
+        .into_iter()
+        .find(|p| p.key == "podium-cmd-$u")
+        .expect("an answer to the unverified !start");
+    assert!(
+        refusal.body.starts_with("Sorry host, only the organisers"),
+        "{}",
+        refusal.body
+    );
+    assert_eq!(bot.send(&room, as_host("$v", true)).await, Receipt::Command);
+    let answer = chat
+        .posts()
+        .into_iter()
+        .find(|p| p.key == "podium-cmd-$v")
+        .expect("an answer to the verified !start");
+    assert!(!answer.body.starts_with("Sorry"), "{}", answer.body);
+    bot.stop().await;
+}
+
 #[tokio::test(start_paused = true)]
 async fn organisers_control_the_debate_and_others_are_politely_refused() {
     let store = memory_store().await;
