@@ -19,8 +19,10 @@ use super::session::{self, Session, numeric};
 use super::{BUSY, IrcChat, LOCAL_ID, NETWORK, fold, lines, read, write};
 use crate::chat::{Event, Incoming, Room, Sender};
 use crate::config::IrcConfig;
+use crate::domain::Network;
 use crate::health::Health;
 use crate::schedule::Schedule;
+use crate::store::Store;
 
 /// How often channels that could not be joined are tried again and the
 /// configured nick is asked for.
@@ -39,8 +41,16 @@ pub struct Connection<'a> {
     link_tx: &'a watch::Sender<Option<Link>>,
     events: &'a mpsc::Sender<Incoming>,
     health: &'a Health,
+    store: &'a Store,
     session: Session,
     link: Link,
+    /// This connection's presence row (see [`Store::presence_begin`]):
+    /// IRC keeps no history, so the transcript must say when Podium was
+    /// away and answers were lost.
+    presence: Option<i64>,
+    /// When the server last sent anything: the evidence that the
+    /// connection was alive, up to which presence is extended.
+    seen: DateTime<Utc>,
     /// The schedule's channels, by folded name.
     wanted: HashMap<String, Room>,
     /// When a channel not joined yet may be asked for again (after no
@@ -61,6 +71,7 @@ impl<'a> Connection<'a> {
         session: Session,
         events: &'a mpsc::Sender<Incoming>,
         health: &'a Health,
+        store: &'a Store,
     ) -> Self {
         let link = Link {
             client: session.client.clone(),
@@ -77,8 +88,11 @@ impl<'a> Connection<'a> {
             link_tx,
             events,
             health,
+            store,
             session,
             link,
+            presence: None,
+            seen: Utc::now(),
             wanted: HashMap::new(),
             retry: HashMap::new(),
             closing: None,
@@ -86,8 +100,33 @@ impl<'a> Connection<'a> {
         }
     }
 
-    /// Serves the connection until it is lost, and says why.
-    pub async fn serve(mut self, mut schedule: watch::Receiver<Arc<Schedule>>) -> String {
+    /// Serves the connection until it is lost, and says why. Presence is
+    /// recorded from registration to the last line received.
+    pub async fn serve(mut self, schedule: watch::Receiver<Arc<Schedule>>) -> String {
+        self.presence = match self.store.presence_begin(Network::Irc, Utc::now()).await {
+            Ok(id) => Some(id),
+            Err(e) => {
+                tracing::warn!(cause = %e, "cannot record that Podium is on IRC; \
+                    a later outage may not show in transcripts");
+                None
+            }
+        };
+        let reason = self.serve_until_lost(schedule).await;
+        self.extend_presence().await;
+        reason
+    }
+
+    /// Extends the presence row to the last line received (not to now:
+    /// a connection that died silently is only noticed at the ping
+    /// timeout, and answers sent meanwhile were lost).
+    async fn extend_presence(&self) {
+        let Some(id) = self.presence else { return };
+        if let Err(e) = self.store.presence_extend(id, self.seen).await {
+            tracing::warn!(cause = %e, "cannot record that Podium is still on IRC");
+        }
+    }
+
+    async fn serve_until_lost(&mut self, mut schedule: watch::Receiver<Arc<Schedule>>) -> String {
         let mut caps: Vec<&String> = self.session.caps.iter().collect();
         caps.sort();
         tracing::info!(server = %self.config.server, nick = %self.session.nick,
@@ -126,6 +165,7 @@ impl<'a> Connection<'a> {
                 _ = tick.tick() => {
                     self.join_missing();
                     self.regain_nick();
+                    self.extend_presence().await;
                 }
             }
         }
@@ -215,13 +255,11 @@ impl<'a> Connection<'a> {
     }
 
     async fn handle(&mut self, m: Message) {
+        self.seen = Utc::now();
         let me = self.nick();
         let from_me = m.source_nickname().is_some_and(|n| fold(n) == fold(&me));
         match &m.command {
-            Command::PRIVMSG(target, body) if from_me => {
-                let _ = (target, body);
-                self.echoed(&m);
-            }
+            Command::PRIVMSG(..) if from_me => self.echoed(&m),
             Command::PRIVMSG(target, body) => self.said(&m, target, body).await,
             Command::NOTICE(_, text) if m.source_nickname() == Some("NickServ") => {
                 tracing::info!(notice = %lines::strip_formatting(text), "NickServ says");

@@ -157,9 +157,14 @@ impl Irc {
                 },
             };
             let began = tokio::time::Instant::now();
-            let _ = &store;
             let reason = connection::Connection::new(
-                &self.chat, &self.config, &self.link, session, &events, &health,
+                &self.chat,
+                &self.config,
+                &self.link,
+                session,
+                &events,
+                &health,
+                &store,
             )
             .serve(schedule.clone())
             .await;
