@@ -75,6 +75,8 @@ struct Moment {
     who: String,
     text: String,
     question: bool,
+    /// Podium was disconnected from here on (`text` says until when).
+    gap: bool,
     /// For an answer: the question it was filed under.
     under: String,
     edited: bool,
@@ -88,6 +90,8 @@ struct Page<'a> {
     when: String,
     intro: Option<String>,
     purged: Option<String>,
+    /// When Podium was disconnected (answers sent then are missing).
+    gaps: Vec<String>,
     by_question: bool,
     sections: Vec<Section>,
     moments: Vec<Moment>,
@@ -131,6 +135,7 @@ pub fn page(t: &Transcript, view: View, links: &Links) -> String {
                 at.get(..10).unwrap_or(at)
             )
         }),
+        gaps: t.gaps.iter().map(|g| t.gap_sentence(g)).collect(),
         by_question: view == View::ByQuestion,
         sections: sections(t),
         moments: moments(t, &all),
@@ -228,6 +233,7 @@ fn moments(t: &Transcript, all: &[&ReplyEntry]) -> Vec<Moment> {
                     who: format!("Q{}", q.number),
                     text: neutralise(&q.text).into_owned(),
                     question: true,
+                    gap: false,
                     under: String::new(),
                     edited: false,
                 },
@@ -251,8 +257,24 @@ fn moments(t: &Transcript, all: &[&ReplyEntry]) -> Vec<Moment> {
                 who: neutralise(&r.author).into_owned(),
                 text: neutralise(&r.body).into_owned(),
                 question: false,
+                gap: false,
                 under: under.get(r.id.as_str()).cloned().unwrap_or_default(),
                 edited: r.edited,
+            },
+        ));
+    }
+    // After what was sent in the second a gap began: that still arrived.
+    for g in &t.gaps {
+        list.push((
+            g.from.clone(),
+            Moment {
+                time: t.local(&g.from),
+                who: String::new(),
+                text: t.gap_sentence(g),
+                question: false,
+                gap: true,
+                under: String::new(),
+                edited: false,
             },
         ));
     }
