@@ -60,7 +60,10 @@ async fn lateness(server: &Ircd, offsets: &[u32]) -> Vec<f64> {
         local.format("%Y-%m-%d %H:%M:%S")
     );
     for (i, at) in offsets.iter().enumerate() {
-        yaml.push_str(&format!("      - {{text: Question {}?, at: {at}s}}\n", i + 1));
+        yaml.push_str(&format!(
+            "      - {{text: Question {}?, at: {at}s}}\n",
+            i + 1
+        ));
     }
     let mut podium = Podium::bare(&yaml);
     podium.env("PODIUM_IRC_SERVER", &server.addr);
@@ -73,7 +76,7 @@ async fn lateness(server: &Ircd, offsets: &[u32]) -> Vec<f64> {
         let label = format!("\x02Q{}:\x02", i + 1);
         let (b, c) = (bot.clone(), chan.clone());
         let m = alice
-            .wait_for_within(Duration::from_secs(120), &label, move |m| {
+            .wait_for_within(Duration::from_secs(120), &label.clone(), move |m| {
                 m.is_privmsg(&b, &c) && m.text().starts_with(&label)
             })
             .await;

@@ -114,6 +114,11 @@ if [ "${1:-}" = "--install-only" ]; then exit 0; fi
 
 # 2. Free ports when asked for them (0), remembered with the data dir.
 mkdir -p "$DATA/data"
+# A server already running keeps its ports, whatever was asked for now.
+if [ -f "$DATA/inspircd.pid" ] && kill -0 "$(cat "$DATA/inspircd.pid")" 2>/dev/null \
+    && [ -f "$DATA/port" ] && [ -f "$DATA/tls-port" ]; then
+  PORT=$(cat "$DATA/port"); TLS_PORT=$(cat "$DATA/tls-port")
+fi
 if [ "$PORT" = 0 ] && [ -f "$DATA/port" ]; then PORT=$(cat "$DATA/port"); fi
 if [ "$TLS_PORT" = 0 ] && [ -f "$DATA/tls-port" ]; then TLS_PORT=$(cat "$DATA/tls-port"); fi
 if [ "$PORT" = 0 ] || [ "$TLS_PORT" = 0 ]; then

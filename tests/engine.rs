@@ -463,7 +463,10 @@ async fn an_unverified_sender_is_not_taken_for_a_listed_organiser() {
         in_reply_to: None,
         server_ts: None,
     };
-    assert_eq!(bot.send(&room, as_host("$u", false)).await, Receipt::Command);
+    assert_eq!(
+        bot.send(&room, as_host("$u", false)).await,
+        Receipt::Command
+    );
     let refusal = chat
         .posts()
         .into_iter()

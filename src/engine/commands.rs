@@ -77,7 +77,11 @@ impl<C: Chat> Engine<C> {
                 .debates
                 .iter()
                 .filter(|d| d.rooms.contains(room))
-                .any(|d| d.organisers.iter().any(|o| o.eq_ignore_ascii_case(&sender.id)));
+                .any(|d| {
+                    d.organisers
+                        .iter()
+                        .any(|o| o.eq_ignore_ascii_case(&sender.id))
+                });
         listed || self.chat.is_moderator(room, &sender.id).await
     }
 

@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -75,8 +76,11 @@ impl<'a> Connection<'a> {
     ) -> Self {
         let link = Link {
             client: session.client.clone(),
-            labels: session.caps.contains("echo-message")
-                && session.caps.contains("labeled-response"),
+            labels: Arc::new(AtomicBool::new(
+                ["echo-message", "labeled-response", "batch"]
+                    .iter()
+                    .all(|c| session.caps.contains(*c)),
+            )),
             tags: session.caps.contains("message-tags"),
             echoes: Arc::default(),
         };
@@ -250,7 +254,10 @@ impl<'a> Connection<'a> {
         self.health.set(
             NETWORK,
             joined >= wanted,
-            format!("connected as {}; in {joined} of {wanted} channels", self.nick()),
+            format!(
+                "connected as {}; in {joined} of {wanted} channels",
+                self.nick()
+            ),
         );
     }
 
@@ -467,9 +474,10 @@ mod tests {
 
     #[test]
     fn tags_are_read_unescaped() {
-        let m: Message = "@time=2026-11-27T20:01:02.345Z;+draft/reply=abc;account=ann :ann!a@h PRIVMSG #d :hi"
-            .parse()
-            .unwrap();
+        let m: Message =
+            "@time=2026-11-27T20:01:02.345Z;+draft/reply=abc;account=ann :ann!a@h PRIVMSG #d :hi"
+                .parse()
+                .unwrap();
         assert_eq!(tag(&m, "+draft/reply"), Some("abc"));
         assert_eq!(tag(&m, "account"), Some("ann"));
         assert_eq!(tag(&m, "msgid"), None);

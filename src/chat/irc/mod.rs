@@ -21,9 +21,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
+use irc::client::data::AccessLevel;
 use irc::proto::Message;
 use irc::proto::message::Tag;
-use irc::client::data::AccessLevel;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::{Chat, ChatError, Incoming, Outgoing, Room, jittered};
@@ -206,7 +206,13 @@ impl Irc {
 impl IrcChat {
     /// The lines of `post` to `channel`, as `command`, with the reply tag
     /// where the server relays it and the command answered has an id.
-    fn messages(&self, channel: &str, command: &str, post: Outgoing<'_>, link: &Link) -> Vec<Message> {
+    fn messages(
+        &self,
+        channel: &str,
+        command: &str,
+        post: Outgoing<'_>,
+        link: &Link,
+    ) -> Vec<Message> {
         let (nick, mask) = read(&self.shared.me).clone();
         let text = lines::format(post.body, post.kind);
         let budget = lines::budget(&nick, mask.unwrap_or(lines::UNKNOWN_MASK), command, channel);
@@ -226,10 +232,14 @@ impl IrcChat {
 impl Chat for IrcChat {
     async fn send(&self, room: &Room, post: Outgoing<'_>) -> Result<String, ChatError> {
         let Room::Irc(channel) = room else {
-            return Err(ChatError::Permanent(format!("{room} is not an IRC channel")));
+            return Err(ChatError::Permanent(format!(
+                "{room} is not an IRC channel"
+            )));
         };
         let Some(link) = self.link.borrow().clone() else {
-            return Err(ChatError::Temporary("not connected to the IRC server".into()));
+            return Err(ChatError::Temporary(
+                "not connected to the IRC server".into(),
+            ));
         };
         if !read(&self.shared.joined).contains_key(&fold(channel)) {
             return Err(ChatError::Temporary(format!("not in {channel} (yet)")));
@@ -240,7 +250,11 @@ impl Chat for IrcChat {
                 self.queue.waiting()
             )));
         }
-        let command = if post.kind.is_some() { "PRIVMSG" } else { "NOTICE" };
+        let command = if post.kind.is_some() {
+            "PRIVMSG"
+        } else {
+            "NOTICE"
+        };
         let messages = self.messages(channel, command, post, &link);
         if messages.is_empty() {
             return Err(ChatError::Permanent("the post has no text to send".into()));
@@ -284,7 +298,10 @@ impl Chat for IrcChat {
             .filter(|u| fold(u.get_nickname()) == fold(&nick))
             .any(|u| {
                 u.access_levels().iter().any(|l| {
-                    matches!(l, AccessLevel::Owner | AccessLevel::Admin | AccessLevel::Oper)
+                    matches!(
+                        l,
+                        AccessLevel::Owner | AccessLevel::Admin | AccessLevel::Oper
+                    )
                 })
             })
     }

@@ -11,20 +11,22 @@
 //! a question (`+draft/reply`) can be traced back to it.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use irc::client::Client;
-use irc::proto::message::Tag;
 use irc::proto::Message;
+use irc::proto::message::Tag;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
 use crate::chat::ChatError;
 
 /// How long a sent post waits for the server's echo of it (its msgid).
-const ECHO_PATIENCE: Duration = Duration::from_secs(10);
+/// The engine waits for it before the room's next post, so not long: on
+/// loopback it takes a millisecond, across the world a few hundred.
+const ECHO_PATIENCE: Duration = Duration::from_secs(3);
 
 /// Lines per second a server allows, as a bucket: `burst` lines at once,
 /// then one per `interval`.
@@ -73,7 +75,9 @@ pub struct Link {
     pub client: Arc<Client>,
     /// The server echoes Podium's lines with their labels
     /// (`echo-message` and `labeled-response`).
-    pub labels: bool,
+    /// Cleared if an echo does not come: then posts get local ids rather
+    /// than each waiting for an echo that will not come.
+    pub labels: Arc<AtomicBool>,
     /// The server relays client tags such as `+draft/reply`.
     pub tags: bool,
     pub echoes: Echoes,
@@ -157,7 +161,7 @@ async fn write(
             let Some(l) = link.borrow().clone() else {
                 break;
             };
-            if sent == 0 && l.labels && job.done.is_some() {
+            if sent == 0 && l.labels.load(Ordering::Relaxed) && job.done.is_some() {
                 let label = format!("p{}", labels.fetch_add(1, Ordering::Relaxed));
                 let (tx, rx) = oneshot::channel();
                 l.echoes
@@ -168,7 +172,7 @@ async fn write(
                     .tags
                     .get_or_insert_with(Vec::new)
                     .push(Tag("label".into(), Some(label)));
-                echo = Some(rx);
+                echo = Some((rx, l.labels.clone()));
             }
             if l.client.send(message).is_err() {
                 break;
@@ -184,17 +188,29 @@ async fn write(
             continue;
         }
         if sent < total {
-            tracing::warn!(sent, lines = total, "the connection was lost in the middle of a post");
+            tracing::warn!(
+                sent,
+                lines = total,
+                "the connection was lost in the middle of a post"
+            );
         }
         let fallback = job.fallback_id;
         match echo {
             // The echo comes back on the connection this task no longer
             // waits on: the next post goes out meanwhile.
-            Some(rx) => {
+            Some((rx, labels)) => {
                 tokio::spawn(async move {
                     let id = match tokio::time::timeout(ECHO_PATIENCE, rx).await {
                         Ok(Ok(msgid)) => msgid,
-                        _ => fallback,
+                        _ => {
+                            if labels.swap(false, Ordering::Relaxed) {
+                                tracing::warn!(
+                                    "the IRC server did not echo a labelled post; \
+                                    posts get Podium's own ids on this connection"
+                                );
+                            }
+                            fallback
+                        }
                     };
                     let _ = done.send(Ok(id));
                 });

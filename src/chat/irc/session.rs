@@ -22,7 +22,9 @@ const REGISTER_PATIENCE: Duration = Duration::from_secs(60);
 
 /// Capabilities Podium asks for: timestamps, tags (`+draft/reply`, the
 /// sender's account), channel operators seen through every prefix, and the
-/// echo of its own lines with their labels (their message ids).
+/// echo of its own lines with their labels (their message ids; servers
+/// label only for clients that also take `batch`, which labelled
+/// responses of several lines come in).
 const WANTED: &[&str] = &[
     "server-time",
     "message-tags",
@@ -30,6 +32,7 @@ const WANTED: &[&str] = &[
     "multi-prefix",
     "echo-message",
     "labeled-response",
+    "batch",
 ];
 
 /// A registered connection.
@@ -91,9 +94,8 @@ pub async fn open(config: &IrcConfig) -> Result<Session, OpenError> {
 /// PASS itself (so capability negotiation comes first) and joins its
 /// channels itself, so those are left out here.
 fn irc_config(config: &IrcConfig) -> Result<irc::client::data::Config, OpenError> {
-    let (host, port) = host_port(&config.server).ok_or_else(|| {
-        OpenError::Refused(format!("`{}` is not host:port", config.server))
-    })?;
+    let (host, port) = host_port(&config.server)
+        .ok_or_else(|| OpenError::Refused(format!("`{}` is not host:port", config.server)))?;
     Ok(irc::client::data::Config {
         nickname: Some(config.nick.clone()),
         alt_nicks: alternates(&config.nick),
@@ -127,7 +129,9 @@ fn host_port(server: &str) -> Option<(String, u16)> {
 /// Nicks to fall back on while the configured one is taken. Many, since
 /// the `irc` crate gives up (and drops the connection) when it runs out.
 fn alternates(nick: &str) -> Vec<String> {
-    let mut out: Vec<String> = (1..=3).map(|n| format!("{nick}{}", "_".repeat(n))).collect();
+    let mut out: Vec<String> = (1..=3)
+        .map(|n| format!("{nick}{}", "_".repeat(n)))
+        .collect();
     out.extend((1..=20).map(|n| format!("{nick}{n}")));
     out
 }
@@ -139,8 +143,25 @@ pub fn describe(e: &irc::error::Error) -> String {
             "the nick and every alternate to it are in use".to_owned()
         }
         irc::error::Error::PingTimeout => "the server stopped answering pings".to_owned(),
-        other => other.to_string(),
+        other => with_causes(other),
     }
+}
+
+/// An error and its causes ("an io error occurred: invalid peer
+/// certificate: UnknownIssuer"): the `irc` crate's own message alone does
+/// not say what went wrong.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let next = c.to_string();
+        if !text.contains(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        cause = c.source();
+    }
+    text
 }
 
 /// A numeric reply's number and arguments, whether or not the `irc` crate
@@ -207,7 +228,12 @@ impl<'a> Registration<'a> {
     async fn run(&mut self) -> Result<(), OpenError> {
         // Registration waits for CAP END once CAP LS is seen, so the
         // capabilities and the SASL login come before the nick is taken.
-        self.send(Command::CAP(None, CapSubCommand::LS, None, Some("302".into())))?;
+        self.send(Command::CAP(
+            None,
+            CapSubCommand::LS,
+            None,
+            Some("302".into()),
+        ))?;
         if let Some(p) = &self.config.server_password {
             self.send(Command::PASS(p.expose().to_owned()))?;
         }
@@ -235,7 +261,9 @@ impl<'a> Registration<'a> {
             Command::CAP(..) => self.cap(command)?,
             Command::AUTHENTICATE(data) if data == "+" => self.credentials()?,
             Command::ERROR(reason) => {
-                return Err(OpenError::Failed(format!("the server closed the link: {reason}")));
+                return Err(OpenError::Failed(format!(
+                    "the server closed the link: {reason}"
+                )));
             }
             _ => {}
         }
@@ -279,7 +307,9 @@ impl<'a> Registration<'a> {
                     "that nick is in use; trying an alternate");
             }
             c if c == Response::ERR_YOUREBANNEDCREEP as u16 => {
-                return Err(OpenError::Failed(format!("banned from the server: {reason}")));
+                return Err(OpenError::Failed(format!(
+                    "banned from the server: {reason}"
+                )));
             }
             _ => {}
         }
@@ -302,8 +332,10 @@ impl<'a> Registration<'a> {
             }
             CapSubCommand::ACK | CapSubCommand::NAK => {
                 if sub == CapSubCommand::ACK {
-                    self.acked
-                        .extend(list.split_whitespace().map(|c| c.trim_start_matches('-').to_owned()));
+                    self.acked.extend(
+                        list.split_whitespace()
+                            .map(|c| c.trim_start_matches('-').to_owned()),
+                    );
                 }
                 self.asked = self.asked.saturating_sub(1);
                 if self.asked == 0 {
@@ -324,8 +356,8 @@ impl<'a> Registration<'a> {
             .filter(|c| self.offered.contains_key(*c))
             .collect();
         // Echoes are only useful with their labels.
-        if !self.offered.contains_key("labeled-response") {
-            wanted.retain(|c| *c != "echo-message");
+        if !self.offered.contains_key("labeled-response") || !self.offered.contains_key("batch") {
+            wanted.retain(|c| !matches!(*c, "echo-message" | "labeled-response" | "batch"));
         }
         if self.wants_sasl() {
             wanted.push("sasl");
@@ -335,7 +367,12 @@ impl<'a> Registration<'a> {
             return self.end_caps();
         }
         for cap in wanted {
-            self.send(Command::CAP(None, CapSubCommand::REQ, None, Some(cap.to_owned())))?;
+            self.send(Command::CAP(
+                None,
+                CapSubCommand::REQ,
+                None,
+                Some(cap.to_owned()),
+            ))?;
         }
         Ok(())
     }
@@ -411,6 +448,19 @@ mod tests {
         assert_eq!(
             parse(":irc.localhost CAP podium ACK :echo-message"),
             Some((CapSubCommand::ACK, false, "echo-message".into()))
+        );
+    }
+
+    #[test]
+    fn errors_are_described_with_their_causes() {
+        let io = std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "invalid peer certificate: UnknownIssuer",
+        );
+        let text = describe(&irc::error::Error::Io(io));
+        assert!(
+            text.contains("invalid peer certificate: UnknownIssuer"),
+            "{text}"
         );
     }
 
