@@ -49,6 +49,7 @@ async fn through_engine(n: usize) -> f64 {
                 sender: Sender {
                     id: format!("@u{}:example.org", i % 300),
                     name: format!("user {}", i % 300),
+                    verified: true,
                 },
                 body: body(i),
                 in_reply_to: None,

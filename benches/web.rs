@@ -242,6 +242,8 @@ async fn populate(dir: &Path, answers: usize) -> OccurrenceRow {
             public: true,
             rehearsal_clock: None,
             now: start - chrono::Duration::days(1),
+            duration: chrono::Duration::hours(2),
+            collect_grace: chrono::Duration::minutes(10),
         })
         .await
         .expect("occurrence");
@@ -457,7 +459,9 @@ async fn render_bench(answers: usize, runs: usize) {
     let day: NaiveDate = DATE.parse().expect("date");
     let now = Utc::now();
     let links = html::Links::served(DATE, None);
-    let t = transcript::build(&store, &occ).await.expect("transcript");
+    let t = transcript::build(&store, &occ, chrono::Utc::now())
+        .await
+        .expect("transcript");
     let shown = t.unattributed.len() + t.questions.iter().map(|q| q.replies.len()).sum::<usize>();
     let authors = {
         let mut ids: Vec<&str> = t
@@ -493,7 +497,9 @@ async fn render_bench(answers: usize, runs: usize) {
         let fingerprint = store.fingerprint(occ.id).await.expect("fingerprint");
         (
             fingerprint,
-            transcript::build(&store, &occ).await.expect("build"),
+            transcript::build(&store, &occ, chrono::Utc::now())
+                .await
+                .expect("build"),
         )
     })
     .await;
@@ -503,7 +509,9 @@ async fn render_bench(answers: usize, runs: usize) {
             .expect("find")
             .expect("the occurrence");
         let fingerprint = store.fingerprint(occ.id).await.expect("fingerprint");
-        let t = transcript::build(&store, &occ).await.expect("build");
+        let t = transcript::build(&store, &occ, chrono::Utc::now())
+            .await
+            .expect("build");
         (fingerprint, html::page(&t, html::View::ByQuestion, &links))
     })
     .await;

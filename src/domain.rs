@@ -67,7 +67,7 @@ impl Room {
         if let Some(rest) = s.strip_prefix("matrix:") {
             return Room::matrix(rest).map_or_else(|| bad("not a Matrix room"), Ok);
         }
-        if s.contains(':') {
+        if s.contains(':') || is_v12_room_id(s) {
             return Room::matrix(s).map_or_else(
                 || bad("not a Matrix room id (`!id:server`) or alias (`#alias:server`)"),
                 Ok,
@@ -82,6 +82,9 @@ impl Room {
     }
 
     fn matrix(s: &str) -> Option<Room> {
+        if is_v12_room_id(s) {
+            return Some(Room::Matrix(s.to_owned()));
+        }
         let (local, server) = s.get(1..)?.split_once(':')?;
         let ok = (s.starts_with('#') || s.starts_with('!'))
             && !local.is_empty()
@@ -100,6 +103,21 @@ impl Room {
                 .any(|c| c.is_whitespace() || c == ',' || c == '\x07' || c == ':');
         ok.then(|| Room::Irc(s.to_owned()))
     }
+}
+
+/// A room id of room version 12 and later (Synapse's default since 1.135):
+/// `!` and the create event's hash, 43 characters of URL-safe base64, with
+/// no server part. Written bare in `rooms:` it is taken for Matrix: an IRC
+/// channel cannot look like it by accident (`!` channels, used by hardly
+/// any network, are `!` and five characters of upper case and digits
+/// before their name), and `irc:` still says otherwise.
+fn is_v12_room_id(s: &str) -> bool {
+    s.strip_prefix('!').is_some_and(|hash| {
+        hash.len() == 43
+            && hash
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    })
 }
 
 impl fmt::Display for Room {
@@ -227,7 +245,17 @@ mod tests {
         for (text, network) in [
             ("#debate:example.org", Network::Matrix),
             ("!abc:example.org", Network::Matrix),
+            // Room version 12: no server part.
+            (
+                "!1dqe54DSzgguQuFvg1o3qg6U2-2bhcwLGOxDfQumKcI",
+                Network::Matrix,
+            ),
             ("irc:#debate", Network::Irc),
+            (
+                "irc:!1dqe54DSzgguQuFvg1o3qg6U2-2bhcwLGOxDfQumKcI",
+                Network::Irc,
+            ),
+            ("irc:!ABCDEchannel", Network::Irc),
             ("console:rehearsal", Network::Console),
         ] {
             let room: Room = text.parse().unwrap();

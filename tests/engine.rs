@@ -68,6 +68,8 @@ async fn example_occurrence(store: &Store) -> podium::store::OccurrenceRow {
             zones: vec!["Europe/London"],
             public: false,
             rehearsal_clock: None,
+            duration: chrono::Duration::hours(1),
+            collect_grace: chrono::Duration::minutes(10),
             now: start,
         })
         .await
@@ -84,7 +86,10 @@ async fn transcript(store: &Store, start: &str) -> podium::transcript::Transcrip
         .await
         .unwrap()
         .unwrap();
-    podium::transcript::build(store, &occ).await.unwrap()
+    // Long after the debate: none of the tests here records presence.
+    podium::transcript::build(store, &occ, utc("2030-01-01T00:00:00Z"))
+        .await
+        .unwrap()
 }
 
 #[tokio::test(start_paused = true)]
@@ -437,6 +442,51 @@ async fn edits_and_deletions_are_honoured() {
     );
 }
 
+/// A network that cannot vouch for a sender's id (a bare IRC nick on a
+/// server with accounts, which anyone may take) marks it unverified: the
+/// id then matches no listed organiser, while the same id vouched for does.
+#[tokio::test(start_paused = true)]
+async fn an_unverified_sender_is_not_taken_for_a_listed_organiser() {
+    let store = memory_store().await;
+    let chat = MemoryChat::new();
+    let room = matrix();
+    let mut bot = start_at(&store, &chat, "2011-11-01T19:00:00Z");
+    bot.wait_for(PostKind::Reminder, 3600).await;
+    let as_host = |id: &str, verified: bool| Event::Message {
+        id: id.to_owned(),
+        sender: Sender {
+            id: "@host:example.org".to_owned(),
+            name: "host".to_owned(),
+            verified,
+        },
+        body: "!start".to_owned(),
+        in_reply_to: None,
+        server_ts: None,
+    };
+    assert_eq!(
+        bot.send(&room, as_host("$u", false)).await,
+        Receipt::Command
+    );
+    let refusal = chat
+        .posts()
+        .into_iter()
+        .find(|p| p.key == "podium-cmd-$u")
+        .expect("an answer to the unverified !start");
+    assert!(
+        refusal.body.starts_with("Sorry host, only the organisers"),
+        "{}",
+        refusal.body
+    );
+    assert_eq!(bot.send(&room, as_host("$v", true)).await, Receipt::Command);
+    let answer = chat
+        .posts()
+        .into_iter()
+        .find(|p| p.key == "podium-cmd-$v")
+        .expect("an answer to the verified !start");
+    assert!(!answer.body.starts_with("Sorry"), "{}", answer.body);
+    bot.stop().await;
+}
+
 #[tokio::test(start_paused = true)]
 async fn organisers_control_the_debate_and_others_are_politely_refused() {
     let store = memory_store().await;
@@ -588,6 +638,7 @@ async fn the_cursor_is_saved_with_the_replies_it_covers() {
                     sender: Sender {
                         id: "@x:example.org".into(),
                         name: "x".into(),
+                        verified: true,
                     },
                     body: format!("A1: reply {i}"),
                     in_reply_to: None,
@@ -807,6 +858,7 @@ async fn replies_delivered_after_downtime_are_filed_to_their_debate() {
         sender: Sender {
             id: "@ann:example.org".into(),
             name: "ann".into(),
+            verified: true,
         },
         body: body.into(),
         in_reply_to: None,

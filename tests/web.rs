@@ -353,6 +353,95 @@ async fn headers_caching_and_compression() {
     assert!(page.contains("I agree with eve, edited"), "occurrence {id}");
 }
 
+/// A debate held on IRC, stored as the engine would have left it: `talk`
+/// on 2 November 2011 at 10:00 in London, public, intro and closing (at
+/// 11:00) posted in `#talk`; answers were collected until 11:10.
+async fn irc_debate(store: &Store) {
+    let start = utc("2011-11-02T10:00:00Z");
+    let occ = store
+        .occurrence(&podium::store::NewOccurrence {
+            debate: "talk",
+            public: true,
+            ..support::store::occurrence(start)
+        })
+        .await
+        .unwrap();
+    for (kind, at) in [
+        (PostKind::Intro, "2011-11-02T10:00:00Z"),
+        (PostKind::Closing, "2011-11-02T11:00:00Z"),
+    ] {
+        let (row, _) = store
+            .claim_post(&podium::store::NewPost {
+                occurrence_id: occ.id,
+                room: "irc:#talk",
+                kind,
+                seq: 0,
+                body: "Welcome",
+                question_text: None,
+                due_at: utc(at),
+                late: false,
+                status: podium::store::PostStatus::Sending,
+            })
+            .await
+            .unwrap();
+        store.mark_sent(row.id, utc(at), "").await.unwrap();
+    }
+}
+
+/// A page already rendered and kept is made again when the presence
+/// records change what it says about disconnections; every view says it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn irc_disconnections_are_shown_and_kept_pages_follow_them() {
+    use podium::domain::Network;
+    let s = served().await;
+    irc_debate(&s.store).await;
+    // Connected before the debate, then nothing from 10:20: a crash.
+    let id = s
+        .store
+        .presence_begin(Network::Irc, utc("2011-11-02T09:00:00Z"))
+        .await
+        .unwrap();
+    s.store
+        .presence_extend(id, utc("2011-11-02T10:20:00Z"))
+        .await
+        .unwrap();
+    let page = format!("{}/transcripts/talk/2011-11-02", s.base);
+    let crash = "Podium was disconnected from IRC from 10:20 to 11:10 (Europe/London); \
+                 answers sent then are missing.";
+    let (status, headers, body) = get(&page).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(crash), "{body}");
+    let etag = headers["etag"].to_str().unwrap().to_owned();
+    // Back at 10:30, recorded after the page was kept.
+    let back = s
+        .store
+        .presence_begin(Network::Irc, utc("2011-11-02T10:30:00Z"))
+        .await
+        .unwrap();
+    s.store
+        .presence_extend(back, utc("2011-11-02T12:00:00Z"))
+        .await
+        .unwrap();
+    let shorter = "Podium was disconnected from IRC from 10:20 to 10:30 (Europe/London); \
+                   answers sent then are missing.";
+    let (_, headers, body) = get(&page).await;
+    assert!(body.contains(shorter) && !body.contains(crash), "{body}");
+    assert_ne!(headers["etag"].to_str().unwrap(), etag);
+    for view in ["/time", ".json", ".md", ".txt"] {
+        let (status, _, body) = get(&format!("{page}{view}")).await;
+        assert_eq!(status, 200, "{view}");
+        let shown = if view == ".json" {
+            "\"from\": \"2011-11-02T10:20:00Z\",\n      \"until\": \"2011-11-02T10:30:00Z\""
+        } else {
+            shorter
+        };
+        assert!(body.contains(shown), "{view}: {body}");
+    }
+    // The Matrix debates of the same days show none.
+    let (_, _, body) = get(&posted_link(&s, "An open debate")).await;
+    assert!(!body.contains("disconnected"));
+}
+
 /// The hostile answers are all there, as text: nothing they hold is markup.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_answers_are_shown_as_text() {

@@ -111,6 +111,8 @@ pub async fn run(opts: Options, out: Box<dyn Write + Send>) -> anyhow::Result<()
             zones: debate.zones.iter().map(|z| z.name()).collect(),
             public: false,
             rehearsal_clock: Some((line.origin, line.speed)),
+            duration: debate.duration,
+            collect_grace: opts.engine.collect_grace,
             now: clock.now(),
         })
         .await?;
@@ -145,12 +147,12 @@ pub async fn run(opts: Options, out: Box<dyn Write + Send>) -> anyhow::Result<()
         ..opts.engine.clone()
     };
     let router = Arc::new(Router::new().with_console(chat.clone()));
-    let app = App::new(store.clone(), router, clock, config, schedule_rx);
+    let app = App::new(store.clone(), router, clock.clone(), config, schedule_rx);
     if !host(app, &chat, &debate).await? {
         chat.say("Stopped. Run the same command again to resume this rehearsal.");
         return Ok(());
     }
-    write_transcript(&store, &row, &opts.data_dir, &chat).await
+    write_transcript(&store, &row, &opts.data_dir, &chat, clock.now()).await
 }
 
 /// Runs the app until the rehearsal has nothing left to post (true) or a
@@ -205,8 +207,9 @@ async fn write_transcript(
     row: &OccurrenceRow,
     data_dir: &Path,
     chat: &ConsoleChat,
+    now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
-    let t = transcript::build(store, row).await?;
+    let t = transcript::build(store, row, now).await?;
     let path = transcript_path(data_dir, &row.debate, row.scheduled_start);
     // Written aside and renamed: the file's existence marks the rehearsal done.
     let partial = path.with_extension("md.partial");

@@ -5,12 +5,14 @@
 //! [`memory::MemoryChat`].
 
 pub mod console;
+pub mod irc;
 pub mod matrix;
 pub mod memory;
 pub mod router;
 pub mod tag;
 
 use std::future::Future;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::oneshot;
@@ -23,6 +25,11 @@ pub use crate::domain::{AttributedBy, Cursor, Network, PostKind, Room};
 pub struct Sender {
     pub id: String,
     pub name: String,
+    /// Whether the network vouches that `id` is this person: a Matrix user
+    /// id or a logged-in IRC account is; a bare nick on an IRC server that
+    /// has accounts is not (anyone can take it), so it never matches an
+    /// organiser listed in the schedule.
+    pub verified: bool,
 }
 
 /// Something that happened in a room.
@@ -123,4 +130,16 @@ pub trait Chat: Send + Sync + 'static {
     /// interrupted by a crash is retried; otherwise it is left alone, since a
     /// duplicate question is worse than a missing one.
     fn deduplicates(&self, room: &Room) -> bool;
+}
+
+/// `wait`, give or take a quarter, so restarted bots do not retry in step.
+pub(crate) fn jittered(wait: Duration) -> Duration {
+    let nanos = u64::from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos()),
+    );
+    let spread = u64::try_from(wait.as_millis() / 2).unwrap_or(u64::MAX);
+    let offset = if spread == 0 { 0 } else { nanos % spread };
+    wait - wait / 4 + Duration::from_millis(offset)
 }

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use super::console::ConsoleChat;
+use super::irc::IrcChat;
 use super::matrix::MatrixChat;
 use super::{Chat, ChatError, Network, Outgoing, Room};
 
@@ -13,6 +14,7 @@ use super::{Chat, ChatError, Network, Outgoing, Room};
 pub struct Router {
     console: Option<Arc<ConsoleChat>>,
     matrix: Option<Arc<MatrixChat>>,
+    irc: Option<Arc<IrcChat>>,
 }
 
 impl Router {
@@ -32,37 +34,46 @@ impl Router {
         self
     }
 
+    #[must_use]
+    pub fn with_irc(mut self, irc: Arc<IrcChat>) -> Self {
+        self.irc = Some(irc);
+        self
+    }
+
     /// Whether posts to rooms on `network` can be delivered.
     pub fn serves(&self, network: Network) -> bool {
         match network {
             Network::Console => self.console.is_some(),
             Network::Matrix => self.matrix.is_some(),
-            Network::Irc => false,
+            Network::Irc => self.irc.is_some(),
         }
     }
 }
 
 impl Chat for Router {
     async fn send(&self, room: &Room, post: Outgoing<'_>) -> Result<String, ChatError> {
-        match (room.network(), &self.console, &self.matrix) {
-            (Network::Console, Some(console), _) => console.send(room, post).await,
-            (Network::Matrix, _, Some(matrix)) => matrix.send(room, post).await,
-            (network, _, _) => Err(ChatError::NoNetwork(network)),
+        match room.network() {
+            Network::Console if let Some(c) = &self.console => c.send(room, post).await,
+            Network::Matrix if let Some(m) = &self.matrix => m.send(room, post).await,
+            Network::Irc if let Some(i) = &self.irc => i.send(room, post).await,
+            network => Err(ChatError::NoNetwork(network)),
         }
     }
 
     async fn is_moderator(&self, room: &Room, user: &str) -> bool {
-        match (room.network(), &self.console, &self.matrix) {
-            (Network::Console, Some(console), _) => console.is_moderator(room, user).await,
-            (Network::Matrix, _, Some(matrix)) => matrix.is_moderator(room, user).await,
+        match room.network() {
+            Network::Console if let Some(c) = &self.console => c.is_moderator(room, user).await,
+            Network::Matrix if let Some(m) = &self.matrix => m.is_moderator(room, user).await,
+            Network::Irc if let Some(i) = &self.irc => i.is_moderator(room, user).await,
             _ => false,
         }
     }
 
     fn deduplicates(&self, room: &Room) -> bool {
-        match (room.network(), &self.console, &self.matrix) {
-            (Network::Console, Some(console), _) => console.deduplicates(room),
-            (Network::Matrix, _, Some(matrix)) => matrix.deduplicates(room),
+        match room.network() {
+            Network::Console if let Some(c) = &self.console => c.deduplicates(room),
+            Network::Matrix if let Some(m) = &self.matrix => m.deduplicates(room),
+            Network::Irc if let Some(i) = &self.irc => i.deduplicates(room),
             // Nothing is sent there, so nothing can be sent twice.
             _ => true,
         }

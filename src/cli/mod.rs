@@ -270,6 +270,8 @@ pub fn run(cli: Cli) -> ExitCode {
 /// long-running bot says what it does (info); one-shot commands only what
 /// went wrong (warn).
 fn init_tracing(long_running: bool) {
+    use tracing_subscriber::prelude::*;
+
     // matrix-sdk logs benign conditions (a 404 for account data not set
     // yet, no key backup) as errors and warnings; Podium logs its own
     // failures with what they mean, so the SDK's are kept to errors that
@@ -282,12 +284,19 @@ fn init_tracing(long_running: bool) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // The irc crate logs every line it sends at trace level, passwords
+    // (PASS, AUTHENTICATE, NickServ IDENTIFY) included: never shown, even
+    // with RUST_LOG=trace. Podium logs what happens on IRC itself.
+    let no_irc_lines = tracing_subscriber::filter::filter_fn(|m| {
+        !(m.target().starts_with("irc") && *m.level() >= tracing::Level::DEBUG)
+    });
     // Colours only for a terminal: a log file or the journal gets text.
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let fmt = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
+        .with_target(false);
+    let _ = tracing_subscriber::registry()
+        .with(fmt.with_filter(filter).with_filter(no_irc_lines))
         .try_init();
 }
 

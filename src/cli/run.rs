@@ -12,6 +12,7 @@ use tokio::sync::watch;
 use super::load::load;
 use super::{Ctx, EXIT_CONFIG, EXIT_FAILURE, runtime};
 use crate::app::{App, shutdown_signal};
+use crate::chat::irc::Irc;
 use crate::chat::matrix::{LoginError, Matrix};
 use crate::chat::router::Router;
 use crate::clock::Clock;
@@ -38,10 +39,6 @@ pub fn run(ctx: &Ctx) -> ExitCode {
     };
     if config.matrix.is_none() && config.irc.is_none() {
         eprintln!("{NO_NETWORK}");
-        return ExitCode::from(EXIT_CONFIG);
-    }
-    if let Some(why) = unsupported(&config) {
-        eprintln!("podium: {why}");
         return ExitCode::from(EXIT_CONFIG);
     }
     let schedule = match load(
@@ -75,42 +72,63 @@ pub fn run(ctx: &Ctx) -> ExitCode {
     }
 }
 
-/// IRC is configured but this build cannot connect to it yet: without
-/// Matrix there is nothing to run; beside Matrix, its rooms are skipped.
-fn unsupported(config: &Config) -> Option<String> {
-    let irc = config.irc.as_ref()?;
-    let what = format!(
-        "IRC is configured ({} as {}) but this build of Podium cannot connect to IRC yet",
-        irc.server, irc.nick
-    );
-    if config.matrix.is_some() {
-        tracing::warn!("{what}; its channels' posts will be skipped");
-        None
-    } else {
-        Some(what)
-    }
+/// The configured networks, connected (or, for IRC, still trying).
+struct Networks {
+    router: Router,
+    matrix: Option<Matrix>,
+    irc: Option<Irc>,
 }
 
-async fn serve(config: &Config, schedule: Schedule) -> anyhow::Result<RunEnd> {
-    let store = Store::open(&config.data_dir).await?;
-    let mut router = Router::new();
-    let mut matrix = None;
+/// Logs in to Matrix and tries IRC once; settings a server refuses end
+/// `podium run` with a configuration error.
+async fn connect(config: &Config, schedule: &Schedule) -> anyhow::Result<Result<Networks, RunEnd>> {
+    let mut networks = Networks {
+        router: Router::new(),
+        matrix: None,
+        irc: None,
+    };
     if let Some(m) = &config.matrix {
         // Stopping works while the homeserver is still out of reach too.
         let connected = tokio::select! {
             connected = Matrix::connect(m, &config.data_dir) => connected,
-            () = shutdown_signal() => return Ok(RunEnd::Stopped),
+            () = shutdown_signal() => return Ok(Err(RunEnd::Stopped)),
         };
         match connected {
             Ok(connected) => {
-                connected.join(&schedule).await;
-                router = router.with_matrix(connected.chat());
-                matrix = Some(connected);
+                connected.join(schedule).await;
+                networks.router = networks.router.with_matrix(connected.chat());
+                networks.matrix = Some(connected);
             }
-            Err(e @ LoginError::Refused { .. }) => return Ok(RunEnd::Refused(e.to_string())),
+            Err(e @ LoginError::Refused { .. }) => return Ok(Err(RunEnd::Refused(e.to_string()))),
             Err(e) => return Err(e.into()),
         }
     }
+    if let Some(i) = &config.irc {
+        let started = tokio::select! {
+            started = Irc::start(i) => started,
+            () = shutdown_signal() => return Ok(Err(RunEnd::Stopped)),
+        };
+        match started {
+            Ok(irc) => {
+                networks.router = networks.router.with_irc(irc.chat());
+                networks.irc = Some(irc);
+            }
+            Err(e) => return Ok(Err(RunEnd::Refused(format!("IRC ({}): {e}", i.server)))),
+        }
+    }
+    Ok(Ok(networks))
+}
+
+async fn serve(config: &Config, schedule: Schedule) -> anyhow::Result<RunEnd> {
+    let store = Store::open(&config.data_dir).await?;
+    let Networks {
+        router,
+        matrix,
+        irc,
+    } = match connect(config, &schedule).await? {
+        Ok(n) => n,
+        Err(end) => return Ok(end),
+    };
     report_unserved(&schedule, &router);
     if let Some(next) = schedule.occurrences_after(Utc::now()) {
         tracing::info!(debate = %next.debate.id, at = %next.time_line().render(), "next debate");
@@ -131,7 +149,11 @@ async fn serve(config: &Config, schedule: Schedule) -> anyhow::Result<RunEnd> {
         app.purge_after(retention, clock.clone());
     }
     if let Some(matrix) = matrix {
-        app.spawn_network("Matrix", matrix.run(store, app.events(), rx, health));
+        let run = matrix.run(store.clone(), app.events(), rx.clone(), health.clone());
+        app.spawn_network("Matrix", run);
+    }
+    if let Some(irc) = irc {
+        app.spawn_network("IRC", irc.run(store, app.events(), rx, health));
     }
     if let Err(e) = app.watch_schedule(config.schedule.clone(), tx, clock) {
         tracing::warn!(cause = %e, file = %config.schedule.display(),

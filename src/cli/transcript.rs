@@ -21,7 +21,7 @@ pub fn run(ctx: &Ctx, args: &TranscriptArgs, out: &mut dyn Write) -> anyhow::Res
             return anyhow::Ok(None);
         };
         Ok(Some(
-            crate::transcript::build(&store, &occ)
+            crate::transcript::build(&store, &occ, ctx.now)
                 .await?
                 .render(args.format),
         ))

@@ -155,6 +155,8 @@ impl Walk<'_> {
         let value = match (v.get_ref(), kind.is_bool()) {
             (DeValue::Boolean(b), true) => Scalar::Bool(*b),
             (DeValue::String(s), false) => Scalar::Text(s.to_string()),
+            // `send_burst = 4`: a count may be written as a number.
+            (DeValue::Integer(i), false) if kind == Kind::Count => Scalar::Text(i.to_string()),
             (other, _) => {
                 self.errors.push(ConfigError::new(
                     origin,
@@ -162,6 +164,8 @@ impl Walk<'_> {
                         "`{path}` must be {}, not {}",
                         if kind.is_bool() {
                             "true or false"
+                        } else if kind == Kind::Count {
+                            "a whole number"
                         } else {
                             "text in quotes"
                         },

@@ -23,6 +23,8 @@ pub enum Kind {
     /// A password or token: shown as `***`, and may also be read from a
     /// file (`<KEY>_FILE` in the environment, `<key>_file` in the file).
     Secret,
+    /// A whole number from 1 up.
+    Count,
 }
 
 impl Kind {
@@ -38,6 +40,7 @@ impl Kind {
             Kind::Text => "text",
             Kind::MatrixUser => "a Matrix user id such as @podium:example.org",
             Kind::Secret => "text",
+            Kind::Count => "a whole number from 1 up",
         }
     }
 
@@ -214,7 +217,70 @@ pub const KEYS: &[Key] = &[
         Some("true"),
         "connect with TLS",
     ),
+    key(
+        Some("irc"),
+        "tls_accept_invalid_certs",
+        Kind::Bool,
+        Some("false"),
+        "accept any TLS certificate: only for a test server with a self-signed one",
+    ),
     key(Some("irc"), "nick", Kind::Text, None, "the bot's nick"),
+    key(
+        Some("irc"),
+        "username",
+        Kind::Text,
+        None,
+        "the user name (ident) sent at registration (default: the nick)",
+    ),
+    key(
+        Some("irc"),
+        "realname",
+        Kind::Text,
+        Some("Podium, a debate host"),
+        "the real name shown by WHOIS",
+    ),
+    key(
+        Some("irc"),
+        "account",
+        Kind::Text,
+        None,
+        "the bot's services account (default: the nick)",
+    ),
+    key(
+        Some("irc"),
+        "password",
+        Kind::Secret,
+        None,
+        "the account's password: SASL PLAIN where offered, else NickServ IDENTIFY",
+    ),
+    key(
+        Some("irc"),
+        "server_password",
+        Kind::Secret,
+        None,
+        "the server's own password (PASS), where it needs one",
+    ),
+    key(
+        Some("irc"),
+        "send_burst",
+        Kind::Count,
+        Some("4"),
+        "lines sent at once before the bot slows down (flood protection)",
+    ),
+    key(
+        Some("irc"),
+        "send_interval",
+        Kind::Duration,
+        Some("1500ms"),
+        "then one line per this long (flood protection)",
+    ),
+    key(
+        Some("irc"),
+        "operators_are_organisers",
+        Kind::Bool,
+        Some("true"),
+        "channel operators may use the organiser commands",
+    ),
 ];
 
 /// The key at `section.name`, if there is one.

@@ -148,9 +148,21 @@ pub struct MatrixConfig {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IrcConfig {
+    /// `host:port`.
     pub server: String,
     pub tls: bool,
+    pub accept_invalid_certs: bool,
     pub nick: String,
+    pub username: String,
+    pub realname: String,
+    /// The services account SASL or NickServ logs in to.
+    pub account: String,
+    pub password: Option<Secret>,
+    pub server_password: Option<Secret>,
+    /// Flood protection: lines sent at once, then one per `send_interval`.
+    pub send_burst: u32,
+    pub send_interval: std::time::Duration,
+    pub operators_are_organisers: bool,
 }
 
 /// Values given on the command line, which win over everything else.

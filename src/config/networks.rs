@@ -52,6 +52,12 @@ impl Lookup<'_> {
             _ => SocketAddr::from(([127, 0, 0, 1], 8080)),
         }
     }
+    pub fn count(&self, path: &str) -> u32 {
+        match self.get(path) {
+            Some(Value::Count(n)) => *n,
+            _ => 1,
+        }
+    }
     pub fn secret(&self, path: &str) -> Option<Secret> {
         match self.get(path)? {
             Value::Secret(s) => Some(s.clone()),
@@ -137,10 +143,24 @@ pub fn irc(get: &Lookup<'_>, errors: &mut Vec<ConfigError>) -> Option<IrcConfig>
             );
         }
     }
+    let nick = nick?;
     Some(IrcConfig {
         server: server?,
         tls: get.bool("irc.tls"),
-        nick: nick?,
+        accept_invalid_certs: get.bool("irc.tls_accept_invalid_certs"),
+        username: get.text("irc.username").unwrap_or_else(|| nick.clone()),
+        realname: get.text("irc.realname").unwrap_or_default(),
+        account: get.text("irc.account").unwrap_or_else(|| nick.clone()),
+        password: get.secret("irc.password"),
+        server_password: get.secret("irc.server_password"),
+        send_burst: get.count("irc.send_burst"),
+        send_interval: get
+            .duration("irc.send_interval")
+            .to_std()
+            .unwrap_or_default()
+            .max(std::time::Duration::from_millis(1)),
+        operators_are_organisers: get.bool("irc.operators_are_organisers"),
+        nick,
     })
 }
 

@@ -16,6 +16,7 @@ pub enum Value {
     Duration(Duration),
     Addr(SocketAddr),
     Secret(Secret),
+    Count(u32),
 }
 
 /// A value before it is checked: text from anywhere, or a TOML boolean.
@@ -66,6 +67,10 @@ pub fn check(kind: Kind, raw: &Raw) -> Result<Value, String> {
             .map(Value::Duration)
             .map_err(|_| format!("`{value}` is not a duration")),
         Kind::MatrixUser => check_matrix_user(value).map(|()| Value::Text(value.to_owned())),
+        Kind::Count => match value.parse::<u32>() {
+            Ok(n) if n > 0 => Ok(Value::Count(n)),
+            _ => Err(format!("`{value}` is not a whole number from 1 up")),
+        },
     }
 }
 

@@ -40,7 +40,7 @@ impl<C: Chat> Engine<C> {
     ) {
         let answer = match parsed {
             Err(e) => e.to_string(),
-            Ok(cmd) if cmd.organiser_only() && !self.is_organiser(room, &sender.id).await => {
+            Ok(cmd) if cmd.organiser_only() && !self.is_organiser(room, sender).await => {
                 format!(
                     "Sorry {}, only the organisers of a debate in this room can use that command. \
                      Try !help.",
@@ -70,14 +70,19 @@ impl<C: Chat> Engine<C> {
 
     /// Organisers are those listed in the schedule for a debate held in the
     /// room, plus the room's moderators as the network reports them.
-    async fn is_organiser(&self, room: &Room, user: &str) -> bool {
+    async fn is_organiser(&self, room: &Room, sender: &Sender) -> bool {
         let schedule = self.schedule.borrow().clone();
-        let listed = schedule
-            .debates
-            .iter()
-            .filter(|d| d.rooms.contains(room))
-            .any(|d| d.organisers.iter().any(|o| o.eq_ignore_ascii_case(user)));
-        listed || self.chat.is_moderator(room, user).await
+        let listed = sender.verified
+            && schedule
+                .debates
+                .iter()
+                .filter(|d| d.rooms.contains(room))
+                .any(|d| {
+                    d.organisers
+                        .iter()
+                        .any(|o| o.eq_ignore_ascii_case(&sender.id))
+                });
+        listed || self.chat.is_moderator(room, &sender.id).await
     }
 
     async fn apply(

@@ -401,6 +401,8 @@ impl<C: Chat> Engine<C> {
                 zones: debate.zones.iter().map(|z| z.name()).collect(),
                 public: debate.public,
                 rehearsal_clock: self.config.rehearsal,
+                duration: debate.duration,
+                collect_grace: self.config.collect_grace,
                 now,
             })
             .await?;

@@ -7,6 +7,7 @@ mod codec;
 mod lock;
 mod occurrences;
 mod posts;
+mod presence;
 mod progress;
 mod replies;
 
@@ -26,6 +27,7 @@ pub use self::codec::{parse_ts, ts};
 pub use self::lock::{DataDirLock, LOCK_FILE};
 pub use self::occurrences::{NewOccurrence, OccurrenceRow};
 pub use self::posts::{NewPost, PostRow};
+pub use self::presence::{MIN_ABSENCE, PRESENCE_EVERY};
 pub use self::replies::{NewReply, ReplyRow, WriteOp};
 use crate::domain::UnknownName;
 pub use crate::domain::{PostKind, PostStatus};

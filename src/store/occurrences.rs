@@ -1,6 +1,6 @@
 //! Occurrences: one scheduled (or rehearsed) run of a debate.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 // Dynamic SQL here only splices the fixed column lists below, never input.
 use sqlx::{AssertSqlSafe, Row};
 
@@ -22,6 +22,11 @@ pub struct NewOccurrence<'a> {
     pub public: bool,
     /// For rehearsals: the compressed clock's real origin and speed.
     pub rehearsal_clock: Option<(DateTime<Utc>, f64)>,
+    /// The debate's scheduled length and the engine's collect grace: with
+    /// them a transcript knows when collection ended without the schedule
+    /// or the configuration (see `transcript::gaps`).
+    pub duration: Duration,
+    pub collect_grace: Duration,
     pub now: DateTime<Utc>,
 }
 
@@ -47,6 +52,9 @@ pub struct OccurrenceRow {
     pub token: String,
     /// When the retention period removed its answers.
     pub purged_at: Option<DateTime<Utc>>,
+    /// As created (`None` for occurrences stored before they were recorded).
+    pub duration: Option<Duration>,
+    pub collect_grace: Option<Duration>,
 }
 
 /// A JSON array of texts, as stored (NULL for rows from before it was).
@@ -83,12 +91,18 @@ fn occurrence_row(r: &sqlx::sqlite::SqliteRow) -> Result<OccurrenceRow> {
         public: r.try_get::<i64, _>("public")? != 0,
         token: r.try_get::<Option<String>, _>("token")?.unwrap_or_default(),
         purged_at: opt_ts(r.try_get("purged_at")?)?,
+        duration: r
+            .try_get::<Option<i64>, _>("duration_seconds")?
+            .map(Duration::seconds),
+        collect_grace: r
+            .try_get::<Option<i64>, _>("collect_grace_seconds")?
+            .map(Duration::seconds),
     })
 }
 
 const OCC_COLS: &str = "id, debate, scheduled_start, title, timezone, shift_seconds, ended_at, \
                         rehearsal, clock_real_base, clock_speed, questions, zones, public, token, \
-                        purged_at";
+                        purged_at, duration_seconds, collect_grace_seconds";
 
 impl Store {
     /// Finds or creates the occurrence `(debate, scheduled_start)`. An
@@ -105,8 +119,9 @@ impl Store {
         let mut c = self.conn().await?;
         let r = sqlx::query(
             "INSERT INTO occurrences (debate, scheduled_start, title, timezone, rehearsal, \
-             clock_real_base, clock_speed, created_at, questions, zones, public, token) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             clock_real_base, clock_speed, created_at, questions, zones, public, token, \
+             duration_seconds, collect_grace_seconds) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT (debate, scheduled_start) DO NOTHING",
         )
         .bind(new.debate)
@@ -121,6 +136,8 @@ impl Store {
         .bind(zones)
         .bind(i64::from(new.public))
         .bind(token)
+        .bind(new.duration.num_seconds())
+        .bind(new.collect_grace.num_seconds())
         .execute(c.c())
         .await;
         c.check(r)?;
@@ -260,8 +277,9 @@ impl Store {
     }
 
     /// Removes the answers of occurrences that started before `cutoff`
-    /// (the retention period), marking them purged at `now`. Returns how
-    /// many answers went.
+    /// (the retention period), marking them purged at `now`, and the
+    /// presence records of that time (kept a little longer: see
+    /// `presence::KEPT_BEFORE_CUTOFF`). Returns how many answers went.
     ///
     /// # Errors
     /// Database failures.
@@ -305,6 +323,7 @@ async fn purge_in(
     .execute(&mut *tx)
     .await?
     .rows_affected();
+    super::presence::purge_presence(&mut tx, cutoff).await?;
     tx.commit().await?;
     Ok(gone)
 }

@@ -77,6 +77,8 @@ struct Moment<'a> {
     who: Cow<'a, str>,
     text: Cow<'a, str>,
     question: bool,
+    /// Podium was disconnected from here on (`text` says until when).
+    gap: bool,
     /// For an answer: the number of the question it was filed under.
     under: Option<u32>,
     edited: bool,
@@ -90,6 +92,8 @@ struct Page<'a> {
     when: String,
     intro: Option<String>,
     purged: Option<String>,
+    /// When Podium was disconnected (answers sent then are missing).
+    gaps: Vec<String>,
     by_question: bool,
     /// Only the view's own list is filled: `sections` by question,
     /// `moments` in time order.
@@ -135,6 +139,7 @@ pub fn page<'a>(t: &'a Transcript, view: View, links: &'a Links) -> String {
                 at.get(..10).unwrap_or(at)
             )
         }),
+        gaps: t.gaps.iter().map(|g| t.gap_sentence(g)).collect(),
         by_question: view == View::ByQuestion,
         sections: match view {
             View::ByQuestion => sections(t, zone),
@@ -253,6 +258,7 @@ fn moments<'a>(t: &'a Transcript, zone: Tz, all: &[&'a ReplyEntry]) -> Vec<Momen
                     who: Cow::Owned(format!("Q{}", q.number)),
                     text: neutralise(&q.text),
                     question: true,
+                    gap: false,
                     under: None,
                     edited: false,
                 },
@@ -272,8 +278,24 @@ fn moments<'a>(t: &'a Transcript, zone: Tz, all: &[&'a ReplyEntry]) -> Vec<Momen
                 who: neutralise(&r.author),
                 text: neutralise(&r.body),
                 question: false,
+                gap: false,
                 under: under.get(r.id.as_str()).copied(),
                 edited: r.edited,
+            },
+        ));
+    }
+    // After what was sent in the second a gap began: that still arrived.
+    for g in &t.gaps {
+        list.push((
+            &g.from,
+            Moment {
+                time: local_time(zone, &g.from),
+                who: Cow::Borrowed(""),
+                text: Cow::Owned(t.gap_sentence(g)),
+                question: false,
+                gap: true,
+                under: None,
+                edited: false,
             },
         ));
     }

@@ -2,6 +2,7 @@
 //! Markdown, plain text and JSON are views of it.
 
 mod charts;
+mod gaps;
 pub mod html;
 mod text;
 
@@ -9,6 +10,7 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 
+pub use self::gaps::{Gap, fingerprint};
 use crate::store::{self, OccurrenceRow, PostKind, PostRow, PostStatus, ReplyRow, Store};
 
 /// The JSON shape is a contract (see README): `debate`, `title`,
@@ -30,6 +32,9 @@ pub struct Transcript {
     pub unattributed: Vec<ReplyEntry>,
     /// When the retention period removed the answers, if it did.
     pub purged_at: Option<String>,
+    /// When Podium was disconnected from a network the debate was held on
+    /// that keeps no history (IRC): answers sent then are missing.
+    pub gaps: Vec<Gap>,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -124,13 +129,19 @@ pub async fn find(
         }))
 }
 
-/// Builds the transcript of one stored occurrence. Deleted replies are left
-/// out; edited ones show their latest text.
+/// Builds the transcript of one stored occurrence as it stands at `now`
+/// (which bounds the gaps of a debate still running). Deleted replies are
+/// left out; edited ones show their latest text.
 ///
 /// # Errors
 /// Store failures.
-pub async fn build(store: &Store, occ: &OccurrenceRow) -> store::Result<Transcript> {
+pub async fn build(
+    store: &Store,
+    occ: &OccurrenceRow,
+    now: DateTime<Utc>,
+) -> store::Result<Transcript> {
     let posts = store.posts(occ.id).await?;
+    let gaps = gaps::gaps(store, occ, &posts, now).await?;
     let mut questions = asked_questions(&posts);
     let mut replies = store.replies(occ.id).await?;
     replies.retain(|r| r.deleted_at.is_none());
@@ -183,6 +194,7 @@ pub async fn build(store: &Store, occ: &OccurrenceRow) -> store::Result<Transcri
         questions,
         unattributed,
         purged_at: occ.purged_at.map(rfc3339),
+        gaps,
     })
 }
 
@@ -259,6 +271,13 @@ impl Transcript {
         local_time(self.tz(), rfc)
     }
 
+    /// An RFC 3339 instant in the debate's zone, formatted with `format`.
+    pub(crate) fn local_with(&self, rfc: &str, format: &str) -> String {
+        DateTime::parse_from_rfc3339(rfc)
+            .map(|t| t.with_timezone(&self.tz()).format(format).to_string())
+            .unwrap_or_else(|_| rfc.to_owned())
+    }
+
     pub fn render(&self, format: Format) -> String {
         match format {
             Format::Json => serde_json::to_string_pretty(self).unwrap_or_default() + "\n",
@@ -295,6 +314,7 @@ mod tests {
             zones: vec!["Europe/London".into()],
             intro: None,
             purged_at: None,
+            gaps: Vec::new(),
             questions: vec![
                 QuestionEntry {
                     number: 1,

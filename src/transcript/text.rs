@@ -37,6 +37,14 @@ pub fn markdown(t: &Transcript) -> String {
     if let Some(note) = purged(t) {
         let _ = write!(out, "\n_{note}_\n");
     }
+    if !t.gaps.is_empty() {
+        let notes: Vec<String> = t
+            .gaps
+            .iter()
+            .map(|g| format!("> {}", md_escape(&t.gap_sentence(g))))
+            .collect();
+        let _ = write!(out, "\n{}\n", notes.join("\n>\n"));
+    }
     let reply = |out: &mut String, r: &ReplyEntry| {
         let edited = if r.edited { " (edited)" } else { "" };
         let _ = writeln!(
@@ -76,6 +84,9 @@ pub fn plain(t: &Transcript) -> String {
     let mut out = format!("{}\n{}\n", neutralise(&t.title), heading(t));
     if let Some(note) = purged(t) {
         let _ = writeln!(out, "{note}");
+    }
+    for g in &t.gaps {
+        let _ = writeln!(out, "{}", t.gap_sentence(g));
     }
     let reply = |out: &mut String, r: &ReplyEntry| {
         let _ = writeln!(

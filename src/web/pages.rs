@@ -7,7 +7,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{Duration, NaiveDate};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use super::cache::Variant;
 use super::{Site, failed, not_found};
@@ -101,13 +101,13 @@ async fn show(
     if !occ.public && !key.is_some_and(|k| same_token(k, &occ.token)) {
         return not_found();
     }
-    let fingerprint = match site.store.fingerprint(occ.id).await {
+    let fingerprint = match transcript::fingerprint(&site.store, &occ, now).await {
         Ok(f) => f,
         Err(e) => return failed(&e),
     };
     let entry = match site.cache.get(occ.id, variant, &fingerprint) {
         Some(entry) => entry,
-        None => match render(site, &occ, variant, date, key).await {
+        None => match render(site, &occ, variant, date, key, now).await {
             Ok(body) => site.cache.put(occ.id, variant, &fingerprint, body),
             Err(e) => return failed(&e),
         },
@@ -190,8 +190,9 @@ async fn render(
     variant: Variant,
     date: &str,
     key: Option<&String>,
+    now: DateTime<Utc>,
 ) -> Result<String, crate::store::StoreError> {
-    let t = transcript::build(&site.store, occ).await?;
+    let t = transcript::build(&site.store, occ, now).await?;
     let key = key.filter(|_| !occ.public).map(String::as_str);
     let links = html::Links::served(date, key);
     Ok(match variant {

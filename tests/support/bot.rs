@@ -147,6 +147,7 @@ impl Bot {
                 sender: Sender {
                     id: format!("@{who}:example.org"),
                     name: who.to_owned(),
+                    verified: true,
                 },
                 body: body.to_owned(),
                 in_reply_to: reply_to.map(str::to_owned),

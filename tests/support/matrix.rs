@@ -660,6 +660,16 @@ impl Podium {
     /// `podium run` as `user` (with `password`) on the homeserver at `url`
     /// (not necessarily the binary's Synapse), hosting `yaml`.
     pub fn on(url: &str, user: &str, password: &str, yaml: &str) -> Podium {
+        let mut podium = Podium::bare(yaml);
+        podium.env("PODIUM_MATRIX_HOMESERVER", url);
+        podium.env("PODIUM_MATRIX_USER", user);
+        podium.env("PODIUM_MATRIX_PASSWORD", password);
+        podium
+    }
+
+    /// `podium run` hosting `yaml`, no network configured yet (the IRC
+    /// tests add theirs with [`Podium::env`]).
+    pub fn bare(yaml: &str) -> Podium {
         let dir = tempfile::tempdir().expect("temp dir");
         let schedule = dir.path().join("debates.yaml");
         std::fs::write(&schedule, yaml).expect("schedule");
@@ -669,9 +679,6 @@ impl Podium {
         // it posts point there, so tests can open them.
         let web = format!("127.0.0.1:{}", free_port());
         let env = vec![
-            ("PODIUM_MATRIX_HOMESERVER".into(), url.to_owned()),
-            ("PODIUM_MATRIX_USER".into(), user.to_owned()),
-            ("PODIUM_MATRIX_PASSWORD".into(), password.to_owned()),
             ("PODIUM_SCHEDULE".into(), schedule.display().to_string()),
             ("PODIUM_DATA_DIR".into(), data.display().to_string()),
             ("PODIUM_WEB_ADDR".into(), web.clone()),

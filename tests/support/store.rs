@@ -16,7 +16,8 @@ pub async fn memory_store() -> Store {
     Store::open_memory().await.unwrap()
 }
 
-/// Debate `d` ("D", in London, one question "Why?") starting at `start`,
+/// Debate `d` ("D", in London, one question "Why?", an hour long, answers
+/// collected for 10 minutes after the closing) starting at `start`,
 /// recorded at its start.
 pub fn occurrence(start: DateTime<Utc>) -> NewOccurrence<'static> {
     NewOccurrence {
@@ -28,6 +29,21 @@ pub fn occurrence(start: DateTime<Utc>) -> NewOccurrence<'static> {
         zones: vec!["Europe/London"],
         public: false,
         rehearsal_clock: None,
+        duration: chrono::Duration::hours(1),
+        collect_grace: chrono::Duration::minutes(10),
         now: start,
     }
+}
+
+/// A presence row of `network` from `since` to `until`, as the network
+/// adapter leaves one: begun, then extended; its id.
+pub async fn presence(
+    store: &Store,
+    network: podium::domain::Network,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> i64 {
+    let id = store.presence_begin(network, since).await.unwrap();
+    store.presence_extend(id, until).await.unwrap();
+    id
 }

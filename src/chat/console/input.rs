@@ -67,11 +67,13 @@ pub async fn read_stdin(
             Sender {
                 id: YOU.to_owned(),
                 name,
+                verified: true,
             }
         } else {
             Sender {
                 id: format!("console:{name}"),
                 name,
+                verified: true,
             }
         };
         let (ack_tx, ack_rx) = oneshot::channel();

@@ -64,6 +64,7 @@ fn convert_any(event: AnySyncTimelineEvent, me: &UserId) -> Converted {
                     sender: Sender {
                         id: m.sender.to_string(),
                         name: m.sender.localpart().to_owned(),
+                        verified: true,
                     },
                     body: strip_reply_fallback(&body).to_owned(),
                     in_reply_to: relation.and_then(|r| replied_to(&r)),

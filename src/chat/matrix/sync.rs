@@ -33,7 +33,7 @@ use tokio::sync::{Mutex, Notify, mpsc};
 
 use super::convert::{Converted, convert};
 use super::rooms::RoomMap;
-use crate::chat::{Cursor, Event, Incoming, Room};
+use crate::chat::{Cursor, Event, Incoming, Room, jittered};
 use crate::health::Health;
 use crate::outage::{Outage, Report};
 use crate::store::Store;
@@ -439,16 +439,4 @@ async fn decrypt(
 ) -> Option<Converted> {
     let event = room.decrypt_event(raw, None).await.ok()?;
     Some(convert(&event, me))
-}
-
-/// `wait`, give or take a quarter, so restarted bots do not retry in step.
-fn jittered(wait: Duration) -> Duration {
-    let nanos = u64::from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos()),
-    );
-    let spread = wait.as_millis() as u64 / 2;
-    let offset = if spread == 0 { 0 } else { nanos % spread };
-    wait - wait / 4 + Duration::from_millis(offset)
 }

@@ -1,0 +1,245 @@
+//! Posts as IRC lines. A line on the wire is at most 512 bytes, including
+//! the prefix the server adds when it relays it (`:nick!user@host `), the
+//! command, the channel and the final CRLF; anything longer is cut by the
+//! server, mid-character if need be. So a post is split beforehand, on
+//! word boundaries where it can be and on character boundaries where a
+//! single word is too long, into lines that fit.
+
+use crate::chat::PostKind;
+
+/// IRC's bold toggle.
+const BOLD: char = '\x02';
+
+/// The most lines one post may take: a flood of hundreds of lines (a
+/// 100 KB `!ask`) would hold up every other post for minutes.
+pub const MAX_LINES: usize = 30;
+
+/// Bytes a line may have on the wire, CRLF included (RFC 1459 and every
+/// server since).
+const LINE_BYTES: usize = 512;
+
+/// What the server adds in front of a relayed line when Podium does not
+/// know its own user and host yet: the longest user (10, plus `~`) and
+/// host (63) that servers allow.
+pub const UNKNOWN_MASK: usize = 11 + 63;
+
+/// The post as IRC shows it: a question's number in bold. The stored
+/// text stays plain; only what is sent carries control codes.
+pub fn format(body: &str, kind: Option<PostKind>) -> String {
+    if kind == Some(PostKind::Question)
+        && let Some((number, rest)) = body.split_once(": ")
+        && number.len() > 1
+        && number.starts_with('Q')
+        && number[1..].bytes().all(|b| b.is_ascii_digit())
+    {
+        return format!("{BOLD}{number}:{BOLD} {rest}");
+    }
+    body.to_owned()
+}
+
+/// Bytes left for the text of a `command` to `target` sent by `nick`,
+/// whose user and host together take `mask` bytes.
+pub fn budget(nick: &str, mask: usize, command: &str, target: &str) -> usize {
+    // `:nick!user@host COMMAND #target :text\r\n`
+    let overhead = 1 + nick.len() + 2 + mask + 1 + command.len() + 1 + target.len() + 2 + 2;
+    LINE_BYTES.saturating_sub(overhead).max(16)
+}
+
+/// Splits `text` into lines of at most `budget` bytes: on its own line
+/// breaks, then between words, and inside a word only when the word alone
+/// is too long, never inside a UTF-8 character. Blank lines are dropped
+/// (IRC cannot send them), as are characters no IRC line may carry. At
+/// most [`MAX_LINES`]; a longer text ends with a note that it was cut.
+pub fn split(text: &str, budget: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    for paragraph in text.split('\n') {
+        let clean: String = paragraph
+            .chars()
+            .filter(|c| !matches!(c, '\r' | '\0'))
+            .collect();
+        let mut line = String::new();
+        for word in clean.split(' ') {
+            let needed = if line.is_empty() {
+                word.len()
+            } else {
+                line.len() + 1 + word.len()
+            };
+            if needed <= budget {
+                if !line.is_empty() {
+                    line.push(' ');
+                }
+                line.push_str(word);
+                continue;
+            }
+            if !line.trim().is_empty() {
+                out.push(std::mem::take(&mut line));
+            }
+            line.clear();
+            let mut rest = word;
+            while rest.len() > budget {
+                let cut = floor_char_boundary(rest, budget);
+                out.push(rest[..cut].to_owned());
+                rest = &rest[cut..];
+            }
+            line.push_str(rest);
+        }
+        if !line.trim().is_empty() {
+            out.push(line);
+        }
+    }
+    if out.len() > MAX_LINES {
+        out.truncate(MAX_LINES);
+        let note = " […]";
+        let last = &mut out[MAX_LINES - 1];
+        let keep = floor_char_boundary(last, budget.saturating_sub(note.len()));
+        last.truncate(keep);
+        last.push_str(note);
+    }
+    out
+}
+
+/// The largest index at most `at` that falls between characters.
+fn floor_char_boundary(s: &str, at: usize) -> usize {
+    let mut i = at.min(s.len());
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// What people write, without IRC's formatting codes (bold, colours,
+/// italics...): the transcript stores the text, not its looks.
+pub fn strip_formatting(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            // Colour: up to two digits, optionally a comma and two more.
+            '\x03' => {
+                if skip_digits(&mut chars, 2) > 0 && chars.peek() == Some(&',') {
+                    let mut ahead = chars.clone();
+                    ahead.next();
+                    if ahead.peek().is_some_and(char::is_ascii_digit) {
+                        chars.next();
+                        skip_digits(&mut chars, 2);
+                    }
+                }
+            }
+            // Hex colour: six hex digits, optionally a comma and six more.
+            '\x04' => {
+                skip_hex(&mut chars);
+                if chars.peek() == Some(&',') {
+                    chars.next();
+                    skip_hex(&mut chars);
+                }
+            }
+            '\x02' | '\x0f' | '\x11' | '\x16' | '\x1d' | '\x1e' | '\x1f' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn skip_digits(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, most: usize) -> usize {
+    let mut n = 0;
+    while n < most && chars.peek().is_some_and(char::is_ascii_digit) {
+        chars.next();
+        n += 1;
+    }
+    n
+}
+
+fn skip_hex(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+    for _ in 0..6 {
+        if !chars.peek().is_some_and(char::is_ascii_hexdigit) {
+            break;
+        }
+        chars.next();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn question_numbers_are_bold_and_nothing_else_is() {
+        assert_eq!(
+            format("Q12: Who leads?", Some(PostKind::Question)),
+            "\x02Q12:\x02 Who leads?"
+        );
+        assert_eq!(
+            format("Q12: Who leads?", Some(PostKind::Intro)),
+            "Q12: Who leads?"
+        );
+        assert_eq!(format("Quite: so", Some(PostKind::Question)), "Quite: so");
+        assert_eq!(format("Q: so", Some(PostKind::Question)), "Q: so");
+    }
+
+    #[test]
+    fn a_long_text_is_split_between_words_into_lines_that_fit() {
+        let words: Vec<String> = (0..150).map(|i| format!("wörd{i}")).collect();
+        let text = words.join(" ");
+        let lines = split(&text, 100);
+        assert!(lines.len() > 1);
+        for l in &lines {
+            assert!(l.len() <= 100, "{} bytes: {l}", l.len());
+            assert!(!l.starts_with(' ') && !l.ends_with(' '), "{l:?}");
+        }
+        assert_eq!(lines.join(" "), text);
+    }
+
+    #[test]
+    fn a_word_longer_than_a_line_is_cut_between_characters() {
+        // Four-byte characters: a cut anywhere but between them breaks one.
+        let word = "😀".repeat(100);
+        let lines = split(&word, 50);
+        for l in &lines {
+            assert!(l.len() <= 50);
+        }
+        assert_eq!(lines.concat(), word);
+        assert_eq!(lines[0].len(), 48);
+    }
+
+    #[test]
+    fn line_breaks_start_new_lines_and_blank_lines_are_dropped() {
+        assert_eq!(
+            split("one\r\n\ntwo three\n \nfour\0", 400),
+            ["one", "two three", "four"]
+        );
+        assert!(split("", 400).is_empty());
+    }
+
+    #[test]
+    fn a_flood_of_lines_is_cut_with_a_note() {
+        let text = "line\n".repeat(100);
+        let lines = split(&text, 400);
+        assert_eq!(lines.len(), MAX_LINES);
+        assert!(lines[MAX_LINES - 1].ends_with("[…]"));
+    }
+
+    #[test]
+    fn the_budget_leaves_room_for_what_the_server_adds() {
+        let b = budget("podium", UNKNOWN_MASK, "PRIVMSG", "#debates");
+        let wire = format!(
+            ":podium!{}@{} PRIVMSG #debates :{}\r\n",
+            "u".repeat(11),
+            "h".repeat(63),
+            "x".repeat(b)
+        );
+        assert!(wire.len() <= 512, "{}", wire.len());
+        assert!(wire.len() >= 505, "{}", wire.len());
+    }
+
+    #[test]
+    fn formatting_codes_are_stripped() {
+        assert_eq!(
+            strip_formatting("\x02A1:\x02 \x0304,12red\x03 and \x1ditalic\x1d\x0f"),
+            "A1: red and italic"
+        );
+        assert_eq!(strip_formatting("\x0399 bottles"), " bottles");
+        assert_eq!(strip_formatting("\x03,5 comma"), ",5 comma");
+        assert_eq!(strip_formatting("\x04ff00aa,00ff00hex"), "hex");
+        assert_eq!(strip_formatting("plain, text"), "plain, text");
+    }
+}

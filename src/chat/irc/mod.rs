@@ -1,0 +1,312 @@
+//! IRC, through the `irc` crate: the bot connects and registers
+//! (`session`: TLS, IRCv3 capabilities, SASL), joins the schedule's
+//! channels and reads what people say in them (`connection`), and posts
+//! through one paced queue (`queue`) in lines that fit (`lines`).
+//!
+//! IRC keeps no history and has no message ids of its own: what is said
+//! while Podium is disconnected is lost (the time is recorded so every
+//! transcript says so), and a post interrupted by a crash is not sent
+//! again, since a question posted twice is worse than one missing
+//! ([`Chat::deduplicates`] is false).
+//!
+//! Questions and other posts are PRIVMSG; answers to commands are NOTICE,
+//! and Podium never answers a NOTICE, so two bots cannot talk in a loop.
+
+mod connection;
+mod lines;
+mod queue;
+mod session;
+
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Duration;
+
+use irc::client::data::AccessLevel;
+use irc::proto::Message;
+use irc::proto::message::Tag;
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::{Chat, ChatError, Incoming, Outgoing, Room, jittered};
+use crate::config::IrcConfig;
+use crate::health::Health;
+use crate::schedule::Schedule;
+use crate::store::Store;
+use queue::{Bucket, Job, Link, Queue};
+pub use session::OpenError;
+use session::Session;
+
+/// The name of this network in the health report.
+pub const NETWORK: &str = "irc";
+
+/// Ids Podium makes up where the server gives none (no `msgid` tag).
+const LOCAL_ID: &str = "irc-local-";
+
+/// Lines waiting in the queue beyond which answers to commands are
+/// dropped rather than queued: a crowd typing `!next` must not hold up
+/// the questions.
+const BUSY: usize = 40;
+
+/// The first wait before reconnecting, doubled each time up to the last.
+const FIRST_WAIT: Duration = Duration::from_secs(1);
+const LONGEST_WAIT: Duration = Duration::from_secs(60);
+
+/// What the connection and the engine's sends share.
+#[derive(Default)]
+struct Shared {
+    /// Channels joined now, by lower-case name, as the schedule writes them.
+    joined: RwLock<HashMap<String, Room>>,
+    /// Podium's own nick now, and the length of its `user@host`, once seen.
+    me: RwLock<(String, Option<usize>)>,
+    /// The nick each sender id was last seen with (an id may be an account).
+    nicks: RwLock<HashMap<String, String>>,
+}
+
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// IRC's name for a channel, for comparing (`#Debates` is `#debates`).
+fn fold(name: &str) -> String {
+    name.to_lowercase()
+}
+
+/// The bot's connection to its IRC server, as the engine posts through it.
+pub struct IrcChat {
+    shared: Arc<Shared>,
+    link: watch::Receiver<Option<Link>>,
+    queue: Queue,
+    operators_are_organisers: bool,
+}
+
+/// An IRC connection, registered or still to be.
+pub struct Irc {
+    chat: Arc<IrcChat>,
+    config: IrcConfig,
+    link: watch::Sender<Option<Link>>,
+    first: Option<Session>,
+}
+
+impl Irc {
+    /// Tries the server once: refused settings (password, nick, SASL
+    /// login) are an error now, so `podium run` can say so and exit; a
+    /// server out of reach is tried again by [`Irc::run`].
+    ///
+    /// # Errors
+    /// [`OpenError::Refused`].
+    pub async fn start(config: &IrcConfig) -> Result<Irc, OpenError> {
+        let first = match session::open(config).await {
+            Ok(s) => Some(s),
+            Err(e @ OpenError::Refused(_)) => return Err(e),
+            Err(OpenError::Failed(why)) => {
+                tracing::warn!(server = %config.server, reason = %why,
+                    "cannot connect to IRC yet; trying again in the background");
+                None
+            }
+        };
+        let (link, link_rx) = watch::channel(None);
+        let chat = IrcChat {
+            shared: Arc::new(Shared::default()),
+            queue: Queue::start(
+                link_rx.clone(),
+                Bucket::new(config.send_burst, config.send_interval),
+            ),
+            link: link_rx,
+            operators_are_organisers: config.operators_are_organisers,
+        };
+        Ok(Irc {
+            chat: Arc::new(chat),
+            config: config.clone(),
+            link,
+            first,
+        })
+    }
+
+    /// The connection the engine posts through.
+    pub fn chat(&self) -> Arc<IrcChat> {
+        self.chat.clone()
+    }
+
+    /// Stays connected, joined to the schedule's channels, delivering what
+    /// people say in them to `events`, reconnecting with growing waits
+    /// after the connection is lost. Runs until the app stops it.
+    ///
+    /// # Errors
+    /// None so far: every failure is retried.
+    pub async fn run(
+        mut self,
+        store: Store,
+        events: mpsc::Sender<Incoming>,
+        schedule: watch::Receiver<Arc<Schedule>>,
+        health: Health,
+    ) -> anyhow::Result<()> {
+        let mut wait = FIRST_WAIT;
+        loop {
+            let session = match self.first.take() {
+                Some(s) => s,
+                None => match self.connect(&health).await {
+                    Some(s) => s,
+                    None => {
+                        tokio::time::sleep(jittered(wait)).await;
+                        wait = (wait * 2).min(LONGEST_WAIT);
+                        continue;
+                    }
+                },
+            };
+            let began = tokio::time::Instant::now();
+            let reason = connection::Connection::new(
+                &self.chat,
+                &self.config,
+                &self.link,
+                session,
+                &events,
+                &health,
+                &store,
+            )
+            .serve(schedule.clone())
+            .await;
+            self.link.send_replace(None);
+            write(&self.chat.shared.joined).clear();
+            health.set(NETWORK, false, format!("disconnected: {reason}"));
+            tracing::warn!(server = %self.config.server, %reason,
+                "disconnected from IRC; reconnecting");
+            if began.elapsed() > LONGEST_WAIT {
+                wait = FIRST_WAIT;
+            }
+            tokio::time::sleep(jittered(wait)).await;
+            wait = (wait * 2).min(LONGEST_WAIT);
+        }
+    }
+
+    async fn connect(&self, health: &Health) -> Option<Session> {
+        health.set(NETWORK, false, "connecting");
+        match session::open(&self.config).await {
+            Ok(s) => Some(s),
+            Err(OpenError::Refused(why)) => {
+                // The settings were accepted before (or Podium would not
+                // have started): someone changed them on the server.
+                tracing::error!(server = %self.config.server, reason = %why,
+                    "the IRC server refuses Podium's settings; trying again");
+                health.set(NETWORK, false, why);
+                None
+            }
+            Err(OpenError::Failed(why)) => {
+                tracing::warn!(server = %self.config.server, reason = %why,
+                    "cannot connect to IRC");
+                health.set(NETWORK, false, why);
+                None
+            }
+        }
+    }
+}
+
+impl IrcChat {
+    /// The lines of `post` to `channel`, as `command`, with the reply tag
+    /// where the server relays it and the command answered has an id.
+    fn messages(
+        &self,
+        channel: &str,
+        command: &str,
+        post: Outgoing<'_>,
+        link: &Link,
+    ) -> Vec<Message> {
+        let (nick, mask) = read(&self.shared.me).clone();
+        let text = lines::format(post.body, post.kind);
+        let budget = lines::budget(&nick, mask.unwrap_or(lines::UNKNOWN_MASK), command, channel);
+        let reply = post
+            .reply_to
+            .filter(|id| link.tags && !id.starts_with(LOCAL_ID));
+        lines::split(&text, budget)
+            .into_iter()
+            .filter_map(|line| {
+                let tags = reply.map(|id| vec![Tag("+draft/reply".into(), Some(id.to_owned()))]);
+                Message::with_tags(tags, None, command, vec![channel, &line]).ok()
+            })
+            .collect()
+    }
+}
+
+impl Chat for IrcChat {
+    async fn send(&self, room: &Room, post: Outgoing<'_>) -> Result<String, ChatError> {
+        let Room::Irc(channel) = room else {
+            return Err(ChatError::Permanent(format!(
+                "{room} is not an IRC channel"
+            )));
+        };
+        let Some(link) = self.link.borrow().clone() else {
+            return Err(ChatError::Temporary(
+                "not connected to the IRC server".into(),
+            ));
+        };
+        if !read(&self.shared.joined).contains_key(&fold(channel)) {
+            return Err(ChatError::Temporary(format!("not in {channel} (yet)")));
+        }
+        if post.kind.is_none() && self.queue.waiting() > BUSY {
+            return Err(ChatError::Permanent(format!(
+                "{} lines are waiting to be sent; this answer is dropped",
+                self.queue.waiting()
+            )));
+        }
+        let command = if post.kind.is_some() {
+            "PRIVMSG"
+        } else {
+            "NOTICE"
+        };
+        let messages = self.messages(channel, command, post, &link);
+        if messages.is_empty() {
+            return Err(ChatError::Permanent("the post has no text to send".into()));
+        }
+        let (done, result) = oneshot::channel();
+        self.queue.push(Job {
+            messages,
+            done: Some(done),
+            fallback_id: format!("{LOCAL_ID}{}", post.key),
+        });
+        result
+            .await
+            .unwrap_or_else(|_| Err(ChatError::Temporary("IRC is stopping".into())))
+    }
+
+    async fn is_moderator(&self, room: &Room, user: &str) -> bool {
+        let Room::Irc(channel) = room else {
+            return false;
+        };
+        if !self.operators_are_organisers {
+            return false;
+        }
+        let Some(nick) = read(&self.shared.nicks).get(&fold(user)).cloned() else {
+            return false;
+        };
+        let Some(link) = self.link.borrow().clone() else {
+            return false;
+        };
+        let Some(users) = link
+            .client
+            .list_channels()
+            .unwrap_or_default()
+            .into_iter()
+            .find(|c| fold(c) == fold(channel))
+            .and_then(|c| link.client.list_users(&c))
+        else {
+            return false;
+        };
+        users
+            .iter()
+            .filter(|u| fold(u.get_nickname()) == fold(&nick))
+            .any(|u| {
+                u.access_levels().iter().any(|l| {
+                    matches!(
+                        l,
+                        AccessLevel::Owner | AccessLevel::Admin | AccessLevel::Oper
+                    )
+                })
+            })
+    }
+
+    fn deduplicates(&self, _room: &Room) -> bool {
+        false
+    }
+}

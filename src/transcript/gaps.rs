@@ -1,0 +1,262 @@
+//! Where a transcript may be missing answers: the spans of a debate in
+//! which Podium was not connected to a network that keeps no history (IRC),
+//! derived from the presence the store records (see `store::presence`).
+//! Every view shows them, so a reader knows that silence there may be
+//! Podium's and not the room's.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+
+use super::{Transcript, rfc3339};
+use crate::domain::{Network, Room};
+use crate::store::{self, OccurrenceRow, PRESENCE_EVERY, PostKind, PostRow, Store};
+
+/// A span in which Podium was disconnected from a network the debate was
+/// held on.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Gap {
+    /// As stored (`irc`).
+    pub network: String,
+    pub from: String,
+    /// For an ongoing gap: when the transcript was made.
+    pub until: String,
+    /// Still disconnected when the transcript was made, with the debate
+    /// still collecting answers: the end is not known yet.
+    pub ongoing: bool,
+}
+
+/// The collect grace of occurrences stored before it was recorded with
+/// them: the configuration's default.
+const DEFAULT_COLLECT_GRACE: Duration = Duration::minutes(10);
+
+/// A connection's presence row extended less than this long ago may simply
+/// not have been extended again yet: an absence that began since is not
+/// known to be one.
+fn not_yet_known() -> Duration {
+    Duration::from_std(PRESENCE_EVERY * 2).unwrap_or(Duration::minutes(1))
+}
+
+/// When the occurrence collected answers, as far as `now` goes.
+struct Window {
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+    /// Still collecting at `now` (then `until` is `now`).
+    collecting: bool,
+}
+
+/// From the actual start (scheduled, moved by `!start`) to the end of
+/// collection as the engine decides it: the closing (posted, or due when it
+/// was not) or `!end`, plus the collect grace. Without either yet, the
+/// scheduled end plus the grace bounds it; for an occurrence stored before
+/// its duration was recorded, only `now` does.
+fn window(occ: &OccurrenceRow, posts: &[PostRow], now: DateTime<Utc>) -> Option<Window> {
+    let from = occ.scheduled_start + Duration::seconds(occ.shift_seconds);
+    let grace = occ.collect_grace.unwrap_or(DEFAULT_COLLECT_GRACE);
+    let closing = posts
+        .iter()
+        .filter(|p| p.kind == PostKind::Closing)
+        .map(|p| p.sent_at.unwrap_or(p.due_at))
+        .max();
+    let end = closing
+        .or(occ.ended_at)
+        .or(occ.duration.map(|d| from + d))
+        .map(|close| close + grace);
+    let until = end.map_or(now, |e| e.min(now));
+    (from < until).then_some(Window {
+        from,
+        until,
+        collecting: end.is_none_or(|e| e > now),
+    })
+}
+
+/// The networks of the rooms the occurrence was held in.
+fn networks(posts: &[PostRow]) -> BTreeSet<Network> {
+    posts
+        .iter()
+        .filter_map(|p| p.room.parse::<Room>().ok())
+        .map(|r| r.network())
+        .collect()
+}
+
+/// The gaps in the collection of an occurrence's answers, as known at `now`.
+///
+/// # Errors
+/// Store failures.
+pub(super) async fn gaps(
+    store: &Store,
+    occ: &OccurrenceRow,
+    posts: &[PostRow],
+    now: DateTime<Utc>,
+) -> store::Result<Vec<Gap>> {
+    let Some(w) = window(occ, posts, now) else {
+        return Ok(Vec::new());
+    };
+    let known = now - not_yet_known();
+    let mut out = Vec::new();
+    for network in networks(posts) {
+        let mut spans = store.absences(network, w.from, w.until).await?;
+        let open_end = spans.last().filter(|s| s.1 == w.until && w.until > known);
+        if open_end.is_some_and(|s| s.0 >= known) {
+            spans.pop();
+        }
+        let last = spans.len().saturating_sub(1);
+        out.extend(spans.iter().enumerate().map(|(i, (a, b))| Gap {
+            network: network.as_str().to_owned(),
+            from: rfc3339(*a),
+            until: rfc3339(*b),
+            ongoing: i == last && w.collecting && *b == w.until,
+        }));
+    }
+    out.sort_by(|a, b| (&a.from, &a.network).cmp(&(&b.from, &b.network)));
+    Ok(out)
+}
+
+/// What changes when anything a transcript shows changes: the store's
+/// fingerprint of the occurrence, and its gaps. Gaps are not rows of the
+/// occurrence, and they depend on `now` (a crash writes nothing), so the
+/// store alone cannot say when they changed.
+///
+/// # Errors
+/// Store failures.
+pub async fn fingerprint(
+    store: &Store,
+    occ: &OccurrenceRow,
+    now: DateTime<Utc>,
+) -> store::Result<String> {
+    let posts = store.posts(occ.id).await?;
+    let mut out = store.fingerprint(occ.id).await?;
+    for g in gaps(store, occ, &posts, now).await? {
+        out.push_str(&format!(
+            "|{}:{}:{}:{}",
+            g.network, g.from, g.until, g.ongoing
+        ));
+    }
+    Ok(out)
+}
+
+/// How a network is named in a sentence.
+fn network_name(network: &str) -> &str {
+    match network {
+        "irc" => "IRC",
+        "matrix" => "Matrix",
+        "console" => "the console",
+        other => other,
+    }
+}
+
+impl Transcript {
+    /// The notice for one gap, times local to the debate's zone as
+    /// elsewhere in the transcript (with seconds when the minutes alone
+    /// would show a gap from 20:14 to 20:14).
+    pub(crate) fn gap_sentence(&self, g: &Gap) -> String {
+        let network = network_name(&g.network);
+        let zone = &self.timezone;
+        if g.ongoing {
+            return format!(
+                "Podium has been disconnected from {network} since {} ({zone}); \
+                 answers sent since then are missing.",
+                self.local(&g.from)
+            );
+        }
+        let (mut from, mut until) = (self.local(&g.from), self.local(&g.until));
+        if from == until {
+            from = self.local_with(&g.from, "%H:%M:%S");
+            until = self.local_with(&g.until, "%H:%M:%S");
+        }
+        format!(
+            "Podium was disconnected from {network} from {from} to {until} ({zone}); \
+             answers sent then are missing."
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn occurrence() -> OccurrenceRow {
+        OccurrenceRow {
+            id: 1,
+            debate: "d".into(),
+            scheduled_start: "2030-01-01T20:00:00Z".parse().unwrap(),
+            title: "D".into(),
+            timezone: "Europe/London".into(),
+            shift_seconds: 0,
+            ended_at: None,
+            rehearsal: false,
+            clock_real_base: None,
+            clock_speed: None,
+            questions: Vec::new(),
+            zones: Vec::new(),
+            public: false,
+            token: String::new(),
+            purged_at: None,
+            duration: Some(Duration::hours(1)),
+            collect_grace: Some(Duration::minutes(5)),
+        }
+    }
+
+    fn closing(due: &str, sent: Option<&str>) -> PostRow {
+        PostRow {
+            id: 1,
+            occurrence_id: 1,
+            room: "irc:#d".into(),
+            kind: PostKind::Closing,
+            seq: 0,
+            body: String::new(),
+            question_text: None,
+            due_at: due.parse().unwrap(),
+            sent_at: sent.map(|s| s.parse().unwrap()),
+            late: false,
+            status: store::PostStatus::Sent,
+            network_id: None,
+        }
+    }
+
+    fn span(w: Option<Window>) -> Option<(String, String, bool)> {
+        w.map(|w| (rfc3339(w.from), rfc3339(w.until), w.collecting))
+    }
+
+    #[test]
+    fn the_window_runs_from_the_actual_start_to_the_end_of_collection() {
+        let now = "2030-01-02T00:00:00Z".parse().unwrap();
+        let mut occ = occurrence();
+        let s = |a: &str, b: &str, c| Some((a.to_owned(), b.to_owned(), c));
+        // No closing yet: the scheduled end plus the grace.
+        assert_eq!(
+            span(window(&occ, &[], now)),
+            s("2030-01-01T20:00:00Z", "2030-01-01T21:05:00Z", false)
+        );
+        // The closing as posted (late here), plus the grace.
+        let posted = closing("2030-01-01T21:00:00Z", Some("2030-01-01T21:02:00Z"));
+        assert_eq!(
+            span(window(&occ, &[posted], now)),
+            s("2030-01-01T20:00:00Z", "2030-01-01T21:07:00Z", false)
+        );
+        // `!start` ten minutes early and `!end` at 20:30.
+        occ.shift_seconds = -600;
+        occ.ended_at = Some("2030-01-01T20:30:00Z".parse().unwrap());
+        assert_eq!(
+            span(window(&occ, &[], now)),
+            s("2030-01-01T19:50:00Z", "2030-01-01T20:35:00Z", false)
+        );
+        // Still running: up to now.
+        let during = "2030-01-01T20:20:00Z".parse().unwrap();
+        assert_eq!(
+            span(window(&occ, &[], during)),
+            s("2030-01-01T19:50:00Z", "2030-01-01T20:20:00Z", true)
+        );
+        // Before the start: nothing to look at.
+        let before = "2030-01-01T19:00:00Z".parse().unwrap();
+        assert!(window(&occ, &[], before).is_none());
+        // Stored before the duration was: bounded by now only.
+        occ.ended_at = None;
+        occ.duration = None;
+        assert_eq!(
+            span(window(&occ, &[], now)),
+            s("2030-01-01T19:50:00Z", "2030-01-02T00:00:00Z", true)
+        );
+    }
+}

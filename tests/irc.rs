@@ -1,0 +1,809 @@
+#![recursion_limit = "256"]
+//! `podium run` on a real IRC server: InspIRCd on loopback, started by
+//! `scripts/ircd-up.sh` (one shared by the tests of this binary, and a few
+//! of their own for the tests that restart it or need strict flood
+//! limits). Participants are the tests' own raw-socket clients
+//! (tests/support/irc.rs), not the `irc` crate the bot uses.
+
+#[path = "support/irc.rs"]
+mod irc_support;
+#[path = "support/matrix.rs"]
+mod matrix_support;
+mod support;
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use irc_support::{Client, Ircd, Message, ircd, start_ircd, unique_nick};
+use matrix_support::{Person, Podium, bodies, posts_of, synapse, unique};
+use serde_json::Value;
+
+const CAPS: &[&str] = &["message-tags", "server-time"];
+
+/// A schedule of one debate `id` in `rooms` (as written in the YAML),
+/// starting `in_seconds` from now (London time, to the second), lasting
+/// `duration`, with a reminder 5 s before, `questions` as (text, offset),
+/// and `organisers`.
+fn debate(
+    id: &str,
+    rooms: &[&str],
+    organisers: &[&str],
+    in_seconds: i64,
+    duration: &str,
+    questions: &[(&str, &str)],
+) -> (String, DateTime<Utc>) {
+    let start = Utc::now() + chrono::Duration::seconds(in_seconds);
+    let local = start.with_timezone(&chrono_tz::Europe::London);
+    let quote = |items: &[&str]| {
+        items
+            .iter()
+            .map(|i| yaml_str(i))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut yaml = format!(
+        "timezone: Europe/London\nzones: [Europe/London, America/New_York]\n\
+         debates:\n  - id: {id}\n    title: Live test\n    starts: {}\n    duration: {duration}\n\
+         \x20   remind: [5s]\n    rooms: [{}]\n    organisers: [{}]\n    questions:\n",
+        local.format("%Y-%m-%d %H:%M:%S"),
+        quote(rooms),
+        quote(organisers),
+    );
+    for (text, at) in questions {
+        yaml.push_str(&format!("      - {{text: {}, at: {at}}}\n", yaml_str(text)));
+    }
+    (yaml, start)
+}
+
+/// `text` as a single-quoted YAML scalar.
+fn yaml_str(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// `podium run` on `server` as `nick`, hosting `yaml`, plain TCP.
+fn podium_on(server: &Ircd, nick: &str, yaml: &str) -> Podium {
+    let mut podium = Podium::bare(yaml);
+    podium.env("PODIUM_IRC_SERVER", &server.addr);
+    podium.env("PODIUM_IRC_TLS", "false");
+    podium.env("PODIUM_IRC_NICK", nick);
+    podium
+}
+
+/// A person reads a question before answering it. An untagged answer
+/// goes to the latest question the bot knows was posted when the answer was
+/// sent, and the bot learns that a post went out when the server echoes it:
+/// an answer sent within milliseconds of the question (which only a test
+/// can do) may still go to the one before.
+async fn typing() {
+    tokio::time::sleep(Duration::from_millis(500)).await;
+}
+
+/// A channel name no other test uses.
+fn channel(base: &str) -> String {
+    format!("#{}", unique_nick(base))
+}
+
+/// `text` without IRC formatting codes (bold, colours...).
+fn plain(text: &str) -> String {
+    text.chars()
+        .filter(|c| !matches!(c, '\x02' | '\x03' | '\x0f' | '\x16' | '\x1d' | '\x1f'))
+        .collect()
+}
+
+/// The bot's PRIVMSGs to `channel` so far, as plain text.
+fn said_by(client: &mut Client, bot: &str, channel: &str) -> Vec<String> {
+    client
+        .privmsgs_from(bot, channel)
+        .iter()
+        .map(|m| plain(m.text()))
+        .collect()
+}
+
+/// Waits for the bot's question `n` in `channel`; returns its first line.
+/// A timeout fails the test with the bot's log.
+async fn question(
+    client: &mut Client,
+    bot: &str,
+    channel: &str,
+    n: u32,
+    podium: &Podium,
+) -> Message {
+    let label = format!("Q{n}:");
+    let (b, c) = (bot.to_owned(), channel.to_owned());
+    client
+        .try_wait_for(support::WAIT, move |m| {
+            m.is_privmsg(&b, &c) && plain(m.text()).starts_with(&label)
+        })
+        .await
+        .unwrap_or_else(|| {
+            panic!(
+                "no Q{n} from {bot} in {channel}; it saw:\n{}\n{}",
+                client_lines(client),
+                podium.logs()
+            )
+        })
+}
+
+/// The lines `client` received, for failure reports.
+fn client_lines(client: &mut Client) -> String {
+    client
+        .history()
+        .iter()
+        .map(|m| m.raw.clone())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// How many of the bot's lines in `channel` start with `Q<n>:`, for each
+/// question that was posted.
+fn question_counts(lines: &[String]) -> Vec<(u32, usize)> {
+    let mut counts: Vec<(u32, usize)> = Vec::new();
+    for line in lines {
+        let Some(n) = line
+            .strip_prefix('Q')
+            .and_then(|rest| rest.split_once(':'))
+            .and_then(|(n, _)| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        match counts.iter_mut().find(|(q, _)| *q == n) {
+            Some((_, c)) => *c += 1,
+            None => counts.push((n, 1)),
+        }
+    }
+    counts
+}
+
+/// The replies under question `n` of a JSON transcript: (author, body,
+/// network, attributed_by).
+fn answers(t: &Value, n: u64) -> Vec<(String, String, String, String)> {
+    t["questions"]
+        .as_array()
+        .expect("questions")
+        .iter()
+        .find(|q| q["number"] == n)
+        .map(|q| {
+            q["replies"]
+                .as_array()
+                .expect("replies")
+                .iter()
+                .map(|r| {
+                    let s = |k: &str| r[k].as_str().unwrap_or("").to_owned();
+                    (s("author"), s("body"), s("network"), s("attributed_by"))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Waits until the bot has joined `channel` (as `client`, in it, sees).
+async fn bot_joins(client: &mut Client, bot: &str, channel: &str, podium: &Podium) {
+    let (b, c) = (bot.to_owned(), channel.to_owned());
+    if client
+        .try_wait_for(support::WAIT, move |m| {
+            m.is("JOIN") && m.is_from(&b) && m.target().eq_ignore_ascii_case(&c)
+        })
+        .await
+        .is_none()
+    {
+        panic!("{bot} did not join {channel}\n{}", podium.logs());
+    }
+}
+
+/// A 2,000-character question in several scripts (every character after
+/// the ASCII ones takes 2 to 4 bytes): longer than any IRC line.
+fn long_question() -> String {
+    let words = [
+        "Grüße",
+        "aus",
+        "Zürich,",
+        "Ελληνικά",
+        "γράμματα,",
+        "日本語の",
+        "文章",
+        "и",
+        "русский",
+        "текст",
+        "🙂",
+        "naïve",
+        "café",
+        "أهلاً",
+        "—",
+        "œuvre",
+    ];
+    let mut text = String::new();
+    let mut i = 0;
+    while text.chars().count() < 2000 {
+        if !text.is_empty() {
+            text.push(' ');
+        }
+        text.push_str(words[i % words.len()]);
+        i += 1;
+    }
+    text.push('?');
+    text
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_debate_in_an_irc_channel() {
+    let server = ircd();
+    let chan = channel("debate");
+    let bot = unique_nick("podium");
+    let (op, guest, listed) = (
+        unique_nick("alice"),
+        unique_nick("bob"),
+        unique_nick("carol"),
+    );
+    let (mut alice, mut bob, mut carol) = tokio::join!(
+        Client::connect_caps(&server.addr, &op, CAPS),
+        Client::connect_caps(&server.addr, &guest, CAPS),
+        Client::connect_caps(&server.addr, &listed, CAPS),
+    );
+    // The first to join is the channel's operator.
+    alice.join(&chan).await;
+    bob.join(&chan).await;
+    carol.join(&chan).await;
+
+    let long = long_question();
+    let (yaml, _start) = debate(
+        "ircdebate",
+        &[&format!("irc:{chan}")],
+        &[&format!("irc:{listed}")],
+        10,
+        "3m",
+        &[
+            ("What is leadership?", "0s"),
+            ("Who leads well?", "1m"),
+            (&long, "2m"),
+            ("Never reached?", "2m30s"),
+        ],
+    );
+    let mut podium = podium_on(server, &bot, &yaml);
+    podium.start();
+    bot_joins(&mut alice, &bot, &chan, &podium).await;
+
+    let q1 = question(&mut alice, &bot, &chan, 1, &podium).await;
+    assert!(
+        plain(q1.text()).contains("What is leadership?"),
+        "{}",
+        q1.raw
+    );
+    assert!(
+        q1.text().starts_with("\x02Q1:\x02"),
+        "bold number: {:?}",
+        q1.text()
+    );
+    let q1_id = q1
+        .msgid()
+        .expect("the server tags messages with ids")
+        .to_owned();
+
+    // Answers: tagged, untagged, /me, and one with a byte that is not UTF-8.
+    typing().await;
+    bob.privmsg(&chan, "A1: courage").await;
+    alice.privmsg(&chan, "listening well").await;
+    bob.action(&chan, "nods firmly").await;
+    let mut line = format!("PRIVMSG {chan} :A1: caf").into_bytes();
+    line.extend_from_slice(b"\xe9 au lait\r\n");
+    bob.send_bytes(&line).await;
+    // A CTCP VERSION to the bot is answered; a NOTICE never is.
+    bob.privmsg(&bot, "\x01VERSION\x01").await;
+    let version = bob
+        .wait_for("the VERSION answer", |m| {
+            m.is("NOTICE") && m.is_from(&bot) && m.text().starts_with("\x01VERSION ")
+        })
+        .await;
+    assert!(version.text().contains("Podium"), "{}", version.raw);
+
+    // A guest's !skip is refused by NOTICE, replying to it.
+    bob.privmsg(&chan, "!skip").await;
+    let skip = alice
+        .wait_for("bob's !skip", |m| {
+            m.is_privmsg(&guest, &chan) && m.text() == "!skip"
+        })
+        .await;
+    let refusal = alice
+        .wait_for("the refusal", |m| m.is_notice(&bot, &chan))
+        .await;
+    assert!(
+        refusal
+            .text()
+            .starts_with(&format!("Sorry {guest}, only the organisers")),
+        "{}",
+        refusal.raw
+    );
+    assert_eq!(refusal.tag("+draft/reply"), skip.msgid(), "{}", refusal.raw);
+
+    // A listed organiser's (by nick: this server has no accounts) works:
+    // Q2 comes now, not a minute after Q1.
+    carol.privmsg(&chan, "!skip").await;
+    let q2 = question(&mut alice, &bot, &chan, 2, &podium).await;
+    assert!(
+        q2.at.duration_since(q1.at) < Duration::from_secs(45),
+        "Q2 came when due, not on !skip"
+    );
+    typing().await;
+    bob.privmsg(&chan, "someone who listens").await;
+    // A reply to Q1 goes to Q1, although Q2 is the latest.
+    bob.reply(&chan, &q1_id, "and who admits mistakes").await;
+
+    // The operator's !skip works too: Q3, 2,000 characters in several
+    // scripts, arrives whole across lines of at most 512 bytes.
+    alice.privmsg(&chan, "!skip").await;
+    let first = question(&mut alice, &bot, &chan, 3, &podium).await;
+    let words = long.split(' ').count();
+    let lines = alice
+        .wait_until(support::WAIT, "the whole of Q3", |all| {
+            let from = all.iter().position(|m| m.raw == first.raw)?;
+            let lines: Vec<&Message> = all[from..]
+                .iter()
+                .filter(|m| m.is_privmsg(&bot, &chan))
+                .collect();
+            let text: Vec<String> = lines.iter().map(|m| plain(m.text())).collect();
+            let joined = text.join(" ");
+            (joined.split(' ').count() > words).then(|| {
+                lines
+                    .iter()
+                    .map(|m| (m.bytes.clone(), plain(m.text())))
+                    .collect::<Vec<_>>()
+            })
+        })
+        .await;
+    let joined = lines
+        .iter()
+        .map(|(_, t)| t.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(lines.len() >= 5, "{} lines", lines.len());
+    assert!(
+        joined.starts_with(&format!("Q3: {long}")),
+        "Q3 arrived changed:\n{joined}"
+    );
+    for (bytes, _) in &lines {
+        // The line as relayed, without the tags the server may add
+        // (they have a budget of their own), and without CR LF.
+        let untagged = match bytes.first() {
+            Some(b'@') => &bytes[bytes.iter().position(|b| *b == b' ').unwrap() + 1..],
+            _ => &bytes[..],
+        };
+        assert!(untagged.len() <= 510, "{} bytes", untagged.len());
+        assert!(std::str::from_utf8(bytes).is_ok(), "a character was cut");
+    }
+    bob.privmsg(&chan, "A3: ありがとう").await;
+
+    // !end: the closing and the transcript link.
+    alice.privmsg(&chan, "!end").await;
+    let link = alice
+        .wait_for("the transcript link", |m| {
+            m.is_privmsg(&bot, &chan) && m.text().contains("/transcripts/ircdebate/")
+        })
+        .await;
+    // !transcript as a NOTICE is ignored; as a PRIVMSG it is answered.
+    bob.notice(&chan, "!transcript").await;
+    bob.privmsg(&chan, "!transcript").await;
+    let answer = alice
+        .wait_for("the answer to !transcript", |m| {
+            m.is_notice(&bot, &chan) && m.text().contains("/transcripts/ircdebate/")
+        })
+        .await;
+    assert!(
+        link.text()
+            .contains(answer.text().split_whitespace().last().unwrap())
+    );
+    // Given time to answer the NOTICE too, it has answered once.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let answers_to_transcript = alice
+        .history()
+        .iter()
+        .filter(|m| m.is_notice(&bot, &chan) && m.text().contains("/transcripts/"))
+        .count();
+    assert_eq!(answers_to_transcript, 1, "a NOTICE was answered");
+
+    let said = said_by(&mut alice, &bot, &chan);
+    assert_eq!(
+        question_counts(&said),
+        vec![(1, 1), (2, 1), (3, 1)],
+        "each question once, in order: {said:#?}"
+    );
+
+    let t = podium.transcript("ircdebate");
+    let irc = |who: &str, body: &str, by: &str| {
+        (
+            who.to_owned(),
+            body.to_owned(),
+            "irc".to_owned(),
+            by.to_owned(),
+        )
+    };
+    let mut q1_answers = answers(&t, 1);
+    q1_answers.sort();
+    let mut expected = vec![
+        irc(&guest, "A1: courage", "tag"),
+        irc(&op, "listening well", "latest"),
+        irc(&guest, "nods firmly", "latest"),
+        irc(&guest, "A1: caf\u{fffd} au lait", "tag"),
+        irc(&guest, "and who admits mistakes", "reply"),
+    ];
+    expected.sort();
+    assert_eq!(q1_answers, expected, "{t:#}");
+    assert_eq!(
+        answers(&t, 2),
+        vec![irc(&guest, "someone who listens", "latest")],
+        "{t:#}"
+    );
+    assert_eq!(answers(&t, 3), vec![irc(&guest, "A3: ありがとう", "tag")]);
+    assert!(
+        t["questions"][2]["text"].as_str().unwrap().contains(&long),
+        "the question is stored whole and without formatting codes"
+    );
+    assert_eq!(t["gaps"], serde_json::json!([]), "{t:#}");
+    assert_eq!(podium.terminate().code(), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_posts_at_once_under_strict_flood_limits_are_neither_kicked_nor_reordered() {
+    // Flood protection that disconnects a client sending too fast
+    // ("Excess Flood") rather than slowing it down.
+    let server = start_ircd("strict-nofakelag");
+    let chan = channel("burst");
+    let bot = unique_nick("podium");
+    let op = unique_nick("alice");
+    let mut alice = Client::connect(&server.addr, &op).await;
+    alice.join(&chan).await;
+    let texts: Vec<String> = (1..=50).map(|n| format!("Burst question {n}?")).collect();
+    let questions: Vec<(&str, &str)> = texts.iter().map(|t| (t.as_str(), "0s")).collect();
+    let (yaml, _) = debate("burst", &[&chan], &[], 8, "10m", &questions);
+    let mut podium = podium_on(&server, &bot, &yaml);
+    podium.start();
+    bot_joins(&mut alice, &bot, &chan, &podium).await;
+    let lines = alice
+        .wait_until(Duration::from_secs(180), "all 50 questions", |all| {
+            let said: Vec<String> = all
+                .iter()
+                .filter(|m| m.is_privmsg(&bot, &chan))
+                .map(|m| plain(m.text()))
+                .collect();
+            said.iter().any(|l| l.starts_with("Q50:")).then_some(said)
+        })
+        .await;
+    let numbers: Vec<u32> = question_counts(&lines).iter().map(|(n, _)| *n).collect();
+    assert_eq!(
+        numbers,
+        (1..=50).collect::<Vec<_>>(),
+        "in order: {lines:#?}"
+    );
+    assert!(
+        question_counts(&lines).iter().all(|(_, c)| *c == 1),
+        "each once"
+    );
+    let gone = alice.history().iter().any(|m| {
+        (m.is("QUIT") && m.is_from(&bot)) || (m.is("KICK") && m.params.get(1) == Some(&bot))
+    });
+    assert!(
+        !gone,
+        "the bot was disconnected or kicked\n{}",
+        podium.logs()
+    );
+    assert!(podium.is_running());
+    assert!(
+        !podium.logs().contains("disconnected from IRC"),
+        "{}",
+        podium.logs()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_the_server_restarts_the_bot_rejoins_and_the_transcript_shows_the_gap() {
+    let server = start_ircd("relaxed");
+    let chan = channel("outage");
+    let bot = unique_nick("podium");
+    let op = unique_nick("alice");
+    let mut alice = Client::connect_caps(&server.addr, &op, CAPS).await;
+    alice.join(&chan).await;
+    let (yaml, _) = debate(
+        "outage",
+        &[&chan],
+        &[],
+        8,
+        "2m",
+        &[("Before?", "0s"), ("After?", "50s"), ("Later?", "70s")],
+    );
+    let mut podium = podium_on(&server, &bot, &yaml);
+    podium.start();
+    bot_joins(&mut alice, &bot, &chan, &podium).await;
+    question(&mut alice, &bot, &chan, 1, &podium).await;
+    alice.privmsg(&chan, "A1: before the outage").await;
+    alice.sync().await;
+    // Presence is recorded every 30 s and on loss: let the answer land.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    server.stop();
+    let down = Utc::now();
+    tokio::time::sleep(Duration::from_secs(15)).await;
+    server.start_again();
+    let up = Utc::now();
+    // Nothing survives a restart: alice connects and makes the channel again.
+    let mut alice = Client::connect_caps(&server.addr, &op, CAPS).await;
+    alice.join(&chan).await;
+    bot_joins(&mut alice, &bot, &chan, &podium).await;
+    question(&mut alice, &bot, &chan, 2, &podium).await;
+    alice.privmsg(&chan, "A2: after the outage").await;
+    question(&mut alice, &bot, &chan, 3, &podium).await;
+    alice.privmsg(&chan, "A3: later still").await;
+    alice.sync().await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    let said = said_by(&mut alice, &bot, &chan);
+    assert_eq!(question_counts(&said), vec![(2, 1), (3, 1)], "{said:#?}");
+    let t = podium.transcript("outage");
+    assert_eq!(answers(&t, 1).len(), 1, "{t:#}");
+    assert_eq!(answers(&t, 2)[0].1, "A2: after the outage", "{t:#}");
+    assert_eq!(answers(&t, 3)[0].1, "A3: later still", "{t:#}");
+    let gaps = t["gaps"].as_array().expect("gaps");
+    assert_eq!(gaps.len(), 1, "{t:#}");
+    let gap = &gaps[0];
+    assert_eq!(gap["network"], "irc");
+    let from: DateTime<Utc> = gap["from"].as_str().unwrap().parse().unwrap();
+    let until: DateTime<Utc> = gap["until"].as_str().unwrap().parse().unwrap();
+    assert!(
+        from <= down && from > down - chrono::Duration::seconds(35),
+        "the gap starts at the outage: {from} vs {down}"
+    );
+    assert!(
+        until >= up,
+        "the gap ends after the server is back: {until} vs {up}"
+    );
+    assert!(
+        until < up + chrono::Duration::seconds(40),
+        "the gap ends when the bot is back: {until} vs {up}"
+    );
+    let text = podium_text(&podium, "outage");
+    assert!(
+        text.contains("Podium was disconnected from IRC from"),
+        "{text}"
+    );
+    assert!(
+        podium
+            .logs()
+            .contains("disconnected from IRC; reconnecting")
+    );
+    assert_eq!(podium.terminate().code(), Some(0));
+}
+
+/// `podium transcript DEBATE --format txt` on this bot's data.
+fn podium_text(podium: &Podium, debate: &str) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_podium"))
+        .arg("--data-dir")
+        .arg(&podium.data)
+        .args(["transcript", debate, "--format", "txt"])
+        .output()
+        .expect("podium transcript");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_bot_restarted_posts_no_question_twice() {
+    let server = ircd();
+    let chan = channel("crash");
+    let bot = unique_nick("podium");
+    let op = unique_nick("alice");
+    let mut alice = Client::connect(&server.addr, &op).await;
+    alice.join(&chan).await;
+    let (yaml, _) = debate(
+        "crash",
+        &[&chan],
+        &[],
+        8,
+        "1m",
+        &[("One?", "0s"), ("Two?", "15s"), ("Three?", "30s")],
+    );
+    let mut podium = podium_on(server, &bot, &yaml);
+    podium.start();
+    bot_joins(&mut alice, &bot, &chan, &podium).await;
+    for n in 1..=2 {
+        question(&mut alice, &bot, &chan, n, &podium).await;
+        // Killed just after a post, restarted at once: the nick may still be
+        // taken by the dead connection until the server notices.
+        podium.kill();
+        podium.start();
+        bot_joins(&mut alice, &bot, &chan, &podium).await;
+    }
+    question(&mut alice, &bot, &chan, 3, &podium).await;
+    alice
+        .wait_for("the transcript link", |m| {
+            m.is_privmsg(&bot, &chan) && m.text().contains("/transcripts/crash/")
+        })
+        .await;
+    // Whatever the restarted bot's nick, every post is by a Podium.
+    let said: Vec<String> = alice
+        .history()
+        .iter()
+        .filter(|m| m.is("PRIVMSG") && m.target().eq_ignore_ascii_case(&chan))
+        .filter(|m| m.nick.as_deref().is_some_and(|n| n.starts_with(&bot)))
+        .map(|m| plain(m.text()))
+        .collect();
+    assert_eq!(
+        question_counts(&said),
+        vec![(1, 1), (2, 1), (3, 1)],
+        "{said:#?}\n{}",
+        podium.logs()
+    );
+    assert_eq!(podium.terminate().code(), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_tls_a_channel_it_cannot_join_is_logged_and_the_others_go_on() {
+    let server = ircd();
+    let (open, locked) = (channel("open"), channel("locked"));
+    let bot = unique_nick("podium");
+    let op = unique_nick("alice");
+    let mut alice = Client::connect(&server.addr, &op).await;
+    alice.join(&open).await;
+    alice.join(&locked).await;
+    alice.mode(&locked, "+i").await;
+    let (yaml, _) = debate(
+        "tls",
+        &[&open, &locked],
+        &[],
+        8,
+        "1m",
+        &[("Over TLS?", "0s"), ("After the invite?", "25s")],
+    );
+    // A self-signed certificate is refused unless accepted explicitly.
+    let mut strict = podium_on(server, &unique_nick("strict"), &yaml);
+    strict.env("PODIUM_IRC_SERVER", &server.tls_addr);
+    strict.env("PODIUM_IRC_TLS", "true");
+    strict.start();
+
+    let mut podium = podium_on(server, &bot, &yaml);
+    podium.env("PODIUM_IRC_SERVER", &server.tls_addr);
+    podium.env("PODIUM_IRC_TLS", "true");
+    podium.env("PODIUM_IRC_TLS_ACCEPT_INVALID_CERTS", "true");
+    podium.start();
+    bot_joins(&mut alice, &bot, &open, &podium).await;
+    question(&mut alice, &bot, &open, 1, &podium).await;
+    let log = podium.log();
+    let refused = log
+        .lines()
+        .find(|l| l.contains("refuses to let Podium join") && l.contains(&locked))
+        .unwrap_or_else(|| panic!("no log line for {locked}:\n{log}"));
+    assert!(refused.contains("code=473"), "{refused}");
+    assert!(
+        refused.contains("invite only"),
+        "the server's reason: {refused}"
+    );
+    // Invited, it joins at once and posts what comes next there too.
+    alice.command(&format!("INVITE {bot} {locked}")).await;
+    bot_joins(&mut alice, &bot, &locked, &podium).await;
+    question(&mut alice, &bot, &locked, 2, &podium).await;
+    question(&mut alice, &bot, &open, 2, &podium).await;
+
+    let log = strict.log();
+    assert!(
+        log.contains("cannot connect") && log.to_lowercase().contains("certificate"),
+        "{log}"
+    );
+    assert!(strict.is_running(), "a refused certificate is retried");
+    assert_eq!(strict.terminate().code(), Some(0));
+    assert_eq!(podium.terminate().code(), Some(0));
+}
+
+/// Waits (up to a minute) until `pred` holds for the Matrix room's
+/// messages as `person` sees them; a timeout fails with the bot's log.
+async fn matrix_wait(
+    person: &Person,
+    room: &matrix_sdk::Room,
+    podium: &Podium,
+    what: &str,
+    pred: impl Fn(&[Value]) -> bool,
+) -> Vec<Value> {
+    let deadline = std::time::Instant::now() + support::WAIT;
+    loop {
+        let messages = person.messages(room).await;
+        if pred(&messages) {
+            return messages;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}; the room has:\n{}\n{}",
+            bodies(&messages).join("\n"),
+            podium.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_debate_in_a_matrix_room_and_an_irc_channel_has_one_transcript() {
+    let server = ircd();
+    let chan = channel("both");
+    let nick = unique_nick("podium");
+    let op = unique_nick("alice");
+    let url = synapse().url.clone();
+    let (bot, dana) = tokio::join!(
+        Person::register(&url, "bot"),
+        Person::register(&url, "dana")
+    );
+    let room = dana.create_room(&unique("both"), &[&bot.user], false).await;
+    let mut alice = Client::connect(&server.addr, &op).await;
+    alice.join(&chan).await;
+    let (yaml, _) = debate(
+        "both",
+        &[room.room_id().as_str(), &format!("irc:{chan}")],
+        &[],
+        15,
+        "1m",
+        &[("Which network?", "0s"), ("Why both?", "20s")],
+    );
+    let mut podium = Podium::new(&bot, &yaml);
+    podium.env("PODIUM_IRC_SERVER", &server.addr);
+    podium.env("PODIUM_IRC_TLS", "false");
+    podium.env("PODIUM_IRC_NICK", &nick);
+    podium.start();
+    bot_joins(&mut alice, &nick, &chan, &podium).await;
+    question(&mut alice, &nick, &chan, 1, &podium).await;
+    alice.privmsg(&chan, "A1: IRC, of course").await;
+    matrix_wait(&dana, &room, &podium, "Q1", |m| {
+        bodies(m).iter().any(|b| b.contains("Which network?"))
+    })
+    .await;
+    dana.say(&room, "A1: Matrix, of course").await;
+    question(&mut alice, &nick, &chan, 2, &podium).await;
+    typing().await;
+    alice.privmsg(&chan, "both have their people").await;
+    dana.say(&room, "A2: bridges are fragile").await;
+    alice
+        .wait_for("the transcript link", |m| {
+            m.is_privmsg(&nick, &chan) && m.text().contains("/transcripts/both/")
+        })
+        .await;
+    let messages = matrix_wait(&dana, &room, &podium, "the transcript link", |m| {
+        bodies(m).iter().any(|b| b.contains("/transcripts/both/"))
+    })
+    .await;
+
+    let bot_id = bot.user.as_str();
+    let matrix_posts: Vec<String> = posts_of(&messages, bot_id)
+        .iter()
+        .map(|m| m["content"]["body"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert_eq!(
+        question_counts(&matrix_posts),
+        vec![(1, 1), (2, 1)],
+        "{matrix_posts:#?}"
+    );
+    let said = said_by(&mut alice, &nick, &chan);
+    assert_eq!(question_counts(&said), vec![(1, 1), (2, 1)], "{said:#?}");
+
+    let t = podium.transcript("both");
+    let by_network = |n: u64| {
+        let mut a: Vec<(String, String)> = answers(&t, n)
+            .into_iter()
+            .map(|(_, body, network, _)| (network, body))
+            .collect();
+        a.sort();
+        a
+    };
+    assert_eq!(
+        by_network(1),
+        vec![
+            ("irc".to_owned(), "A1: IRC, of course".to_owned()),
+            ("matrix".to_owned(), "A1: Matrix, of course".to_owned()),
+        ],
+        "{t:#}"
+    );
+    assert_eq!(
+        by_network(2),
+        vec![
+            ("irc".to_owned(), "both have their people".to_owned()),
+            ("matrix".to_owned(), "A2: bridges are fragile".to_owned()),
+        ],
+        "{t:#}"
+    );
+    assert_eq!(podium.terminate().code(), Some(0));
+}
