@@ -31,18 +31,6 @@ use matrix_support::Podium;
 /// is not set), instead of the tests' debug logging.
 const PRODUCTION_LOG: &str = "podium=info,warn";
 
-fn median_worst(v: &[f64]) -> (f64, f64) {
-    let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    let mid = s.len() / 2;
-    let median = if s.len().is_multiple_of(2) {
-        f64::midpoint(s[mid - 1], s[mid])
-    } else {
-        s[mid]
-    };
-    (median, s[s.len() - 1])
-}
-
 /// Hosts one debate in a fresh channel, starting 10 s from now, with
 /// questions at `offsets` (seconds); returns each question's lateness in
 /// milliseconds as the participant's client received its line.
@@ -108,12 +96,12 @@ fn main() {
         for run in 1..=runs {
             let spaced: Vec<u32> = (0..10).map(|i| i * 3).collect();
             let late = lateness(&server, &spaced).await;
-            let (median, worst) = median_worst(&late);
+            let (median, worst) = support::median_worst(&late);
             println!(
                 "run {run} spaced (10 questions 3 s apart): median {median:.1} ms, worst {worst:.1} ms; every one: {late:.1?}"
             );
             let late = lateness(&server, &[0; 10]).await;
-            let (median, worst) = median_worst(&late);
+            let (median, worst) = support::median_worst(&late);
             println!(
                 "run {run} burst (intro and 10 questions at once): median {median:.1} ms, worst {worst:.1} ms; every one: {late:.0?}"
             );

@@ -45,22 +45,6 @@ use sqlx::{ConnectOptions, Row};
 const PRODUCTION_LOG: &str = "podium=info,warn,matrix_sdk=error,matrix_sdk_base=error,\
 matrix_sdk_crypto=error,matrix_sdk::http_client=off";
 
-/// Median and worst of a sample.
-fn median_worst(v: &[f64]) -> (f64, f64) {
-    let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    if s.is_empty() {
-        return (f64::NAN, f64::NAN);
-    }
-    let mid = s.len() / 2;
-    let median = if s.len().is_multiple_of(2) {
-        f64::midpoint(s[mid - 1], s[mid])
-    } else {
-        s[mid]
-    };
-    (median, s[s.len() - 1])
-}
-
 /// `now + secs`, on a whole second.
 fn whole_second_in(secs: i64) -> DateTime<Utc> {
     let now = Utc::now();
@@ -414,7 +398,7 @@ async fn hundred_rooms() -> HundredRooms {
         }
     }
     assert_eq!(rows.len(), 2 * N, "intro and Q1 in every room");
-    let (median_q1_ms, last_q1_ms) = median_worst(&q1);
+    let (median_q1_ms, last_q1_ms) = support::median_worst(&q1);
     HundredRooms {
         created_s,
         joined_s,
@@ -583,10 +567,10 @@ fn main() {
         for run in 1..=runs {
             if parts.contains('a') {
                 let r = lateness().await;
-                let (pm, pw) = median_worst(&r.podium);
-                let (fm, fw) = median_worst(&r.podium_first);
-                let (cm, cw) = median_worst(&r.plain);
-                let (rm, rw) = median_worst(&r.plain_rtt);
+                let (pm, pw) = support::median_worst(&r.podium);
+                let (fm, fw) = support::median_worst(&r.podium_first);
+                let (cm, cw) = support::median_worst(&r.plain);
+                let (rm, rw) = support::median_worst(&r.plain_rtt);
                 println!(
                     "run {run} (a) lateness, origin_server_ts - due (ms): podium median {pm:.0} \
                      worst {pw:.0} ({} posts); plain client median {cm:.0} worst {cw:.0} \
@@ -634,8 +618,8 @@ fn main() {
             }
             if parts.contains('c') {
                 let r = burst().await;
-                let (m, w) = median_worst(&r.delays);
-                let (pm, pw) = median_worst(&r.plain);
+                let (m, w) = support::median_worst(&r.delays);
+                let (pm, pw) = support::median_worst(&r.plain);
                 println!(
                     "run {run} (c) burst: {} answers sent in {:.1} s ({:.0}/s); {} stored \
                      ({:.1} s after the last send), transcript {}; origin_server_ts -> \

@@ -130,41 +130,12 @@ impl Person {
     /// Registers a new user `name` (made unique) on `url`, and keeps it
     /// syncing in the background (which encryption needs).
     pub async fn register(url: &str, name: &str) -> Person {
-        let username = unique(name);
-        let client = Client::builder()
-            .homeserver_url(url)
-            .build()
-            .await
-            .expect("client");
-        let mut request = register::v3::Request::new();
-        request.username = Some(username.clone());
-        request.password = Some(format!("{username}-password"));
-        request.initial_device_display_name = Some(name.to_owned());
-        let first = client.matrix_auth().register(request.clone()).await;
-        if let Err(e) = first {
-            let session = e
-                .as_uiaa_response()
-                .and_then(|info| info.session.clone())
-                .unwrap_or_else(|| panic!("registering {username}: {e}"));
-            let mut dummy = Dummy::new();
-            dummy.session = Some(session);
-            request.auth = Some(AuthData::Dummy(dummy));
-            client
-                .matrix_auth()
-                .register(request)
-                .await
-                .unwrap_or_else(|e| panic!("registering {username}: {e}"));
-        }
-        let user = client.user_id().expect("logged in").to_owned();
-        let syncing = client.clone();
+        let person = Person::register_unsynced(url, name).await;
+        let syncing = person.client.clone();
         tokio::spawn(async move {
             let _ = syncing.sync(SyncSettings::default()).await;
         });
-        Person {
-            client,
-            user,
-            name: username,
-        }
+        person
     }
 
     /// The password `register` gave the user.

@@ -30,3 +30,20 @@ pub const WAIT: Duration = Duration::from_secs(60);
 pub fn utc(s: &str) -> DateTime<Utc> {
     s.parse().unwrap()
 }
+
+/// The median and the largest of a sample (NaN for none), for the
+/// benchmarks' reports.
+pub fn median_worst(v: &[f64]) -> (f64, f64) {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    let Some(&worst) = s.last() else {
+        return (f64::NAN, f64::NAN);
+    };
+    let mid = s.len() / 2;
+    let median = if s.len().is_multiple_of(2) {
+        f64::midpoint(s[mid - 1], s[mid])
+    } else {
+        s[mid]
+    };
+    (median, worst)
+}
