@@ -63,18 +63,16 @@ pub async fn read_stdin(
         }
         n += 1;
         let (name, body) = speaker(&line);
-        let sender = if name == "you" {
-            Sender {
-                id: YOU.to_owned(),
-                name,
-                verified: true,
-            }
+        let id = if name == "you" {
+            YOU.to_owned()
         } else {
-            Sender {
-                id: format!("console:{name}"),
-                name,
-                verified: true,
-            }
+            format!("console:{name}")
+        };
+        // Whoever types in the terminal runs the rehearsal.
+        let sender = Sender {
+            id,
+            name,
+            verified: true,
         };
         let (ack_tx, ack_rx) = oneshot::channel();
         let who = sender.name.clone();

@@ -194,32 +194,38 @@ async fn write(
                 "the connection was lost in the middle of a post"
             );
         }
-        let fallback = job.fallback_id;
-        match echo {
-            // The echo comes back on the connection this task no longer
-            // waits on: the next post goes out meanwhile.
-            Some((rx, labels)) => {
-                tokio::spawn(async move {
-                    let id = match tokio::time::timeout(ECHO_PATIENCE, rx).await {
-                        Ok(Ok(msgid)) => msgid,
-                        _ => {
-                            if labels.swap(false, Ordering::Relaxed) {
-                                tracing::warn!(
-                                    "the IRC server did not echo a labelled post; \
-                                    posts get Podium's own ids on this connection"
-                                );
-                            }
-                            fallback
-                        }
-                    };
-                    let _ = done.send(Ok(id));
-                });
-            }
-            None => {
-                let _ = done.send(Ok(fallback));
-            }
-        }
+        resolve(done, echo, job.fallback_id);
     }
+}
+
+/// Answers whoever waits for a post that went out: with the server's id
+/// for it once its echo comes, else with Podium's own. The echo comes back
+/// on the connection, which this queue no longer waits on: the next post
+/// goes out meanwhile.
+fn resolve(
+    done: oneshot::Sender<Result<String, ChatError>>,
+    echo: Option<(oneshot::Receiver<String>, Arc<AtomicBool>)>,
+    fallback: String,
+) {
+    let Some((rx, labels)) = echo else {
+        let _ = done.send(Ok(fallback));
+        return;
+    };
+    tokio::spawn(async move {
+        let id = match tokio::time::timeout(ECHO_PATIENCE, rx).await {
+            Ok(Ok(msgid)) => msgid,
+            _ => {
+                if labels.swap(false, Ordering::Relaxed) {
+                    tracing::warn!(
+                        "the IRC server did not echo a labelled post; \
+                        posts get Podium's own ids on this connection"
+                    );
+                }
+                fallback
+            }
+        };
+        let _ = done.send(Ok(id));
+    });
 }
 
 #[cfg(test)]
