@@ -807,3 +807,47 @@ async fn one_debate_in_a_matrix_room_and_an_irc_channel_has_one_transcript() {
     );
     assert_eq!(podium.terminate().code(), Some(0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_taken_nick_is_regained_and_a_reloaded_schedule_joins_its_new_channel() {
+    let server = ircd();
+    let (first, second) = (channel("first"), channel("second"));
+    let bot = unique_nick("podium");
+    let op = unique_nick("alice");
+    // Someone has the bot's nick before it comes.
+    let (mut alice, squatter) = tokio::join!(
+        Client::connect(&server.addr, &op),
+        Client::connect(&server.addr, &bot),
+    );
+    alice.join(&first).await;
+    alice.join(&second).await;
+    let (yaml, _) = debate("nicks", &[&first], &[], 120, "10m", &[("One?", "0s")]);
+    let mut podium = podium_on(server, &bot, &yaml);
+    podium.start();
+    let alternate = format!("{bot}_");
+    bot_joins(&mut alice, &alternate, &first, &podium).await;
+
+    // The schedule gains a channel: joined once the file is re-read.
+    let more = yaml.replace(
+        &format!("rooms: [{}]", yaml_str(&first)),
+        &format!("rooms: [{}, {}]", yaml_str(&first), yaml_str(&second)),
+    );
+    assert_ne!(more, yaml);
+    std::fs::write(&podium.schedule, more).expect("schedule");
+    bot_joins(&mut alice, &alternate, &second, &podium).await;
+
+    // The nick is free again: the bot takes it back (it asks every 30 s).
+    squatter.quit("bye").await;
+    let (alt, nick) = (alternate.clone(), bot.clone());
+    let back = alice
+        .try_wait_for(Duration::from_secs(45), move |m| {
+            m.is("NICK") && m.is_from(&alt) && m.text() == nick
+        })
+        .await;
+    assert!(
+        back.is_some(),
+        "the nick was not taken back\n{}",
+        podium.logs()
+    );
+    assert_eq!(podium.terminate().code(), Some(0));
+}
