@@ -14,7 +14,7 @@ use podium::chat::{Receipt, Room};
 use podium::clock::Clock;
 use podium::health::Health;
 use podium::store::{PostKind, Store};
-use podium::web::{Site, serve};
+use podium::web::{FRESH_FOR, Site, serve};
 use support::bot::{self, Bot, start};
 use support::utc;
 use tokio::sync::watch;
@@ -93,6 +93,12 @@ struct Served {
 /// Runs the `open` and `closed` debates through the engine (with the
 /// hostile answers in `open`), then serves the data dir on loopback.
 async fn served() -> Served {
+    served_for(FRESH_FOR).await
+}
+
+/// As [`served`], with pages served from memory for `fresh_for` after each
+/// check against the store.
+async fn served_for(fresh_for: Duration) -> Served {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).await.unwrap();
     let chat = MemoryChat::new();
@@ -137,12 +143,13 @@ async fn served() -> Served {
     let (_tx, rx) = watch::channel(schedule);
     let health = Health::default();
     health.set("matrix", true, "syncing");
-    let site = Site::new(
+    let mut site = Site::new(
         readers,
         rx,
         health,
         Clock::starting_at(utc("2011-11-03T12:00:00Z")),
     );
+    site.fresh_for = fresh_for;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(serve(listener, Arc::new(site), std::future::pending()));
@@ -331,7 +338,8 @@ async fn headers_caching_and_compression() {
         "{:?}",
         gzip.headers()
     );
-    // A change to the occurrence (an edit) makes a new page and ETag.
+    // A change to the occurrence (an edit) makes a new page and ETag, once
+    // the page last checked against the store is no longer fresh.
     let id = s.store.occurrences_of("open").await.unwrap()[0].id;
     s.store
         .write_batch(
@@ -347,6 +355,7 @@ async fn headers_caching_and_compression() {
         )
         .await
         .unwrap();
+    tokio::time::sleep(FRESH_FOR + Duration::from_millis(100)).await;
     let (status, headers, page) = get(&open).await;
     assert_eq!(status, 200);
     assert_ne!(headers["etag"].to_str().unwrap(), etag);
@@ -424,6 +433,8 @@ async fn irc_disconnections_are_shown_and_kept_pages_follow_them() {
         .unwrap();
     let shorter = "Podium was disconnected from IRC from 10:20 to 10:30 (Europe/London); \
                    answers sent then are missing.";
+    // Once the page last checked against the store is no longer fresh.
+    tokio::time::sleep(FRESH_FOR + Duration::from_millis(100)).await;
     let (_, headers, body) = get(&page).await;
     assert!(body.contains(shorter) && !body.contains(crash), "{body}");
     assert_ne!(headers["etag"].to_str().unwrap(), etag);
@@ -440,6 +451,115 @@ async fn irc_disconnections_are_shown_and_kept_pages_follow_them() {
     // The Matrix debates of the same days show none.
     let (_, _, body) = get(&posted_link(&s, "An open debate")).await;
     assert!(!body.contains("disconnected"));
+}
+
+/// A page is served from memory for a second after it was checked against
+/// the store: a new answer stored in that second is not on it yet, and is
+/// once the second has passed (in every rendering).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_answer_shows_once_the_page_is_no_longer_fresh() {
+    let s = served().await;
+    let open = posted_link(&s, "An open debate");
+    let answer = "A2: a late answer, stored after the page was served";
+    let (status, headers, page) = get(&open).await;
+    let checked = std::time::Instant::now();
+    assert_eq!(status, 200);
+    assert!(!page.contains("a late answer"));
+    let etag = headers["etag"].to_str().unwrap().to_owned();
+    let (_, _, json) = get(&format!("{open}.json")).await;
+    assert!(!json.contains("a late answer"));
+    let occurrence_id = s.store.occurrences_of("open").await.unwrap()[0].id;
+    s.store
+        .write_batch(
+            &[podium::store::WriteOp::Insert(podium::store::NewReply {
+                occurrence_id,
+                network: "matrix".into(),
+                room: "#debate:example.org".into(),
+                sender_id: "@zoe:example.org".into(),
+                sender_name: "zoe".into(),
+                body: answer.into(),
+                question: Some(2),
+                attributed_by: podium::domain::AttributedBy::Tag,
+                network_id: "$late".into(),
+                in_reply_to: None,
+                server_ts: Some(utc("2011-11-01T20:45:00Z")),
+                received_at: utc("2011-11-01T20:45:00Z"),
+            })],
+            &[],
+        )
+        .await
+        .unwrap();
+    let (status, headers, page) = get(&open).await;
+    assert_eq!(status, 200);
+    // Still the page from memory, unless this machine took the whole
+    // window to get here.
+    if checked.elapsed() < FRESH_FOR - Duration::from_millis(200) {
+        assert!(!page.contains("a late answer"), "served from memory");
+        assert_eq!(headers["etag"].to_str().unwrap(), etag);
+    }
+    tokio::time::sleep(FRESH_FOR + Duration::from_millis(100)).await;
+    let (status, headers, page) = get(&open).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("a late answer"),
+        "the new answer is on the page"
+    );
+    assert_ne!(headers["etag"].to_str().unwrap(), etag);
+    let (_, _, json) = get(&format!("{open}.json")).await;
+    assert!(json.contains("a late answer"), "and in the JSON");
+}
+
+/// A private page served from memory still needs its token: a wrong or
+/// missing one gets the 404 while the page is fresh, the right one the
+/// page; and the public page does not answer for the private one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_private_page_still_needs_its_token() {
+    // A long window: every request below is within it.
+    let s = served_for(Duration::from_secs(600)).await;
+    let private = posted_link(&s, "A private debate");
+    let open = posted_link(&s, "An open debate");
+    let bare = private.split('?').next().unwrap().to_owned();
+    let token = private.rsplit('=').next().unwrap().to_owned();
+    let wrong: String = token
+        .chars()
+        .map(|c| if c == '0' { '1' } else { '0' })
+        .collect();
+    let nothing = get(&format!("{}/nothing/here", s.base)).await;
+    for suffix in ["", ".json", "/time"] {
+        let right = format!("{bare}{suffix}?key={token}");
+        let (status, _, body) = get(&right).await;
+        assert_eq!(status, 200, "{right}");
+        assert!(body.contains("a private answer"), "{right}");
+        // Now fresh in memory: only the token decides.
+        for url in [
+            format!("{bare}{suffix}"),
+            format!("{bare}{suffix}?key={wrong}"),
+            format!("{bare}{suffix}?key="),
+            format!("{bare}{suffix}?key={}", &token[..token.len() - 1]),
+            format!("{bare}{suffix}?key={token}0"),
+            format!("{bare}{suffix}?key={}", token.to_uppercase()),
+        ] {
+            let (status, _, body) = get(&url).await;
+            assert_eq!((status, body.as_str()), (404, nothing.2.as_str()), "{url}");
+        }
+        let (status, _, body) = get(&right).await;
+        assert_eq!(status, 200, "{right}");
+        assert!(body.contains("a private answer"), "{right}");
+    }
+    // The public page, fresh too, is the public one, with or without a key.
+    for url in [open.clone(), format!("{open}?key={token}")] {
+        let (status, headers, body) = get(&url).await;
+        assert_eq!(status, 200, "{url}");
+        assert_eq!(headers["cache-control"], "public, no-cache");
+        assert!(!body.contains("a private answer") && !body.contains(&token));
+    }
+    let (_, headers, _) = get(&private).await;
+    assert_eq!(headers["cache-control"], "private, no-cache");
+    // Never fetched with its token: not served from anything in memory.
+    for url in [format!("{bare}.md"), format!("{bare}.txt?key={wrong}")] {
+        let (status, _, _) = get(&url).await;
+        assert_eq!(status, 404, "{url}");
+    }
 }
 
 /// The hostile answers are all there, as text: nothing they hold is markup.

@@ -3,11 +3,18 @@
 //! last changed) and served again while the fingerprint is the same.
 //! Each is also kept gzipped, compressed once when it is rendered rather
 //! than for every request.
+//!
+//! In front of that, each address (debate, date, rendering) remembers the
+//! page it last served and when it was checked against the store: for
+//! [`FRESH_FOR`] after that check the page is served from memory, with no
+//! query at all (the token of a private page is still compared, in
+//! memory, for every request).
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io::Write as _;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 
@@ -46,10 +53,45 @@ pub struct Entry {
 /// pages are asked for around its end, rarely long after).
 const MOST: usize = 512;
 
+/// How long a page checked against the store is served again without
+/// asking the store. A live debate's page may be at most this stale (a new
+/// answer shows within this long), and under load the store is asked at
+/// most once per page per window instead of once per request (two queries
+/// each time, one of which reads through the debate's answers).
+pub const FRESH_FOR: Duration = Duration::from_secs(1);
+
+/// Addresses remembered at most; past that those no longer fresh are
+/// dropped (and all of them if every one still is).
+const MOST_ADDRESSES: usize = 1024;
+
+/// Checks against the store that may run at once, for different addresses
+/// (one at a time for any one address).
+const CHECKERS: usize = 16;
+
+/// An address of a transcript: which rendering, and `DEBATE/DATE` as in
+/// the URL (both already validated: neither holds a `/`).
+pub type Address = (Variant, String);
+
+/// What an address served when it was last checked against the store.
+#[derive(Debug)]
+pub struct Checked {
+    /// Whether anyone may see it; if not, only with `token`.
+    pub public: bool,
+    pub token: String,
+    pub entry: Entry,
+    /// When the check began (so the page is at most that old).
+    pub at: Instant,
+}
+
 #[derive(Debug, Default)]
 pub struct Cache {
     entries: Mutex<HashMap<(i64, Variant), (u64, Entry)>>,
     uses: std::sync::atomic::AtomicU64,
+    checked: RwLock<HashMap<Address, Arc<Checked>>>,
+    /// Held while an address is checked, so that requests for a page that
+    /// is no longer fresh wait for one check rather than each making their
+    /// own (addresses share them by hash).
+    checkers: [tokio::sync::Mutex<()>; CHECKERS],
 }
 
 impl Cache {
@@ -89,6 +131,46 @@ impl Cache {
         }
         entries.insert((occurrence, variant), (n, entry.clone()));
         entry
+    }
+}
+
+impl Cache {
+    /// What `address` served, if it was checked less than `within` ago.
+    pub fn fresh(&self, address: &Address, within: Duration) -> Option<Arc<Checked>> {
+        let checked = self
+            .checked
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        checked
+            .get(address)
+            .filter(|c| c.at.elapsed() < within)
+            .cloned()
+    }
+
+    /// The lock to hold while checking `address` against the store.
+    pub fn checker(&self, address: &Address) -> &tokio::sync::Mutex<()> {
+        let mut h = DefaultHasher::new();
+        address.hash(&mut h);
+        let i = usize::try_from(h.finish() % CHECKERS as u64).unwrap_or(0);
+        &self.checkers[i]
+    }
+
+    /// Remembers what `address` served after a check; `within` is the
+    /// freshness window (entries past it are the first to go).
+    pub fn remember(&self, address: Address, checked: Checked, within: Duration) -> Arc<Checked> {
+        let checked = Arc::new(checked);
+        let mut all = self
+            .checked
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if all.len() >= MOST_ADDRESSES && !all.contains_key(&address) {
+            all.retain(|_, c| c.at.elapsed() < within);
+            if all.len() >= MOST_ADDRESSES {
+                all.clear();
+            }
+        }
+        all.insert(address, Arc::clone(&checked));
+        checked
     }
 }
 
@@ -146,5 +228,49 @@ mod tests {
         }
         assert!(cache.lock().len() <= MOST);
         assert!(cache.get(1999, Variant::Page, "x").is_some());
+    }
+
+    fn checked(cache: &Cache, at: Instant) -> Checked {
+        Checked {
+            public: false,
+            token: "t".into(),
+            entry: cache.put(1, Variant::Page, "a", "<p>one".into()),
+            at,
+        }
+    }
+
+    #[test]
+    fn an_address_is_fresh_only_within_the_window() {
+        let cache = Cache::default();
+        let page = (Variant::Page, "d/2011-11-01".to_owned());
+        let window = Duration::from_millis(200);
+        assert!(cache.fresh(&page, window).is_none());
+        cache.remember(page.clone(), checked(&cache, Instant::now()), window);
+        let fresh = cache.fresh(&page, window).unwrap();
+        assert_eq!((fresh.public, fresh.token.as_str()), (false, "t"));
+        assert_eq!(&fresh.entry.body[..], b"<p>one");
+        assert!(
+            cache
+                .fresh(&(Variant::Json, "d/2011-11-01".into()), window)
+                .is_none(),
+            "another rendering"
+        );
+        assert!(cache.fresh(&page, Duration::ZERO).is_none());
+        let old = Instant::now().checked_sub(window).unwrap();
+        cache.remember(page.clone(), checked(&cache, old), window);
+        assert!(cache.fresh(&page, window).is_none(), "past the window");
+    }
+
+    #[test]
+    fn the_addresses_stay_bounded() {
+        let cache = Cache::default();
+        let window = Duration::from_secs(60);
+        for i in 0..3000 {
+            let address = (Variant::Page, format!("d{i}/2011-11-01"));
+            cache.remember(address, checked(&cache, Instant::now()), window);
+        }
+        assert!(cache.checked.read().unwrap().len() <= MOST_ADDRESSES);
+        let last = (Variant::Page, "d2999/2011-11-01".to_owned());
+        assert!(cache.fresh(&last, window).is_some());
     }
 }

@@ -8,14 +8,19 @@
 //! private transcript's address carries its token; an unknown path, a wrong
 //! token and a malformed one all get the same plain 404, and nothing of an
 //! internal error reaches the client. Pages are rendered once and kept
-//! until their occurrence changes; responses are compressed and carry an
-//! `ETag` for `If-None-Match`.
+//! until their occurrence changes; a page checked against the store is
+//! served from memory for [`FRESH_FOR`] (a second) before the store is
+//! asked again; responses are compressed and carry an `ETag` for
+//! `If-None-Match`.
 
 mod cache;
 mod pages;
 
+pub use cache::FRESH_FOR;
+
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
@@ -38,6 +43,9 @@ pub struct Site {
     pub schedule: watch::Receiver<Arc<Schedule>>,
     pub health: Health,
     pub clock: Clock,
+    /// How long a transcript page checked against the store is served from
+    /// memory without asking it again ([`FRESH_FOR`] unless changed).
+    pub fresh_for: Duration,
     pub(crate) cache: cache::Cache,
 }
 
@@ -53,6 +61,7 @@ impl Site {
             schedule,
             health,
             clock,
+            fresh_for: FRESH_FOR,
             cache: cache::Cache::default(),
         }
     }

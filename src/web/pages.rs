@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Instant;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -9,7 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
-use super::cache::Variant;
+use super::cache::{Checked, Variant};
 use super::{Site, failed, not_found};
 use crate::store::OccurrenceRow;
 use crate::transcript::{self, Format, html};
@@ -91,28 +92,71 @@ async fn show(
     let (true, Some(day)) = (valid_id(debate), parse_date(date)) else {
         return not_found();
     };
-    let now = site.clock.now();
-    let occ = match transcript::find(&site.store, debate, Some(day), now, false).await {
-        Ok(Some(o)) => o,
-        Ok(None) => return not_found(),
-        Err(e) => return failed(&e),
+    let address = (variant, format!("{debate}/{date}"));
+    let within = site.fresh_for;
+    // Checked against the store less than `within` ago: from memory.
+    let checked = match site.cache.fresh(&address, within) {
+        Some(checked) => checked,
+        None => {
+            // One check at a time per address; those who waited for it
+            // take its result.
+            let _checking = site.cache.checker(&address).lock().await;
+            match site.cache.fresh(&address, within) {
+                Some(checked) => checked,
+                None => match check(site, debate, day, date, variant, key).await {
+                    Ok(Some(checked)) => site.cache.remember(address, checked, within),
+                    Ok(None) => return not_found(),
+                    Err(e) => return failed(&e),
+                },
+            }
+        }
     };
-    // A private transcript needs its token; a wrong one looks like nothing.
-    if !occ.public && !key.is_some_and(|k| same_token(k, &occ.token)) {
+    // A private transcript needs its token; a wrong one looks like nothing
+    // (compared for every request, fresh from memory or not).
+    if !checked.public && !key.is_some_and(|k| same_token(k, &checked.token)) {
         return not_found();
     }
-    let fingerprint = match transcript::fingerprint(&site.store, &occ, now).await {
-        Ok(f) => f,
-        Err(e) => return failed(&e),
+    respond(&checked, variant, headers)
+}
+
+/// Asks the store what `debate` on `day` shows now: `None` if nothing, or
+/// not for this caller (a private one is rendered only for its token).
+async fn check(
+    site: &Site,
+    debate: &str,
+    day: NaiveDate,
+    date: &str,
+    variant: Variant,
+    key: Option<&String>,
+) -> Result<Option<Checked>, crate::store::StoreError> {
+    let at = Instant::now();
+    let now = site.clock.now();
+    let Some(occ) = transcript::find(&site.store, debate, Some(day), now, false).await? else {
+        return Ok(None);
     };
+    if !occ.public && !key.is_some_and(|k| same_token(k, &occ.token)) {
+        return Ok(None);
+    }
+    let fingerprint = transcript::fingerprint(&site.store, &occ, now).await?;
     let entry = match site.cache.get(occ.id, variant, &fingerprint) {
         Some(entry) => entry,
-        None => match render(site, &occ, variant, date, key, now).await {
-            Ok(body) => site.cache.put(occ.id, variant, &fingerprint, body),
-            Err(e) => return failed(&e),
-        },
+        None => {
+            let body = render(site, &occ, variant, date, key, now).await?;
+            site.cache.put(occ.id, variant, &fingerprint, body)
+        }
     };
-    let cache_control = if occ.public {
+    Ok(Some(Checked {
+        public: occ.public,
+        token: occ.token,
+        entry,
+        at,
+    }))
+}
+
+/// The page (or 304) with its headers, gzipped if the client takes it.
+fn respond(checked: &Checked, variant: Variant, headers: &HeaderMap) -> Response {
+    let entry = &checked.entry;
+    let cache_control = if checked.public {
         "public, no-cache"
     } else {
         "private, no-cache"
@@ -150,13 +194,13 @@ async fn show(
                 HeaderValue::from_static(cache_control),
             ),
         ],
-        entry.body,
+        entry.body.clone(),
     )
         .into_response();
     // The kept gzip bytes, if the client takes gzip (the compression
     // layer leaves a response that has its encoding alone; otherwise it
     // compresses as for any other response).
-    if let Some(gzip) = entry.gzip.filter(|_| accepts_gzip(headers)) {
+    if let Some(gzip) = entry.gzip.clone().filter(|_| accepts_gzip(headers)) {
         let h = response.headers_mut();
         h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
