@@ -851,3 +851,26 @@ async fn a_taken_nick_is_regained_and_a_reloaded_schedule_joins_its_new_channel(
     );
     assert_eq!(podium.terminate().code(), Some(0));
 }
+
+/// Settings the server refuses are the operator's to fix: `podium run`
+/// says so and exits 78 (a supervisor should not restart it in a loop).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nick_the_server_refuses_stops_run_with_status_78() {
+    let server = ircd();
+    let (yaml, _) = debate(
+        "refused",
+        &[&channel("refused")],
+        &[],
+        600,
+        "1h",
+        &[("One?", "0s")],
+    );
+    let mut podium = podium_on(server, "9starts-with-a-digit", &yaml);
+    podium.start();
+    let (status, logs) = podium.wait_exit();
+    assert_eq!(status.code(), Some(78), "{logs}");
+    assert!(
+        logs.contains("does not accept the nick `9starts-with-a-digit`"),
+        "{logs}"
+    );
+}
