@@ -693,31 +693,6 @@ async fn over_tls_a_channel_it_cannot_join_is_logged_and_the_others_go_on() {
     assert_eq!(podium.terminate().code(), Some(0));
 }
 
-/// Waits (up to a minute) until `pred` holds for the Matrix room's
-/// messages as `person` sees them; a timeout fails with the bot's log.
-async fn matrix_wait(
-    person: &Person,
-    room: &matrix_sdk::Room,
-    podium: &Podium,
-    what: &str,
-    pred: impl Fn(&[Value]) -> bool,
-) -> Vec<Value> {
-    let deadline = std::time::Instant::now() + support::WAIT;
-    loop {
-        let messages = person.messages(room).await;
-        if pred(&messages) {
-            return messages;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "timed out waiting for {what}; the room has:\n{}\n{}",
-            bodies(&messages).join("\n"),
-            podium.logs()
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_debate_in_a_matrix_room_and_an_irc_channel_has_one_transcript() {
     let server = ircd();
@@ -748,9 +723,12 @@ async fn one_debate_in_a_matrix_room_and_an_irc_channel_has_one_transcript() {
     bot_joins(&mut alice, &nick, &chan, &podium).await;
     question(&mut alice, &nick, &chan, 1, &podium).await;
     alice.privmsg(&chan, "A1: IRC, of course").await;
-    matrix_wait(&dana, &room, &podium, "Q1", |m| {
-        bodies(m).iter().any(|b| b.contains("Which network?"))
-    })
+    dana.wait_for_messages_or(
+        &room,
+        "Q1",
+        |m| bodies(m).iter().any(|b| b.contains("Which network?")),
+        || podium.logs(),
+    )
     .await;
     dana.say(&room, "A1: Matrix, of course").await;
     question(&mut alice, &nick, &chan, 2, &podium).await;
@@ -762,10 +740,14 @@ async fn one_debate_in_a_matrix_room_and_an_irc_channel_has_one_transcript() {
             m.is_privmsg(&nick, &chan) && m.text().contains("/transcripts/both/")
         })
         .await;
-    let messages = matrix_wait(&dana, &room, &podium, "the transcript link", |m| {
-        bodies(m).iter().any(|b| b.contains("/transcripts/both/"))
-    })
-    .await;
+    let messages = dana
+        .wait_for_messages_or(
+            &room,
+            "the transcript link",
+            |m| bodies(m).iter().any(|b| b.contains("/transcripts/both/")),
+            || podium.logs(),
+        )
+        .await;
 
     let bot_id = bot.user.as_str();
     let matrix_posts: Vec<String> = posts_of(&messages, bot_id)
@@ -809,7 +791,7 @@ async fn one_debate_in_a_matrix_room_and_an_irc_channel_has_one_transcript() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_taken_nick_is_regained_and_a_reloaded_schedule_joins_its_new_channel() {
+async fn a_taken_nick_is_regained_a_reloaded_channel_joined_and_operators_can_be_refused() {
     let server = ircd();
     let (first, second) = (channel("first"), channel("second"));
     let bot = unique_nick("podium");
@@ -823,9 +805,24 @@ async fn a_taken_nick_is_regained_and_a_reloaded_schedule_joins_its_new_channel(
     alice.join(&second).await;
     let (yaml, _) = debate("nicks", &[&first], &[], 120, "10m", &[("One?", "0s")]);
     let mut podium = podium_on(server, &bot, &yaml);
+    // Channel operators may be kept from the organiser commands.
+    podium.env("PODIUM_IRC_OPERATORS_ARE_ORGANISERS", "false");
     podium.start();
     let alternate = format!("{bot}_");
     bot_joins(&mut alice, &alternate, &first, &podium).await;
+    alice.privmsg(&first, "!skip").await;
+    let refusal = alice
+        .wait_for("the refusal of an operator's !skip", |m| {
+            m.is_notice(&alternate, &first)
+        })
+        .await;
+    assert!(
+        refusal
+            .text()
+            .starts_with(&format!("Sorry {op}, only the organisers")),
+        "{}",
+        refusal.raw
+    );
 
     // The schedule gains a channel: joined once the file is re-read.
     let more = yaml.replace(

@@ -81,12 +81,18 @@ impl Synapse {
 /// `scripts/synapse-up.sh` on `data`, stopped (and `data` deleted) when
 /// this test binary exits.
 fn synapse_up(data: &Path, limits: &str) -> Synapse {
+    synapse_up_with(data, limits, "")
+}
+
+/// [`synapse_up`], with `users` (`name:password:admin|user ...`) registered
+/// by the script.
+fn synapse_up_with(data: &Path, limits: &str, users: &str) -> Synapse {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/synapse-up.sh");
     let out = Command::new(&script)
         .env("SYNAPSE_DATA", data)
         .env("SYNAPSE_PORT", "0")
         .env("SYNAPSE_RATE_LIMITS", limits)
-        .env("SYNAPSE_USERS", "")
+        .env("SYNAPSE_USERS", users)
         .env("SYNAPSE_PARENT", std::process::id().to_string())
         .stderr(Stdio::inherit())
         .output()
@@ -245,6 +251,19 @@ impl Person {
         what: &str,
         pred: impl Fn(&[Value]) -> bool,
     ) -> Vec<Value> {
+        self.wait_for_messages_or(room, what, pred, String::new)
+            .await
+    }
+
+    /// [`Person::wait_for_messages`], adding `context()` (a bot's log, say)
+    /// to the failure report.
+    pub async fn wait_for_messages_or(
+        &self,
+        room: &Room,
+        what: &str,
+        pred: impl Fn(&[Value]) -> bool,
+        context: impl Fn() -> String,
+    ) -> Vec<Value> {
         let deadline = Instant::now() + WAIT * 3;
         loop {
             let messages = self.messages(room).await;
@@ -253,8 +272,9 @@ impl Person {
             }
             assert!(
                 Instant::now() < deadline,
-                "timed out waiting for {what}; the room has:\n{}",
-                bodies(&messages).join("\n")
+                "timed out waiting for {what}; the room has:\n{}\n{}",
+                bodies(&messages).join("\n"),
+                context()
             );
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
@@ -499,28 +519,7 @@ pub fn start_synapse_with_users(limits: &str, users: &str) -> Synapse {
         "podium-synapse-{}-{limits}-users",
         std::process::id()
     ));
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/synapse-up.sh");
-    let out = Command::new(&script)
-        .env("SYNAPSE_DATA", &data)
-        .env("SYNAPSE_PORT", "0")
-        .env("SYNAPSE_RATE_LIMITS", limits)
-        .env("SYNAPSE_USERS", users)
-        .env("SYNAPSE_PARENT", std::process::id().to_string())
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("scripts/synapse-up.sh runs");
-    assert!(
-        out.status.success(),
-        "scripts/synapse-up.sh failed: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    let url = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .last()
-        .expect("the URL")
-        .trim()
-        .to_owned();
-    Synapse { url, data }
+    synapse_up_with(&data, limits, users)
 }
 
 impl Person {
