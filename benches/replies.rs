@@ -54,6 +54,7 @@ async fn through_engine(n: usize) -> f64 {
                 body: body(i),
                 in_reply_to: None,
                 server_ts: None,
+                action: false,
             };
             acks.push(bot::deliver(&events, &room, ev).await);
         }

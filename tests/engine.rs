@@ -400,6 +400,11 @@ async fn edits_and_deletions_are_honoured() {
             &room,
             Event::Edit {
                 target: "$x".into(),
+                sender: Sender {
+                    id: "@bob:example.org".into(),
+                    name: "bob".into(),
+                    verified: true,
+                },
                 body: "A1: meant the first question".into(),
                 server_ts: None
             }
@@ -412,6 +417,12 @@ async fn edits_and_deletions_are_honoured() {
             &room,
             Event::Delete {
                 target: "$y".into(),
+                sender: Sender {
+                    id: "@cat:example.org".into(),
+                    name: "cat".into(),
+                    verified: true,
+                },
+                moderator: false,
                 server_ts: None
             }
         )
@@ -423,6 +434,12 @@ async fn edits_and_deletions_are_honoured() {
             &room,
             Event::Delete {
                 target: "$nope".into(),
+                sender: Sender {
+                    id: "@alice:example.org".into(),
+                    name: "alice".into(),
+                    verified: true,
+                },
+                moderator: false,
                 server_ts: None
             }
         )
@@ -462,6 +479,7 @@ async fn an_unverified_sender_is_not_taken_for_a_listed_organiser() {
         body: "!start".to_owned(),
         in_reply_to: None,
         server_ts: None,
+        action: false,
     };
     assert_eq!(
         bot.send(&room, as_host("$u", false)).await,
@@ -643,6 +661,7 @@ async fn the_cursor_is_saved_with_the_replies_it_covers() {
                     body: format!("A1: reply {i}"),
                     in_reply_to: None,
                     server_ts: None,
+                    action: false,
                 },
                 cursor: Some(podium::domain::Cursor {
                     network: "matrix".into(),
@@ -863,6 +882,7 @@ async fn replies_delivered_after_downtime_are_filed_to_their_debate() {
         body: body.into(),
         in_reply_to: None,
         server_ts: Some(utc(at)),
+        action: false,
     };
     let a = bot
         .send(

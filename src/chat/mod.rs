@@ -43,14 +43,28 @@ pub enum Event {
         /// The message this one replies to (or the root of its thread).
         in_reply_to: Option<String>,
         server_ts: Option<DateTime<Utc>>,
+        /// An action (`/me waves`: IRC's CTCP ACTION, Matrix's `m.emote`):
+        /// collected as an answer like any message, but never a command,
+        /// and shown as an action in transcripts.
+        action: bool,
     },
+    /// A new text for an earlier message. `sender` is who sent the edit:
+    /// only the original's author may change it (the Matrix spec's rule
+    /// for `m.replace`), so anyone else's edit is ignored.
     Edit {
         target: String,
+        sender: Sender,
         body: String,
         server_ts: Option<DateTime<Utc>>,
     },
+    /// An earlier message removed. It applies when `sender` wrote the
+    /// message, or `moderator` is set: the network says the sender may
+    /// remove other people's messages in this room (Matrix: a power level
+    /// at least the room's `redact` level).
     Delete {
         target: String,
+        sender: Sender,
+        moderator: bool,
         server_ts: Option<DateTime<Utc>>,
     },
     /// Nothing to store: the network has moved on (a sync with nothing for
@@ -130,6 +144,23 @@ pub trait Chat: Send + Sync + 'static {
     /// interrupted by a crash is retried; otherwise it is left alone, since a
     /// duplicate question is worse than a missing one.
     fn deduplicates(&self, room: &Room) -> bool;
+
+    /// Whether participants can reply to a message in `room` with their
+    /// client (Matrix can; most IRC clients cannot), so the intro only
+    /// suggests replying where people can.
+    fn replies(&self, _room: &Room) -> bool {
+        true
+    }
+
+    /// The longest body, in characters, that a post of `kind` (`None`: an
+    /// answer to a command) may have in `room`, or `None` when the network
+    /// sets no limit Podium knows of. The engine checks a post against it
+    /// before confirming anything: an `!ask` too long is refused, a long
+    /// announcement is shortened, so a post never fails at the network
+    /// after Podium said it was made.
+    fn max_chars(&self, _room: &Room, _kind: Option<PostKind>) -> Option<usize> {
+        None
+    }
 }
 
 /// `wait`, give or take a quarter, so restarted bots do not retry in step.

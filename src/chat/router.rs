@@ -8,7 +8,7 @@ use std::sync::Arc;
 use super::console::ConsoleChat;
 use super::irc::IrcChat;
 use super::matrix::MatrixChat;
-use super::{Chat, ChatError, Network, Outgoing, Room};
+use super::{Chat, ChatError, Network, Outgoing, PostKind, Room};
 
 #[derive(Clone, Default)]
 pub struct Router {
@@ -76,6 +76,24 @@ impl Chat for Router {
             Network::Irc if let Some(i) = &self.irc => i.deduplicates(room),
             // Nothing is sent there, so nothing can be sent twice.
             _ => true,
+        }
+    }
+
+    fn replies(&self, room: &Room) -> bool {
+        match room.network() {
+            Network::Console if let Some(c) = &self.console => c.replies(room),
+            Network::Matrix if let Some(m) = &self.matrix => m.replies(room),
+            Network::Irc if let Some(i) = &self.irc => i.replies(room),
+            _ => true,
+        }
+    }
+
+    fn max_chars(&self, room: &Room, kind: Option<PostKind>) -> Option<usize> {
+        match room.network() {
+            Network::Console if let Some(c) = &self.console => c.max_chars(room, kind),
+            Network::Matrix if let Some(m) = &self.matrix => m.max_chars(room, kind),
+            Network::Irc if let Some(i) = &self.irc => i.max_chars(room, kind),
+            _ => None,
         }
     }
 }

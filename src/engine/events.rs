@@ -19,6 +19,8 @@ struct Message {
     body: String,
     in_reply_to: Option<String>,
     server_ts: Option<DateTime<Utc>>,
+    /// `/me ...`: never a command.
+    action: bool,
 }
 
 impl<C: Chat> Engine<C> {
@@ -38,6 +40,7 @@ impl<C: Chat> Engine<C> {
                 body,
                 in_reply_to,
                 server_ts,
+                action,
             } => {
                 let message = Message {
                     id,
@@ -45,17 +48,19 @@ impl<C: Chat> Engine<C> {
                     body,
                     in_reply_to,
                     server_ts,
+                    action,
                 };
                 self.on_message(&room, message, now).await
             }
             Event::Edit {
                 target,
+                sender: _,
                 body,
                 server_ts,
             } => self.on_edit(&room, target, body, server_ts.unwrap_or(now)),
-            Event::Delete { target, server_ts } => {
-                on_delete(&room, target, server_ts.unwrap_or(now))
-            }
+            Event::Delete {
+                target, server_ts, ..
+            } => on_delete(&room, target, server_ts.unwrap_or(now)),
             Event::Checkpoint => (WriteOp::Nothing, Receipt::Updated),
         };
         let job = writer::Job {
@@ -75,7 +80,7 @@ impl<C: Chat> Engine<C> {
         message: Message,
         now: DateTime<Utc>,
     ) -> (WriteOp, Receipt) {
-        match command::Command::parse(&message.body) {
+        match command::Command::parse(&message.body).filter(|_| !message.action) {
             Some(parsed) => {
                 self.on_command(room, &message.sender, &message.id, parsed, now)
                     .await;

@@ -152,6 +152,7 @@ impl Bot {
                 body: body.to_owned(),
                 in_reply_to: reply_to.map(str::to_owned),
                 server_ts: None,
+                action: false,
             },
         )
         .await

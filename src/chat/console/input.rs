@@ -84,6 +84,7 @@ pub async fn read_stdin(
                 body: body.to_owned(),
                 in_reply_to: None,
                 server_ts: None,
+                action: false,
             },
             cursor: None,
             ack: Some(ack_tx),

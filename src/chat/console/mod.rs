@@ -136,4 +136,9 @@ impl Chat for ConsoleChat {
     fn deduplicates(&self, _room: &Room) -> bool {
         true
     }
+
+    /// A terminal has nothing to reply to: answers are typed with tags.
+    fn replies(&self, _room: &Room) -> bool {
+        false
+    }
 }

@@ -369,9 +369,9 @@ impl<'a> Connection<'a> {
         let Some(nick) = m.source_nickname() else {
             return;
         };
-        let text = match ctcp(body) {
-            None => body,
-            Some(("ACTION", rest)) => rest,
+        let (text, action) = match ctcp(body) {
+            None => (body, false),
+            Some(("ACTION", rest)) => (rest, true),
             Some(("VERSION", _)) => {
                 if self.chat.queue.waiting() < BUSY {
                     let answer = format!("\x01VERSION {}\x01", session::version());
@@ -401,6 +401,7 @@ impl<'a> Connection<'a> {
                     .ok()
                     .map(|t| t.with_timezone(&Utc))
             }),
+            action,
         };
         let incoming = Incoming {
             room,

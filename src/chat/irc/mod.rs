@@ -309,4 +309,10 @@ impl Chat for IrcChat {
     fn deduplicates(&self, _room: &Room) -> bool {
         false
     }
+
+    /// Few IRC clients can reply to a message (`+draft/reply` is honoured
+    /// where one does), so the intro asks for answer tags only.
+    fn replies(&self, _room: &Room) -> bool {
+        false
+    }
 }

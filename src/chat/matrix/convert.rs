@@ -50,10 +50,12 @@ fn convert_any(event: AnySyncTimelineEvent, me: &UserId) -> Converted {
             let Some(body) = text_of(&m.content.msgtype) else {
                 return Converted::Ignored;
             };
+            let sender = sender(&m.sender);
             let event = match m.content.relates_to {
                 Some(Relation::Replacement(r)) => match text_of(&r.new_content.msgtype) {
                     Some(body) => Event::Edit {
                         target: r.event_id.to_string(),
+                        sender,
                         body,
                         server_ts,
                     },
@@ -61,14 +63,11 @@ fn convert_any(event: AnySyncTimelineEvent, me: &UserId) -> Converted {
                 },
                 relation => Event::Message {
                     id: m.event_id.to_string(),
-                    sender: Sender {
-                        id: m.sender.to_string(),
-                        name: m.sender.localpart().to_owned(),
-                        verified: true,
-                    },
+                    sender,
                     body: strip_reply_fallback(&body).to_owned(),
                     in_reply_to: relation.and_then(|r| replied_to(&r)),
                     server_ts,
+                    action: matches!(m.content.msgtype, MessageType::Emote(_)),
                 },
             };
             Converted::Event(event)
@@ -78,12 +77,25 @@ fn convert_any(event: AnySyncTimelineEvent, me: &UserId) -> Converted {
             match target {
                 Some(target) => Converted::Event(Event::Delete {
                     target: target.to_string(),
+                    sender: sender(&r.sender),
+                    moderator: false,
                     server_ts: Some(time(r.origin_server_ts)),
                 }),
                 None => Converted::Ignored,
             }
         }
         _ => Converted::Ignored,
+    }
+}
+
+/// A Matrix user as a sender: the user id is vouched for by the
+/// homeserver; the name shown is the localpart until the room's member
+/// list gives a display name.
+fn sender(user: &UserId) -> Sender {
+    Sender {
+        id: user.to_string(),
+        name: user.localpart().to_owned(),
+        verified: true,
     }
 }
 
@@ -172,6 +184,7 @@ mod tests {
             body,
             in_reply_to,
             server_ts,
+            action,
         }) = convert(&plain, me())
         else {
             panic!("a message")
@@ -181,6 +194,7 @@ mod tests {
             ("$e1", "@alice:localhost", "A1: listening")
         );
         assert_eq!(in_reply_to, None);
+        assert!(!action);
         assert_eq!(server_ts.unwrap().to_rfc3339(), "2011-11-01T20:00:00+00:00");
 
         let reply = message(

@@ -351,15 +351,8 @@ fn settings() -> SyncSettings {
 }
 
 /// The sender's display name in the room, where it has one.
-async fn with_display_name(client: &Client, room_id: &OwnedRoomId, event: Event) -> Event {
-    let Event::Message {
-        id,
-        mut sender,
-        body,
-        in_reply_to,
-        server_ts,
-    } = event
-    else {
+async fn with_display_name(client: &Client, room_id: &OwnedRoomId, mut event: Event) -> Event {
+    let Event::Message { sender, .. } = &mut event else {
         return event;
     };
     if let (Some(room), Ok(user)) = (
@@ -370,13 +363,7 @@ async fn with_display_name(client: &Client, room_id: &OwnedRoomId, event: Event)
     {
         sender.name = name.to_owned();
     }
-    Event::Message {
-        id,
-        sender,
-        body,
-        in_reply_to,
-        server_ts,
-    }
+    event
 }
 
 /// Tries the waiting encrypted messages again whenever room keys arrive
