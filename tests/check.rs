@@ -548,3 +548,29 @@ fn a_series_that_would_run_past_2099_is_cut_with_a_note() {
     assert!(!out.stderr.contains("`short`"), "{}", out.stderr);
     assert_eq!(out.stderr.matches("is cut at").count(), 3, "{}", out.stderr);
 }
+
+/// IRC channel names with control characters (a colour code, a NUL, DEL)
+/// used to pass `check` and fail only when Podium tried to join; they are
+/// located errors, shown escaped so the terminal shows what is there.
+#[test]
+fn control_characters_in_a_room_are_located_errors() {
+    let yaml = "timezone: Europe/London\ndebates:\n  - id: a\n    title: A\n    starts: 2026-12-01 20:00\n    questions: [Q?]\n    rooms:\n      - \"#deb\\x01ate\"\n      - \"irc:#col\\x03ours\"\n      - \"#del\\x7f\"\n      - \"#next\\u0085line\"\n      - \"#fine\"\n";
+    let out = check(yaml);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert_eq!(
+        errors(&out),
+        vec![
+            "8:9: error: a room name cannot contain control characters: `#deb\\u{1}ate`",
+            "9:9: error: a room name cannot contain control characters: `irc:#col\\u{3}ours`",
+            "10:9: error: a room name cannot contain control characters: `#del\\u{7f}`",
+            "11:9: error: a room name cannot contain control characters: `#next\\u{85}line`",
+        ],
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.chars().any(|c| c.is_control() && c != '\n'),
+        "{:?}",
+        out.stderr
+    );
+}
