@@ -574,3 +574,89 @@ fn control_characters_in_a_room_are_located_errors() {
         out.stderr
     );
 }
+
+/// `podium CMD FILE` with a short hang guard: a command that reads a
+/// device or waits on a FIFO is killed (and the test fails) after 20 s.
+fn refuses_quickly(args: &[&str], file: &std::path::Path) -> support::cli::Output {
+    let mut cmd = support::cli::podium_now();
+    cmd.args(args).arg(file);
+    let out = assert_cmd::Command::from_std(cmd)
+        .timeout(std::time::Duration::from_secs(20))
+        .output()
+        .expect("podium runs");
+    support::cli::Output {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// `podium check /dev/zero` used to read until memory ran out: the size
+/// limit applied only after the whole file was read. A device is refused
+/// before reading anything.
+#[test]
+fn a_device_is_refused_at_once() {
+    let out = refuses_quickly(&["check"], std::path::Path::new("/dev/zero"));
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert_eq!(
+        out.stderr.trim_end(),
+        "podium: cannot read /dev/zero: it is a device, not a file (a schedule is a text file)"
+    );
+}
+
+/// A FIFO with nobody writing to it: opening it to read would wait for a
+/// writer for ever. Refused at once, by every command that reads a schedule.
+#[test]
+fn a_fifo_without_a_writer_is_refused_without_waiting() {
+    let s = setup("");
+    let fifo = s.dir.path().join("debates.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    for args in [&["check"][..], &["schedule"], &["ics"]] {
+        let out = refuses_quickly(args, &fifo);
+        assert_eq!(out.code, Some(1), "{args:?}: {}", out.stderr);
+        assert_eq!(
+            out.stderr.trim_end(),
+            format!(
+                "podium: cannot read {}: it is a FIFO, not a file (a schedule is a text file)",
+                fifo.display()
+            ),
+            "{args:?}"
+        );
+    }
+}
+
+/// A 60 MB file (sparse: it takes no disk) is over the documented 50 MB
+/// limit and is refused from its size, without being read.
+#[test]
+fn a_file_over_the_size_limit_is_refused_without_reading_it() {
+    let s = setup("");
+    let huge = s.dir.path().join("huge.yaml");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(60 * 1024 * 1024)
+        .unwrap();
+    let out = refuses_quickly(&["check"], &huge);
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert_eq!(
+        out.stderr.trim_end(),
+        format!(
+            "podium: cannot read {}: it is 60 MiB, over the 50 MiB limit for a schedule",
+            huge.display()
+        )
+    );
+    // At the limit itself it is read (and found wanting as YAML, not refused).
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(50 * 1024 * 1024)
+        .unwrap();
+    let out = refuses_quickly(&["check"], &huge);
+    assert!(
+        !out.stderr.contains("limit for a schedule"),
+        "{}",
+        out.stderr
+    );
+}
