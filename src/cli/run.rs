@@ -33,6 +33,8 @@ PODIUM_MATRIX_PASSWORD_FILE), or [matrix] homeserver, user and password in podiu
 debate in the terminal without any network.";
 
 pub fn run(ctx: &Ctx) -> ExitCode {
+    // Before the runtime's threads: the umask is the whole process's.
+    crate::store::keep_new_files_private();
     let config = match ctx.config() {
         Ok(c) => c,
         Err(code) => return code,
