@@ -161,6 +161,14 @@ pub struct Cursor {
     pub position: String,
 }
 
+/// A network refused Podium's settings (a wrong password, a revoked
+/// token, a nick the server will not take) before it ever got in:
+/// restarting will not help, so `podium run` stops with a configuration
+/// error (exit status 78) rather than retrying for ever.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Refused(pub String);
+
 /// A stored name that is not one of an enum's (a corrupt database).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("unknown {what} `{name}`")]
