@@ -60,6 +60,14 @@ impl Room {
     /// A message saying what a room should look like.
     pub fn parse(s: &str) -> Result<Room, String> {
         let s = s.trim();
+        // Said first, and escaped: the name would otherwise reach the
+        // terminal (and an IRC server) with the control characters in it.
+        if s.chars().any(char::is_control) {
+            return Err(format!(
+                "a room name cannot contain control characters: `{}`",
+                s.escape_debug()
+            ));
+        }
         let bad = |why: &str| Err(format!("{why}: `{s}`"));
         if let Some(rest) = s.strip_prefix("irc:") {
             return Room::irc(rest).map_or_else(|| bad("not an IRC channel"), Ok);
@@ -94,13 +102,16 @@ impl Room {
     }
 
     fn irc(s: &str) -> Option<Room> {
-        // RFC 2812: channels start with # & + or !, have no spaces, commas or BEL.
+        // RFC 2812: channels start with # & + or !, and have no spaces,
+        // commas or control characters (BEL, and the colour and formatting
+        // codes clients would show as something else); no colons either,
+        // which Podium reads as a Matrix server part.
         let ok = s.len() > 1
             && s.len() <= 50
             && s.starts_with(['#', '&', '+', '!'])
             && !s
                 .chars()
-                .any(|c| c.is_whitespace() || c == ',' || c == '\x07' || c == ':');
+                .any(|c| c.is_whitespace() || c.is_control() || c == ',' || c == ':');
         ok.then(|| Room::Irc(s.to_owned()))
     }
 }
@@ -149,6 +160,14 @@ pub struct Cursor {
     pub network: String,
     pub position: String,
 }
+
+/// A network refused Podium's settings (a wrong password, a revoked
+/// token, a nick the server will not take) before it ever got in:
+/// restarting will not help, so `podium run` stops with a configuration
+/// error (exit status 78) rather than retrying for ever.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Refused(pub String);
 
 /// A stored name that is not one of an enum's (a corrupt database).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -266,6 +285,24 @@ mod tests {
             "#debate".parse::<Room>().unwrap().to_string(),
             "irc:#debate"
         );
+    }
+
+    #[test]
+    fn a_room_with_control_characters_is_refused_and_shown_escaped() {
+        for text in [
+            "#deb\u{1}ate",
+            "irc:#col\u{3}ours",
+            "#del\u{7f}",
+            "#a\u{9b}b:example.org",
+        ] {
+            let err = Room::parse(text).unwrap_err();
+            assert!(
+                err.starts_with("a room name cannot contain control characters: `"),
+                "{err}"
+            );
+            assert!(!err.chars().any(char::is_control), "{err:?}");
+        }
+        assert_eq!(Room::parse("#ünïcödé"), Ok(Room::Irc("#ünïcödé".into())));
     }
 
     #[test]

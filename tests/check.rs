@@ -548,3 +548,115 @@ fn a_series_that_would_run_past_2099_is_cut_with_a_note() {
     assert!(!out.stderr.contains("`short`"), "{}", out.stderr);
     assert_eq!(out.stderr.matches("is cut at").count(), 3, "{}", out.stderr);
 }
+
+/// IRC channel names with control characters (a colour code, a NUL, DEL)
+/// used to pass `check` and fail only when Podium tried to join; they are
+/// located errors, shown escaped so the terminal shows what is there.
+#[test]
+fn control_characters_in_a_room_are_located_errors() {
+    let yaml = "timezone: Europe/London\ndebates:\n  - id: a\n    title: A\n    starts: 2026-12-01 20:00\n    questions: [Q?]\n    rooms:\n      - \"#deb\\x01ate\"\n      - \"irc:#col\\x03ours\"\n      - \"#del\\x7f\"\n      - \"#next\\u0085line\"\n      - \"#fine\"\n";
+    let out = check(yaml);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert_eq!(
+        errors(&out),
+        vec![
+            "8:9: error: a room name cannot contain control characters: `#deb\\u{1}ate`",
+            "9:9: error: a room name cannot contain control characters: `irc:#col\\u{3}ours`",
+            "10:9: error: a room name cannot contain control characters: `#del\\u{7f}`",
+            "11:9: error: a room name cannot contain control characters: `#next\\u{85}line`",
+        ],
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.chars().any(|c| c.is_control() && c != '\n'),
+        "{:?}",
+        out.stderr
+    );
+}
+
+/// `podium CMD FILE` with a short hang guard: a command that reads a
+/// device or waits on a FIFO is killed (and the test fails) after 20 s.
+fn refuses_quickly(args: &[&str], file: &std::path::Path) -> support::cli::Output {
+    let mut cmd = support::cli::podium_now();
+    cmd.args(args).arg(file);
+    let out = assert_cmd::Command::from_std(cmd)
+        .timeout(std::time::Duration::from_secs(20))
+        .output()
+        .expect("podium runs");
+    support::cli::Output {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// `podium check /dev/zero` used to read until memory ran out: the size
+/// limit applied only after the whole file was read. A device is refused
+/// before reading anything.
+#[test]
+fn a_device_is_refused_at_once() {
+    let out = refuses_quickly(&["check"], std::path::Path::new("/dev/zero"));
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert_eq!(
+        out.stderr.trim_end(),
+        "podium: cannot read /dev/zero: it is a device, not a file (a schedule is a text file)"
+    );
+}
+
+/// A FIFO with nobody writing to it: opening it to read would wait for a
+/// writer for ever. Refused at once, by every command that reads a schedule.
+#[test]
+fn a_fifo_without_a_writer_is_refused_without_waiting() {
+    let s = setup("");
+    let fifo = s.dir.path().join("debates.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    for args in [&["check"][..], &["schedule"], &["ics"]] {
+        let out = refuses_quickly(args, &fifo);
+        assert_eq!(out.code, Some(1), "{args:?}: {}", out.stderr);
+        assert_eq!(
+            out.stderr.trim_end(),
+            format!(
+                "podium: cannot read {}: it is a FIFO, not a file (a schedule is a text file)",
+                fifo.display()
+            ),
+            "{args:?}"
+        );
+    }
+}
+
+/// A 60 MB file (sparse: it takes no disk) is over the documented 50 MB
+/// limit and is refused from its size, without being read.
+#[test]
+fn a_file_over_the_size_limit_is_refused_without_reading_it() {
+    let s = setup("");
+    let huge = s.dir.path().join("huge.yaml");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(60 * 1024 * 1024)
+        .unwrap();
+    let out = refuses_quickly(&["check"], &huge);
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert_eq!(
+        out.stderr.trim_end(),
+        format!(
+            "podium: cannot read {}: it is 60 MiB, over the 50 MiB limit for a schedule",
+            huge.display()
+        )
+    );
+    // At the limit itself it is read (and found wanting as YAML, not refused).
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(50 * 1024 * 1024)
+        .unwrap();
+    let out = refuses_quickly(&["check"], &huge);
+    assert!(
+        !out.stderr.contains("limit for a schedule"),
+        "{}",
+        out.stderr
+    );
+}

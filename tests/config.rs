@@ -211,6 +211,86 @@ fn every_mistake_is_located_and_exits_78() {
     }
 }
 
+/// A secret given both as a value and as a file (`password` and
+/// `password_file`, or `PODIUM_..._PASSWORD` and `PODIUM_..._PASSWORD_FILE`)
+/// used to be resolved silently, one of them ignored: which one is meant is
+/// the operator's to say. (Across layers the environment still wins over
+/// the file, as for every setting.)
+#[test]
+fn a_secret_given_both_as_a_value_and_as_a_file_is_a_located_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("secret");
+    std::fs::write(&secret, "from-the-file\n").unwrap();
+    let secret = secret.to_str().unwrap();
+    let matrix = "[matrix]\nhomeserver = \"http://127.0.0.1:8008\"\nuser = \"@podium:localhost\"\n";
+    // (podium.toml, environment, the start of what is reported)
+    type Twice<'a> = (String, Vec<(&'a str, &'a str)>, String);
+    let cases: Vec<Twice> = vec![
+        (
+            format!("{matrix}password = \"{SECRET}\"\npassword_file = \"{secret}\"\n"),
+            vec![],
+            "podium.toml:5:17: error: `matrix.password` is given twice: as `password_file` here \
+             and as `password` at podium.toml:4:12\n    hint: keep one of them"
+                .to_owned(),
+        ),
+        (
+            format!("{matrix}password = \"x\"\naccess_token_file = \"{secret}\"\naccess_token = \"t\"\n"),
+            vec![],
+            "podium.toml:5:21: error: `matrix.access_token` is given twice: as `access_token_file` \
+             here and as `access_token` at podium.toml:6:16\n    hint: keep one of them"
+                .to_owned(),
+        ),
+        (
+            "[irc]\nserver = \"127.0.0.1:6667\"\nnick = \"podium\"\n".to_owned(),
+            vec![
+                ("PODIUM_IRC_PASSWORD", SECRET),
+                ("PODIUM_IRC_PASSWORD_FILE", secret),
+            ],
+            "PODIUM_IRC_PASSWORD_FILE: error: `irc.password` is given twice: as \
+             PODIUM_IRC_PASSWORD_FILE and as PODIUM_IRC_PASSWORD\n    hint: unset one of them"
+                .to_owned(),
+        ),
+        (
+            format!("[irc]\nserver = \"127.0.0.1:6667\"\nnick = \"podium\"\nserver_password_file = \"{secret}\"\nserver_password = \"{SECRET}\"\n"),
+            vec![],
+            "podium.toml:4:24: error: `irc.server_password` is given twice: as \
+             `server_password_file` here and as `server_password` at podium.toml:5:19\n    \
+             hint: keep one of them"
+                .to_owned(),
+        ),
+    ];
+    for (toml, env, want) in &cases {
+        let dir = with_file(toml);
+        for command in ["config", "run"] {
+            let out = podium_at(dir.path(), env, &[command]);
+            assert_eq!(
+                out.code,
+                Some(78),
+                "{command} {toml:?} {env:?}: {}",
+                out.stderr
+            );
+            assert!(
+                out.stderr.starts_with(want.as_str()),
+                "{command} {toml:?} {env:?}:\nwanted {want:?}\ngot    {:?}",
+                out.stderr
+            );
+            assert!(!out.stderr.contains(SECRET), "{}", out.stderr);
+        }
+    }
+    // The environment over the file is precedence, not a conflict.
+    let dir = with_file(&format!("{matrix}password_file = \"{secret}\"\n"));
+    let out = podium_at(
+        dir.path(),
+        &[("PODIUM_MATRIX_PASSWORD", SECRET)],
+        &["config"],
+    );
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(
+        line_of(&out, "password"),
+        "password = \"***\"  # PODIUM_MATRIX_PASSWORD"
+    );
+}
+
 #[test]
 fn run_without_a_network_says_what_to_set() {
     let dir = tempfile::tempdir().unwrap();

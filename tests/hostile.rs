@@ -406,3 +406,109 @@ fn a_transcript_prints_as_a_static_web_page() {
         "a static page links nowhere"
     );
 }
+
+/// The permission bits of `path`.
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    meta.permissions().mode() & 0o777
+}
+
+/// `podium rehearse drill ARGS` started under umask 022, the usual
+/// default, which leaves new files readable by everyone.
+fn rehearse_under_umask_022(s: &Setup, name: &str, args: &[&str]) -> Rehearsal {
+    let mut cmd = std::process::Command::new("sh");
+    cmd.arg("-c")
+        .arg("umask 022 && exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_podium"))
+        .arg("--data-dir")
+        .arg(&s.data)
+        .args(["rehearse", "drill"])
+        .args(args)
+        .arg("--file")
+        .arg(&s.schedule);
+    for (key, _) in std::env::vars_os() {
+        if key.as_encoded_bytes().starts_with(b"PODIUM_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.env_remove("RUST_LOG");
+    Rehearsal::spawn(cmd, s.dir.path().join(format!("{name}.stderr")))
+}
+
+/// The data directory holds every answer and every private transcript's
+/// key. Under umask 022 it used to be 0755 and the database 0644: readable
+/// by every account on the machine. Now the directory is made 0700 and
+/// every file Podium keeps there 0600, whatever the umask.
+#[test]
+fn private_data_is_readable_by_its_owner_only_whatever_the_umask() {
+    let s = setup(&short());
+    let mut r = rehearse_under_umask_022(&s, "first", &["--speed", "600"]);
+    r.wait_for("the reminder", |l| post_body(l).is_some());
+    // While it runs: the database with its write-ahead log and index.
+    let mut seen = vec![(s.data.clone(), mode(&s.data))];
+    for name in ["podium.db", "podium.db-wal", "podium.db-shm", "podium.lock"] {
+        let path = s.data.join(name);
+        seen.push((path.clone(), mode(&path)));
+    }
+    r.wait_for("the transcript hint", |l| {
+        l.starts_with("(or: podium transcript drill --date ")
+    });
+    r.finish();
+    let rehearsals = s.data.join("rehearsals");
+    seen.push((rehearsals.clone(), mode(&rehearsals)));
+    let mut files = 0;
+    for f in std::fs::read_dir(&rehearsals).unwrap() {
+        let path = f.unwrap().path();
+        seen.push((path.clone(), mode(&path)));
+        files += 1;
+    }
+    assert_eq!(files, 2, "a console log and a transcript: {seen:?}");
+    for (path, m) in &seen {
+        let want = if path.is_dir() { 0o700 } else { 0o600 };
+        assert_eq!(*m, want, "{} is {m:o}; all: {seen:?}", path.display());
+    }
+    let stderr = std::fs::read_to_string(s.dir.path().join("first.stderr")).unwrap();
+    assert!(
+        !stderr.contains("chmod"),
+        "no warning for a private directory: {stderr}"
+    );
+}
+
+/// A data directory made earlier (by hand, or by an older Podium) that
+/// others can read is left as the operator made it, with one warning at
+/// start that names it, its mode and the command that fixes it; the
+/// database in it is made private all the same.
+#[test]
+fn a_data_dir_others_can_read_is_warned_about_once() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = setup(&short());
+    std::fs::create_dir(&s.data).unwrap();
+    std::fs::set_permissions(&s.data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // An empty file is an empty SQLite database, as an older Podium left it.
+    std::fs::write(s.data.join("podium.db"), "").unwrap();
+    std::fs::set_permissions(
+        s.data.join("podium.db"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let mut r = rehearse_under_umask_022(&s, "loose", &["--speed", "600"]);
+    r.wait_for("the transcript hint", |l| {
+        l.starts_with("(or: podium transcript drill --date ")
+    });
+    r.finish();
+    let stderr = std::fs::read_to_string(s.dir.path().join("loose.stderr")).unwrap();
+    let warning = format!(
+        "the data directory {} can be read by other users (mode 0755), and it holds every \
+         answer and private transcript key; `chmod 700 {}` makes it private",
+        s.data.display(),
+        s.data.display()
+    );
+    assert_eq!(stderr.matches(&warning).count(), 1, "{stderr}");
+    assert_eq!(
+        mode(&s.data),
+        0o755,
+        "the operator's directory is left alone"
+    );
+    assert_eq!(mode(&s.data.join("podium.db")), 0o600);
+}

@@ -578,3 +578,121 @@ async fn a_gap_of_many_answers_while_down_is_filled() {
     }
     assert!(podium.terminate().success());
 }
+
+/// An IRC "server" that accepts connections and never says a word (no
+/// TLS handshake, no greeting). Each connection is held open, read until
+/// Podium gives up on it; `gave_up` says whether Podium has closed the
+/// first one.
+struct SilentIrc {
+    port: u16,
+    gave_up: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl SilentIrc {
+    fn start() -> SilentIrc {
+        use std::io::Read;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let gave_up = std::sync::Arc::new(AtomicBool::new(false));
+        let flag = gave_up.clone();
+        std::thread::spawn(move || {
+            let mut first = true;
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { continue };
+                let flag = first.then(|| flag.clone());
+                first = false;
+                std::thread::spawn(move || {
+                    // Podium's TLS hello arrives; nothing ever answers it.
+                    let mut buf = [0u8; 4096];
+                    while matches!(conn.read(&mut buf), Ok(n) if n > 0) {}
+                    if let Some(flag) = flag {
+                        flag.store(true, Ordering::SeqCst);
+                    }
+                });
+            }
+        });
+        SilentIrc { port, gave_up }
+    }
+
+    fn gave_up(&self) -> bool {
+        self.gave_up.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// A server that accepted the IRC connection and never answered TLS held
+/// back the web server and every Matrix post for as long as Podium waited
+/// for it (31 s measured, up to 90 s), since the networks were connected
+/// one after another before the engine and the web started. Now each
+/// starts on its own: `/healthz` answers and the Matrix room gets its
+/// question while the IRC connection still hangs (judged by order, not by
+/// a clock: Podium has not yet given up on the silent server). Files the
+/// Matrix session leaves in the data directory are its owner's only,
+/// under the usual umask 022.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_irc_server_holds_up_neither_the_web_nor_matrix() {
+    #[cfg(unix)]
+    rustix::process::umask(rustix::fs::Mode::from_bits_truncate(0o022));
+    let r = room(false).await;
+    let silent = SilentIrc::start();
+    let (yaml, due) = one_minute_debate("silent", &r.alias, r.host.user.as_str(), 12);
+    let mut podium = Podium::new(&r.bot, &yaml);
+    podium.env("PODIUM_IRC_SERVER", &format!("127.0.0.1:{}", silent.port));
+    podium.env("PODIUM_IRC_NICK", "podium");
+    let started = std::time::Instant::now();
+    podium.start();
+
+    let healthz = format!("{}/healthz", podium.web);
+    let answered = loop {
+        if let Ok(response) = reqwest::get(&healthz).await {
+            break response;
+        }
+        assert!(
+            !silent.gave_up(),
+            "/healthz did not answer until Podium gave up on the silent IRC server\n{}",
+            podium.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(
+        !silent.gave_up(),
+        "/healthz answered only once Podium gave up on the silent IRC server\n{}",
+        podium.logs()
+    );
+    let answered_after = started.elapsed();
+    let health: Value = serde_json::from_str(&answered.text().await.unwrap()).unwrap();
+    assert_eq!(health["networks"]["irc"]["ok"], false, "{health}");
+
+    let q1 = wait_for_question(&r, &r.bob, 1).await;
+    assert!(
+        !silent.gave_up(),
+        "Q1 came only after Podium gave up on the silent IRC server: {q1}\n{}",
+        podium.logs()
+    );
+    // The schedule has the start to the second.
+    let posted = q1["origin_server_ts"].as_i64().unwrap() - due.timestamp() * 1000;
+    eprintln!("/healthz answered {answered_after:?} after start; Q1 posted {posted} ms after due");
+    assert!(podium.terminate().success(), "{}", podium.logs());
+
+    let mut files = Vec::new();
+    let mut dirs = vec![podium.data.join("matrix")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    assert!(
+        files.len() > 2,
+        "the session and the SDK's stores: {files:?}"
+    );
+    for file in files {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", file.display());
+    }
+}

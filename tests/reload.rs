@@ -102,3 +102,77 @@ async fn sighup_reloads_even_when_no_file_event_is_seen() {
     assert!(status.success());
     wait_for_title(&mut rx, "Hangup").await;
 }
+
+/// Log lines written while a test runs, for asserting on what was said.
+#[derive(Clone, Default)]
+struct Logs(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Logs {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
+    type Writer = Logs;
+    fn make_writer(&'a self) -> Logs {
+        self.clone()
+    }
+}
+
+/// Deleting debates.yaml while Podium runs used to go unnoticed: nothing
+/// in the log. It is said once (naming the file), the schedule read before
+/// keeps running, and the file is read again when it comes back.
+#[tokio::test]
+async fn a_deleted_file_is_warned_about_once_and_read_again_when_it_returns() {
+    let logs = Logs::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(logs.clone())
+        .with_ansi(false)
+        .finish();
+    let _log = tracing::subscriber::set_default(subscriber);
+    let (_dir, path, tx, mut rx) = setup();
+    let _guard = reload::watch(path.clone(), tx, Clock::System).unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    std::fs::remove_file(&path).unwrap();
+    let said = format!(
+        "the schedule file {} was removed; still running the schedule read before, until the file is back",
+        path.display()
+    );
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while !logs.text().contains(&said) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no warning in the log:\n{}", logs.text()));
+    // More events while it is gone (a file there for an instant, within
+    // one burst) change nothing and say nothing. (Not SIGHUP: it would
+    // reach the other tests' reloaders in this process too.)
+    for _ in 0..2 {
+        std::fs::write(&path, "debates: [").unwrap();
+        std::fs::remove_file(&path).unwrap();
+        tokio::time::sleep(Duration::from_millis(600)).await;
+    }
+    let text = logs.text();
+    assert_eq!(text.matches(&said).count(), 1, "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.contains(&said) && l.contains("WARN")),
+        "{text}"
+    );
+    assert!(!text.contains("ERROR"), "{text}");
+    assert_eq!(title(&rx), "First");
+    std::fs::write(&path, GOOD.replace("First", "Back")).unwrap();
+    wait_for_title(&mut rx, "Back").await;
+}

@@ -117,11 +117,13 @@ pub async fn run(opts: Options, out: Box<dyn Write + Send>) -> anyhow::Result<()
         })
         .await?;
     let log_dir = opts.data_dir.join("rehearsals");
-    std::fs::create_dir_all(&log_dir)?;
+    crate::store::create_private_dir(&log_dir)?;
     let log = log_dir.join(format!(
         "{id}-{}.log",
         line.start.format("%Y%m%dT%H%M%S%3f")
     ));
+    // Made owner-only before the console opens it: it holds every answer.
+    crate::store::private_file(&log, true)?;
     let chat = Arc::new(ConsoleChat::open(
         &log,
         out,
@@ -213,7 +215,7 @@ async fn write_transcript(
     let path = transcript_path(data_dir, &row.debate, row.scheduled_start);
     // Written aside and renamed: the file's existence marks the rehearsal done.
     let partial = path.with_extension("md.partial");
-    std::fs::write(&partial, t.render(transcript::Format::Md))?;
+    crate::store::write_private(&partial, t.render(transcript::Format::Md).as_bytes())?;
     std::fs::rename(&partial, &path)?;
     let zone: chrono_tz::Tz = row.timezone.parse().unwrap_or(chrono_tz::UTC);
     let date = row.scheduled_start.with_timezone(&zone).format("%Y-%m-%d");

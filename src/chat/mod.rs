@@ -6,6 +6,7 @@
 
 pub mod console;
 pub mod irc;
+pub mod later;
 pub mod matrix;
 pub mod memory;
 pub mod router;

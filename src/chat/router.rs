@@ -7,15 +7,24 @@ use std::sync::Arc;
 
 use super::console::ConsoleChat;
 use super::irc::IrcChat;
+use super::later::{Later, Nature};
 use super::matrix::MatrixChat;
 use super::{Chat, ChatError, Network, Outgoing, PostKind, Room};
 
-#[derive(Clone, Default)]
+#[derive(Default)]
 pub struct Router {
     console: Option<Arc<ConsoleChat>>,
-    matrix: Option<Arc<MatrixChat>>,
+    /// Logged in after the engine starts (see [`Later`]).
+    matrix: Option<Later<MatrixChat>>,
     irc: Option<Arc<IrcChat>>,
 }
+
+/// Matrix, whether logged in yet or not: a transaction id makes a post
+/// sent twice appear once, and people can reply to a message.
+pub const MATRIX: Nature = Nature {
+    deduplicates: true,
+    replies: true,
+};
 
 impl Router {
     pub fn new() -> Self {
@@ -29,7 +38,13 @@ impl Router {
     }
 
     #[must_use]
-    pub fn with_matrix(mut self, matrix: Arc<MatrixChat>) -> Self {
+    pub fn with_matrix(self, matrix: Arc<MatrixChat>) -> Self {
+        self.with_matrix_later(Later::ready(matrix, MATRIX))
+    }
+
+    /// Matrix rooms, served once the login (in its own task) is done.
+    #[must_use]
+    pub fn with_matrix_later(mut self, matrix: Later<MatrixChat>) -> Self {
         self.matrix = Some(matrix);
         self
     }
@@ -40,7 +55,8 @@ impl Router {
         self
     }
 
-    /// Whether posts to rooms on `network` can be delivered.
+    /// Whether posts to rooms on `network` can be delivered (now, or once
+    /// connected).
     pub fn serves(&self, network: Network) -> bool {
         match network {
             Network::Console => self.console.is_some(),

@@ -10,6 +10,7 @@ use crate::engine::EngineConfig;
 use crate::schedule::Severity;
 
 pub fn run(ctx: &Ctx, args: RehearseArgs) -> ExitCode {
+    crate::store::keep_new_files_private();
     let config = match ctx.config_with(Overrides {
         schedule: args.file.clone(),
         public_url: args.public_url.clone(),

@@ -7,21 +7,27 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 use super::load::load;
 use super::{Ctx, EXIT_CONFIG, EXIT_FAILURE, runtime};
 use crate::app::{App, shutdown_signal};
+use crate::chat::Incoming;
 use crate::chat::irc::Irc;
-use crate::chat::matrix::{LoginError, Matrix};
-use crate::chat::router::Router;
+use crate::chat::later::{Connected, Later};
+use crate::chat::matrix::{LoginError, Matrix, MatrixChat};
+use crate::chat::router::{self, Router};
 use crate::clock::Clock;
-use crate::config::Config;
+use crate::config::{Config, MatrixConfig};
+use crate::domain::Refused;
 use crate::engine::EngineConfig;
 use crate::health::Health;
 use crate::schedule::{Schedule, Severity};
 use crate::store::Store;
 use crate::web::Site;
+
+/// Matrix's name in the health report.
+const MATRIX_HEALTH: &str = "matrix";
 
 /// What `podium run` says when no network is configured.
 const NO_NETWORK: &str = "podium: no chat network is configured, so there is nowhere to host \
@@ -33,6 +39,8 @@ PODIUM_MATRIX_PASSWORD_FILE), or [matrix] homeserver, user and password in podiu
 debate in the terminal without any network.";
 
 pub fn run(ctx: &Ctx) -> ExitCode {
+    // Before the runtime's threads: the umask is the whole process's.
+    crate::store::keep_new_files_private();
     let config = match ctx.config() {
         Ok(c) => c,
         Err(code) => return code,
@@ -72,63 +80,18 @@ pub fn run(ctx: &Ctx) -> ExitCode {
     }
 }
 
-/// The configured networks, connected (or, for IRC, still trying).
-struct Networks {
-    router: Router,
-    matrix: Option<Matrix>,
-    irc: Option<Irc>,
-}
-
-/// Logs in to Matrix and tries IRC once; settings a server refuses end
-/// `podium run` with a configuration error.
-async fn connect(config: &Config, schedule: &Schedule) -> anyhow::Result<Result<Networks, RunEnd>> {
-    let mut networks = Networks {
-        router: Router::new(),
-        matrix: None,
-        irc: None,
-    };
-    if let Some(m) = &config.matrix {
-        // Stopping works while the homeserver is still out of reach too.
-        let connected = tokio::select! {
-            connected = Matrix::connect(m, &config.data_dir) => connected,
-            () = shutdown_signal() => return Ok(Err(RunEnd::Stopped)),
-        };
-        match connected {
-            Ok(connected) => {
-                connected.join(schedule).await;
-                networks.router = networks.router.with_matrix(connected.chat());
-                networks.matrix = Some(connected);
-            }
-            Err(e @ LoginError::Refused { .. }) => return Ok(Err(RunEnd::Refused(e.to_string()))),
-            Err(e) => return Err(e.into()),
-        }
-    }
-    if let Some(i) = &config.irc {
-        let started = tokio::select! {
-            started = Irc::start(i) => started,
-            () = shutdown_signal() => return Ok(Err(RunEnd::Stopped)),
-        };
-        match started {
-            Ok(irc) => {
-                networks.router = networks.router.with_irc(irc.chat());
-                networks.irc = Some(irc);
-            }
-            Err(e) => return Ok(Err(RunEnd::Refused(format!("IRC ({}): {e}", i.server)))),
-        }
-    }
-    Ok(Ok(networks))
-}
-
+/// Opens the store, then starts the engine, the web server and each
+/// network's connection side by side: one network slow to connect (a
+/// homeserver far away, an IRC server that never answers TLS) holds up
+/// neither the others nor the pages. Settings a network refuses still end
+/// `podium run` as a configuration error.
 async fn serve(config: &Config, schedule: Schedule) -> anyhow::Result<RunEnd> {
     let store = Store::open(&config.data_dir).await?;
-    let Networks {
-        router,
-        matrix,
-        irc,
-    } = match connect(config, &schedule).await? {
-        Ok(n) => n,
-        Err(end) => return Ok(end),
-    };
+    let readers = Store::open_readers(&config.data_dir, 4).await?;
+    let listener = TcpListener::bind(config.web_addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot serve the web pages on {}: {e}", config.web_addr))?;
+    let (router, matrix, irc) = networks(config);
     report_unserved(&schedule, &router);
     if let Some(next) = schedule.occurrences_after(Utc::now()) {
         tracing::info!(debate = %next.debate.id, at = %next.time_line().render(), "next debate");
@@ -137,10 +100,6 @@ async fn serve(config: &Config, schedule: Schedule) -> anyhow::Result<RunEnd> {
     let (tx, rx) = watch::channel(Arc::new(schedule));
     let engine = EngineConfig::new(config.timings, &config.public_url);
     let health = Health::default();
-    let readers = Store::open_readers(&config.data_dir, 4).await?;
-    let listener = TcpListener::bind(config.web_addr)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot serve the web pages on {}: {e}", config.web_addr))?;
     let router = Arc::new(router);
     let mut app = App::new(store.clone(), router, clock.clone(), engine, rx.clone());
     let site = Site::new(readers, rx.clone(), health.clone(), clock.clone());
@@ -148,8 +107,13 @@ async fn serve(config: &Config, schedule: Schedule) -> anyhow::Result<RunEnd> {
     if let Some(retention) = config.retention {
         app.purge_after(retention, clock.clone());
     }
-    if let Some(matrix) = matrix {
-        let run = matrix.run(store.clone(), app.events(), rx.clone(), health.clone());
+    if let (Some(m), Some(connected)) = (&config.matrix, matrix) {
+        let login = MatrixLogin {
+            config: m.clone(),
+            data_dir: config.data_dir.clone(),
+            connected,
+        };
+        let run = login.run(store.clone(), app.events(), rx.clone(), health.clone());
         app.spawn_network("Matrix", run);
     }
     if let Some(irc) = irc {
@@ -161,14 +125,64 @@ async fn serve(config: &Config, schedule: Schedule) -> anyhow::Result<RunEnd> {
     }
     tracing::info!(data_dir = %config.data_dir.display(), schedule = %config.schedule.display(),
         "podium is running; SIGINT or SIGTERM stops it");
-    app.run(shutdown_signal()).await?;
-    Ok(RunEnd::Stopped)
+    match app.run(shutdown_signal()).await {
+        Ok(()) => Ok(RunEnd::Stopped),
+        Err(e) => match e.downcast_ref::<Refused>() {
+            Some(refused) => Ok(RunEnd::Refused(refused.to_string())),
+            None => Err(e),
+        },
+    }
+}
+
+/// The router over the configured networks, none connected yet: Matrix
+/// with the handle its login completes, IRC with its connection to run.
+fn networks(config: &Config) -> (Router, Option<Connected<MatrixChat>>, Option<Irc>) {
+    let mut router = Router::new();
+    let matrix = config.matrix.as_ref().map(|_| {
+        let (later, connected) = Later::new(router::MATRIX);
+        router = std::mem::take(&mut router).with_matrix_later(later);
+        connected
+    });
+    let irc = config.irc.as_ref().map(Irc::new);
+    if let Some(irc) = &irc {
+        router = router.with_irc(irc.chat());
+    }
+    (router, matrix, irc)
+}
+
+/// Matrix's task: log in (waiting out a homeserver out of reach), join
+/// the schedule's rooms, hand the connection to the engine, then sync.
+struct MatrixLogin {
+    config: MatrixConfig,
+    data_dir: std::path::PathBuf,
+    connected: Connected<MatrixChat>,
+}
+
+impl MatrixLogin {
+    async fn run(
+        self,
+        store: Store,
+        events: mpsc::Sender<Incoming>,
+        schedule: watch::Receiver<Arc<Schedule>>,
+        health: Health,
+    ) -> anyhow::Result<()> {
+        health.set(MATRIX_HEALTH, false, "logging in");
+        let matrix = match Matrix::connect(&self.config, &self.data_dir).await {
+            Ok(m) => m,
+            Err(e @ LoginError::Refused { .. }) => return Err(Refused(e.to_string()).into()),
+            Err(e) => return Err(e.into()),
+        };
+        let now = schedule.borrow().clone();
+        matrix.join(&now).await;
+        self.connected.set(matrix.chat());
+        matrix.run(store, events, schedule, health).await
+    }
 }
 
 /// How `podium run` ended, short of an error.
 enum RunEnd {
     Stopped,
-    /// The homeserver refused the credentials: a configuration problem.
+    /// A network refused the settings: a configuration problem.
     Refused(String),
 }
 

@@ -10,6 +10,10 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::keys::{self, Kind, SECTIONS};
+use crate::schedule::file::read_limited;
+
+/// A podium.toml is a few hundred bytes; a megabyte is no configuration.
+const MAX_BYTES: u64 = 1024 * 1024;
 use super::{ConfigError, Origin};
 
 #[derive(Clone, Debug)]
@@ -27,12 +31,14 @@ pub struct FileValue {
 /// The file's values by key path (`matrix.user`; `matrix.password_file`
 /// for a secret kept in another file).
 pub fn read(path: &Path) -> Result<HashMap<String, FileValue>, Vec<ConfigError>> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let cannot = |e: &dyn std::fmt::Display| {
         vec![ConfigError::new(
             Origin::Default,
             format!("cannot read the configuration file {}: {e}", path.display()),
         )]
-    })?;
+    };
+    let bytes = read_limited(path, MAX_BYTES, "a configuration file").map_err(|e| cannot(&e))?;
+    let text = String::from_utf8(bytes).map_err(|_| cannot(&"it is not UTF-8 text"))?;
     let at = |offset: usize| {
         let before = &text[..offset.min(text.len())];
         let line = before.matches('\n').count() + 1;

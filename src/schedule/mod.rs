@@ -6,6 +6,7 @@ mod checks;
 mod debate;
 mod defaults;
 pub mod diag;
+pub mod file;
 pub mod model;
 mod questions;
 mod read;
@@ -96,10 +97,11 @@ pub enum LoadError {
 /// Reads and validates a schedule file.
 ///
 /// # Errors
-/// [`LoadError::Read`] if the file cannot be read, [`LoadError::Invalid`]
-/// with every located error otherwise.
+/// [`LoadError::Read`] if the file cannot be read or is refused unread (not
+/// a regular file, over [`file::MAX_BYTES`]), [`LoadError::Invalid`] with
+/// every located error otherwise.
 pub fn load(path: &Path, now: DateTime<Utc>) -> Result<(Schedule, Diagnostics), LoadError> {
-    let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
+    let bytes = file::read(path).map_err(|source| LoadError::Read {
         path: path.display().to_string(),
         source,
     })?;

@@ -1,8 +1,10 @@
 //! Reloading the schedule while the bot runs: on SIGHUP, and when the file
 //! changes on disk. The one part of the schedule that does I/O beyond
-//! reading the file (a watcher, a signal), kept beside what it reloads. A broken edit never stops a running schedule: the old
-//! one keeps running and the located errors go to the log. Posts already
-//! made are in the store, so a reload can never cause a double post.
+//! reading the file (a watcher, a signal), kept beside what it reloads. A
+//! broken edit never stops a running schedule: the old one keeps running
+//! and the located errors go to the log. A deleted file is said once, and
+//! the old schedule runs until the file is back. Posts already made are in
+//! the store, so a reload can never cause a double post.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -24,7 +26,16 @@ pub fn reload(
     tx: &watch::Sender<Arc<Schedule>>,
     now: DateTime<Utc>,
 ) -> Result<usize, LoadError> {
-    match schedule::load(path, now) {
+    publish(path, tx, schedule::load(path, now))
+}
+
+/// Publishes a schedule just read, or logs why it cannot be.
+fn publish(
+    path: &Path,
+    tx: &watch::Sender<Arc<Schedule>>,
+    loaded: Result<(Schedule, schedule::Diagnostics), LoadError>,
+) -> Result<usize, LoadError> {
+    match loaded {
         Ok((schedule, _)) => {
             let n = schedule.debates.len();
             tx.send_replace(Arc::new(schedule));
@@ -67,7 +78,7 @@ pub fn watch(
     let fs_kick = kick_tx.clone();
     let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
         if let Ok(event) = res
-            && event.kind.is_modify() | event.kind.is_create()
+            && (event.kind.is_modify() || event.kind.is_create() || event.kind.is_remove())
             && event
                 .paths
                 .iter()
@@ -92,11 +103,27 @@ pub fn watch(
         }
     });
     let task = tokio::spawn(async move {
+        let mut gone = false;
         while kick_rx.recv().await.is_some() {
             // Editors write in several steps: wait for the burst to end.
             tokio::time::sleep(StdDuration::from_millis(200)).await;
             while kick_rx.try_recv().is_ok() {}
-            let _ = reload(&path, &tx, clock.now());
+            let loaded = schedule::load(&path, clock.now());
+            if is_gone(&loaded) {
+                // Said once: every later event (or SIGHUP) while it is gone
+                // would only say it again.
+                if !gone {
+                    tracing::warn!(
+                        "the schedule file {} was removed; still running the schedule read \
+                         before, until the file is back",
+                        path.display()
+                    );
+                }
+                gone = true;
+                continue;
+            }
+            gone = false;
+            let _ = publish(&path, &tx, loaded);
         }
     });
     Ok(WatchGuard {
@@ -105,6 +132,13 @@ pub fn watch(
         #[cfg(unix)]
         hup_task,
     })
+}
+
+/// Whether the file is not there at all (deleted, or renamed away), as
+/// opposed to there and broken.
+fn is_gone(loaded: &Result<(Schedule, schedule::Diagnostics), LoadError>) -> bool {
+    matches!(loaded, Err(LoadError::Read { source, .. })
+        if source.kind() == std::io::ErrorKind::NotFound)
 }
 
 /// Stops watching when dropped.

@@ -28,12 +28,14 @@ impl DataDirLock {
             dir: dir.to_owned(),
             cause,
         };
+        let path = dir.join(LOCK_FILE);
+        // Owner-only like the rest: it names the command that holds it.
+        super::private_file(&path, true).map_err(lock_err)?;
         let mut file = OpenOptions::new()
             .read(true)
             .write(true)
-            .create(true)
             .truncate(false)
-            .open(dir.join(LOCK_FILE))
+            .open(&path)
             .map_err(lock_err)?;
         match file.try_lock() {
             Ok(()) => {}

@@ -8,6 +8,7 @@ mod lock;
 mod occurrences;
 mod posts;
 mod presence;
+mod private;
 mod progress;
 mod replies;
 
@@ -28,6 +29,7 @@ pub use self::lock::{DataDirLock, LOCK_FILE};
 pub use self::occurrences::{NewOccurrence, OccurrenceRow};
 pub use self::posts::{NewPost, PostRow};
 pub use self::presence::{MIN_ABSENCE, PRESENCE_EVERY};
+pub use self::private::{create_private_dir, keep_new_files_private, private_file, write_private};
 pub use self::replies::{NewReply, ReplyRow, WriteOp};
 use crate::domain::UnknownName;
 pub use crate::domain::{PostKind, PostStatus};
@@ -44,6 +46,11 @@ pub enum StoreError {
     // source too, and `{:#}` would print it twice.
     #[error("cannot create the data directory {}: {cause}", path.display())]
     DataDir {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
+    #[error("cannot make {} readable by its owner only: {cause}", path.display())]
+    Private {
         path: PathBuf,
         cause: std::io::Error,
     },
@@ -145,19 +152,32 @@ fn is_cannot_open(e: &sqlx::Error) -> bool {
 
 impl Store {
     /// Opens (creating if needed) `DATA_DIR/podium.db`, locks the directory
-    /// for this process and migrates the database.
+    /// for this process and migrates the database. The directory is made
+    /// owner-only, and so are the database and its companions (see
+    /// [`private`]).
     ///
     /// # Errors
     /// The directory or database cannot be created, another process holds
     /// the directory, or a migration fails.
     pub async fn open(data_dir: &Path) -> Result<Store> {
-        std::fs::create_dir_all(data_dir).map_err(|cause| StoreError::DataDir {
+        create_private_dir(data_dir).map_err(|cause| StoreError::DataDir {
             path: data_dir.to_owned(),
             cause,
         })?;
         let lock = DataDirLock::acquire(data_dir)?;
+        let db = data_dir.join("podium.db");
+        for (name, create) in [
+            ("podium.db", true),
+            ("podium.db-wal", false),
+            ("podium.db-shm", false),
+        ] {
+            private_file(&data_dir.join(name), create).map_err(|cause| StoreError::Private {
+                path: data_dir.join(name),
+                cause,
+            })?;
+        }
         let options = SqliteConnectOptions::new()
-            .filename(data_dir.join("podium.db"))
+            .filename(db)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             // In WAL mode NORMAL loses at most the last transactions on power

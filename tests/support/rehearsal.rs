@@ -45,12 +45,19 @@ impl Rehearsal {
         stderr: PathBuf,
         env: &[(&str, &str)],
     ) -> Self {
-        let mut child = podium_in(data)
-            .envs(env.iter().copied())
+        let mut cmd = podium_in(data);
+        cmd.envs(env.iter().copied())
             .arg("rehearse")
             .args(args)
             .arg("--file")
-            .arg(schedule)
+            .arg(schedule);
+        Self::spawn(cmd, stderr)
+    }
+
+    /// Runs `cmd` (a `podium rehearse` however started: under another
+    /// umask, say) with its terminal driven by the test.
+    pub fn spawn(mut cmd: std::process::Command, stderr: PathBuf) -> Self {
+        let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(File::create(&stderr).expect("stderr file"))

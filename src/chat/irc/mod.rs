@@ -28,6 +28,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::{Chat, ChatError, Incoming, Outgoing, Room, jittered};
 use crate::config::IrcConfig;
+use crate::domain::Refused;
 use crate::health::Health;
 use crate::schedule::Schedule;
 use crate::store::Store;
@@ -87,26 +88,13 @@ pub struct Irc {
     chat: Arc<IrcChat>,
     config: IrcConfig,
     link: watch::Sender<Option<Link>>,
-    first: Option<Session>,
 }
 
 impl Irc {
-    /// Tries the server once: refused settings (password, nick, SASL
-    /// login) are an error now, so `podium run` can say so and exit; a
-    /// server out of reach is tried again by [`Irc::run`].
-    ///
-    /// # Errors
-    /// [`OpenError::Refused`].
-    pub async fn start(config: &IrcConfig) -> Result<Irc, OpenError> {
-        let first = match session::open(config).await {
-            Ok(s) => Some(s),
-            Err(e @ OpenError::Refused(_)) => return Err(e),
-            Err(OpenError::Failed(why)) => {
-                tracing::warn!(server = %config.server, reason = %why,
-                    "cannot connect to IRC yet; trying again in the background");
-                None
-            }
-        };
+    /// The connection, not made yet: [`Irc::run`] makes it, in its own
+    /// task, so a server slow to answer holds up nothing else. Until then
+    /// posts to its channels fail as temporary, as while reconnecting.
+    pub fn new(config: &IrcConfig) -> Irc {
         let (link, link_rx) = watch::channel(None);
         let chat = IrcChat {
             shared: Arc::new(Shared::default()),
@@ -117,12 +105,11 @@ impl Irc {
             link: link_rx,
             operators_are_organisers: config.operators_are_organisers,
         };
-        Ok(Irc {
+        Irc {
             chat: Arc::new(chat),
             config: config.clone(),
             link,
-            first,
-        })
+        }
     }
 
     /// The connection the engine posts through.
@@ -130,32 +117,31 @@ impl Irc {
         self.chat.clone()
     }
 
-    /// Stays connected, joined to the schedule's channels, delivering what
-    /// people say in them to `events`, reconnecting with growing waits
-    /// after the connection is lost. Runs until the app stops it.
+    /// Connects, stays connected, joined to the schedule's channels,
+    /// delivering what people say in them to `events`, reconnecting with
+    /// growing waits after the connection is lost. Runs until the app
+    /// stops it.
     ///
     /// # Errors
-    /// None so far: every failure is retried.
+    /// [`Refused`] when the server refuses Podium's settings (password,
+    /// nick, SASL login) before Podium ever registered with them, so
+    /// `podium run` can say so and exit; every other failure is retried.
     pub async fn run(
-        mut self,
+        self,
         store: Store,
         events: mpsc::Sender<Incoming>,
         schedule: watch::Receiver<Arc<Schedule>>,
         health: Health,
     ) -> anyhow::Result<()> {
         let mut wait = FIRST_WAIT;
+        let mut registered = false;
         loop {
-            let session = match self.first.take() {
-                Some(s) => s,
-                None => match self.connect(&health).await {
-                    Some(s) => s,
-                    None => {
-                        tokio::time::sleep(jittered(wait)).await;
-                        wait = (wait * 2).min(LONGEST_WAIT);
-                        continue;
-                    }
-                },
+            let Some(session) = self.connect(&health, registered).await? else {
+                tokio::time::sleep(jittered(wait)).await;
+                wait = (wait * 2).min(LONGEST_WAIT);
+                continue;
             };
+            registered = true;
             let began = tokio::time::Instant::now();
             let reason = connection::Connection::new(
                 &self.chat,
@@ -181,23 +167,27 @@ impl Irc {
         }
     }
 
-    async fn connect(&self, health: &Health) -> Option<Session> {
+    /// One attempt; `None` to try again later.
+    async fn connect(&self, health: &Health, registered: bool) -> Result<Option<Session>, Refused> {
         health.set(NETWORK, false, "connecting");
         match session::open(&self.config).await {
-            Ok(s) => Some(s),
+            Ok(s) => Ok(Some(s)),
+            Err(OpenError::Refused(why)) if !registered => {
+                Err(Refused(format!("IRC ({}): {why}", self.config.server)))
+            }
             Err(OpenError::Refused(why)) => {
-                // The settings were accepted before (or Podium would not
-                // have started): someone changed them on the server.
+                // The settings were accepted before: someone changed them
+                // on the server.
                 tracing::error!(server = %self.config.server, reason = %why,
                     "the IRC server refuses Podium's settings; trying again");
                 health.set(NETWORK, false, why);
-                None
+                Ok(None)
             }
             Err(OpenError::Failed(why)) => {
                 tracing::warn!(server = %self.config.server, reason = %why,
-                    "cannot connect to IRC");
+                    "cannot connect to IRC; trying again in the background");
                 health.set(NETWORK, false, why);
-                None
+                Ok(None)
             }
         }
     }
