@@ -54,13 +54,16 @@ impl<C: Chat> Engine<C> {
             }
             Event::Edit {
                 target,
-                sender: _,
+                sender,
                 body,
                 server_ts,
-            } => self.on_edit(&room, target, body, server_ts.unwrap_or(now)),
+            } => self.on_edit(&room, target, &sender, body, server_ts.unwrap_or(now)),
             Event::Delete {
-                target, server_ts, ..
-            } => on_delete(&room, target, server_ts.unwrap_or(now)),
+                target,
+                sender,
+                moderator,
+                server_ts,
+            } => self.on_delete(&room, target, &sender, moderator, server_ts.unwrap_or(now)),
             Event::Checkpoint => (WriteOp::Nothing, Receipt::Updated),
         };
         let job = writer::Job {
@@ -147,7 +150,9 @@ impl<C: Chat> Engine<C> {
             active
                 .state
                 .attribute_with_latest(&m.body, m.in_reply_to.as_deref(), latest);
-        active.state.reply_questions.insert(m.id.clone(), question);
+        active
+            .state
+            .remember(m.id.clone(), m.sender.id.clone(), question);
         let reply = NewReply {
             occurrence_id: active.occurrence_id,
             network: room.network().as_str().to_owned(),
@@ -165,22 +170,59 @@ impl<C: Chat> Engine<C> {
         (WriteOp::Insert(reply), Receipt::Saved { question, by })
     }
 
-    /// An edit updates the stored reply; a valid answer tag in it moves the
-    /// reply to that question.
+    /// An edit by the reply's author updates it; a valid answer tag in it
+    /// moves the reply to that question. Anyone else's edit changes
+    /// nothing (the Matrix spec requires an edit's sender to be the
+    /// original's), its tag included.
     fn on_edit(
         &mut self,
         room: &Room,
         target: String,
+        sender: &Sender,
         body: String,
         at: DateTime<Utc>,
     ) -> (WriteOp, Receipt) {
-        let question = self.rooms.retag(&room.to_string(), &target, &body);
+        let name = room.to_string();
+        if !self.rooms.may_change(&name, &target, &sender.id) {
+            tracing::debug!(room = %room, target = %target, sender = %sender.id,
+                "an edit of someone else's message; ignored");
+            return (WriteOp::Nothing, Receipt::Ignored(NOT_THE_AUTHOR));
+        }
+        let question = self.rooms.retag(&name, &target, &sender.id, &body);
         let op = WriteOp::Edit {
             network: room.network().as_str().to_owned(),
-            room: room.to_string(),
+            room: name,
             target,
+            sender: sender.id.clone(),
             body,
             question,
+            at,
+        };
+        (op, Receipt::Updated)
+    }
+
+    /// A deletion by the reply's author, or by someone the network lets
+    /// remove others' messages, hides the stored reply from every
+    /// transcript; anyone else's changes nothing.
+    fn on_delete(
+        &mut self,
+        room: &Room,
+        target: String,
+        sender: &Sender,
+        moderator: bool,
+        at: DateTime<Utc>,
+    ) -> (WriteOp, Receipt) {
+        let name = room.to_string();
+        if !moderator && !self.rooms.may_change(&name, &target, &sender.id) {
+            tracing::debug!(room = %room, target = %target, sender = %sender.id,
+                "a deletion of someone else's message by a non-moderator; ignored");
+            return (WriteOp::Nothing, Receipt::Ignored(NOT_THE_AUTHOR));
+        }
+        let op = WriteOp::Delete {
+            network: room.network().as_str().to_owned(),
+            room: name,
+            target,
+            only_by: (!moderator).then(|| sender.id.clone()),
             at,
         };
         (op, Receipt::Updated)
@@ -229,16 +271,8 @@ impl<C: Chat> Engine<C> {
     }
 }
 
-/// A deletion hides the stored reply from every transcript.
-fn on_delete(room: &Room, target: String, at: DateTime<Utc>) -> (WriteOp, Receipt) {
-    let op = WriteOp::Delete {
-        network: room.network().as_str().to_owned(),
-        room: room.to_string(),
-        target,
-        at,
-    };
-    (op, Receipt::Updated)
-}
+/// Why an edit or deletion of someone else's message was ignored.
+const NOT_THE_AUTHOR: &str = "only its author (or, to remove it, a moderator) may change a message";
 
 fn not_collected(over: bool) -> (WriteOp, Receipt) {
     let why = if over {

@@ -28,7 +28,7 @@ pub use self::lock::{DataDirLock, LOCK_FILE};
 pub use self::occurrences::{NewOccurrence, OccurrenceRow};
 pub use self::posts::{NewPost, PostRow};
 pub use self::presence::{MIN_ABSENCE, PRESENCE_EVERY};
-pub use self::replies::{NewReply, ReplyRow, WriteOp};
+pub use self::replies::{NewReply, ReplyRow, StoredReply, WriteOp};
 use crate::domain::UnknownName;
 pub use crate::domain::{PostKind, PostStatus};
 

@@ -31,23 +31,37 @@ pub struct NewReply {
 #[derive(Clone, Debug)]
 pub enum WriteOp {
     Insert(NewReply),
-    /// A new body; `question` is `Some` when the edit carries a new answer tag.
+    /// A new body; `question` is `Some` when the edit carries a new answer
+    /// tag. Applies only to a reply `sender` wrote (the Matrix rule for
+    /// `m.replace`; the store is where every reply's author is known).
     Edit {
         network: String,
         room: String,
         target: String,
+        sender: String,
         body: String,
         question: Option<u32>,
         at: DateTime<Utc>,
     },
+    /// Removes a reply: only one `only_by` wrote, or anyone's when it is
+    /// `None` (a moderator's deletion).
     Delete {
         network: String,
         room: String,
         target: String,
+        only_by: Option<String>,
         at: DateTime<Utc>,
     },
     /// Nothing to write, but the event's cursor must still be saved in order.
     Nothing,
+}
+
+/// What attribution needs of a stored reply: its question and author.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredReply {
+    pub network_id: String,
+    pub sender_id: String,
+    pub question: Option<u32>,
 }
 
 /// A reply as stored.
@@ -153,8 +167,8 @@ impl Store {
         rows.iter().map(reply_row).collect()
     }
 
-    /// The question each stored reply in `room` is attributed to, by the
-    /// network's message id: replies to a reply join its question.
+    /// The question and author of each stored reply in `room`: replies to
+    /// a reply join its question, and only its author may edit it.
     ///
     /// # Errors
     /// Database failures.
@@ -162,10 +176,11 @@ impl Store {
         &self,
         occurrence_id: i64,
         room: &str,
-    ) -> Result<Vec<(String, Option<u32>)>> {
+    ) -> Result<Vec<StoredReply>> {
         let mut c = self.conn().await?;
         let r = sqlx::query(
-            "SELECT network_id, question FROM replies WHERE occurrence_id = ? AND room = ?",
+            "SELECT network_id, sender_id, question FROM replies \
+             WHERE occurrence_id = ? AND room = ?",
         )
         .bind(occurrence_id)
         .bind(room)
@@ -174,11 +189,13 @@ impl Store {
         let rows = c.check(r)?;
         rows.iter()
             .map(|r| {
-                Ok((
-                    r.try_get("network_id")?,
-                    r.try_get::<Option<i64>, _>("question")?
+                Ok(StoredReply {
+                    network_id: r.try_get("network_id")?,
+                    sender_id: r.try_get("sender_id")?,
+                    question: r
+                        .try_get::<Option<i64>, _>("question")?
                         .and_then(|q| u32::try_from(q).ok()),
-                ))
+                })
             })
             .collect()
     }
@@ -224,11 +241,12 @@ async fn write_batch_in(
 /// One op that is not part of a run of inserts; returns the rows it touched.
 async fn write_one(conn: &mut SqliteConnection, op: &WriteOp) -> Result<u64> {
     let n = match op {
-        WriteOp::Insert(_) => 0,
+        WriteOp::Insert(_) | WriteOp::Nothing => 0,
         WriteOp::Edit {
             network,
             room,
             target,
+            sender,
             body,
             question,
             at,
@@ -236,7 +254,8 @@ async fn write_one(conn: &mut SqliteConnection, op: &WriteOp) -> Result<u64> {
             "UPDATE replies SET body = ?, edited_at = ?, \
                  question = CASE WHEN ? IS NULL THEN question ELSE ? END, \
                  attributed_by = CASE WHEN ? IS NULL THEN attributed_by ELSE 'tag' END \
-                 WHERE network = ? AND room = ? AND network_id = ?",
+                 WHERE network = ? AND room = ? AND network_id = ? AND sender_id = ? \
+                 AND deleted_at IS NULL",
         )
         .bind(body)
         .bind(ts(*at))
@@ -246,6 +265,7 @@ async fn write_one(conn: &mut SqliteConnection, op: &WriteOp) -> Result<u64> {
         .bind(network)
         .bind(room)
         .bind(target)
+        .bind(sender)
         .execute(&mut *conn)
         .await?
         .rows_affected(),
@@ -253,19 +273,21 @@ async fn write_one(conn: &mut SqliteConnection, op: &WriteOp) -> Result<u64> {
             network,
             room,
             target,
+            only_by,
             at,
         } => sqlx::query(
             "UPDATE replies SET deleted_at = ? \
-                 WHERE network = ? AND room = ? AND network_id = ? AND deleted_at IS NULL",
+                 WHERE network = ? AND room = ? AND network_id = ? AND deleted_at IS NULL \
+                 AND (?5 IS NULL OR sender_id = ?5)",
         )
         .bind(ts(*at))
         .bind(network)
         .bind(room)
         .bind(target)
+        .bind(only_by.as_deref())
         .execute(&mut *conn)
         .await?
         .rows_affected(),
-        WriteOp::Nothing => 0,
     };
     Ok(n)
 }

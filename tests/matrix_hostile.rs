@@ -1,0 +1,174 @@
+#![recursion_limit = "256"]
+//! `podium run` on a real Synapse (one for this test binary) against
+//! participants who misbehave: an edit of someone else's answer, a
+//! redaction of someone else's answer, `/me !command`, a post larger than
+//! a Matrix event may be; and what a redaction leaves on disk.
+
+#[path = "support/matrix.rs"]
+mod matrix_support;
+mod support;
+
+use std::time::Duration;
+
+use matrix_sdk::ruma::events::room::message::RoomMessageEventContent;
+use matrix_support::{Person, Podium, bodies, one_minute_debate, posts_of, synapse, unique};
+use serde_json::Value;
+
+/// A room made by `host` (its creator, so a moderator), with the bot and
+/// every participant in it.
+struct Room {
+    bot: Person,
+    host: Person,
+    alice: Person,
+    mallory: Person,
+    room: matrix_sdk::Room,
+    alias: String,
+}
+
+async fn room() -> Room {
+    let url = &synapse().url;
+    let (bot, host, alice, mallory) = tokio::join!(
+        Person::register(url, "podium"),
+        Person::register(url, "host"),
+        Person::register(url, "alice"),
+        Person::register(url, "mallory"),
+    );
+    let local = unique("hostile");
+    let room = host
+        .create_room(&local, &[&bot.user, &alice.user, &mallory.user], false)
+        .await;
+    let alias = format!("#{local}:localhost");
+    alice.join(&alias).await;
+    mallory.join(&alias).await;
+    Room {
+        bot,
+        host,
+        alice,
+        mallory,
+        room,
+        alias,
+    }
+}
+
+impl Room {
+    /// `who`'s view of the room.
+    fn of(&self, who: &Person) -> matrix_sdk::Room {
+        who.room(&self.room.room_id().to_owned())
+    }
+
+    /// Waits for the bot's post starting with `prefix`.
+    async fn wait_for_post(&self, prefix: &str, podium: &Podium) -> Value {
+        let bot = self.bot.user.to_string();
+        let messages = self
+            .host
+            .wait_for_messages_or(
+                &self.of(&self.host),
+                prefix,
+                |ms| {
+                    posts_of(ms, &bot)
+                        .iter()
+                        .any(|m| body(m).starts_with(prefix))
+                },
+                || podium.logs(),
+            )
+            .await;
+        posts_of(&messages, &bot)
+            .into_iter()
+            .find(|m| body(m).starts_with(prefix))
+            .cloned()
+            .unwrap()
+    }
+}
+
+fn body(m: &Value) -> &str {
+    m["content"]["body"].as_str().unwrap_or("")
+}
+
+/// (author id, body, edited) of each reply under question `n` (0: before Q1).
+fn answers(t: &Value, n: usize) -> Vec<(String, String, bool)> {
+    let list = if n == 0 {
+        &t["unattributed"]
+    } else {
+        &t["questions"][n - 1]["replies"]
+    };
+    list.as_array()
+        .map(|a| {
+            a.iter()
+                .map(|r| {
+                    (
+                        r["author_id"].as_str().unwrap_or("").to_owned(),
+                        r["body"].as_str().unwrap_or("").to_owned(),
+                        r["edited"].as_bool().unwrap_or(false),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// mallory edits alice's answer (with a tag that would move it) and tries
+/// to redact another: neither changes the transcript. The host, the room's
+/// creator, redacts a third: it is gone. An `m.emote` `!help` is an
+/// answer, never a command.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn only_authors_edit_and_only_authors_or_moderators_redact() {
+    let r = room().await;
+    let (yaml, _start) = one_minute_debate("hostile", &r.alias, r.host.user.as_str(), 12);
+    let mut podium = Podium::new(&r.bot, &yaml);
+    podium.start();
+    let (alice, mallory) = (r.of(&r.alice), r.of(&r.mallory));
+
+    r.wait_for_post("Q1:", &podium).await;
+    let honest = r.alice.say(&alice, "A1: alice's honest answer").await;
+    r.mallory
+        .edit(&mallory, &honest, "A2: mallory's words in alice's mouth")
+        .await;
+    let second = r.alice.say(&alice, "A1: alice's second answer").await;
+    // Synapse itself may refuse it (403); either way nothing may change.
+    let refused = mallory.redact(&second, None, None).await;
+    let removed = r
+        .alice
+        .say(&alice, "A1: zebra-quartz removed by the host")
+        .await;
+    r.host.redact(&r.of(&r.host), &removed).await;
+    let emote = alice
+        .send(RoomMessageEventContent::emote_plain("!help"))
+        .await
+        .expect("an emote")
+        .response
+        .event_id;
+
+    r.wait_for_post("The transcript of", &podium).await;
+    // Collection goes on 5 s after the closing.
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    let t = podium.transcript("hostile");
+    let messages = r.host.messages(&r.of(&r.host)).await;
+    let status = podium.terminate();
+    assert!(status.success(), "{status}\n{}", podium.logs());
+    let report = || {
+        format!(
+            "{t:#}\nmallory's redaction: {refused:?}\n{}\n{}",
+            bodies(&messages).join("\n"),
+            podium.logs()
+        )
+    };
+    let alice_id = r.alice.user.to_string();
+    assert_eq!(
+        answers(&t, 1),
+        [
+            (alice_id.clone(), "A1: alice's honest answer".into(), false),
+            (alice_id.clone(), "A1: alice's second answer".into(), false),
+            (alice_id.clone(), "!help".into(), false),
+        ],
+        "{}",
+        report()
+    );
+    assert!(answers(&t, 2).is_empty(), "{}", report());
+    assert!(
+        !posts_of(&messages, r.bot.user.as_str())
+            .iter()
+            .any(|p| p["content"]["m.relates_to"]["m.in_reply_to"]["event_id"] == emote.as_str()),
+        "an emote was answered as a command\n{}",
+        report()
+    );
+}
