@@ -181,3 +181,149 @@ async fn only_the_author_or_a_moderator_removes_an_answer() {
     );
     let _ = AttributedBy::Tag;
 }
+
+/// A reply `id` by alice saying `body`, for occurrence `occurrence_id`.
+fn reply(occurrence_id: i64, id: &str, body: &str) -> podium::store::NewReply {
+    podium::store::NewReply {
+        occurrence_id,
+        network: "matrix".into(),
+        room: "#debate:example.org".into(),
+        sender_id: "@alice:example.org".into(),
+        sender_name: "alice".into(),
+        body: body.into(),
+        question: Some(1),
+        attributed_by: AttributedBy::Tag,
+        network_id: id.into(),
+        in_reply_to: None,
+        server_ts: None,
+        received_at: utc("2011-11-01T20:10:00Z"),
+    }
+}
+
+/// Which of `needles` the database file or its WAL still hold, as bytes.
+fn on_disk(dir: &std::path::Path, needles: &[&str]) -> Vec<String> {
+    let mut found = Vec::new();
+    for file in ["podium.db", "podium.db-wal"] {
+        let bytes = std::fs::read(dir.join(file)).unwrap_or_default();
+        for needle in needles {
+            if bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
+                found.push(format!("{file}: {needle}"));
+            }
+        }
+    }
+    found
+}
+
+/// A removed answer, an edited answer's first text and answers past the
+/// retention period are in neither the database file nor its WAL: after
+/// the removal, after the purge, and after the store is closed.
+#[tokio::test]
+async fn erased_text_leaves_the_database_file_and_its_wal() {
+    use podium::store::WriteOp;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).await.unwrap();
+    let old = store
+        .occurrence(&support::store::occurrence(utc("2011-11-01T20:00:00Z")))
+        .await
+        .unwrap();
+    let new = store
+        .occurrence(&support::store::occurrence(utc("2011-12-01T20:00:00Z")))
+        .await
+        .unwrap();
+    let inserts = [
+        reply(old.id, "$gone", "A1: redacted-kiwi-answer"),
+        reply(old.id, "$edited", "A1: first-draft-mango"),
+        reply(old.id, "$kept", "A1: purged-plum-answer"),
+        reply(new.id, "$new", "A1: recent-fig-answer"),
+    ];
+    let ops: Vec<WriteOp> = inserts.into_iter().map(WriteOp::Insert).collect();
+    store.write_batch(&ops, &[]).await.unwrap();
+    let changes = [
+        WriteOp::Edit {
+            network: "matrix".into(),
+            room: "#debate:example.org".into(),
+            target: "$edited".into(),
+            sender: "@alice:example.org".into(),
+            body: "A1: second draft".into(),
+            question: None,
+            at: utc("2011-11-01T20:11:00Z"),
+        },
+        WriteOp::Delete {
+            network: "matrix".into(),
+            room: "#debate:example.org".into(),
+            target: "$gone".into(),
+            only_by: Some("@alice:example.org".into()),
+            at: utc("2011-11-01T20:12:00Z"),
+        },
+    ];
+    assert_eq!(store.write_batch(&changes, &[]).await.unwrap(), [1, 1]);
+    assert_eq!(
+        on_disk(dir.path(), &["redacted-kiwi", "first-draft-mango"]),
+        Vec::<String>::new(),
+        "after the redaction"
+    );
+    assert_eq!(
+        on_disk(dir.path(), &["recent-fig"]).len(),
+        1,
+        "the probe works"
+    );
+
+    let cutoff = utc("2011-11-15T00:00:00Z");
+    store.purge_before(cutoff, cutoff).await.unwrap();
+    assert_eq!(
+        on_disk(dir.path(), &["purged-plum", "second draft"]),
+        Vec::<String>::new(),
+        "after the purge"
+    );
+    drop(store);
+    assert_eq!(
+        on_disk(
+            dir.path(),
+            &[
+                "redacted-kiwi",
+                "first-draft-mango",
+                "purged-plum",
+                "second draft"
+            ]
+        ),
+        Vec::<String>::new(),
+        "after the store is closed"
+    );
+    let store = Store::open(dir.path()).await.unwrap();
+    let kept = store.replies(new.id).await.unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].body, "A1: recent-fig-answer");
+}
+
+/// Retention covers rehearsal files too: the console logs and transcripts
+/// of rehearsals run before the cutoff go, newer ones and other files stay.
+#[tokio::test]
+async fn retention_removes_old_rehearsal_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).await.unwrap();
+    let rehearsals = dir.path().join("rehearsals");
+    std::fs::create_dir_all(&rehearsals).unwrap();
+    let now = std::time::SystemTime::now();
+    let long_ago = now - std::time::Duration::from_secs(100 * 24 * 3600);
+    for (name, written) in [
+        ("old-20110101T200000000.log", long_ago),
+        ("old-20110101T200000000.md", long_ago),
+        ("new-20300101T200000000.md", now),
+        ("notes.txt", long_ago),
+    ] {
+        let file = std::fs::File::create(rehearsals.join(name)).unwrap();
+        file.set_modified(written).unwrap();
+    }
+    let now: chrono::DateTime<chrono::Utc> = now.into();
+    let purged =
+        podium::app::retention::purge(&store, dir.path(), now - chrono::Duration::days(90), now)
+            .await
+            .unwrap();
+    assert_eq!(purged.files, 2);
+    let mut left: Vec<String> = std::fs::read_dir(&rehearsals)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["new-20300101T200000000.md", "notes.txt"]);
+}

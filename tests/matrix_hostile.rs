@@ -106,9 +106,16 @@ fn answers(t: &Value, n: usize) -> Vec<(String, String, bool)> {
         .unwrap_or_default()
 }
 
+/// Whether `needle` appears anywhere in `file` (absent file: no).
+fn file_holds(file: &std::path::Path, needle: &str) -> bool {
+    std::fs::read(file)
+        .is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle.as_bytes()))
+}
+
 /// mallory edits alice's answer (with a tag that would move it) and tries
 /// to redact another: neither changes the transcript. The host, the room's
-/// creator, redacts a third: it is gone. An `m.emote` `!help` is an
+/// creator, redacts a third: it is gone, and its text is in neither the
+/// database nor its WAL after a clean stop. An `m.emote` `!help` is an
 /// answer, never a command.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn only_authors_edit_and_only_authors_or_moderators_redact() {
@@ -171,4 +178,10 @@ async fn only_authors_edit_and_only_authors_or_moderators_redact() {
         "an emote was answered as a command\n{}",
         report()
     );
+    for file in ["podium.db", "podium.db-wal"] {
+        assert!(
+            !file_holds(&podium.data.join(file), "zebra-quartz"),
+            "{file} still holds the redacted answer"
+        );
+    }
 }

@@ -146,7 +146,7 @@ async fn serve(config: &Config, schedule: Schedule) -> anyhow::Result<RunEnd> {
     let site = Site::new(readers, rx.clone(), health.clone(), clock.clone());
     app.serve_web(listener, site);
     if let Some(retention) = config.retention {
-        app.purge_after(retention, clock.clone());
+        app.purge_after(retention, clock.clone(), config.data_dir.clone());
     }
     if let Some(matrix) = matrix {
         let run = matrix.run(store.clone(), app.events(), rx.clone(), health.clone());

@@ -4,6 +4,7 @@
 //! with the network cursor that covers it.
 
 mod codec;
+mod erase;
 mod lock;
 mod occurrences;
 mod posts;
@@ -165,6 +166,9 @@ impl Store {
             // the process, which is what acknowledgements promise.
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
+            // Erased text is overwritten, not left in free space (see
+            // `erase`).
+            .pragma("secure_delete", "ON")
             .busy_timeout(StdDuration::from_secs(10));
         let mut conn = options.connect().await?;
         MIGRATOR.run(&mut conn).await?;

@@ -325,5 +325,6 @@ async fn purge_in(
     .rows_affected();
     super::presence::purge_presence(&mut tx, cutoff).await?;
     tx.commit().await?;
+    super::erase::checkpoint(conn).await?;
     Ok(gone)
 }

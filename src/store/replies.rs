@@ -235,6 +235,13 @@ async fn write_batch_in(
     }
     save_cursors(&mut tx, cursors).await?;
     tx.commit().await?;
+    let erased = ops
+        .iter()
+        .zip(&touched)
+        .any(|(op, n)| matches!(op, WriteOp::Delete { .. }) && *n > 0);
+    if erased {
+        super::erase::checkpoint(conn).await?;
+    }
     Ok(touched)
 }
 
@@ -251,16 +258,16 @@ async fn write_one(conn: &mut SqliteConnection, op: &WriteOp) -> Result<u64> {
             question,
             at,
         } => sqlx::query(
-            "UPDATE replies SET body = ?, edited_at = ?, \
-                 question = CASE WHEN ? IS NULL THEN question ELSE ? END, \
-                 attributed_by = CASE WHEN ? IS NULL THEN attributed_by ELSE 'tag' END \
-                 WHERE network = ? AND room = ? AND network_id = ? AND sender_id = ? \
+            // Numbered parameters throughout: sqlx numbers a bare `?`
+            // on its own count, whatever `?N` came before it.
+            "UPDATE replies SET body = ?1, original_body = ?1, edited_at = ?2, \
+                 question = coalesce(?3, question), \
+                 attributed_by = CASE WHEN ?3 IS NULL THEN attributed_by ELSE 'tag' END \
+                 WHERE network = ?4 AND room = ?5 AND network_id = ?6 AND sender_id = ?7 \
                  AND deleted_at IS NULL",
         )
         .bind(body)
         .bind(ts(*at))
-        .bind(question.map(i64::from))
-        .bind(question.map(i64::from))
         .bind(question.map(i64::from))
         .bind(network)
         .bind(room)
@@ -276,8 +283,11 @@ async fn write_one(conn: &mut SqliteConnection, op: &WriteOp) -> Result<u64> {
             only_by,
             at,
         } => sqlx::query(
-            "UPDATE replies SET deleted_at = ? \
-                 WHERE network = ? AND room = ? AND network_id = ? AND deleted_at IS NULL \
+            // What a transcript needs to know is that there was a reply
+            // and it was removed: the text and the name go.
+            "UPDATE replies SET deleted_at = ?1, body = '', original_body = '', \
+                 sender_name = '' \
+                 WHERE network = ?2 AND room = ?3 AND network_id = ?4 AND deleted_at IS NULL \
                  AND (?5 IS NULL OR sender_id = ?5)",
         )
         .bind(ts(*at))
