@@ -185,3 +185,97 @@ async fn only_authors_edit_and_only_authors_or_moderators_redact() {
         );
     }
 }
+
+/// Text of `n` characters that costs the most a Matrix event can be asked
+/// to carry: a question number, then half astral characters inside a link
+/// (each written three times: body, `href`, link text) and half control
+/// characters (`\u0001` in both the body and the HTML).
+fn costliest(n: usize) -> String {
+    "Q1: http://x.example/"
+        .chars()
+        .chain(std::iter::repeat('🎉'))
+        .take(n / 2)
+        .chain(std::iter::repeat('\u{1}'))
+        .take(n)
+        .collect()
+}
+
+/// `Chat::max_chars` for Matrix against Synapse's own limit: the costliest
+/// post at the limit is taken, in a plain room and in an encrypted one; a
+/// tenth more is refused (`M_TOO_LARGE`), a permanent failure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_matrix_post_limit_is_what_synapse_takes() {
+    use podium::chat::{Chat, ChatError, Outgoing, PostKind, Room as ChatRoom};
+    use podium::config::{MatrixConfig, Secret};
+    let url = &synapse().url;
+    let (bot, host) = tokio::join!(
+        Person::register(url, "podium"),
+        Person::register(url, "host")
+    );
+    let (plain, secret) = (unique("large"), unique("largeenc"));
+    host.create_room(&plain, &[&bot.user], false).await;
+    host.create_room(&secret, &[&bot.user], true).await;
+    let (plain, secret) = (
+        ChatRoom::Matrix(format!("#{plain}:localhost")),
+        ChatRoom::Matrix(format!("#{secret}:localhost")),
+    );
+    let start = chrono::Utc::now() + chrono::Duration::days(1);
+    let yaml = format!(
+        "timezone: UTC\ndebates:\n  - id: big\n    title: Big\n    starts: {}\n    \
+         rooms: [\"{plain}\", \"{secret}\"]\n    questions: [Why?]\n",
+        start.format("%Y-%m-%d %H:%M")
+    );
+    let schedule = podium::schedule::parse(&yaml, chrono::Utc::now())
+        .map_err(|d| d.render("t"))
+        .unwrap()
+        .0;
+    let config = MatrixConfig {
+        homeserver: url.clone(),
+        user: bot.user.to_string(),
+        password: Some(Secret::new(bot.password())),
+        access_token: None,
+        device_name: "podium-limit-test".into(),
+        moderators_are_organisers: true,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let matrix = podium::chat::matrix::Matrix::connect(&config, dir.path())
+        .await
+        .unwrap();
+    matrix.join(&schedule).await;
+    let chat = matrix.chat();
+    // Syncing tells the bot which room is encrypted.
+    let (events, mut drain) = tokio::sync::mpsc::channel(64);
+    tokio::spawn(async move { while drain.recv().await.is_some() {} });
+    let store = podium::store::Store::open_memory().await.unwrap();
+    let (_keep, watch) = tokio::sync::watch::channel(std::sync::Arc::new(schedule));
+    tokio::spawn(matrix.run(store, events, watch, podium::health::Health::default()));
+    let question = Some(PostKind::Question);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while chat.max_chars(&plain, question) != Some(5_118) {
+        assert!(std::time::Instant::now() < deadline, "never synced");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(chat.max_chars(&secret, question), Some(3_838));
+    for room in [&plain, &secret] {
+        let limit = chat.max_chars(room, question).unwrap();
+        for (n, taken) in [(limit, true), (limit + limit / 10, false)] {
+            let body = costliest(n);
+            let key = unique("big");
+            let post = Outgoing {
+                key: &key,
+                body: &body,
+                kind: question,
+                reply_to: None,
+            };
+            let sent = chat.send(room, post).await;
+            match (taken, &sent) {
+                (true, Ok(_)) => {}
+                (false, Err(ChatError::Permanent(e))) => assert!(
+                    e.contains("M_TOO_LARGE") || e.to_lowercase().contains("too large"),
+                    "{room}: {e}"
+                ),
+                _ => panic!("{room}, {n} characters: {sent:?}"),
+            }
+        }
+    }
+}
