@@ -168,6 +168,11 @@ impl Rooms {
         self.live.get_mut(name).filter(|a| a.covers(at))
     }
 
+    /// Whether the live room collects a message sent at `at`.
+    pub fn live_covers(&self, name: &str, at: DateTime<Utc>) -> bool {
+        self.live.get(name).is_some_and(|a| a.covers(at))
+    }
+
     /// Whether the room's live occurrence closed before `at`.
     pub fn closed_before(&self, name: &str, at: DateTime<Utc>) -> bool {
         self.live

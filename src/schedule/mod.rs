@@ -6,6 +6,7 @@ mod checks;
 mod debate;
 mod defaults;
 pub mod diag;
+mod ignore;
 pub mod model;
 mod questions;
 mod read;

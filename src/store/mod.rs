@@ -11,6 +11,7 @@ mod posts;
 mod presence;
 mod progress;
 mod replies;
+mod room_log;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -30,6 +31,7 @@ pub use self::occurrences::{NewOccurrence, OccurrenceRow};
 pub use self::posts::{NewPost, PostRow};
 pub use self::presence::{MIN_ABSENCE, PRESENCE_EVERY};
 pub use self::replies::{NewReply, ReplyRow, StoredReply, WriteOp};
+pub use self::room_log::{HistoryLine, LOG_BEFORE, LogLine};
 use crate::domain::UnknownName;
 pub use crate::domain::{PostKind, PostStatus};
 

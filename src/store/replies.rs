@@ -6,6 +6,7 @@ use sqlx::{Connection, Row};
 
 use super::codec::{opt_ts, parse_ts, ts};
 use super::progress::save_cursors;
+use super::room_log::{LogLine, delete_line, edit_line, insert_line};
 use super::{Result, Store};
 use crate::domain::{AttributedBy, Cursor};
 
@@ -52,6 +53,8 @@ pub enum WriteOp {
         only_by: Option<String>,
         at: DateTime<Utc>,
     },
+    /// A message that is not an answer, for the room's raw log.
+    Log(LogLine),
     /// Nothing to write, but the event's cursor must still be saved in order.
     Nothing,
 }
@@ -245,10 +248,13 @@ async fn write_batch_in(
     Ok(touched)
 }
 
-/// One op that is not part of a run of inserts; returns the rows it touched.
+/// One op that is not part of a run of inserts; returns the rows it
+/// touched (an edit or removal applies to the answer or to the raw log's
+/// line, whichever the message is).
 async fn write_one(conn: &mut SqliteConnection, op: &WriteOp) -> Result<u64> {
     let n = match op {
         WriteOp::Insert(_) | WriteOp::Nothing => 0,
+        WriteOp::Log(line) => insert_line(conn, line).await?,
         WriteOp::Edit {
             network,
             room,
@@ -257,47 +263,77 @@ async fn write_one(conn: &mut SqliteConnection, op: &WriteOp) -> Result<u64> {
             body,
             question,
             at,
-        } => sqlx::query(
-            // Numbered parameters throughout: sqlx numbers a bare `?`
-            // on its own count, whatever `?N` came before it.
-            "UPDATE replies SET body = ?1, original_body = ?1, edited_at = ?2, \
-                 question = coalesce(?3, question), \
-                 attributed_by = CASE WHEN ?3 IS NULL THEN attributed_by ELSE 'tag' END \
-                 WHERE network = ?4 AND room = ?5 AND network_id = ?6 AND sender_id = ?7 \
-                 AND deleted_at IS NULL",
-        )
-        .bind(body)
-        .bind(ts(*at))
-        .bind(question.map(i64::from))
-        .bind(network)
-        .bind(room)
-        .bind(target)
-        .bind(sender)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected(),
+        } => {
+            let key = (network.as_str(), room.as_str(), target.as_str());
+            edit_reply(conn, key, sender, body, *question, *at).await?
+                + edit_line(conn, key, sender, body, *at).await?
+        }
         WriteOp::Delete {
             network,
             room,
             target,
             only_by,
             at,
-        } => sqlx::query(
-            // What a transcript needs to know is that there was a reply
-            // and it was removed: the text and the name go.
-            "UPDATE replies SET deleted_at = ?1, body = '', original_body = '', \
-                 sender_name = '' \
-                 WHERE network = ?2 AND room = ?3 AND network_id = ?4 AND deleted_at IS NULL \
-                 AND (?5 IS NULL OR sender_id = ?5)",
-        )
-        .bind(ts(*at))
-        .bind(network)
-        .bind(room)
-        .bind(target)
-        .bind(only_by.as_deref())
-        .execute(&mut *conn)
-        .await?
-        .rows_affected(),
+        } => {
+            let key = (network.as_str(), room.as_str(), target.as_str());
+            delete_reply(conn, key, only_by.as_deref(), *at).await?
+                + delete_line(conn, key, only_by.as_deref(), *at).await?
+        }
     };
     Ok(n)
+}
+
+/// Reply `target` as its author `sender` edited it; a `question` from a
+/// new answer tag moves it.
+async fn edit_reply(
+    conn: &mut SqliteConnection,
+    (network, room, target): (&str, &str, &str),
+    sender: &str,
+    body: &str,
+    question: Option<u32>,
+    at: DateTime<Utc>,
+) -> Result<u64> {
+    Ok(sqlx::query(
+        // Numbered parameters throughout: sqlx numbers a bare `?` on its
+        // own count, whatever `?N` came before it.
+        "UPDATE replies SET body = ?1, original_body = ?1, edited_at = ?2, \
+             question = coalesce(?3, question), \
+             attributed_by = CASE WHEN ?3 IS NULL THEN attributed_by ELSE 'tag' END \
+             WHERE network = ?4 AND room = ?5 AND network_id = ?6 AND sender_id = ?7 \
+             AND deleted_at IS NULL",
+    )
+    .bind(body)
+    .bind(ts(at))
+    .bind(question.map(i64::from))
+    .bind(network)
+    .bind(room)
+    .bind(target)
+    .bind(sender)
+    .execute(conn)
+    .await?
+    .rows_affected())
+}
+
+/// Erases reply `target`: only one `only_by` wrote, or anyone's when
+/// `None` (a moderator's removal). What a transcript needs to know is that
+/// there was a reply and it was removed: the text and the name go.
+async fn delete_reply(
+    conn: &mut SqliteConnection,
+    (network, room, target): (&str, &str, &str),
+    only_by: Option<&str>,
+    at: DateTime<Utc>,
+) -> Result<u64> {
+    Ok(sqlx::query(
+        "UPDATE replies SET deleted_at = ?1, body = '', original_body = '', sender_name = '' \
+             WHERE network = ?2 AND room = ?3 AND network_id = ?4 AND deleted_at IS NULL \
+             AND (?5 IS NULL OR sender_id = ?5)",
+    )
+    .bind(ts(at))
+    .bind(network)
+    .bind(room)
+    .bind(target)
+    .bind(only_by)
+    .execute(conn)
+    .await?
+    .rows_affected())
 }
