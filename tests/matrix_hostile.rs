@@ -279,3 +279,85 @@ async fn the_matrix_post_limit_is_what_synapse_takes() {
         }
     }
 }
+
+/// A debate that ignores mallory: the raw log beside the transcript has
+/// alice's greeting before the intro (as she edited it), Podium's posts,
+/// her answer and her thanks after the closing (which is no answer), and
+/// nothing of mallory, whose command gets no reply; the log needs the
+/// transcript's key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_raw_log_and_the_ignore_list() {
+    let r = room().await;
+    let (yaml, _start) = one_minute_debate("logged", &r.alias, r.host.user.as_str(), 15);
+    let yaml = yaml.replacen(
+        "debates:\n",
+        &format!("ignore: [\"{}\"]\ndebates:\n", r.mallory.user),
+        1,
+    );
+    let mut podium = Podium::new(&r.bot, &yaml);
+    podium.start();
+    let (alice, mallory) = (r.of(&r.alice), r.of(&r.mallory));
+    // Podium collects from its first sync on.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !podium.logs().contains("collecting from now on") {
+        assert!(std::time::Instant::now() < deadline, "{}", podium.logs());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let greeting = r.alice.say(&alice, "helo all, alice here").await;
+    r.alice
+        .edit(&alice, &greeting, "hello all, alice here")
+        .await;
+    let command = r.mallory.say(&mallory, "!help").await;
+    r.mallory.say(&mallory, "spam before the intro").await;
+    r.wait_for_post("Q1:", &podium).await;
+    r.alice.say(&alice, "A1: an answer").await;
+    r.mallory.say(&mallory, "A1: spam answer").await;
+    let link = r.wait_for_post("The transcript of", &podium).await;
+    r.alice.say(&alice, "thanks, great debate").await;
+    // Collection goes on 5 s after the closing.
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    let t = podium.transcript("logged");
+    let url = body(&link)
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .expect("a link")
+        .to_owned();
+    let (bare, key) = url.split_once("?key=").expect("a private link");
+    let get = |url: String| async move {
+        let r = reqwest::get(&url).await.expect("the log answers");
+        (r.status().as_u16(), r.text().await.unwrap())
+    };
+    let (status, log) = get(format!("{bare}.log?key={key}")).await;
+    let (no_key, _) = get(format!("{bare}.log")).await;
+    let messages = r.host.messages(&r.of(&r.host)).await;
+    let status_stop = podium.terminate();
+    assert!(status_stop.success(), "{}", podium.logs());
+    let report = || format!("{t:#}\n{log}\n{}", podium.logs());
+    assert_eq!((status, no_key), (200, 404), "{}", report());
+    let alice_id = r.alice.user.to_string();
+    assert_eq!(
+        answers(&t, 1),
+        [(alice_id.clone(), "A1: an answer".into(), false)],
+        "{}",
+        report()
+    );
+    assert!(answers(&t, 0).is_empty(), "{}", report());
+    for said in [
+        format!("({alice_id})> hello all, alice here"),
+        "-Podium- Q1: First question?".into(),
+        format!("({alice_id})> A1: an answer"),
+        format!("({alice_id})> thanks, great debate"),
+    ] {
+        assert!(log.contains(&said), "no `{said}` in the log\n{}", report());
+    }
+    for unsaid in ["helo", "spam", r.mallory.user.as_str()] {
+        assert!(!log.contains(unsaid), "`{unsaid}` in the log\n{}", report());
+    }
+    assert!(
+        !posts_of(&messages, r.bot.user.as_str())
+            .iter()
+            .any(|p| p["content"]["m.relates_to"]["m.in_reply_to"]["event_id"] == command.as_str()),
+        "an ignored sender's command was answered\n{}",
+        report()
+    );
+}
