@@ -15,7 +15,7 @@ use super::occurrences::OccKey;
 use super::rooms::PastSlot;
 use super::{Engine, START_AHEAD, command, writer};
 use crate::chat::{AttributedBy, Chat, Event, Incoming, Network, Receipt, Room, Sender};
-use crate::store::{LOG_BEFORE, LogLine, NewReply, WriteOp};
+use crate::store::{LOG_BEFORE, LogLine, NewReply, Store, WriteOp};
 
 /// A chat message as the engine reads it.
 struct Message {
@@ -177,19 +177,7 @@ impl<C: Chat> Engine<C> {
                 .state
                 .attribute_with_latest(&m.body, m.in_reply_to.as_deref(), latest);
         if let Some(closed) = active.closes.map(|c| c - grace).filter(|c| at > *c) {
-            if !matches!(by, AttributedBy::Tag | AttributedBy::Reply) {
-                return Err(OVER);
-            }
-            let others = self
-                .store
-                .posted_by_others(&name, active.occurrence_id, closed, at);
-            match others.await {
-                Ok(None) => {}
-                Ok(Some(_)) => return Err(NEXT_BEGUN),
-                // Losing an answer is worse than filing one a little late.
-                Err(e) => tracing::error!(cause = %e, room = %room,
-                    "cannot tell whether another debate has begun here; collecting"),
-            }
+            after_closing(&self.store, &name, active.occurrence_id, (closed, at), by).await?;
         }
         active
             .state
@@ -368,6 +356,35 @@ impl<C: Chat> Engine<C> {
 
 /// Why an edit or deletion of someone else's message was ignored.
 const NOT_THE_AUTHOR: &str = "only its author (or, to remove it, a moderator) may change a message";
+
+/// Whether a message sent at `at`, after the closing at `closed` of
+/// occurrence `occurrence_id` in room `name`, is still one of its answers:
+/// only a clear one (a tag, a reply to a question or to an answer), and
+/// only while no other debate has posted in the room since.
+async fn after_closing(
+    store: &Store,
+    name: &str,
+    occurrence_id: i64,
+    (closed, at): (DateTime<Utc>, DateTime<Utc>),
+    by: AttributedBy,
+) -> Result<(), &'static str> {
+    if !matches!(by, AttributedBy::Tag | AttributedBy::Reply) {
+        return Err(OVER);
+    }
+    match store
+        .posted_by_others(name, occurrence_id, closed, at)
+        .await
+    {
+        Ok(None) => Ok(()),
+        Ok(Some(_)) => Err(NEXT_BEGUN),
+        // Losing an answer is worse than filing one a little late.
+        Err(e) => {
+            tracing::error!(cause = %e, room = %name,
+                "cannot tell whether another debate has begun here; collecting");
+            Ok(())
+        }
+    }
+}
 
 /// Why a message is not an answer.
 const OVER: &str = "the debate is over";
