@@ -350,6 +350,7 @@ async fn populate(dir: &Path, answers: usize) -> OccurrenceRow {
                 network: "matrix".into(),
                 room: ROOM.into(),
                 target: id.clone(),
+                sender: reply.sender_id.clone(),
                 body: format!("{} (edit: typo fixed — ça va mieux)", reply.body),
                 question: None,
                 at: sent + chrono::Duration::seconds(40),
@@ -367,6 +368,7 @@ async fn populate(dir: &Path, answers: usize) -> OccurrenceRow {
                 network: "matrix".into(),
                 room: ROOM.into(),
                 target: gone,
+                only_by: None,
                 at: sent + chrono::Duration::seconds(30),
             });
             deleted += 1;

@@ -347,6 +347,7 @@ async fn headers_caching_and_compression() {
                 network: "matrix".into(),
                 room: "#debate:example.org".into(),
                 target: "$reply".into(),
+                sender: "@bob:example.org".into(),
                 body: "I agree with eve, edited".into(),
                 question: None,
                 at: utc("2011-11-01T20:30:00Z"),

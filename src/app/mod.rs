@@ -7,6 +7,7 @@
 //! replies were never acknowledged, so a network delivers them again).
 
 pub mod rehearsal;
+pub mod retention;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -112,23 +113,28 @@ impl<C: Chat> App<C> {
         });
     }
 
-    /// Removes answers older than `retention` (counted from their debate's
-    /// start), now and every hour.
-    pub fn purge_after(&mut self, retention: chrono::Duration, clock: Clock) {
+    /// Erases what is older than `retention` (counted from each debate's
+    /// start; see [`retention`]), now and every hour.
+    pub fn purge_after(&mut self, retention: chrono::Duration, clock: Clock, data_dir: PathBuf) {
         let store = self.store.clone();
         self.spawn(async move {
             let mut hourly = tokio::time::interval(Duration::from_secs(3600));
             loop {
                 hourly.tick().await;
                 let now = clock.now();
-                match store.purge_before(now - retention, now).await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(
-                        answers = n,
+                match retention::purge(&store, &data_dir, now - retention, now).await {
+                    Ok(retention::Purged {
+                        answers: 0,
+                        files: 0,
+                    }) => {}
+                    Ok(purged) => tracing::info!(
+                        answers = purged.answers,
+                        rehearsal_files = purged.files,
                         ?retention,
-                        "removed answers past the retention period"
+                        "erased what was past the retention period"
                     ),
-                    Err(e) => tracing::error!(cause = %e, "cannot remove old answers"),
+                    Err(e) => tracing::error!(cause = %format!("{e:#}"),
+                        "cannot erase what is past the retention period"),
                 }
             }
         });

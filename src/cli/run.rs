@@ -105,7 +105,7 @@ async fn serve(config: &Config, schedule: Schedule) -> anyhow::Result<RunEnd> {
     let site = Site::new(readers, rx.clone(), health.clone(), clock.clone());
     app.serve_web(listener, site);
     if let Some(retention) = config.retention {
-        app.purge_after(retention, clock.clone());
+        app.purge_after(retention, clock.clone(), config.data_dir.clone());
     }
     if let (Some(m), Some(connected)) = (&config.matrix, matrix) {
         let login = MatrixLogin {

@@ -15,6 +15,10 @@ pub struct RoomState {
     pub question_ids: HashMap<String, u32>,
     /// Question of each stored reply, by network message id.
     pub reply_questions: HashMap<String, Option<u32>>,
+    /// Who wrote each stored reply (the sender's id), by network message
+    /// id: only they may edit it (the Matrix rule for `m.replace`), and
+    /// the check comes before anything moves.
+    pub reply_authors: HashMap<String, String>,
     /// The highest-numbered question posted so far, in posting order.
     pub latest: Option<u32>,
     /// How many questions the occurrence has (scheduled plus extra).
@@ -53,6 +57,19 @@ impl RoomState {
             Some(q) => (Some(q), AttributedBy::Latest),
             None => (None, AttributedBy::Intro),
         }
+    }
+
+    /// Remembers a stored reply: its question and its author.
+    pub fn remember(&mut self, id: String, author: String, question: Option<u32>) {
+        self.reply_questions.insert(id.clone(), question);
+        self.reply_authors.insert(id, author);
+    }
+
+    /// Whether `sender` may change reply `id`: false only for a reply
+    /// known here to be someone else's (an unknown one is checked by the
+    /// store, which knows every reply's author).
+    pub fn may_change(&self, id: &str, sender: &str) -> bool {
+        self.reply_authors.get(id).is_none_or(|a| a == sender)
     }
 
     /// The question a valid tag in an edited body points to, if any.

@@ -2,15 +2,20 @@
 //! attributed and handed to the writer, edits and deletions find the reply
 //! they change. Each event's cursor and acknowledgement travel with it to
 //! the writer, so both wait until what it changed is committed.
+//!
+//! Messages that are not answers (commands, chatter before the intro or
+//! after the closing) are kept for the room's raw log when they fall in a
+//! debate's window. Senders a debate held in the room ignores are not
+//! collected, logged or answered.
 
 use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
 use super::occurrences::OccKey;
 use super::rooms::PastSlot;
-use super::{Engine, command, writer};
-use crate::chat::{Chat, Event, Incoming, Receipt, Room, Sender};
-use crate::store::{NewReply, WriteOp};
+use super::{Engine, START_AHEAD, command, writer};
+use crate::chat::{AttributedBy, Chat, Event, Incoming, Network, Receipt, Room, Sender};
+use crate::store::{LOG_BEFORE, LogLine, NewReply, Store, WriteOp};
 
 /// A chat message as the engine reads it.
 struct Message {
@@ -52,15 +57,23 @@ impl<C: Chat> Engine<C> {
                 };
                 self.on_message(&room, message, now).await
             }
+            Event::Edit { sender, .. } | Event::Delete { sender, .. }
+                if self.ignores(&room, &sender) =>
+            {
+                (WriteOp::Nothing, Receipt::Ignored(IGNORED))
+            }
             Event::Edit {
                 target,
-                sender: _,
+                sender,
                 body,
                 server_ts,
-            } => self.on_edit(&room, target, body, server_ts.unwrap_or(now)),
+            } => self.on_edit(&room, target, &sender, body, server_ts.unwrap_or(now)),
             Event::Delete {
-                target, server_ts, ..
-            } => on_delete(&room, target, server_ts.unwrap_or(now)),
+                target,
+                sender,
+                moderator,
+                server_ts,
+            } => self.on_delete(&room, target, &sender, moderator, server_ts.unwrap_or(now)),
             Event::Checkpoint => (WriteOp::Nothing, Receipt::Updated),
         };
         let job = writer::Job {
@@ -74,19 +87,29 @@ impl<C: Chat> Engine<C> {
         }
     }
 
+    /// A command is answered, and logged; anything else is an answer, or
+    /// logged when it is not one. An ignored sender gets neither (nor an
+    /// answer to a command: silence does not feed a troll).
     async fn on_message(
         &mut self,
         room: &Room,
         message: Message,
         now: DateTime<Utc>,
     ) -> (WriteOp, Receipt) {
+        if self.ignores(room, &message.sender) {
+            tracing::debug!(room = %room, sender = %message.sender.id, "an ignored sender");
+            return (WriteOp::Nothing, Receipt::Ignored(IGNORED));
+        }
         match command::Command::parse(&message.body).filter(|_| !message.action) {
             Some(parsed) => {
                 self.on_command(room, &message.sender, &message.id, parsed, now)
                     .await;
-                (WriteOp::Nothing, Receipt::Command)
+                (self.log_line(room, message, now), Receipt::Command)
             }
-            None => self.on_reply(room, message, now).await,
+            None => match self.collect(room, &message, now).await {
+                Ok((reply, receipt)) => (WriteOp::Insert(reply), receipt),
+                Err(why) => (self.log_line(room, message, now), Receipt::Ignored(why)),
+            },
         }
     }
 
@@ -111,76 +134,178 @@ impl<C: Chat> Engine<C> {
         }
     }
 
-    /// A reply, filed to the occurrence collecting in the room when it was
-    /// sent: the live one, or a past one for a message delivered late.
-    async fn on_reply(
+    /// A message filed as an answer to the occurrence collecting in the
+    /// room when it was sent (the live one, or a past one for a message
+    /// delivered late), or why it is not one. After the closing only clear
+    /// answers count (a tag, a reply to a question or to an answer), and
+    /// only until another debate posts in the room.
+    async fn collect(
         &mut self,
         room: &Room,
-        m: Message,
+        m: &Message,
         now: DateTime<Utc>,
-    ) -> (WriteOp, Receipt) {
+    ) -> Result<(NewReply, Receipt), &'static str> {
         let name = room.to_string();
         let at = m.server_ts.unwrap_or(now);
-        let over = self.rooms.closed_before(&name, at);
+        let why = if self.rooms.closed_before(&name, at) {
+            OVER
+        } else {
+            NO_DEBATE
+        };
         let slot = if self.rooms.live_covering(&name, at).is_some() {
             None
         } else {
             match self.past_room(room, at).await {
                 Ok(Some(slot)) => Some(slot),
-                Ok(None) => return not_collected(over),
+                Ok(None) => return Err(why),
                 Err(e) => {
                     tracing::error!(cause = %e, room = %room,
                         "cannot look up the debate of a late message");
-                    return not_collected(over);
+                    return Err(why);
                 }
             }
         };
+        let grace = self.config.collect_grace;
         let target = match &slot {
             None => self.rooms.live_covering(&name, at),
             Some(slot) => self.rooms.past_covering(slot, at),
         };
-        let Some(active) = target else {
-            return not_collected(over);
-        };
+        let active = target.ok_or(why)?;
         let latest = active.latest_at(at);
         let (question, by) =
             active
                 .state
                 .attribute_with_latest(&m.body, m.in_reply_to.as_deref(), latest);
-        active.state.reply_questions.insert(m.id.clone(), question);
+        if let Some(closed) = active.closes.map(|c| c - grace).filter(|c| at > *c) {
+            after_closing(&self.store, &name, active.occurrence_id, (closed, at), by).await?;
+        }
+        active
+            .state
+            .remember(m.id.clone(), m.sender.id.clone(), question);
         let reply = NewReply {
             occurrence_id: active.occurrence_id,
             network: room.network().as_str().to_owned(),
             room: name,
-            sender_id: m.sender.id,
-            sender_name: m.sender.name,
-            body: m.body,
+            sender_id: m.sender.id.clone(),
+            sender_name: m.sender.name.clone(),
+            body: m.body.clone(),
             question,
             attributed_by: by,
-            network_id: m.id,
-            in_reply_to: m.in_reply_to,
+            network_id: m.id.clone(),
+            in_reply_to: m.in_reply_to.clone(),
             server_ts: m.server_ts,
             received_at: now,
         };
-        (WriteOp::Insert(reply), Receipt::Saved { question, by })
+        Ok((reply, Receipt::Saved { question, by }))
     }
 
-    /// An edit updates the stored reply; a valid answer tag in it moves the
-    /// reply to that question.
+    /// A message that is not an answer, kept for the room's raw log when
+    /// it falls in a debate's window there (see [`LOG_BEFORE`]).
+    fn log_line(&self, room: &Room, m: Message, now: DateTime<Utc>) -> WriteOp {
+        let at = m.server_ts.unwrap_or(now);
+        if !self.in_log_window(room, at) {
+            return WriteOp::Nothing;
+        }
+        WriteOp::Log(LogLine {
+            network: room.network().as_str().to_owned(),
+            room: room.to_string(),
+            network_id: m.id,
+            sender_id: m.sender.id,
+            sender_name: m.sender.name,
+            body: m.body,
+            action: m.action,
+            at,
+        })
+    }
+
+    /// Whether `at` falls in the window of a debate held in `room`: from
+    /// [`LOG_BEFORE`] before its start (as `!start` moved it) to the end
+    /// of its collection.
+    fn in_log_window(&self, room: &Room, at: DateTime<Utc>) -> bool {
+        if self.rooms.live_covers(&room.to_string(), at) {
+            return true;
+        }
+        let schedule = self.schedule.borrow().clone();
+        let grace = self.config.collect_grace;
+        schedule
+            .debates
+            .iter()
+            .filter(|d| d.rooms.contains(room))
+            .any(|d| {
+                let from = at - d.duration - grace - START_AHEAD;
+                let until = at + LOG_BEFORE + START_AHEAD;
+                d.occurrences_between(from, until).any(|o| {
+                    let shift = self.occs.live(&(d.id.clone(), o.starts_at)).shift;
+                    o.starts_at + shift - LOG_BEFORE <= at && at <= o.ends_at + shift + grace
+                })
+            })
+    }
+
+    /// Whether a debate held in `room` ignores `sender` (its `ignore`
+    /// list: Matrix user ids, `irc:` accounts or nicks).
+    fn ignores(&self, room: &Room, sender: &Sender) -> bool {
+        let irc = room.network() == Network::Irc;
+        self.schedule
+            .borrow()
+            .debates
+            .iter()
+            .filter(|d| d.rooms.contains(room))
+            .any(|d| d.ignores(&sender.id, &sender.name, irc))
+    }
+
+    /// An edit by the reply's author updates it; a valid answer tag in it
+    /// moves the reply to that question. Anyone else's edit changes
+    /// nothing (the Matrix spec requires an edit's sender to be the
+    /// original's), its tag included.
     fn on_edit(
         &mut self,
         room: &Room,
         target: String,
+        sender: &Sender,
         body: String,
         at: DateTime<Utc>,
     ) -> (WriteOp, Receipt) {
-        let question = self.rooms.retag(&room.to_string(), &target, &body);
+        let name = room.to_string();
+        if !self.rooms.may_change(&name, &target, &sender.id) {
+            tracing::debug!(room = %room, target = %target, sender = %sender.id,
+                "an edit of someone else's message; ignored");
+            return (WriteOp::Nothing, Receipt::Ignored(NOT_THE_AUTHOR));
+        }
+        let question = self.rooms.retag(&name, &target, &sender.id, &body);
         let op = WriteOp::Edit {
             network: room.network().as_str().to_owned(),
-            room: room.to_string(),
+            room: name,
             target,
+            sender: sender.id.clone(),
             body,
             question,
+            at,
+        };
+        (op, Receipt::Updated)
+    }
+
+    /// A deletion by the reply's author, or by someone the network lets
+    /// remove others' messages, hides the stored reply from every
+    /// transcript; anyone else's changes nothing.
+    fn on_delete(
+        &mut self,
+        room: &Room,
+        target: String,
+        sender: &Sender,
+        moderator: bool,
+        at: DateTime<Utc>,
+    ) -> (WriteOp, Receipt) {
+        let name = room.to_string();
+        if !moderator && !self.rooms.may_change(&name, &target, &sender.id) {
+            tracing::debug!(room = %room, target = %target, sender = %sender.id,
+                "a deletion of someone else's message by a non-moderator; ignored");
+            return (WriteOp::Nothing, Receipt::Ignored(NOT_THE_AUTHOR));
+        }
+        let op = WriteOp::Delete {
+            network: room.network().as_str().to_owned(),
+            room: name,
+            target,
+            only_by: (!moderator).then(|| sender.id.clone()),
             at,
         };
         (op, Receipt::Updated)
@@ -229,22 +354,40 @@ impl<C: Chat> Engine<C> {
     }
 }
 
-/// A deletion hides the stored reply from every transcript.
-fn on_delete(room: &Room, target: String, at: DateTime<Utc>) -> (WriteOp, Receipt) {
-    let op = WriteOp::Delete {
-        network: room.network().as_str().to_owned(),
-        room: room.to_string(),
-        target,
-        at,
-    };
-    (op, Receipt::Updated)
+/// Why an edit or deletion of someone else's message was ignored.
+const NOT_THE_AUTHOR: &str = "only its author (or, to remove it, a moderator) may change a message";
+
+/// Whether a message sent at `at`, after the closing at `closed` of
+/// occurrence `occurrence_id` in room `name`, is still one of its answers:
+/// only a clear one (a tag, a reply to a question or to an answer), and
+/// only while no other debate has posted in the room since.
+async fn after_closing(
+    store: &Store,
+    name: &str,
+    occurrence_id: i64,
+    (closed, at): (DateTime<Utc>, DateTime<Utc>),
+    by: AttributedBy,
+) -> Result<(), &'static str> {
+    if !matches!(by, AttributedBy::Tag | AttributedBy::Reply) {
+        return Err(OVER);
+    }
+    match store
+        .posted_by_others(name, occurrence_id, closed, at)
+        .await
+    {
+        Ok(None) => Ok(()),
+        Ok(Some(_)) => Err(NEXT_BEGUN),
+        // Losing an answer is worse than filing one a little late.
+        Err(e) => {
+            tracing::error!(cause = %e, room = %name,
+                "cannot tell whether another debate has begun here; collecting");
+            Ok(())
+        }
+    }
 }
 
-fn not_collected(over: bool) -> (WriteOp, Receipt) {
-    let why = if over {
-        "the debate is over"
-    } else {
-        "no debate is running in this room"
-    };
-    (WriteOp::Nothing, Receipt::Ignored(why))
-}
+/// Why a message is not an answer.
+const OVER: &str = "the debate is over";
+const NO_DEBATE: &str = "no debate is running in this room";
+const NEXT_BEGUN: &str = "another debate has begun in this room";
+const IGNORED: &str = "the debate ignores this sender";

@@ -13,7 +13,7 @@ use super::attribution::RoomState;
 use super::occurrences::OccKey;
 use crate::domain::{PostKind, PostStatus};
 use crate::schedule::Schedule;
-use crate::store::PostRow;
+use crate::store::{PostRow, StoredReply};
 
 /// A room in which an occurrence is collecting replies.
 #[derive(Clone, Debug)]
@@ -46,14 +46,15 @@ impl ActiveRoom {
     }
 
     /// A room's state rebuilt from the occurrence's stored posts (of every
-    /// room) and the stored replies' questions in this room.
+    /// room) and the stored replies in this room (their questions and
+    /// authors).
     pub fn rebuild(
         key: &OccKey,
         occurrence_id: i64,
         questions: u32,
         room: &str,
         posts: &[PostRow],
-        replies: Vec<(String, Option<u32>)>,
+        replies: Vec<StoredReply>,
         collect_grace: Duration,
     ) -> Self {
         let here = |kind: PostKind| posts.iter().find(|p| p.room == room && p.kind == kind);
@@ -77,7 +78,9 @@ impl ActiveRoom {
             .iter()
             .max_by_key(|(t, _)| *t)
             .map(|(_, q)| *q);
-        active.state.reply_questions.extend(replies);
+        for r in replies {
+            active.state.remember(r.network_id, r.sender_id, r.question);
+        }
         active
     }
 
@@ -165,6 +168,11 @@ impl Rooms {
         self.live.get_mut(name).filter(|a| a.covers(at))
     }
 
+    /// Whether the live room collects a message sent at `at`.
+    pub fn live_covers(&self, name: &str, at: DateTime<Utc>) -> bool {
+        self.live.get(name).is_some_and(|a| a.covers(at))
+    }
+
     /// Whether the room's live occurrence closed before `at`.
     pub fn closed_before(&self, name: &str, at: DateTime<Utc>) -> bool {
         self.live
@@ -172,9 +180,29 @@ impl Rooms {
             .is_some_and(|a| a.closes.is_some_and(|c| at > c))
     }
 
-    /// The live room's new question for an edited reply, when the edit
-    /// carries a valid answer tag.
-    pub fn retag(&mut self, name: &str, target: &str, body: &str) -> Option<u32> {
+    /// Whether `sender` may change reply `target` in the room, as far as
+    /// the rooms know: false when a live or past room holds the reply as
+    /// someone else's.
+    pub fn may_change(&self, name: &str, target: &str, sender: &str) -> bool {
+        self.live
+            .get(name)
+            .into_iter()
+            .chain(
+                self.past
+                    .iter()
+                    .filter(|(s, _)| s.0 == name)
+                    .map(|(_, a)| a),
+            )
+            .all(|a| a.state.may_change(target, sender))
+    }
+
+    /// The live room's new question for reply `target` edited by its
+    /// author `sender`, when the edit carries a valid answer tag. Someone
+    /// else's edit moves nothing (see [`Rooms::may_change`]).
+    pub fn retag(&mut self, name: &str, target: &str, sender: &str, body: &str) -> Option<u32> {
+        if !self.may_change(name, target, sender) {
+            return None;
+        }
         let active = self.live.get_mut(name)?;
         let q = active.state.retag(body)?;
         active

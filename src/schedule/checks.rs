@@ -1,6 +1,7 @@
 //! Checks across whole debates, run once each debate has been read without
 //! errors: skip dates that miss the series, occurrences moved by daylight
-//! saving, zone mismatch notes, and occurrences overlapping in a room.
+//! saving, zone mismatch notes, occurrences overlapping in a room, and
+//! debates in a room closer than the collect grace.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -105,6 +106,11 @@ pub(super) fn check_series(ctx: &mut Ctx, debates: &[Debate], now: DateTime<Utc>
 /// Start, end and debate index of one occurrence in one room.
 type Slot = (DateTime<Utc>, DateTime<Utc>, usize);
 
+/// The default `engine.collect_grace`: answers are collected this long
+/// after a closing. `check` does not read Podium's configuration, so it
+/// judges by the default and says so.
+const COLLECT_GRACE: Duration = Duration::minutes(10);
+
 pub(super) fn check_overlaps(ctx: &mut Ctx, debates: &[Debate], now: DateTime<Utc>) {
     // Finite series are checked to their end (at most ten years, as
     // validation enforces); endless ones for a year past now or past the
@@ -131,10 +137,12 @@ pub(super) fn check_overlaps(ctx: &mut Ctx, debates: &[Debate], now: DateTime<Ut
         }
     }
     let mut reported = BTreeSet::new();
+    let mut close = BTreeSet::new();
     let mut rooms: Vec<_> = by_room.into_iter().collect();
     rooms.sort_by(|a, b| a.0.cmp(b.0));
     for (room, mut slots) in rooms {
         slots.sort_unstable();
+        note_close(ctx, debates, room, &slots, &mut close);
         // The slot that ends last so far: any later start before its end overlaps it.
         let mut open: Option<Slot> = None;
         for slot in slots {
@@ -165,5 +173,48 @@ pub(super) fn check_overlaps(ctx: &mut Ctx, debates: &[Debate], now: DateTime<Ut
                 open = Some(slot);
             }
         }
+    }
+}
+
+/// Notes (once per pair of debates) a debate that starts in a room less
+/// than the collect grace after another ends there: the earlier one's
+/// collection then stops when the later one first posts, and after its
+/// closing only clear answers (a tag, a reply) were collected anyway.
+fn note_close(
+    ctx: &mut Ctx,
+    debates: &[Debate],
+    room: &Room,
+    slots: &[Slot],
+    noted: &mut BTreeSet<(usize, usize)>,
+) {
+    for pair in slots.windows(2) {
+        let (prev, next) = (pair[0], pair[1]);
+        let gap = next.0 - prev.1;
+        if gap < Duration::zero() || gap >= COLLECT_GRACE || !noted.insert((prev.2, next.2)) {
+            continue;
+        }
+        let (first, second) = (&debates[prev.2], &debates[next.2]);
+        let minutes = gap.num_minutes();
+        ctx.diags.push(
+            Diagnostic::note(
+                second.starts_pos,
+                format!(
+                    "`{}` on {} starts {minutes} minute{} after `{}` ends in room {room}, \
+                     within the collect grace (10 minutes unless `engine.collect_grace` says \
+                     otherwise)",
+                    second.id,
+                    next.0
+                        .with_timezone(&second.timezone)
+                        .format("%a %-d %b %Y %H:%M"),
+                    if minutes == 1 { "" } else { "s" },
+                    first.id,
+                ),
+            )
+            .with_hint(format!(
+                "answers to `{}` are collected after its closing only when tagged or replying, \
+                 and only until `{}` first posts in the room",
+                first.id, second.id
+            )),
+        );
     }
 }

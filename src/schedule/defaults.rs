@@ -30,6 +30,7 @@ pub(super) struct Defaults {
     remind: Option<Vec<Duration>>,
     rooms: Option<Vec<Room>>,
     organisers: Option<Vec<String>>,
+    ignore: Option<Vec<String>>,
     hashtag: Option<String>,
     intro: Option<String>,
     closing: Option<String>,
@@ -46,6 +47,7 @@ pub(super) struct Inherited {
     pub(super) remind: Option<Vec<Duration>>,
     pub(super) rooms: Option<Vec<Room>>,
     pub(super) organisers: Option<Vec<String>>,
+    pub(super) ignore: Option<Vec<String>>,
     pub(super) hashtag: Option<Option<String>>,
     pub(super) intro: Option<Option<String>>,
     pub(super) closing: Option<Option<String>>,
@@ -74,6 +76,7 @@ pub(super) fn read_defaults(ctx: &mut Ctx, top: &Fields<'_>) -> Defaults {
     field!("remind", remind, |c: &mut Ctx, n| c.remind(n));
     field!("rooms", rooms, |c: &mut Ctx, n| c.rooms(n));
     field!("organisers", organisers, |c: &mut Ctx, n| c.organisers(n));
+    field!("ignore", ignore, |c: &mut Ctx, n| c.ignore(n));
     field!("hashtag", hashtag, |c: &mut Ctx, n| c.text(n, "`hashtag`"));
     field!("intro", intro, |c: &mut Ctx, n| c.text(n, "`intro`"));
     field!("closing", closing, |c: &mut Ctx, n| c.text(n, "`closing`"));
@@ -106,6 +109,7 @@ impl Defaults {
             organisers: self.inherit(ctx, f, "organisers", Ctx::organisers, || {
                 self.organisers.clone().unwrap_or_default()
             }),
+            ignore: self.ignore_list(ctx, f),
             hashtag: optional_text(ctx, f, "hashtag", &self.hashtag),
             intro: optional_text(ctx, f, "intro", &self.intro),
             closing: optional_text(ctx, f, "closing", &self.closing),
@@ -117,6 +121,28 @@ impl Defaults {
                 || self.public.unwrap_or(false),
             ),
         }
+    }
+
+    /// The top-level `ignore` list and the debate's own: this one list
+    /// adds up rather than being replaced, so a debate cannot undo a block
+    /// meant for all of them.
+    fn ignore_list(&self, ctx: &mut Ctx, f: &Fields<'_>) -> Option<Vec<String>> {
+        // The debate's own list is checked even when the top-level one is
+        // broken: both are reported.
+        let own = match f.get("ignore") {
+            Some(n) => ctx.ignore(n),
+            None => Some(Vec::new()),
+        };
+        if self.broken.contains("ignore") {
+            return None;
+        }
+        let mut list = self.ignore.clone().unwrap_or_default();
+        for entry in own? {
+            if !list.contains(&entry) {
+                list.push(entry);
+            }
+        }
+        Some(list)
     }
 
     /// The debate's own `name` read by `read`, else `inherited()`, unless

@@ -7,6 +7,7 @@ mod debate;
 mod defaults;
 pub mod diag;
 pub mod file;
+mod ignore;
 pub mod model;
 mod questions;
 mod read;

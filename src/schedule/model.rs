@@ -89,6 +89,9 @@ pub struct Debate {
     pub questions: Vec<Question>,
     pub rooms: Vec<Room>,
     pub organisers: Vec<String>,
+    /// Senders whose messages are not collected, logged or answered (see
+    /// `schedule::ignore`): the top-level list and the debate's own.
+    pub ignore: Vec<String>,
     pub hashtag: Option<String>,
     /// Listed on the web pages and in the calendar feed; a private debate's
     /// transcript address carries a token instead.

@@ -30,6 +30,7 @@ const TOP_KEYS: &[&str] = &[
     "remind",
     "rooms",
     "organisers",
+    "ignore",
     "hashtag",
     "intro",
     "closing",

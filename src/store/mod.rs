@@ -4,6 +4,7 @@
 //! with the network cursor that covers it.
 
 mod codec;
+mod erase;
 mod lock;
 mod occurrences;
 mod posts;
@@ -11,6 +12,7 @@ mod presence;
 mod private;
 mod progress;
 mod replies;
+mod room_log;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -30,7 +32,8 @@ pub use self::occurrences::{NewOccurrence, OccurrenceRow};
 pub use self::posts::{NewPost, PostRow};
 pub use self::presence::{MIN_ABSENCE, PRESENCE_EVERY};
 pub use self::private::{create_private_dir, keep_new_files_private, private_file, write_private};
-pub use self::replies::{NewReply, ReplyRow, WriteOp};
+pub use self::replies::{NewReply, ReplyRow, StoredReply, WriteOp};
+pub use self::room_log::{HistoryLine, LOG_BEFORE, LogLine};
 use crate::domain::UnknownName;
 pub use crate::domain::{PostKind, PostStatus};
 
@@ -185,6 +188,9 @@ impl Store {
             // the process, which is what acknowledgements promise.
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
+            // Erased text is overwritten, not left in free space (see
+            // `erase`).
+            .pragma("secure_delete", "ON")
             .busy_timeout(StdDuration::from_secs(10));
         let mut conn = options.connect().await?;
         MIGRATOR.run(&mut conn).await?;

@@ -277,8 +277,8 @@ impl Store {
     }
 
     /// Removes the answers of occurrences that started before `cutoff`
-    /// (the retention period), marking them purged at `now`, and the
-    /// presence records of that time (kept a little longer: see
+    /// (the retention period), marking them purged at `now`, their raw
+    /// log lines, and the presence records of that time (kept a little longer: see
     /// `presence::KEPT_BEFORE_CUTOFF`). Returns how many answers went.
     ///
     /// # Errors
@@ -324,6 +324,8 @@ async fn purge_in(
     .await?
     .rows_affected();
     super::presence::purge_presence(&mut tx, cutoff).await?;
+    super::room_log::purge_lines(&mut tx, cutoff).await?;
     tx.commit().await?;
+    super::erase::checkpoint(conn).await?;
     Ok(gone)
 }

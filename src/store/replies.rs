@@ -6,6 +6,7 @@ use sqlx::{Connection, Row};
 
 use super::codec::{opt_ts, parse_ts, ts};
 use super::progress::save_cursors;
+use super::room_log::{LogLine, delete_line, edit_line, insert_line};
 use super::{Result, Store};
 use crate::domain::{AttributedBy, Cursor};
 
@@ -31,23 +32,39 @@ pub struct NewReply {
 #[derive(Clone, Debug)]
 pub enum WriteOp {
     Insert(NewReply),
-    /// A new body; `question` is `Some` when the edit carries a new answer tag.
+    /// A new body; `question` is `Some` when the edit carries a new answer
+    /// tag. Applies only to a reply `sender` wrote (the Matrix rule for
+    /// `m.replace`; the store is where every reply's author is known).
     Edit {
         network: String,
         room: String,
         target: String,
+        sender: String,
         body: String,
         question: Option<u32>,
         at: DateTime<Utc>,
     },
+    /// Removes a reply: only one `only_by` wrote, or anyone's when it is
+    /// `None` (a moderator's deletion).
     Delete {
         network: String,
         room: String,
         target: String,
+        only_by: Option<String>,
         at: DateTime<Utc>,
     },
+    /// A message that is not an answer, for the room's raw log.
+    Log(LogLine),
     /// Nothing to write, but the event's cursor must still be saved in order.
     Nothing,
+}
+
+/// What attribution needs of a stored reply: its question and author.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredReply {
+    pub network_id: String,
+    pub sender_id: String,
+    pub question: Option<u32>,
 }
 
 /// A reply as stored.
@@ -153,8 +170,8 @@ impl Store {
         rows.iter().map(reply_row).collect()
     }
 
-    /// The question each stored reply in `room` is attributed to, by the
-    /// network's message id: replies to a reply join its question.
+    /// The question and author of each stored reply in `room`: replies to
+    /// a reply join its question, and only its author may edit it.
     ///
     /// # Errors
     /// Database failures.
@@ -162,10 +179,11 @@ impl Store {
         &self,
         occurrence_id: i64,
         room: &str,
-    ) -> Result<Vec<(String, Option<u32>)>> {
+    ) -> Result<Vec<StoredReply>> {
         let mut c = self.conn().await?;
         let r = sqlx::query(
-            "SELECT network_id, question FROM replies WHERE occurrence_id = ? AND room = ?",
+            "SELECT network_id, sender_id, question FROM replies \
+             WHERE occurrence_id = ? AND room = ?",
         )
         .bind(occurrence_id)
         .bind(room)
@@ -174,11 +192,13 @@ impl Store {
         let rows = c.check(r)?;
         rows.iter()
             .map(|r| {
-                Ok((
-                    r.try_get("network_id")?,
-                    r.try_get::<Option<i64>, _>("question")?
+                Ok(StoredReply {
+                    network_id: r.try_get("network_id")?,
+                    sender_id: r.try_get("sender_id")?,
+                    question: r
+                        .try_get::<Option<i64>, _>("question")?
                         .and_then(|q| u32::try_from(q).ok()),
-                ))
+                })
             })
             .collect()
     }
@@ -218,54 +238,102 @@ async fn write_batch_in(
     }
     save_cursors(&mut tx, cursors).await?;
     tx.commit().await?;
+    let erased = ops
+        .iter()
+        .zip(&touched)
+        .any(|(op, n)| matches!(op, WriteOp::Delete { .. }) && *n > 0);
+    if erased {
+        super::erase::checkpoint(conn).await?;
+    }
     Ok(touched)
 }
 
-/// One op that is not part of a run of inserts; returns the rows it touched.
+/// One op that is not part of a run of inserts; returns the rows it
+/// touched (an edit or removal applies to the answer or to the raw log's
+/// line, whichever the message is).
 async fn write_one(conn: &mut SqliteConnection, op: &WriteOp) -> Result<u64> {
     let n = match op {
-        WriteOp::Insert(_) => 0,
+        WriteOp::Insert(_) | WriteOp::Nothing => 0,
+        WriteOp::Log(line) => insert_line(conn, line).await?,
         WriteOp::Edit {
             network,
             room,
             target,
+            sender,
             body,
             question,
             at,
-        } => sqlx::query(
-            "UPDATE replies SET body = ?, edited_at = ?, \
-                 question = CASE WHEN ? IS NULL THEN question ELSE ? END, \
-                 attributed_by = CASE WHEN ? IS NULL THEN attributed_by ELSE 'tag' END \
-                 WHERE network = ? AND room = ? AND network_id = ?",
-        )
-        .bind(body)
-        .bind(ts(*at))
-        .bind(question.map(i64::from))
-        .bind(question.map(i64::from))
-        .bind(question.map(i64::from))
-        .bind(network)
-        .bind(room)
-        .bind(target)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected(),
+        } => {
+            let key = (network.as_str(), room.as_str(), target.as_str());
+            edit_reply(conn, key, sender, body, *question, *at).await?
+                + edit_line(conn, key, sender, body, *at).await?
+        }
         WriteOp::Delete {
             network,
             room,
             target,
+            only_by,
             at,
-        } => sqlx::query(
-            "UPDATE replies SET deleted_at = ? \
-                 WHERE network = ? AND room = ? AND network_id = ? AND deleted_at IS NULL",
-        )
-        .bind(ts(*at))
-        .bind(network)
-        .bind(room)
-        .bind(target)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected(),
-        WriteOp::Nothing => 0,
+        } => {
+            let key = (network.as_str(), room.as_str(), target.as_str());
+            delete_reply(conn, key, only_by.as_deref(), *at).await?
+                + delete_line(conn, key, only_by.as_deref(), *at).await?
+        }
     };
     Ok(n)
+}
+
+/// Reply `target` as its author `sender` edited it; a `question` from a
+/// new answer tag moves it.
+async fn edit_reply(
+    conn: &mut SqliteConnection,
+    (network, room, target): (&str, &str, &str),
+    sender: &str,
+    body: &str,
+    question: Option<u32>,
+    at: DateTime<Utc>,
+) -> Result<u64> {
+    Ok(sqlx::query(
+        // Numbered parameters throughout: sqlx numbers a bare `?` on its
+        // own count, whatever `?N` came before it.
+        "UPDATE replies SET body = ?1, original_body = ?1, edited_at = ?2, \
+             question = coalesce(?3, question), \
+             attributed_by = CASE WHEN ?3 IS NULL THEN attributed_by ELSE 'tag' END \
+             WHERE network = ?4 AND room = ?5 AND network_id = ?6 AND sender_id = ?7 \
+             AND deleted_at IS NULL",
+    )
+    .bind(body)
+    .bind(ts(at))
+    .bind(question.map(i64::from))
+    .bind(network)
+    .bind(room)
+    .bind(target)
+    .bind(sender)
+    .execute(conn)
+    .await?
+    .rows_affected())
+}
+
+/// Erases reply `target`: only one `only_by` wrote, or anyone's when
+/// `None` (a moderator's removal). What a transcript needs to know is that
+/// there was a reply and it was removed: the text and the name go.
+async fn delete_reply(
+    conn: &mut SqliteConnection,
+    (network, room, target): (&str, &str, &str),
+    only_by: Option<&str>,
+    at: DateTime<Utc>,
+) -> Result<u64> {
+    Ok(sqlx::query(
+        "UPDATE replies SET deleted_at = ?1, body = '', original_body = '', sender_name = '' \
+             WHERE network = ?2 AND room = ?3 AND network_id = ?4 AND deleted_at IS NULL \
+             AND (?5 IS NULL OR sender_id = ?5)",
+    )
+    .bind(ts(at))
+    .bind(network)
+    .bind(room)
+    .bind(target)
+    .bind(only_by)
+    .execute(conn)
+    .await?
+    .rows_affected())
 }

@@ -43,7 +43,7 @@ impl Links {
         Links {
             by_question: format!("./{date}{q}"),
             chronological: format!("./{date}/time{q}"),
-            formats: ["json", "md", "txt"]
+            formats: ["json", "md", "txt", "log"]
                 .into_iter()
                 .map(|f| (f, format!("./{date}.{f}{q}")))
                 .collect(),

@@ -4,6 +4,7 @@
 mod charts;
 mod gaps;
 pub mod html;
+pub mod log;
 mod text;
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};

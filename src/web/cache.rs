@@ -26,6 +26,8 @@ pub enum Variant {
     Json,
     Md,
     Txt,
+    /// The raw log of the debate's rooms (see `transcript::log`).
+    Log,
 }
 
 impl Variant {
@@ -34,7 +36,7 @@ impl Variant {
             Variant::Page | Variant::Time => "text/html; charset=utf-8",
             Variant::Json => "application/json",
             Variant::Md => "text/markdown; charset=utf-8",
-            Variant::Txt => "text/plain; charset=utf-8",
+            Variant::Txt | Variant::Log => "text/plain; charset=utf-8",
         }
     }
 }

@@ -17,7 +17,8 @@ use crate::transcript::{self, Format, html};
 
 type Params = Query<HashMap<String, String>>;
 
-/// `/transcripts/DEBATE/DATE` and its `.json`, `.md`, `.txt` forms.
+/// `/transcripts/DEBATE/DATE` and its `.json`, `.md`, `.txt` forms, and
+/// the raw log beside it (`.log`), with the same privacy.
 pub async fn transcript(
     State(site): State<Arc<Site>>,
     Path((debate, file)): Path<(String, String)>,
@@ -29,6 +30,7 @@ pub async fn transcript(
         Some((date, "json")) => (date, Variant::Json),
         Some((date, "md")) => (date, Variant::Md),
         Some((date, "txt")) => (date, Variant::Txt),
+        Some((date, "log")) => (date, Variant::Log),
         Some(_) => return not_found(),
     };
     show(&site, &debate, date, variant, params.get("key"), &headers).await
@@ -137,7 +139,10 @@ async fn check(
     if !occ.public && !key.is_some_and(|k| same_token(k, &occ.token)) {
         return Ok(None);
     }
-    let fingerprint = transcript::fingerprint(&site.store, &occ, now).await?;
+    let fingerprint = match variant {
+        Variant::Log => transcript::log::fingerprint(&site.store, &occ, now).await?,
+        _ => transcript::fingerprint(&site.store, &occ, now).await?,
+    };
     let entry = match site.cache.get(occ.id, variant, &fingerprint) {
         Some(entry) => entry,
         None => {
@@ -236,6 +241,10 @@ async fn render(
     key: Option<&String>,
     now: DateTime<Utc>,
 ) -> Result<String, crate::store::StoreError> {
+    if variant == Variant::Log {
+        // The raw log is not made from the transcript.
+        return transcript::log::render(&site.store, occ, now).await;
+    }
     let t = transcript::build(&site.store, occ, now).await?;
     let key = key.filter(|_| !occ.public).map(String::as_str);
     let links = html::Links::served(date, key);
@@ -257,6 +266,7 @@ async fn render(
         Variant::Json => t.render(Format::Json),
         Variant::Md => t.render(Format::Md),
         Variant::Txt => t.render(Format::Txt),
+        Variant::Log => transcript::log::render(&site.store, occ, now).await?,
     })
 }
 

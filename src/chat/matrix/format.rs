@@ -4,6 +4,45 @@
 
 use crate::chat::PostKind;
 
+/// The largest event a homeserver accepts: 65,536 bytes of the event as
+/// canonical JSON (Synapse refuses more with `M_TOO_LARGE`), envelope
+/// included.
+const EVENT_BYTES: usize = 65_536;
+
+/// What an event holds besides the post's own text, reserved generously:
+/// room id, sender and server names (up to 255 bytes each), up to 10
+/// `prev_events` and the `auth_events`, hashes, signatures, the content's
+/// keys, a reply relation, and for an encrypted room the Megolm envelope.
+const ENVELOPE_BYTES: usize = 4_096;
+
+/// The most one character of a post can cost in the event, in bytes: in
+/// the plain `body` as JSON, a control character is `\u00XX` (6); in the
+/// HTML `formatted_body` it is 6 again, and `"` (`&quot;`) or `'`
+/// (`&#39;`) cost at most as much. Inside a link a character appears three
+/// times (body, `href`, link text), so an astral character there costs
+/// 3 × 4 and `&` 1 + 5 + 5; control characters end a link (see
+/// [`linkify_into`]), so nothing costs more than 12.
+const WORST_BYTES_PER_CHAR: usize = 12;
+
+/// The bytes a question's bold number adds (`<strong></strong>`).
+const QUESTION_MARKUP: usize = 17;
+
+/// The longest post, in characters, that makes an event the homeserver
+/// takes whatever the characters are: 5,118 for a question (5,120 otherwise) in a room known not to be
+/// encrypted (`(65,536 − 4,096 − 17) / 12`), 3,838 (3,840) in an
+/// encrypted room (or one whose state is not known yet), where the event
+/// carries the content as base64 ciphertext (4 bytes for every 3).
+pub fn max_chars(kind: Option<PostKind>, encrypted: bool) -> usize {
+    let markup = if kind == Some(PostKind::Question) {
+        QUESTION_MARKUP
+    } else {
+        0
+    };
+    let content = EVENT_BYTES - ENVELOPE_BYTES - markup;
+    let content = if encrypted { content / 4 * 3 } else { content };
+    content / WORST_BYTES_PER_CHAR
+}
+
 /// The HTML form of a post's plain text.
 pub fn html(plain: &str, kind: Option<PostKind>) -> String {
     let mut out = String::with_capacity(plain.len() + 32);
@@ -35,8 +74,10 @@ fn linkify_into(out: &mut String, text: &str) {
     let mut rest = text;
     while let Some(start) = find_url(rest) {
         escape_into(out, &rest[..start]);
+        // A control character ends a link: inside one it would be written
+        // three times as `\u00XX` (see `WORST_BYTES_PER_CHAR`).
         let url_len = rest[start..]
-            .find(|c: char| c.is_whitespace() || c == '<' || c == '>' || c == '"')
+            .find(|c: char| c.is_whitespace() || c.is_control() || c == '<' || c == '>' || c == '"')
             .unwrap_or(rest.len() - start);
         let mut url = &rest[start..start + url_len];
         // A sentence's full stop or closing bracket is not part of the link.
@@ -100,5 +141,31 @@ mod tests {
             "Q1: not a question post"
         );
         assert_eq!(html("two\nlines", None), "two<br>lines");
+        // A control character ends a link.
+        assert_eq!(
+            html("http://a.example/x\u{1}y", None),
+            "<a href=\"http://a.example/x\">http://a.example/x</a>\u{1}y"
+        );
+    }
+
+    #[test]
+    fn the_limits_leave_room_for_the_worst_characters() {
+        assert_eq!(max_chars(Some(PostKind::Question), false), 5_118);
+        assert_eq!(max_chars(None, false), 5_120);
+        assert_eq!(max_chars(Some(PostKind::Question), true), 3_838);
+        // The plain body as JSON plus the HTML, for the costliest text
+        // there is at the limit, within the event with its envelope.
+        for kind in [None, Some(PostKind::Question), Some(PostKind::Intro)] {
+            let n = max_chars(kind, false);
+            let worst: String = "Q1: http://x.example/"
+                .chars()
+                .chain(std::iter::repeat('🎉'))
+                .take(n / 2)
+                .chain(std::iter::repeat('\u{1}'))
+                .take(n)
+                .collect();
+            let json = serde_json::to_string(&(&worst, html(&worst, kind))).unwrap();
+            assert!(json.len() + ENVELOPE_BYTES <= EVENT_BYTES, "{}", json.len());
+        }
     }
 }

@@ -29,7 +29,7 @@ use matrix_sdk::ruma::events::room::message::{Relation, RoomMessageEventContent}
 use matrix_sdk::ruma::{OwnedEventId, OwnedTransactionId, OwnedUserId};
 use tokio::sync::{Notify, mpsc, watch};
 
-use super::{Chat, ChatError, Incoming, Outgoing, Room};
+use super::{Chat, ChatError, Incoming, Outgoing, PostKind, Room};
 use crate::config::MatrixConfig;
 use crate::health::Health;
 use crate::schedule::Schedule;
@@ -245,5 +245,21 @@ impl Chat for MatrixChat {
 
     fn deduplicates(&self, _room: &Room) -> bool {
         true
+    }
+
+    /// A Matrix event is at most 64 KiB as JSON, the plain body and its
+    /// HTML form together: see [`format::max_chars`].
+    fn max_chars(&self, room: &Room, kind: Option<PostKind>) -> Option<usize> {
+        let plain = self
+            .rooms
+            .id_of(room)
+            .and_then(|id| self.client.get_room(&id))
+            .is_some_and(|r| {
+                matches!(
+                    r.encryption_state(),
+                    matrix_sdk::EncryptionState::NotEncrypted
+                )
+            });
+        Some(format::max_chars(kind, !plain))
     }
 }

@@ -153,11 +153,16 @@ async fn join(client: &Client, room: &Room) -> Result<OwnedRoomId, String> {
     };
     let target = OwnedRoomOrAliasId::try_from(name.as_str())
         .map_err(|e| format!("`{name}` is not a room id or alias: {e}"))?;
-    client
+    let joined = client
         .join_room_by_id_or_alias(&target, &[])
         .await
-        .map(|r| r.room_id().to_owned())
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    // Asked once now, so the longest post the room takes is known before
+    // the first post (a sync only ever says that a room is encrypted).
+    if let Err(e) = joined.latest_encryption_state().await {
+        tracing::debug!(room = %room, cause = %e, "cannot tell whether the room is encrypted yet");
+    }
+    Ok(joined.room_id().to_owned())
 }
 
 async fn sleep_until(at: Option<Instant>) {

@@ -243,6 +243,7 @@ impl Syncer {
         match convert(event, &self.me) {
             Converted::Event(e) => {
                 let e = with_display_name(&self.client, room_id, e).await;
+                let e = with_moderator(&self.client, room_id, e).await;
                 self.send(room.clone(), e, None).await
             }
             Converted::Undecryptable => {
@@ -366,6 +367,32 @@ async fn with_display_name(client: &Client, room_id: &OwnedRoomId, mut event: Ev
     event
 }
 
+/// A redaction says whether its sender may remove other people's events
+/// in the room: a power level at least the room's `redact` level (50
+/// unless the room says otherwise), as the homeserver last told the bot.
+/// When the power levels cannot be read, the sender is taken for no
+/// moderator: a redaction then applies to their own messages only.
+async fn with_moderator(client: &Client, room_id: &OwnedRoomId, mut event: Event) -> Event {
+    let Event::Delete {
+        sender, moderator, ..
+    } = &mut event
+    else {
+        return event;
+    };
+    let (Some(room), Ok(user)) = (
+        client.get_room(room_id),
+        OwnedUserId::try_from(sender.id.as_str()),
+    ) else {
+        return event;
+    };
+    match room.power_levels().await {
+        Ok(levels) => *moderator = levels.user_can_redact_event_of_other(&user),
+        Err(e) => tracing::warn!(room = %room_id, cause = %e,
+            "cannot read the room's power levels; a redaction counts as its sender's own"),
+    }
+    event
+}
+
 /// Tries the waiting encrypted messages again whenever room keys arrive
 /// (and every minute, for keys that came some other way); gives up on one
 /// after [`KEY_PATIENCE`], logging it, so the cursor moves on.
@@ -396,6 +423,7 @@ async fn retry_when_keys_arrive(
             match decrypt(&room, &u.raw, &me).await {
                 Some(Converted::Event(e)) => {
                     let e = with_display_name(&client, &u.room_id, e).await;
+                    let e = with_moderator(&client, &u.room_id, e).await;
                     tracing::info!(room = %u.room, "decrypted a message when its key arrived");
                     let incoming = Incoming {
                         room: u.room.clone(),
