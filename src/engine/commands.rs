@@ -4,9 +4,10 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 
 use super::command::{Command, CommandError};
+use super::links::{self, lists_organiser};
 use super::occurrences::OccKey;
 use super::posting::Prepared;
 use super::timeline::{self, Item};
@@ -15,14 +16,18 @@ use crate::chat::{Chat, Outgoing, Room, Sender};
 use crate::domain::PostKind;
 use crate::schedule::{Debate, Schedule};
 
-/// The room a command was given in, as the commands see it.
-struct Here<'a> {
-    room: &'a Room,
-    schedule: &'a Schedule,
+/// The room a command was given in, and who gave it, as the commands see
+/// them.
+pub(super) struct Here<'a> {
+    pub room: &'a Room,
+    pub sender: &'a Sender,
+    pub schedule: &'a Schedule,
     /// The debates held in the room.
-    debates: Vec<&'a Debate>,
+    pub debates: Vec<&'a Debate>,
     /// The occurrence running in the room, if any.
-    running: Option<OccKey>,
+    pub running: Option<OccKey>,
+    /// The longest answer the room takes, in characters.
+    pub max: Option<usize>,
 }
 
 const NOT_RUNNING: &str = "No debate is running in this room.";
@@ -47,7 +52,7 @@ impl<C: Chat> Engine<C> {
                     sender.name
                 )
             }
-            Ok(cmd) => match self.apply(room, cmd, now).await {
+            Ok(cmd) => match self.apply(room, sender, cmd, now).await {
                 Ok(text) => text,
                 Err(e) => {
                     tracing::error!(cause = %e, room = %room, "command failed");
@@ -72,28 +77,25 @@ impl<C: Chat> Engine<C> {
     /// room, plus the room's moderators as the network reports them.
     async fn is_organiser(&self, room: &Room, sender: &Sender) -> bool {
         let schedule = self.schedule.borrow().clone();
-        let listed = sender.verified
-            && schedule
-                .debates
-                .iter()
-                .filter(|d| d.rooms.contains(room))
-                .any(|d| {
-                    d.organisers
-                        .iter()
-                        .any(|o| o.eq_ignore_ascii_case(&sender.id))
-                });
+        let listed = schedule
+            .debates
+            .iter()
+            .filter(|d| d.rooms.contains(room))
+            .any(|d| lists_organiser(d, sender));
         listed || self.chat.is_moderator(room, &sender.id).await
     }
 
     async fn apply(
         &mut self,
         room: &Room,
+        sender: &Sender,
         cmd: Command,
         now: DateTime<Utc>,
     ) -> anyhow::Result<String> {
         let schedule: Arc<Schedule> = self.schedule.borrow().clone();
         let here = Here {
             room,
+            sender,
             schedule: &schedule,
             debates: schedule
                 .debates
@@ -101,46 +103,18 @@ impl<C: Chat> Engine<C> {
                 .filter(|d| d.rooms.contains(room))
                 .collect(),
             running: self.rooms.running(&room.to_string()).cloned(),
+            max: self.chat.max_chars(room, None),
         };
         match cmd {
             Command::Help => Ok(Command::help_text().to_owned()),
             Command::Unknown(word) => Ok(format!("I do not know !{word}. Try !help.")),
-            Command::Next => Ok(next(&here, now)),
+            Command::Next => Ok(links::next(&here, now)),
             Command::Transcript { debate, date } => self.transcript(&here, debate, date, now).await,
             Command::Start => self.start(&here, now).await,
             Command::End => self.end(&here, now).await,
             Command::Skip => self.skip(&here, now).await,
             Command::Ask(text) => self.ask(&here, &text, now).await,
         }
-    }
-
-    /// `!transcript [DEBATE] [DATE]`: the link, for the running debate or
-    /// the room's first by default.
-    async fn transcript(
-        &self,
-        here: &Here<'_>,
-        debate: Option<String>,
-        date: Option<NaiveDate>,
-        now: DateTime<Utc>,
-    ) -> anyhow::Result<String> {
-        let running = here.running.as_ref().map(|k| k.0.clone());
-        let Some(id) = debate
-            .or(running)
-            .or_else(|| here.debates.first().map(|d| d.id.clone()))
-        else {
-            return Ok("Which debate? Say !transcript DEBATE [DATE].".into());
-        };
-        let found = crate::transcript::find(&self.store, &id, date, now, false).await?;
-        Ok(match found {
-            Some(o) => {
-                let url = self.transcript_url(&o);
-                format!("Transcript of “{}”: {url}", o.title)
-            }
-            None => match date {
-                Some(d) => format!("I have no transcript of `{id}` on {d}."),
-                None => format!("I have no transcript of `{id}` yet."),
-            },
-        })
     }
 
     /// `!start`: the room's next debate (within a day) starts now; its
@@ -258,29 +232,6 @@ impl<C: Chat> Engine<C> {
         self.dispatch(ready);
         Ok(())
     }
-}
-
-/// `!next`: the next three debates of the room (of all, in a room that
-/// holds none), each in every shown zone.
-fn next(here: &Here<'_>, now: DateTime<Utc>) -> String {
-    let pool: Vec<&Debate> = if here.debates.is_empty() {
-        here.schedule.debates.iter().collect()
-    } else {
-        here.debates.clone()
-    };
-    let mut next: Vec<_> = pool
-        .iter()
-        .filter_map(|d| d.occurrences().find(|o| o.starts_at >= now))
-        .collect();
-    next.sort_by_key(|o| o.starts_at);
-    if next.is_empty() {
-        return "No debates are scheduled.".to_owned();
-    }
-    next.iter()
-        .take(3)
-        .map(|o| format!("“{}”: {}", o.debate.title, o.time_line().render()))
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 fn title(here: &Here<'_>, key: &OccKey) -> String {

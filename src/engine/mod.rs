@@ -13,6 +13,7 @@ pub mod attribution;
 pub mod command;
 mod commands;
 mod events;
+mod links;
 mod occurrences;
 mod outbox;
 mod posting;

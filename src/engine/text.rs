@@ -98,3 +98,28 @@ pub fn late_note(due: DateTime<Utc>, debate: &Debate) -> String {
         local.format("%H:%M %Z")
     )
 }
+
+/// `text` cut to at most `max` characters, ending with "…" when cut.
+pub fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+/// `make(title)`, with the title shortened (ending with "…") when the
+/// whole would be longer than `max` characters: what surrounds the title
+/// (a link) is never cut.
+pub fn titled(max: Option<usize>, title: &str, make: impl Fn(&str) -> String) -> String {
+    let whole = make(title);
+    let length = whole.chars().count();
+    match max {
+        Some(max) if length > max => {
+            let room = title.chars().count().saturating_sub(length - max);
+            make(&shorten(title, room.max(1)))
+        }
+        _ => whole,
+    }
+}
