@@ -5,10 +5,11 @@
 //! than a network allows, lateness judged when a post goes out, and what
 //! the engine logs.
 //!
-//! Tests that send several events in a row start a [`ticker`]: tokio's
-//! paused clock jumps to the next timer whenever every task waits (on
-//! SQLite's thread too), so without one, time could leap minutes ahead
-//! between two messages.
+//! Messages are handed to the engine with [`hand`], which waits for the
+//! engine to take each one without letting the clock move: tokio's paused
+//! clock jumps to the next timer whenever every task waits, SQLite's
+//! thread included, so waiting idly while the engine writes to its
+//! database would let minutes pass that a real engine never spends.
 
 mod support;
 
@@ -35,6 +36,9 @@ use support::utc;
 enum Delay {
     #[default]
     None,
+    For(Duration),
+    /// Never returns (a network that stopped answering).
+    Forever,
 }
 
 #[derive(Default)]
@@ -65,6 +69,18 @@ impl TestChat {
         f(&mut self.behaviour.lock().unwrap())
     }
 
+    /// When each post of `kind` was handed to the network, by room.
+    fn handed(&self, kind: PostKind) -> Vec<(Room, String, Instant)> {
+        self.behaviour
+            .lock()
+            .unwrap()
+            .handed
+            .iter()
+            .filter(|(_, k, _, _)| *k == Some(kind))
+            .map(|(r, _, b, at)| (r.clone(), b.clone(), *at))
+            .collect()
+    }
+
     /// The answer to command message `id`, if one was posted.
     fn answer(&self, id: &str) -> Option<String> {
         let key = format!("podium-cmd-{id}");
@@ -73,6 +89,15 @@ impl TestChat {
             .into_iter()
             .find(|p| p.key == key)
             .map(|p| p.body)
+    }
+
+    /// The answers to commands posted in `room`.
+    fn answers_in(&self, room: &Room) -> usize {
+        self.log
+            .posts()
+            .iter()
+            .filter(|p| p.room == *room && p.kind.is_none())
+            .count()
     }
 }
 
@@ -92,6 +117,8 @@ impl Chat for TestChat {
         });
         match delay {
             Delay::None => {}
+            Delay::For(d) => tokio::time::sleep(d).await,
+            Delay::Forever => std::future::pending::<()>().await,
         }
         self.log.send(room, post).await
     }
@@ -116,14 +143,97 @@ impl Chat for TestChat {
 // ---------------------------------------------------------------------------
 // Logs, schedules, rooms, people.
 
-/// Keeps tokio's paused clock from leaping: it never advances more than
-/// 10 ms while this runs.
-fn ticker() -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async {
-        loop {
-            tokio::time::sleep(Duration::from_millis(10)).await;
+/// What the engine logs while the guard lives (this thread only: a
+/// `#[tokio::test]` runs every task on it).
+#[derive(Clone, Default)]
+struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Logs {
+    fn capture() -> (Logs, tracing::subscriber::DefaultGuard) {
+        let logs = Logs::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        (logs, tracing::subscriber::set_default(subscriber))
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+
+    /// The lines with `message` and every `key=value` of `fields`.
+    fn lines(&self, message: &str, fields: &[(&str, &str)]) -> Vec<String> {
+        self.text()
+            .lines()
+            .filter(|l| l.contains(message))
+            .filter(|l| {
+                fields
+                    .iter()
+                    .all(|(k, v)| field(l, k).is_some_and(|f| f == *v))
+            })
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+/// The value of `key=` in a log line.
+fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    let pat = format!(" {key}=");
+    let start = line.find(&pat)? + pat.len();
+    let rest = &line[start..];
+    Some(rest.split(' ').next().unwrap_or(rest))
+}
+
+/// Turns of the runtime [`hand`] waits for an acknowledgement: far more
+/// than any database write takes (each turn takes a microsecond or more).
+const TURNS: u32 = 20_000_000;
+
+/// Delivers `event` in `room` and waits for the engine to take it (its
+/// acknowledgement: after the reply, if it is one, is committed) while the
+/// paused clock stands still: this task keeps the runtime busy, so time
+/// only moves when the test sleeps. Fails when the engine does not take it
+/// meanwhile: the engine is then waiting on something other than its
+/// database, such as the network.
+async fn hand(bot: &Bot, room: &Room, event: Event) -> Receipt {
+    let mut ack = deliver(&bot.events, room, event).await;
+    for _ in 0..TURNS {
+        match ack.try_recv() {
+            Ok(receipt) => return receipt,
+            Err(tokio::sync::oneshot::error::TryRecvError::Empty) => {
+                tokio::task::yield_now().await;
+            }
+            Err(e) => panic!("the engine dropped an event: {e}"),
         }
-    })
+    }
+    panic!("the engine did not take a message while the clock stood still: it waits on the network")
+}
+
+/// Lets `span` pass, a tenth of a second at a time, each time waiting
+/// (with [`hand`]) until the engine has done what fell due: a plain sleep
+/// would let the paused clock run on to its end while the engine writes
+/// to its database, and everything due meanwhile would look late.
+async fn idle(bot: &Bot, span: Duration) {
+    let step = Duration::from_millis(100);
+    let mut left = span;
+    while !left.is_zero() {
+        let d = left.min(step);
+        tokio::time::sleep(d).await;
+        left -= d;
+        hand(bot, &matrix("nowhere"), Event::Checkpoint).await;
+    }
 }
 
 fn schedule(yaml: &str) -> Arc<Schedule> {
@@ -191,23 +301,20 @@ debates:
 "##;
 
 /// Sends every command (room, id, who, body) at once and returns the
-/// answers by id (`None`: not answered), while time stands (nearly) still.
+/// answers by id (`None`: not answered), while time stands still.
 async fn ask_all(
     bot: &Bot,
     chat: &TestChat,
     commands: &[(&Room, &str, &str, &str)],
 ) -> HashMap<String, Option<String>> {
-    let tick = ticker();
-    let mut acks = Vec::new();
     for (room, id, who, body) in commands {
-        acks.push(deliver(&bot.events, room, message(id, who, body)).await);
-    }
-    for ack in acks {
-        assert_eq!(ack.await.unwrap(), Receipt::Command);
+        assert_eq!(
+            hand(bot, room, message(id, who, body)).await,
+            Receipt::Command
+        );
     }
     // Answers go out on their own tasks: let them run.
     tokio::time::sleep(Duration::from_millis(100)).await;
-    tick.abort();
     commands
         .iter()
         .map(|(_, id, _, _)| ((*id).to_owned(), chat.answer(id)))
@@ -229,17 +336,17 @@ async fn a_private_link_is_given_only_in_its_own_rooms() {
         &bot,
         &chat,
         &[
-            (&open, "$1", "guest", "!transcript secret"),
-            (&open, "$2", "guest", "!transcript nosuch"),
-            (&lobby, "$3", "guest", "!transcript secret 2011-11-01"),
-            (&lobby, "$4", "guest", "!transcript nosuch 2011-11-01"),
-            (&secret_irc, "$5", "guest", "!transcript secret"),
-            (&secret, "$6", "guest", "!transcript"),
-            (&lobby, "$7", "guest", "!transcript open"),
+            (&open, "$1", "ann", "!transcript secret"),
+            (&open, "$2", "bob", "!transcript nosuch"),
+            (&lobby, "$3", "ann", "!transcript secret 2011-11-01"),
+            (&lobby, "$4", "bob", "!transcript nosuch 2011-11-01"),
+            (&secret_irc, "$5", "cat", "!transcript secret"),
+            (&secret, "$6", "cat", "!transcript"),
+            (&lobby, "$7", "dan", "!transcript open"),
             (&open, "$8", "host", "!transcript secret"),
-            (&lobby, "$9", "guest", "!next"),
-            (&secret, "$10", "guest", "!next"),
-            (&lobby, "$11", "guest", "!transcript"),
+            (&lobby, "$9", "dan", "!next"),
+            (&secret, "$10", "eve", "!next"),
+            (&lobby, "$11", "eve", "!transcript"),
         ],
     )
     .await;
@@ -333,4 +440,298 @@ debates:
     assert!(running_second.contains(&link("second")), "{running_second}");
     assert!(after.contains(&link("second")), "{after}");
     assert!(irc_after.contains(&link("second")), "{irc_after}");
+}
+
+// ---------------------------------------------------------------------------
+// Floods of commands (15.3): the engine never waits for a command's answer,
+// answers are rate-limited, and the debate goes on on time.
+
+/// One debate an hour long in a Matrix room and an IRC channel, with
+/// three questions.
+const DEBATE: &str = r##"
+timezone: Europe/London
+zones: [Europe/London, America/New_York]
+rooms: ["#debate:example.org", "#debate"]
+organisers: ["@host:example.org"]
+debates:
+  - id: leadership
+    title: Developing Leadership
+    starts: 2011-11-01 20:00
+    duration: 1h
+    questions:
+      - text: What is leadership?
+        at: 5m
+      - text: Who leads well?
+        at: 20m
+      - text: How do leaders grow?
+        at: 40m
+"##;
+
+/// One debate in a Matrix room and an IRC channel, ten minutes long, with
+/// a question each minute from 20:01.
+const QUICK: &str = r##"
+timezone: Europe/London
+zones: [Europe/London, America/New_York]
+rooms: ["#debate:example.org", "#debate"]
+organisers: ["@host:example.org"]
+debates:
+  - id: quick
+    title: Quick
+    starts: 2011-11-01 20:00
+    duration: 10m
+    questions:
+      - {text: One?, at: 1m}
+      - {text: Two?, at: 2m}
+      - {text: Three?, at: 3m}
+"##;
+
+/// How late each question `n` (of `numbers`) was handed to the network in
+/// each room, when the clock started at `started_at` (tokio's instant of
+/// `at`): question `n` is due at 20:0n.
+fn question_lateness(
+    chat: &TestChat,
+    started_at: Instant,
+    at: &str,
+    numbers: &[u32],
+) -> Vec<(Room, u32, Duration)> {
+    let origin = utc(at);
+    let mut late = Vec::new();
+    for (room, body, handed) in chat.handed(PostKind::Question) {
+        let n: u32 = body[1..body.find(':').unwrap()].parse().unwrap();
+        if !numbers.contains(&n) {
+            continue;
+        }
+        let due = utc(&format!("2011-11-01T20:0{n}:00Z"));
+        let due = started_at + (due - origin).to_std().unwrap();
+        late.push((room, n, handed.saturating_duration_since(due)));
+    }
+    late.sort_by_key(|(r, n, _)| (r.to_string(), *n));
+    late
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_question_is_posted_on_time_while_a_thousand_commands_arrive() {
+    let store = memory_store().await;
+    let chat = TestChat::default();
+    // Every answer takes the network half a minute (an IRC queue paced
+    // for a flood).
+    chat.with(|b| b.answers = Delay::For(Duration::from_secs(30)));
+    let at = "2011-11-01T20:00:40Z";
+    let started_at = Instant::now();
+    let bot = start(&store, &chat, at, QUICK);
+    // 1,000 commands in 40 s, around Q1 at 20:01.
+    for i in 0..1000 {
+        let body = ["!help", "!next", "!transcript"][i % 3];
+        let said = message(&format!("$c{i}"), "mallory", body);
+        hand(&bot, &irc("debate"), said).await;
+        tokio::time::sleep(Duration::from_millis(40)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    bot.stop().await;
+    let late = question_lateness(&chat, started_at, at, &[1]);
+    assert_eq!(late.len(), 2, "Q1 in both rooms: {late:?}");
+    for (room, _, by) in late {
+        assert!(by < Duration::from_secs(1), "Q1 in {room} was {by:?} late");
+    }
+}
+
+/// The issue's flood, on both networks at once: 1,000 commands from one
+/// person in each room and 100 from each of ten others, while a debate
+/// runs and someone answers every few seconds; each answer to a command
+/// takes the network 2 s.
+#[tokio::test(start_paused = true)]
+async fn floods_on_both_networks_keep_questions_on_time_and_every_answer_stored() {
+    let (logs, _guard) = Logs::capture();
+    let store = memory_store().await;
+    let chat = TestChat::default();
+    chat.with(|b| b.answers = Delay::For(Duration::from_secs(2)));
+    let at = "2011-11-01T20:00:30Z";
+    let started_at = Instant::now();
+    let bot = start(&store, &chat, at, QUICK);
+    let rooms = [irc("debate"), matrix("debate")];
+    let mut answers = 0;
+    let mut flood: Vec<(Room, String)> = Vec::new();
+    // 180 ms a round, for three minutes: Q1, Q2 and Q3 fall in it.
+    for i in 0..1000 {
+        for room in &rooms {
+            let id = format!("$m{i}{room}");
+            hand(&bot, room, message(&id, "mallory", "!help")).await;
+            flood.push((room.clone(), id));
+        }
+        let room = &rooms[i % 2];
+        let id = format!("$o{i}");
+        let who = format!("other{}", i % 10);
+        hand(&bot, room, message(&id, &who, "!next")).await;
+        flood.push((room.clone(), id));
+        if i % 25 == 0 {
+            let id = format!("$a{i}");
+            let said = message(&id, "ann", &format!("point {i}"));
+            let receipt = hand(&bot, room, said).await;
+            assert!(matches!(receipt, Receipt::Saved { .. }), "{receipt:?}");
+            answers += 1;
+        }
+        tokio::time::sleep(Duration::from_millis(180)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    bot.stop().await;
+
+    let late = question_lateness(&chat, started_at, at, &[1, 2, 3]);
+    assert_eq!(late.len(), 6, "Q1-Q3 in both rooms: {late:?}");
+    for (room, n, by) in late {
+        assert!(
+            by < Duration::from_secs(1),
+            "Q{n} in {room} was {by:?} late"
+        );
+    }
+    let occ = store.occurrences_of("quick").await.unwrap()[0].clone();
+    assert_eq!(answers, 40);
+    assert_eq!(store.replies(occ.id).await.unwrap().len(), 40);
+    // Answers within the room's limit (10 at once, then one each 6 s, for
+    // three minutes), and only those commands ever reached the database:
+    // claiming the others now finds them unclaimed.
+    for room in &rooms {
+        let answered = chat.answers_in(room);
+        assert!((10..=45).contains(&answered), "{room}: {answered} answers");
+    }
+    let mut claimed: HashMap<String, usize> = HashMap::new();
+    for (room, id) in &flood {
+        let network = room.network().as_str();
+        let fresh = store
+            .claim_command(network, &room.to_string(), id, utc(at))
+            .await
+            .unwrap();
+        if !fresh {
+            *claimed.entry(room.to_string()).or_default() += 1;
+        }
+    }
+    for room in &rooms {
+        let n = claimed.get(&room.to_string()).copied().unwrap_or(0);
+        assert!((10..=45).contains(&n), "{room}: {n} commands claimed");
+    }
+    // What was ignored is counted in the log, once a minute per room.
+    let reports = logs.lines("commands left unanswered", &[]);
+    assert!(!reports.is_empty(), "{}", logs.text());
+    let counted: usize = reports
+        .iter()
+        .map(|l| field(l, "ignored").unwrap().parse::<usize>().unwrap())
+        .sum();
+    assert!(counted > 2900, "{counted}: {reports:#?}");
+}
+
+/// The limits as README gives them: 5 commands a minute from each person
+/// (told once when over it), 10 answers at once per room then one each
+/// 6 s, organisers answered even in a room over its limit.
+#[tokio::test(start_paused = true)]
+async fn commands_over_the_limits_are_ignored_with_one_notice_and_organisers_still_served() {
+    let (logs, _guard) = Logs::capture();
+    let store = memory_store().await;
+    let chat = TestChat::default();
+    chat.log
+        .add_moderator(&matrix("debate"), "@mod:example.org");
+    let bot = start(&store, &chat, "2011-11-01T20:01:00Z", DEBATE);
+    let room = matrix("debate");
+    let say =
+        async |id: &str, who: &str, body: &str| hand(&bot, &room, message(id, who, body)).await;
+    let mut receipts = Vec::new();
+    for i in 0..8 {
+        receipts.push(say(&format!("$g{i}"), "guest", "!help").await);
+    }
+    let ignored = Receipt::Ignored("too many commands");
+    assert!(
+        receipts[..5].iter().all(|r| *r == Receipt::Command),
+        "{receipts:?}"
+    );
+    assert!(receipts[5..].iter().all(|r| *r == ignored), "{receipts:?}");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    for i in 0..5 {
+        assert!(chat.answer(&format!("$g{i}")).is_some(), "$g{i}");
+    }
+    let notice = chat.answer("$g5").expect("one notice");
+    assert!(
+        notice.starts_with("guest, that is too many commands"),
+        "{notice}"
+    );
+    assert_eq!(chat.answer("$g6"), None);
+    assert_eq!(chat.answer("$g7"), None);
+    // A minute on, guest is answered again.
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    assert_eq!(say("$g8", "guest", "!help").await, Receipt::Command);
+    // Ten people at once fill the room's budget: the next are ignored,
+    // silently, except for organisers (listed, or moderators).
+    tokio::time::sleep(Duration::from_secs(120)).await;
+    for i in 0..10 {
+        assert_eq!(
+            say(&format!("$p{i}"), &format!("p{i}"), "!help").await,
+            Receipt::Command
+        );
+    }
+    assert_eq!(say("$p10", "p10", "!help").await, ignored);
+    assert_eq!(say("$h", "host", "!skip").await, Receipt::Command);
+    assert_eq!(say("$mod", "mod", "!help").await, Receipt::Command);
+    tokio::time::sleep(Duration::from_secs(61)).await;
+    bot.stop().await;
+    assert_eq!(chat.answer("$p10"), None);
+    assert_eq!(chat.answer("$h").as_deref(), Some("Q1 posted early."));
+    assert!(chat.answer("$mod").is_some());
+    let room_name = room.to_string();
+    let began = logs.lines(
+        "commands over the rate limit are ignored here for now",
+        &[("room", &room_name)],
+    );
+    assert_eq!(began.len(), 2, "{}", logs.text());
+    let reports = logs.lines("commands left unanswered", &[("room", &room_name)]);
+    let counts: Vec<&str> = reports
+        .iter()
+        .map(|l| field(l, "ignored").unwrap())
+        .collect();
+    assert_eq!(counts, ["3", "1"], "{reports:#?}");
+}
+
+/// A network that never finishes sending an answer holds up nothing: the
+/// room's few waiting answers fill its queue, the next are dropped (and
+/// counted), and the debate goes on.
+#[tokio::test(start_paused = true)]
+async fn answers_that_never_go_out_hold_up_nothing() {
+    let (logs, _guard) = Logs::capture();
+    let store = memory_store().await;
+    let chat = TestChat::default();
+    chat.with(|b| b.answers = Delay::Forever);
+    let at = "2011-11-01T20:00:30Z";
+    let started_at = Instant::now();
+    let bot = start(&store, &chat, at, QUICK);
+    let room = irc("debate");
+    // Within every limit: a different person each 7 s.
+    for i in 0..20 {
+        let said = message(&format!("$c{i}"), &format!("p{i}"), "!next");
+        assert_eq!(hand(&bot, &room, said).await, Receipt::Command);
+        idle(&bot, Duration::from_secs(7)).await;
+    }
+    let said = message("$a", "ann", "A1: still here");
+    let saved = hand(&bot, &room, said).await;
+    assert!(
+        matches!(
+            saved,
+            Receipt::Saved {
+                question: Some(1),
+                ..
+            }
+        ),
+        "{saved:?}"
+    );
+    idle(&bot, Duration::from_secs(61)).await;
+    bot.stop().await;
+    for (room, n, by) in question_lateness(&chat, started_at, at, &[1, 2]) {
+        assert!(
+            by < Duration::from_secs(1),
+            "Q{n} in {room} was {by:?} late"
+        );
+    }
+    // One answer stuck at the network, 8 waiting: 11 dropped.
+    let room_name = room.to_string();
+    let reports = logs.lines("commands left unanswered", &[("room", &room_name)]);
+    let shed: u32 = reports
+        .iter()
+        .map(|l| field(l, "shed").unwrap().parse::<u32>().unwrap())
+        .sum();
+    assert_eq!(shed, 11, "{reports:#?}");
 }

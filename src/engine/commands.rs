@@ -5,14 +5,17 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use tokio::time::Instant;
 
+use super::answers::Answer;
 use super::command::{Command, CommandError};
+use super::limits::{self, Verdict};
 use super::links::{self, lists_organiser};
 use super::occurrences::OccKey;
 use super::posting::Prepared;
 use super::timeline::{self, Item};
-use super::{Engine, START_AHEAD, scheduled_questions};
-use crate::chat::{Chat, Outgoing, Room, Sender};
+use super::{Engine, START_AHEAD, scheduled_questions, text};
+use crate::chat::{Chat, Room, Sender};
 use crate::domain::PostKind;
 use crate::schedule::{Debate, Schedule};
 
@@ -61,15 +64,51 @@ impl<C: Chat> Engine<C> {
                 }
             },
         };
-        let key = format!("podium-cmd-{message_id}");
-        let post = Outgoing {
-            key: &key,
-            body: &answer,
-            kind: None,
-            reply_to: Some(message_id),
+        self.answer(room, message_id, answer);
+    }
+
+    /// Whether a command is within the rate limits (organisers' commands
+    /// pass a room's limit); a sender over their own is told so once a
+    /// window. Checked before anything else is done for the command.
+    pub(super) async fn admit(&mut self, room: &Room, sender: &Sender, message_id: &str) -> bool {
+        let now = Instant::now();
+        let notice = match self.limits.check(room, &sender.id, now) {
+            Verdict::Answer => return true,
+            Verdict::OverRoom if self.is_organiser(room, sender).await => return true,
+            Verdict::OverRoom => false,
+            Verdict::OverSender { notice } => notice,
         };
-        if let Err(e) = self.chat.send(room, post).await {
-            tracing::warn!(cause = %e, room = %room, "cannot answer a command");
+        if self.limits.ignored(room, now) {
+            tracing::info!(room = %room, sender = %sender.id,
+                "commands over the rate limit are ignored here for now");
+        }
+        tracing::debug!(room = %room, sender = %sender.id, "ignored a command over the rate limit");
+        if notice {
+            let text = format!(
+                "{}, that is too many commands: I answer {} a minute from each person \
+                 and ignore the rest.",
+                sender.name,
+                limits::PER_SENDER.burst
+            );
+            self.answer(room, message_id, text);
+        }
+        false
+    }
+
+    /// Hands an answer to its room's queue, shortened to what the room
+    /// takes; the engine never waits for the network to send it.
+    fn answer(&mut self, room: &Room, message_id: &str, text: String) {
+        let body = match self.chat.max_chars(room, None) {
+            Some(max) => text::shorten(&text, max),
+            None => text,
+        };
+        let answer = Answer {
+            body,
+            reply_to: message_id.to_owned(),
+        };
+        if !self.answers.push(room, answer) {
+            tracing::debug!(room = %room, "dropped an answer: the room's queue is full");
+            self.limits.shed(room, Instant::now());
         }
     }
 

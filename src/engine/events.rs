@@ -82,15 +82,17 @@ impl<C: Chat> Engine<C> {
     ) -> (WriteOp, Receipt) {
         match command::Command::parse(&message.body).filter(|_| !message.action) {
             Some(parsed) => {
-                self.on_command(room, &message.sender, &message.id, parsed, now)
+                let receipt = self
+                    .on_command(room, &message.sender, &message.id, parsed, now)
                     .await;
-                (WriteOp::Nothing, Receipt::Command)
+                (WriteOp::Nothing, receipt)
             }
             None => self.on_reply(room, message, now).await,
         }
     }
 
-    /// A command is applied once, even when delivered again after a crash.
+    /// A command is applied once, even when delivered again after a crash;
+    /// the rate limits come first, before any database work.
     async fn on_command(
         &mut self,
         room: &Room,
@@ -98,7 +100,10 @@ impl<C: Chat> Engine<C> {
         id: &str,
         parsed: Result<command::Command, command::CommandError>,
         now: DateTime<Utc>,
-    ) {
+    ) -> Receipt {
+        if !self.admit(room, sender, id).await {
+            return Receipt::Ignored("too many commands");
+        }
         let network = room.network().as_str();
         match self
             .store
@@ -109,6 +114,7 @@ impl<C: Chat> Engine<C> {
             Ok(false) => tracing::info!(room = %room, id = %id, "command already handled"),
             Err(e) => tracing::error!(cause = %e, "cannot record a command; ignoring it"),
         }
+        Receipt::Command
     }
 
     /// A reply, filed to the occurrence collecting in the room when it was

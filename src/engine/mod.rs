@@ -9,10 +9,12 @@
 //! asked, and marked sent afterwards. A claim left by a crash is re-sent
 //! with the same key on networks that deduplicate, and otherwise left alone.
 
+mod answers;
 pub mod attribution;
 pub mod command;
 mod commands;
 mod events;
+pub mod limits;
 mod links;
 mod occurrences;
 mod outbox;
@@ -129,6 +131,9 @@ pub struct Engine<C: Chat> {
     occs: Occurrences,
     rooms: Rooms,
     outbox: outbox::Outbox<C>,
+    /// Answers to commands, sent apart from posts.
+    answers: answers::Answers<C>,
+    limits: limits::Limiter,
     /// What became of the posts the outbox sent.
     sent: mpsc::UnboundedReceiver<outbox::Sent>,
     notices: broadcast::Sender<Notice>,
@@ -161,6 +166,8 @@ impl<C: Chat> Engine<C> {
     ) -> Self {
         let (outbox, sent) = outbox::Outbox::new(chat.clone());
         Engine {
+            answers: answers::Answers::new(chat.clone()),
+            limits: limits::Limiter::default(),
             store,
             chat,
             clock,
@@ -208,6 +215,7 @@ impl<C: Chat> Engine<C> {
                 continue;
             }
             let wait = self.next_due.map(|d| self.clock.real_delay(d));
+            let report_at = self.limits.report_at();
             tokio::select! {
                 biased;
                 () = &mut shutdown => break,
@@ -233,6 +241,9 @@ impl<C: Chat> Engine<C> {
                     None => events_open = false,
                 },
                 () = sleep_opt(wait) => {}
+                () = sleep_until_opt(report_at) => {
+                    self.limits.report(tokio::time::Instant::now());
+                }
             }
         }
         drop(writer);
@@ -470,6 +481,13 @@ impl<C: Chat> Engine<C> {
 /// How many questions a debate has in the schedule.
 fn scheduled_questions(debate: &Debate) -> u32 {
     u32::try_from(debate.questions.len()).unwrap_or(u32::MAX)
+}
+
+async fn sleep_until_opt(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
 }
 
 async fn sleep_opt(d: Option<std::time::Duration>) {
