@@ -81,6 +81,16 @@ impl TestChat {
             .collect()
     }
 
+    /// The bodies posted in `room`, answers to commands left out.
+    fn bodies(&self, room: &Room) -> Vec<String> {
+        self.log
+            .posts()
+            .into_iter()
+            .filter(|p| p.room == *room && p.kind.is_some())
+            .map(|p| p.body)
+            .collect()
+    }
+
     /// The answer to command message `id`, if one was posted.
     fn answer(&self, id: &str) -> Option<String> {
         let key = format!("podium-cmd-{id}");
@@ -226,6 +236,7 @@ async fn hand(bot: &Bot, room: &Room, event: Event) -> Receipt {
 /// would let the paused clock run on to its end while the engine writes
 /// to its database, and everything due meanwhile would look late.
 async fn idle(bot: &Bot, span: Duration) {
+    hand(bot, &matrix("nowhere"), Event::Checkpoint).await;
     let step = Duration::from_millis(100);
     let mut left = span;
     while !left.is_zero() {
@@ -734,4 +745,179 @@ async fn answers_that_never_go_out_hold_up_nothing() {
         .map(|l| field(l, "shed").unwrap().parse::<u32>().unwrap())
         .sum();
     assert_eq!(shed, 11, "{reports:#?}");
+}
+
+// ---------------------------------------------------------------------------
+// When a post counts as out (15.10): attribution from the moment a
+// question is handed to the network, lateness when the network took it.
+
+/// A message `who` sent at `at` by the network's clock.
+fn message_at(id: &str, who: &str, body: &str, at: &str) -> Event {
+    let Event::Message {
+        id,
+        sender,
+        body,
+        in_reply_to,
+        action,
+        ..
+    } = message(id, who, body)
+    else {
+        unreachable!()
+    };
+    Event::Message {
+        id,
+        sender,
+        body,
+        in_reply_to,
+        server_ts: Some(utc(at)),
+        action,
+    }
+}
+
+/// The room's network takes 2 s to accept a post (a homeserver far away,
+/// an IRC server's echo): an answer sent 5 ms after Q2 went out, before
+/// the network said it took it, is Q2's; one sent 10 ms before it is Q1's.
+#[tokio::test(start_paused = true)]
+async fn an_answer_sent_just_after_a_question_is_filed_under_it() {
+    let store = memory_store().await;
+    let chat = TestChat::default();
+    let room = matrix("debate");
+    chat.with(|b| {
+        b.posts
+            .insert(room.clone(), Delay::For(Duration::from_secs(2)))
+    });
+    let at = "2011-11-01T20:00:30Z";
+    let started_at = Instant::now();
+    let bot = start(&store, &chat, at, QUICK);
+    // Half a second after Q2 (20:02) was handed over.
+    idle(&bot, Duration::from_millis(90_500)).await;
+    let handed = chat
+        .handed(PostKind::Question)
+        .into_iter()
+        .find(|(r, body, _)| *r == room && body.starts_with("Q2:"))
+        .expect("Q2 handed over")
+        .2;
+    let q2 = utc(at) + chrono::Duration::from_std(handed - started_at).unwrap();
+    let said = |id: &str, ms: i64| {
+        let ts = (q2 + chrono::Duration::milliseconds(ms)).to_rfc3339();
+        message_at(id, "ann", "an untagged answer", &ts)
+    };
+    let early = hand(&bot, &room, said("$a", -10)).await;
+    let quick = hand(&bot, &room, said("$b", 5)).await;
+    // Once the network has said it took Q2, the same.
+    idle(&bot, Duration::from_secs(3)).await;
+    let confirmed = hand(&bot, &room, said("$c", 5)).await;
+    bot.stop().await;
+    let question = |r: &Receipt| match r {
+        Receipt::Saved { question, .. } => *question,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(question(&early), Some(1));
+    assert_eq!(question(&quick), Some(2));
+    assert_eq!(question(&confirmed), Some(2));
+}
+
+/// The room's network takes 90 s to accept each post (rate limits): the
+/// posts queue up behind each other. Each is logged late with its real
+/// lateness when the network took it; the one handed over more than a
+/// minute after its time says so in its text, in every listed zone.
+#[tokio::test(start_paused = true)]
+async fn lateness_is_judged_when_the_network_takes_the_post() {
+    let (logs, _guard) = Logs::capture();
+    let store = memory_store().await;
+    let chat = TestChat::default();
+    let slow = matrix("debate");
+    chat.with(|b| {
+        b.posts
+            .insert(slow.clone(), Delay::For(Duration::from_secs(90)))
+    });
+    let bot = start(&store, &chat, "2011-11-01T20:00:00Z", QUICK);
+    idle(&bot, Duration::from_secs(400)).await;
+    bot.stop().await;
+    let posted = |room: &Room, kind: &str, seq: &str| {
+        let lines = logs.lines(
+            "posted",
+            &[
+                ("room", &room.to_string()),
+                ("kind", &format!("\"{kind}\"")),
+                ("seq", seq),
+            ],
+        );
+        assert_eq!(lines.len(), 1, "{kind} {seq} in {room}: {}", logs.text());
+        let l = &lines[0];
+        (
+            field(l, "late").unwrap().to_owned(),
+            field(l, "late_by_ms").unwrap().parse::<i64>().unwrap(),
+        )
+    };
+    // Handed over on time, taken 90 s later: late, without a note.
+    assert_eq!(posted(&slow, "intro", "0"), ("true".into(), 90_000));
+    // Q1 (20:01) handed over at 20:01:30, taken at 20:03:00.
+    assert_eq!(posted(&slow, "question", "1"), ("true".into(), 120_000));
+    // Q3 (20:03) handed over at 20:04:30: with the note; taken at 20:06:00.
+    assert_eq!(posted(&slow, "question", "3"), ("true".into(), 180_000));
+    let bodies = chat.bodies(&slow);
+    assert!(!bodies[0].contains("posted late"), "{}", bodies[0]);
+    assert_eq!(bodies[1], "Q1: One?");
+    assert_eq!(
+        bodies[3],
+        "Q3: Three? (posted late: this was due at 20:03 London · 16:03 New York)"
+    );
+    // The other room, on time.
+    let fast = irc("debate");
+    assert_eq!(posted(&fast, "question", "3"), ("false".into(), 0));
+    assert!(chat.bodies(&fast).iter().all(|b| !b.contains("late")));
+    // The store says what the log says.
+    let occ = store.occurrences_of("quick").await.unwrap()[0].clone();
+    let late: Vec<(String, PostKind, i64)> = store
+        .posts(occ.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|p| p.late && p.status == podium::store::PostStatus::Sent)
+        .map(|p| (p.room, p.kind, p.seq))
+        .collect();
+    let name = slow.to_string();
+    assert!(
+        late.contains(&(name.clone(), PostKind::Intro, 0)),
+        "{late:?}"
+    );
+    assert!(
+        late.contains(&(name.clone(), PostKind::Question, 3)),
+        "{late:?}"
+    );
+    assert!(!late.iter().any(|(r, _, _)| *r != name), "{late:?}");
+}
+
+/// A question brought forward by `!skip` is early, not negatively late.
+#[tokio::test(start_paused = true)]
+async fn a_question_skipped_to_early_is_logged_early_not_negatively_late() {
+    let (logs, _guard) = Logs::capture();
+    let store = memory_store().await;
+    let chat = TestChat::default();
+    let bot = start(&store, &chat, "2011-11-01T20:01:30Z", QUICK);
+    idle(&bot, Duration::from_secs(1)).await;
+    let room = matrix("debate");
+    assert_eq!(
+        hand(&bot, &room, message("$s", "host", "!skip")).await,
+        Receipt::Command
+    );
+    idle(&bot, Duration::from_secs(1)).await;
+    bot.stop().await;
+    let lines = logs.lines(
+        "posted",
+        &[
+            ("kind", "\"question\""),
+            ("seq", "2"),
+            ("room", &room.to_string()),
+        ],
+    );
+    assert_eq!(lines.len(), 1, "{}", logs.text());
+    assert_eq!(field(&lines[0], "late_by_ms"), Some("0"), "{}", lines[0]);
+    assert_eq!(
+        field(&lines[0], "early_by_ms"),
+        Some("29000"),
+        "{}",
+        lines[0]
+    );
 }

@@ -13,6 +13,7 @@ mod answers;
 pub mod attribution;
 pub mod command;
 mod commands;
+mod confirm;
 mod events;
 pub mod limits;
 mod links;
@@ -135,8 +136,8 @@ pub struct Engine<C: Chat> {
     /// Answers to commands, sent apart from posts.
     answers: answers::Answers<C>,
     limits: limits::Limiter,
-    /// What became of the posts the outbox sent.
-    sent: mpsc::UnboundedReceiver<outbox::Sent>,
+    /// What became of the posts the outbox took.
+    sent: mpsc::UnboundedReceiver<outbox::Progress>,
     notices: broadcast::Sender<Notice>,
     /// Set when something changed the plan (a post, a command, a reload).
     replan: bool,
@@ -165,7 +166,7 @@ impl<C: Chat> Engine<C> {
         config: EngineConfig,
         schedule: watch::Receiver<Arc<Schedule>>,
     ) -> Self {
-        let (outbox, sent) = outbox::Outbox::new(chat.clone());
+        let (outbox, sent) = outbox::Outbox::new(chat.clone(), clock.clone());
         Engine {
             answers: answers::Answers::new(chat.clone()),
             limits: limits::Limiter::default(),
@@ -229,8 +230,8 @@ impl<C: Chat> Engine<C> {
                         schedule_open = false;
                     }
                 }
-                Some((ready, result)) = self.sent.recv() => {
-                    if let Err(e) = self.confirm(ready, result).await {
+                Some(progress) = self.sent.recv() => {
+                    if let Err(e) = self.progress(progress).await {
                         // The post went out but could not be marked: its
                         // claim stays, and a restart sends it again with
                         // the same key where the network deduplicates.

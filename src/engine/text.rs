@@ -90,13 +90,32 @@ pub fn transcript(debate: &Debate, url: &str) -> String {
     format!("The transcript of “{}” is at {url}", debate.title)
 }
 
-/// The suffix of a post sent after its time, so readers are not misled.
+/// The suffix of a post sent after its time, so readers are not misled:
+/// the time it was due in every shown zone, as announcements give it.
 pub fn late_note(due: DateTime<Utc>, debate: &Debate) -> String {
-    let local = due.with_timezone(&debate.timezone);
     format!(
         " (posted late: this was due at {})",
-        local.format("%H:%M %Z")
+        due_times(due, &debate.zones)
     )
+}
+
+/// "20:15 London · 16:15 New York": a time of the debate's day in every
+/// zone, with the weekday where a zone's date differs from the first's.
+fn due_times(at: DateTime<Utc>, zones: &[chrono_tz::Tz]) -> String {
+    let first = zones.first().map(|z| at.with_timezone(z).date_naive());
+    zones
+        .iter()
+        .map(|zone| {
+            let local = at.with_timezone(zone);
+            let day = if Some(local.date_naive()) == first {
+                String::new()
+            } else {
+                format!("{} ", local.format("%a"))
+            };
+            format!("{day}{} {}", local.format("%H:%M"), zones::label(*zone))
+        })
+        .collect::<Vec<_>>()
+        .join(" · ")
 }
 
 /// `text` cut to at most `max` characters, ending with "…" when cut.
