@@ -921,3 +921,113 @@ async fn a_question_skipped_to_early_is_logged_early_not_negatively_late() {
         lines[0]
     );
 }
+
+// ---------------------------------------------------------------------------
+// Posts longer than a network takes (15.14).
+
+/// `!ask` with a question no room of the debate could take is refused,
+/// saying the limit, and uses up no number.
+#[tokio::test(start_paused = true)]
+async fn an_ask_too_long_for_a_room_is_refused_and_takes_no_number() {
+    let store = memory_store().await;
+    let chat = TestChat::default();
+    chat.with(|b| b.max.insert(irc("debate"), 200));
+    let bot = start(&store, &chat, "2011-11-01T20:06:00Z", DEBATE);
+    idle(&bot, Duration::from_secs(1)).await;
+    let room = matrix("debate");
+    let long = "Why? ".repeat(60);
+    let long = long.trim();
+    let ask = async |id: &str, text: &str| {
+        let body = format!("!ask {text}");
+        hand(&bot, &room, message(id, "host", &body)).await
+    };
+    assert_eq!(ask("$long", long).await, Receipt::Command);
+    assert_eq!(ask("$short", "And now?").await, Receipt::Command);
+    idle(&bot, Duration::from_secs(1)).await;
+    bot.stop().await;
+    assert_eq!(
+        chat.answer("$long").unwrap(),
+        "That question is too long for this debate's rooms: at most 196 characters, \
+         and it has 299. Nothing was asked."
+    );
+    assert_eq!(chat.answer("$short").unwrap(), "Asked as Q4.");
+    for room in [matrix("debate"), irc("debate")] {
+        let asked: Vec<String> = chat
+            .bodies(&room)
+            .into_iter()
+            .filter(|b| b.starts_with("Q4:") || b.contains("Why? Why?"))
+            .collect();
+        assert_eq!(asked, ["Q4: And now?"], "{room}");
+    }
+}
+
+/// Announcements longer than a room takes are shortened there (with a
+/// warning), leaving room for a late note; the transcript link keeps its
+/// whole address; the same posts are whole where there is no limit.
+#[tokio::test(start_paused = true)]
+async fn long_posts_are_shortened_to_what_the_room_takes() {
+    let (logs, _guard) = Logs::capture();
+    let title = "A very long title ".repeat(30);
+    let question = "Is this question long enough to be cut? ".repeat(15);
+    let yaml = format!(
+        r##"
+timezone: Europe/London
+zones: [Europe/London, America/New_York]
+rooms: ["#debate:example.org", "#debate"]
+debates:
+  - id: long
+    title: "{}"
+    starts: 2011-11-01 20:00
+    duration: 10m
+    remind: []
+    questions:
+      - {{text: "{}", at: 1m}}
+"##,
+        title.trim(),
+        question.trim()
+    );
+    let store = memory_store().await;
+    let chat = TestChat::default();
+    let limited = irc("debate");
+    chat.with(|b| b.max.insert(limited.clone(), 300));
+    // Q1 (20:01) goes out 90 s late, with its note.
+    let bot = start(&store, &chat, "2011-11-01T20:02:30Z", &yaml);
+    idle(&bot, Duration::from_secs(600)).await;
+    let asked = hand(&bot, &limited, message("$t", "ann", "!transcript")).await;
+    assert_eq!(asked, Receipt::Command);
+    idle(&bot, Duration::from_secs(1)).await;
+    bot.stop().await;
+    let token = store.occurrences_of("long").await.unwrap()[0].token.clone();
+    let link = format!("http://127.0.0.1:8080/transcripts/long/2011-11-01?key={token}");
+    let bodies = chat.bodies(&limited);
+    assert_eq!(bodies.len(), 4, "{bodies:#?}");
+    for body in &bodies {
+        assert!(
+            body.chars().count() <= 300,
+            "{} long: {body}",
+            body.chars().count()
+        );
+    }
+    let q1 = bodies.iter().find(|b| b.starts_with("Q1:")).unwrap();
+    assert!(
+        q1.ends_with("…  (posted late: this was due at 20:01 London · 16:01 New York)")
+            || q1.ends_with("… (posted late: this was due at 20:01 London · 16:01 New York)"),
+        "{q1}"
+    );
+    assert!(bodies.last().unwrap().ends_with(&link), "{bodies:#?}");
+    let answer = chat.answer("$t").unwrap();
+    assert!(
+        answer.chars().count() <= 300 && answer.ends_with(&link),
+        "{answer}"
+    );
+    // Whole in the room without a limit.
+    let whole = chat.bodies(&matrix("debate"));
+    assert!(
+        whole.iter().any(|b| b.contains(question.trim())),
+        "{whole:#?}"
+    );
+    let titled = whole.iter().filter(|b| b.contains(title.trim())).count();
+    assert_eq!(titled, 3, "{whole:#?}");
+    let warned = logs.lines("shortened", &[("room", &limited.to_string())]);
+    assert_eq!(warned.len(), 4, "{}", logs.text());
+}

@@ -238,6 +238,9 @@ impl<C: Chat> Engine<C> {
         let Some(debate) = here.schedule.debate(&key.0) else {
             return Ok(REMOVED.to_owned());
         };
+        if let Some(refusal) = self.too_long(debate, key, text) {
+            return Ok(refusal);
+        }
         let n = self.occs.reserve_question(key, scheduled_questions(debate));
         // Answers tagged with the new number count from now on, before the
         // question is confirmed posted.
@@ -251,6 +254,30 @@ impl<C: Chat> Engine<C> {
         };
         self.post_now(debate, key, &item, now, Some(text)).await?;
         Ok(format!("Asked as Q{n}."))
+    }
+
+    /// Why `!ask TEXT` cannot be posted whole in every room of the debate,
+    /// if it cannot: checked before a number is given out, so that nothing
+    /// is said to be asked that a network would refuse.
+    fn too_long(&self, debate: &Debate, key: &OccKey, question: &str) -> Option<String> {
+        let asked = self.occs.get(key).map_or(0, |o| o.questions());
+        let n = asked.max(scheduled_questions(debate)) + 1;
+        let post = text::question(debate, i64::from(n), question)
+            .chars()
+            .count();
+        let length = question.chars().count();
+        let allowed = debate
+            .rooms
+            .iter()
+            .filter_map(|r| self.chat.max_chars(r, Some(PostKind::Question)))
+            .map(|max| max.saturating_sub(post - length))
+            .min()?;
+        (length > allowed).then(|| {
+            format!(
+                "That question is too long for this debate's rooms: at most {allowed} \
+                 characters, and it has {length}. Nothing was asked."
+            )
+        })
     }
 
     /// Posts `item` in every room of the debate now.

@@ -125,7 +125,7 @@ impl<C: Chat> Engine<C> {
         if let Some(row) = stale {
             return self.resume_claim(debate, key, room, row, &lateness).await;
         }
-        let (body, question) = self.body(debate, key, item, now, extra_text);
+        let (body, question) = self.body(debate, key, room, item, now, extra_text);
         // A skipped item is recorded too, so it is logged once and never
         // posted by a later run.
         let (row, inserted) = self
@@ -247,17 +247,20 @@ impl<C: Chat> Engine<C> {
         });
     }
 
-    /// The text of an item, and for a question its text alone.
+    /// The text of an item in `room` (within what the room takes), and
+    /// for a question its text alone.
     fn body(
         &self,
         debate: &Debate,
         key: &OccKey,
+        room: &Room,
         item: &Item,
         now: DateTime<Utc>,
         extra: Option<&str>,
     ) -> (String, Option<String>) {
         let start = key.1 + self.occs.live(key).shift;
-        match item.kind {
+        let max = self.chat.max_chars(room, Some(item.kind));
+        let (body, question) = match item.kind {
             PostKind::Reminder => {
                 // Sent late, a reminder says how long is really left
                 // (a few seconds' delay still counts as on time).
@@ -269,7 +272,11 @@ impl<C: Chat> Engine<C> {
             PostKind::Intro => {
                 let asked = self.occs.get(key).map_or(0, |o| o.questions());
                 let questions = scheduled_questions(debate).max(asked);
-                (text::intro(debate, start, questions as usize), None)
+                let replies = self.chat.replies(room);
+                (
+                    text::intro(debate, start, questions as usize, replies),
+                    None,
+                )
             }
             PostKind::Question => {
                 let q = extra.map(str::to_owned).unwrap_or_else(|| {
@@ -284,8 +291,36 @@ impl<C: Chat> Engine<C> {
             PostKind::Closing => (text::closing(debate), None),
             PostKind::Transcript => {
                 let link = self.occs.link(key).unwrap_or_default();
-                (text::transcript(debate, link), None)
+                (text::transcript(&debate.title, link), None)
             }
+        };
+        let fitted = fit(debate, room, item, body, max);
+        (fitted, question)
+    }
+}
+
+/// A post cut to what its room takes (ending with "…", with room left
+/// for a late note), and a warning: a post too long would fail at the
+/// network after it was claimed, and the debate would miss it. The
+/// transcript link's title is shortened instead, never its address.
+fn fit(debate: &Debate, room: &Room, item: &Item, body: String, max: Option<usize>) -> String {
+    let length = body.chars().count();
+    let Some(max) = max.filter(|max| length > *max) else {
+        return body;
+    };
+    tracing::warn!(debate = %debate.id, room = %room, kind = item.kind.as_str(), seq = item.seq,
+        limit = max, length, "a post is longer than the room takes; shortened");
+    match item.kind {
+        PostKind::Transcript => {
+            let link = body.rsplit(' ').next().unwrap_or_default();
+            text::titled(Some(max), &debate.title, |title| {
+                text::transcript(title, link)
+            })
+        }
+        PostKind::Reminder => text::shorten(&body, max),
+        _ => {
+            let note = text::late_note(item.due, debate).chars().count();
+            text::shorten(&body, max.saturating_sub(note).max(1))
         }
     }
 }

@@ -50,7 +50,12 @@ pub fn reminder(debate: &Debate, starts_at: DateTime<Utc>, left: Duration) -> St
 }
 
 /// The intro, with the start in every shown zone.
-pub fn intro(debate: &Debate, starts_at: DateTime<Utc>, questions: usize) -> String {
+pub fn intro(
+    debate: &Debate,
+    starts_at: DateTime<Utc>,
+    questions: usize,
+    _replies: bool,
+) -> String {
     let custom = debate
         .intro
         .as_ref()
@@ -86,8 +91,9 @@ pub fn closing(debate: &Debate) -> String {
     }
 }
 
-pub fn transcript(debate: &Debate, url: &str) -> String {
-    format!("The transcript of “{}” is at {url}", debate.title)
+/// The transcript link; the address is the last word.
+pub fn transcript(title: &str, url: &str) -> String {
+    format!("The transcript of “{title}” is at {url}")
 }
 
 /// The suffix of a post sent after its time, so readers are not misled:
