@@ -1031,3 +1031,69 @@ debates:
     let warned = logs.lines("shortened", &[("room", &limited.to_string())]);
     assert_eq!(warned.len(), 4, "{}", logs.text());
 }
+
+// ---------------------------------------------------------------------------
+// The intro (16.6): how to answer, said once, as each network allows.
+
+/// The intro of `yaml`'s debate in each room of [`QUICK`]'s, where people
+/// cannot reply on IRC.
+async fn intros(yaml: &str) -> (String, String) {
+    let store = memory_store().await;
+    let chat = TestChat::default();
+    chat.with(|b| b.no_replies.insert(irc("debate")));
+    let bot = start(&store, &chat, "2011-11-01T19:59:59Z", yaml);
+    idle(&bot, Duration::from_secs(2)).await;
+    bot.stop().await;
+    let intro = |room: Room| {
+        chat.bodies(&room)
+            .into_iter()
+            .find(|b| b.contains("starts now"))
+            .unwrap()
+    };
+    (intro(matrix("debate")), intro(irc("debate")))
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_intro_says_how_to_answer_once_and_as_each_network_allows() {
+    let (matrix_intro, irc_intro) = intros(QUICK).await;
+    assert!(
+        matrix_intro.ends_with(
+            "3 questions will follow as Q1, Q2…: answer by replying to a question, \
+             or start your message with A1:, A2:…"
+        ),
+        "{matrix_intro}"
+    );
+    assert!(
+        irc_intro.ends_with(
+            "3 questions will follow as Q1, Q2…: answer by starting your message with A1:, A2:…"
+        ),
+        "{irc_intro}"
+    );
+    // An intro that says how to answer is not repeated.
+    let told = QUICK.replace(
+        "    duration: 10m\n",
+        "    duration: 10m\n    intro: Welcome! Reply to a question, or start your answer with A1:, A2:...\n",
+    );
+    let (matrix_intro, irc_intro) = intros(&told).await;
+    for intro in [&matrix_intro, &irc_intro] {
+        assert!(
+            intro.ends_with(
+                "It runs for 10m. 3 questions will follow as Q1, Q2… Welcome! Reply to a \
+                 question, or start your answer with A1:, A2:..."
+            ),
+            "{intro}"
+        );
+    }
+    // One that does not, is.
+    let silent = QUICK.replace(
+        "    duration: 10m\n",
+        "    duration: 10m\n    intro: Welcome, everyone.\n",
+    );
+    let (matrix_intro, _) = intros(&silent).await;
+    assert!(
+        matrix_intro.contains(
+            "It runs for 10m. Welcome, everyone. 3 questions will follow as Q1, Q2…: answer by"
+        ),
+        "{matrix_intro}"
+    );
+}
