@@ -1097,3 +1097,26 @@ async fn the_intro_says_how_to_answer_once_and_as_each_network_allows() {
         "{matrix_intro}"
     );
 }
+
+/// A reload says which debate comes next, as `podium run` does at start.
+#[tokio::test(start_paused = true)]
+async fn a_reload_logs_the_next_debate() {
+    let (logs, _guard) = Logs::capture();
+    let store = memory_store().await;
+    let chat = TestChat::default();
+    let bot = start(&store, &chat, "2011-11-01T20:30:00Z", QUICK);
+    idle(&bot, Duration::from_secs(1)).await;
+    let later = QUICK
+        .replace("id: quick", "id: later")
+        .replace("2011-11-01 20:00", "2011-11-08 20:00");
+    bot.schedule.send(schedule(&later)).unwrap();
+    idle(&bot, Duration::from_secs(1)).await;
+    bot.stop().await;
+    let lines = logs.lines("next debate", &[("debate", "later")]);
+    assert_eq!(lines.len(), 1, "{}", logs.text());
+    assert!(
+        lines[0].contains("at=Tue 8 Nov 2011 20:00 London · 15:00 New York"),
+        "{}",
+        lines[0]
+    );
+}

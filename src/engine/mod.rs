@@ -224,6 +224,7 @@ impl<C: Chat> Engine<C> {
                 changed = self.schedule.changed(), if schedule_open => {
                     if changed.is_ok() {
                         tracing::info!("schedule changed; replanning");
+                        self.log_next();
                         self.replan = true;
                     } else {
                         // Nobody can reload any more: keep the last schedule.
@@ -252,6 +253,16 @@ impl<C: Chat> Engine<C> {
         // Everything received before shutdown is committed before we return.
         let _ = writer_task.await;
         Ok(())
+    }
+
+    /// Which debate comes next, as `podium run` says at start.
+    fn log_next(&self) {
+        let schedule = self.schedule.borrow().clone();
+        match schedule.occurrences_after(self.clock.now()) {
+            Some(next) => tracing::info!(debate = %next.debate.id,
+                at = %next.time_line().render(), "next debate"),
+            None => tracing::info!("no debate is scheduled"),
+        }
     }
 
     /// One step; on failure (a busy or failing disk must not stop the bot)
