@@ -1,6 +1,10 @@
 //! What the engine does for each chat command, one function each. Parsing
-//! is in [`super::command`]; permission is checked here before a command is
-//! applied, and every command gets an answer in its room, replying to it.
+//! is in [`super::command`]; the rate limits ([`super::limits`]) come first,
+//! then permission is checked before a command is applied, and every
+//! command within the limits gets an answer in its room, replying to it,
+//! handed to the room's queue of answers ([`super::answers`]) so that the
+//! engine never waits for the network. `!transcript` and `!next`, which
+//! decide what a room may learn, are in [`super::links`].
 
 use std::sync::Arc;
 
