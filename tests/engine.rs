@@ -258,7 +258,7 @@ async fn a_restart_sends_missed_posts_late_within_grace_and_skips_older_ones() {
     assert_eq!(count("Q2:"), 1);
     assert!(
         bodies.contains(
-            &"Q2: Who leads well? #SWSC (posted late: this was due at 20:20 GMT)".to_owned()
+            &"Q2: Who leads well? #SWSC (posted late: this was due at 20:20 London · 16:20 New York)".to_owned()
         ),
         "{bodies:?}"
     );
@@ -1104,7 +1104,7 @@ async fn a_post_held_up_by_an_outage_says_it_is_late() {
         .unwrap();
     assert!(intro < q1, "{posts:?}");
     assert!(
-        posts[q1].ends_with("(posted late: this was due at 20:05 GMT)"),
+        posts[q1].ends_with("(posted late: this was due at 20:05 London · 16:05 New York)"),
         "{}",
         posts[q1]
     );
@@ -1119,7 +1119,7 @@ async fn a_post_held_up_by_an_outage_says_it_is_late() {
         .iter()
         .find(|p| p.kind == PostKind::Question && p.room == "#debate:example.org")
         .unwrap();
-    assert!(q1_row.late && q1_row.body.ends_with("20:05 GMT)"));
+    assert!(q1_row.late && q1_row.body.ends_with("16:05 New York)"));
 }
 
 /// A reminder that cannot get through before the start is dropped, not

@@ -1,28 +1,40 @@
 //! What the engine does for each chat command, one function each. Parsing
-//! is in [`super::command`]; permission is checked here before a command is
-//! applied, and every command gets an answer in its room, replying to it.
+//! is in [`super::command`]; the rate limits ([`super::limits`]) come first,
+//! then permission is checked before a command is applied, and every
+//! command within the limits gets an answer in its room, replying to it,
+//! handed to the room's queue of answers ([`super::answers`]) so that the
+//! engine never waits for the network. `!transcript` and `!next`, which
+//! decide what a room may learn, are in [`super::links`].
 
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
+use tokio::time::Instant;
 
+use super::answers::Answer;
 use super::command::{Command, CommandError};
+use super::limits::{self, Verdict};
+use super::links::{self, lists_organiser};
 use super::occurrences::OccKey;
 use super::posting::Prepared;
 use super::timeline::{self, Item};
-use super::{Engine, START_AHEAD, scheduled_questions};
-use crate::chat::{Chat, Outgoing, Room, Sender};
+use super::{Engine, START_AHEAD, scheduled_questions, text};
+use crate::chat::{Chat, Room, Sender};
 use crate::domain::PostKind;
 use crate::schedule::{Debate, Schedule};
 
-/// The room a command was given in, as the commands see it.
-struct Here<'a> {
-    room: &'a Room,
-    schedule: &'a Schedule,
+/// The room a command was given in, and who gave it, as the commands see
+/// them.
+pub(super) struct Here<'a> {
+    pub room: &'a Room,
+    pub sender: &'a Sender,
+    pub schedule: &'a Schedule,
     /// The debates held in the room.
-    debates: Vec<&'a Debate>,
+    pub debates: Vec<&'a Debate>,
     /// The occurrence running in the room, if any.
-    running: Option<OccKey>,
+    pub running: Option<OccKey>,
+    /// The longest answer the room takes, in characters.
+    pub max: Option<usize>,
 }
 
 const NOT_RUNNING: &str = "No debate is running in this room.";
@@ -47,7 +59,7 @@ impl<C: Chat> Engine<C> {
                     sender.name
                 )
             }
-            Ok(cmd) => match self.apply(room, cmd, now).await {
+            Ok(cmd) => match self.apply(room, sender, cmd, now).await {
                 Ok(text) => text,
                 Err(e) => {
                     tracing::error!(cause = %e, room = %room, "command failed");
@@ -56,15 +68,51 @@ impl<C: Chat> Engine<C> {
                 }
             },
         };
-        let key = format!("podium-cmd-{message_id}");
-        let post = Outgoing {
-            key: &key,
-            body: &answer,
-            kind: None,
-            reply_to: Some(message_id),
+        self.answer(room, message_id, answer);
+    }
+
+    /// Whether a command is within the rate limits (organisers' commands
+    /// pass a room's limit); a sender over their own is told so once a
+    /// window. Checked before anything else is done for the command.
+    pub(super) async fn admit(&mut self, room: &Room, sender: &Sender, message_id: &str) -> bool {
+        let now = Instant::now();
+        let notice = match self.limits.check(room, &sender.id, now) {
+            Verdict::Answer => return true,
+            Verdict::OverRoom if self.is_organiser(room, sender).await => return true,
+            Verdict::OverRoom => false,
+            Verdict::OverSender { notice } => notice,
         };
-        if let Err(e) = self.chat.send(room, post).await {
-            tracing::warn!(cause = %e, room = %room, "cannot answer a command");
+        if self.limits.ignored(room, now) {
+            tracing::info!(room = %room, sender = %sender.id,
+                "commands over the rate limit are ignored here for now");
+        }
+        tracing::debug!(room = %room, sender = %sender.id, "ignored a command over the rate limit");
+        if notice {
+            let text = format!(
+                "{}, that is too many commands: I answer {} a minute from each person \
+                 and ignore the rest.",
+                sender.name,
+                limits::PER_SENDER.burst
+            );
+            self.answer(room, message_id, text);
+        }
+        false
+    }
+
+    /// Hands an answer to its room's queue, shortened to what the room
+    /// takes; the engine never waits for the network to send it.
+    fn answer(&mut self, room: &Room, message_id: &str, text: String) {
+        let body = match self.chat.max_chars(room, None) {
+            Some(max) => text::shorten(&text, max),
+            None => text,
+        };
+        let answer = Answer {
+            body,
+            reply_to: message_id.to_owned(),
+        };
+        if !self.answers.push(room, answer) {
+            tracing::debug!(room = %room, "dropped an answer: the room's queue is full");
+            self.limits.shed(room, Instant::now());
         }
     }
 
@@ -72,28 +120,25 @@ impl<C: Chat> Engine<C> {
     /// room, plus the room's moderators as the network reports them.
     async fn is_organiser(&self, room: &Room, sender: &Sender) -> bool {
         let schedule = self.schedule.borrow().clone();
-        let listed = sender.verified
-            && schedule
-                .debates
-                .iter()
-                .filter(|d| d.rooms.contains(room))
-                .any(|d| {
-                    d.organisers
-                        .iter()
-                        .any(|o| o.eq_ignore_ascii_case(&sender.id))
-                });
+        let listed = schedule
+            .debates
+            .iter()
+            .filter(|d| d.rooms.contains(room))
+            .any(|d| lists_organiser(d, sender));
         listed || self.chat.is_moderator(room, &sender.id).await
     }
 
     async fn apply(
         &mut self,
         room: &Room,
+        sender: &Sender,
         cmd: Command,
         now: DateTime<Utc>,
     ) -> anyhow::Result<String> {
         let schedule: Arc<Schedule> = self.schedule.borrow().clone();
         let here = Here {
             room,
+            sender,
             schedule: &schedule,
             debates: schedule
                 .debates
@@ -101,46 +146,18 @@ impl<C: Chat> Engine<C> {
                 .filter(|d| d.rooms.contains(room))
                 .collect(),
             running: self.rooms.running(&room.to_string()).cloned(),
+            max: self.chat.max_chars(room, None),
         };
         match cmd {
             Command::Help => Ok(Command::help_text().to_owned()),
             Command::Unknown(word) => Ok(format!("I do not know !{word}. Try !help.")),
-            Command::Next => Ok(next(&here, now)),
+            Command::Next => Ok(links::next(&here, now)),
             Command::Transcript { debate, date } => self.transcript(&here, debate, date, now).await,
             Command::Start => self.start(&here, now).await,
             Command::End => self.end(&here, now).await,
             Command::Skip => self.skip(&here, now).await,
             Command::Ask(text) => self.ask(&here, &text, now).await,
         }
-    }
-
-    /// `!transcript [DEBATE] [DATE]`: the link, for the running debate or
-    /// the room's first by default.
-    async fn transcript(
-        &self,
-        here: &Here<'_>,
-        debate: Option<String>,
-        date: Option<NaiveDate>,
-        now: DateTime<Utc>,
-    ) -> anyhow::Result<String> {
-        let running = here.running.as_ref().map(|k| k.0.clone());
-        let Some(id) = debate
-            .or(running)
-            .or_else(|| here.debates.first().map(|d| d.id.clone()))
-        else {
-            return Ok("Which debate? Say !transcript DEBATE [DATE].".into());
-        };
-        let found = crate::transcript::find(&self.store, &id, date, now, false).await?;
-        Ok(match found {
-            Some(o) => {
-                let url = self.transcript_url(&o);
-                format!("Transcript of “{}”: {url}", o.title)
-            }
-            None => match date {
-                Some(d) => format!("I have no transcript of `{id}` on {d}."),
-                None => format!("I have no transcript of `{id}` yet."),
-            },
-        })
     }
 
     /// `!start`: the room's next debate (within a day) starts now; its
@@ -225,6 +242,9 @@ impl<C: Chat> Engine<C> {
         let Some(debate) = here.schedule.debate(&key.0) else {
             return Ok(REMOVED.to_owned());
         };
+        if let Some(refusal) = self.too_long(debate, key, text) {
+            return Ok(refusal);
+        }
         let n = self.occs.reserve_question(key, scheduled_questions(debate));
         // Answers tagged with the new number count from now on, before the
         // question is confirmed posted.
@@ -238,6 +258,30 @@ impl<C: Chat> Engine<C> {
         };
         self.post_now(debate, key, &item, now, Some(text)).await?;
         Ok(format!("Asked as Q{n}."))
+    }
+
+    /// Why `!ask TEXT` cannot be posted whole in every room of the debate,
+    /// if it cannot: checked before a number is given out, so that nothing
+    /// is said to be asked that a network would refuse.
+    fn too_long(&self, debate: &Debate, key: &OccKey, question: &str) -> Option<String> {
+        let asked = self.occs.get(key).map_or(0, |o| o.questions());
+        let n = asked.max(scheduled_questions(debate)) + 1;
+        let post = text::question(debate, i64::from(n), question)
+            .chars()
+            .count();
+        let length = question.chars().count();
+        let allowed = debate
+            .rooms
+            .iter()
+            .filter_map(|r| self.chat.max_chars(r, Some(PostKind::Question)))
+            .map(|max| max.saturating_sub(post - length))
+            .min()?;
+        (length > allowed).then(|| {
+            format!(
+                "That question is too long for this debate's rooms: at most {allowed} \
+                 characters, and it has {length}. Nothing was asked."
+            )
+        })
     }
 
     /// Posts `item` in every room of the debate now.
@@ -258,29 +302,6 @@ impl<C: Chat> Engine<C> {
         self.dispatch(ready);
         Ok(())
     }
-}
-
-/// `!next`: the next three debates of the room (of all, in a room that
-/// holds none), each in every shown zone.
-fn next(here: &Here<'_>, now: DateTime<Utc>) -> String {
-    let pool: Vec<&Debate> = if here.debates.is_empty() {
-        here.schedule.debates.iter().collect()
-    } else {
-        here.debates.clone()
-    };
-    let mut next: Vec<_> = pool
-        .iter()
-        .filter_map(|d| d.occurrences().find(|o| o.starts_at >= now))
-        .collect();
-    next.sort_by_key(|o| o.starts_at);
-    if next.is_empty() {
-        return "No debates are scheduled.".to_owned();
-    }
-    next.iter()
-        .take(3)
-        .map(|o| format!("“{}”: {}", o.debate.title, o.time_line().render()))
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 fn title(here: &Here<'_>, key: &OccKey) -> String {

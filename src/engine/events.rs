@@ -102,9 +102,10 @@ impl<C: Chat> Engine<C> {
         }
         match command::Command::parse(&message.body).filter(|_| !message.action) {
             Some(parsed) => {
-                self.on_command(room, &message.sender, &message.id, parsed, now)
+                let receipt = self
+                    .on_command(room, &message.sender, &message.id, parsed, now)
                     .await;
-                (self.log_line(room, message, now), Receipt::Command)
+                (self.log_line(room, message, now), receipt)
             }
             None => match self.collect(room, &message, now).await {
                 Ok((reply, receipt)) => (WriteOp::Insert(reply), receipt),
@@ -113,7 +114,8 @@ impl<C: Chat> Engine<C> {
         }
     }
 
-    /// A command is applied once, even when delivered again after a crash.
+    /// A command is applied once, even when delivered again after a crash;
+    /// the rate limits come first, before any database work.
     async fn on_command(
         &mut self,
         room: &Room,
@@ -121,7 +123,10 @@ impl<C: Chat> Engine<C> {
         id: &str,
         parsed: Result<command::Command, command::CommandError>,
         now: DateTime<Utc>,
-    ) {
+    ) -> Receipt {
+        if !self.admit(room, sender, id).await {
+            return Receipt::Ignored("too many commands");
+        }
         let network = room.network().as_str();
         match self
             .store
@@ -132,6 +137,7 @@ impl<C: Chat> Engine<C> {
             Ok(false) => tracing::info!(room = %room, id = %id, "command already handled"),
             Err(e) => tracing::error!(cause = %e, "cannot record a command; ignoring it"),
         }
+        Receipt::Command
     }
 
     /// A message filed as an answer to the occurrence collecting in the

@@ -9,10 +9,15 @@
 //! asked, and marked sent afterwards. A claim left by a crash is re-sent
 //! with the same key on networks that deduplicate, and otherwise left alone.
 
+mod answers;
 pub mod attribution;
 pub mod command;
 mod commands;
+mod confirm;
 mod events;
+pub mod limits;
+mod links;
+mod loading;
 mod occurrences;
 mod outbox;
 mod posting;
@@ -33,9 +38,9 @@ use crate::config::{DEFAULT_PUBLIC_URL, Timings};
 use crate::domain::PostKind;
 use crate::outage;
 use crate::schedule::{Debate, Occurrence, Schedule};
-use crate::store::{NewOccurrence, Store};
-use occurrences::{OccKey, OccState, Occurrences};
-use rooms::{ActiveRoom, Rooms};
+use crate::store::Store;
+use occurrences::Occurrences;
+use rooms::Rooms;
 
 /// Timing and link settings; the defaults suit a live community debate.
 #[derive(Clone, Debug)]
@@ -128,8 +133,11 @@ pub struct Engine<C: Chat> {
     occs: Occurrences,
     rooms: Rooms,
     outbox: outbox::Outbox<C>,
-    /// What became of the posts the outbox sent.
-    sent: mpsc::UnboundedReceiver<outbox::Sent>,
+    /// Answers to commands, sent apart from posts.
+    answers: answers::Answers<C>,
+    limits: limits::Limiter,
+    /// What became of the posts the outbox took.
+    sent: mpsc::UnboundedReceiver<outbox::Progress>,
     notices: broadcast::Sender<Notice>,
     /// Set when something changed the plan (a post, a command, a reload).
     replan: bool,
@@ -158,8 +166,10 @@ impl<C: Chat> Engine<C> {
         config: EngineConfig,
         schedule: watch::Receiver<Arc<Schedule>>,
     ) -> Self {
-        let (outbox, sent) = outbox::Outbox::new(chat.clone());
+        let (outbox, sent) = outbox::Outbox::new(chat.clone(), clock.clone());
         Engine {
+            answers: answers::Answers::new(chat.clone()),
+            limits: limits::Limiter::default(),
             store,
             chat,
             clock,
@@ -207,20 +217,22 @@ impl<C: Chat> Engine<C> {
                 continue;
             }
             let wait = self.next_due.map(|d| self.clock.real_delay(d));
+            let report_at = self.limits.report_at();
             tokio::select! {
                 biased;
                 () = &mut shutdown => break,
                 changed = self.schedule.changed(), if schedule_open => {
                     if changed.is_ok() {
                         tracing::info!("schedule changed; replanning");
+                        self.log_next();
                         self.replan = true;
                     } else {
                         // Nobody can reload any more: keep the last schedule.
                         schedule_open = false;
                     }
                 }
-                Some((ready, result)) = self.sent.recv() => {
-                    if let Err(e) = self.confirm(ready, result).await {
+                Some(progress) = self.sent.recv() => {
+                    if let Err(e) = self.progress(progress).await {
                         // The post went out but could not be marked: its
                         // claim stays, and a restart sends it again with
                         // the same key where the network deduplicates.
@@ -232,12 +244,25 @@ impl<C: Chat> Engine<C> {
                     None => events_open = false,
                 },
                 () = sleep_opt(wait) => {}
+                () = sleep_until_opt(report_at) => {
+                    self.limits.report(tokio::time::Instant::now());
+                }
             }
         }
         drop(writer);
         // Everything received before shutdown is committed before we return.
         let _ = writer_task.await;
         Ok(())
+    }
+
+    /// Which debate comes next, as `podium run` says at start.
+    fn log_next(&self) {
+        let schedule = self.schedule.borrow().clone();
+        match schedule.occurrences_after(self.clock.now()) {
+            Some(next) => tracing::info!(debate = %next.debate.id,
+                at = %next.time_line().render(), "next debate"),
+            None => tracing::info!("no debate is scheduled"),
+        }
     }
 
     /// One step; on failure (a busy or failing disk must not stop the bot)
@@ -358,117 +383,18 @@ impl<C: Chat> Engine<C> {
         }
         Ok(next.0)
     }
-
-    /// Loads what the store knows of an occurrence, once.
-    async fn load(
-        &mut self,
-        key: &OccKey,
-        debate: &Debate,
-        now: DateTime<Utc>,
-    ) -> anyhow::Result<()> {
-        if self.occs.contains(key) {
-            return Ok(());
-        }
-        let mut state = OccState::default();
-        if let Some(row) = self.store.find_occurrence(&key.0, key.1).await? {
-            let posts = self.store.posts(row.id).await?;
-            state = OccState::from_store(&row, &posts);
-            state.link = Some(self.transcript_url(&row));
-            self.restore_rooms(key, row.id, debate, &posts, now).await?;
-        }
-        self.occs.insert(key.clone(), state);
-        Ok(())
-    }
-
-    /// The occurrence's stored id, creating its row the first time.
-    async fn occurrence_id(
-        &mut self,
-        key: &OccKey,
-        debate: &Debate,
-        now: DateTime<Utc>,
-    ) -> anyhow::Result<i64> {
-        if let Some(id) = self.occs.id(key) {
-            return Ok(id);
-        }
-        let row = self
-            .store
-            .occurrence(&NewOccurrence {
-                debate: &debate.id,
-                scheduled_start: key.1,
-                title: &debate.title,
-                timezone: debate.timezone.name(),
-                questions: debate.questions.iter().map(|q| q.text.as_str()).collect(),
-                zones: debate.zones.iter().map(|z| z.name()).collect(),
-                public: debate.public,
-                rehearsal_clock: self.config.rehearsal,
-                duration: debate.duration,
-                collect_grace: self.config.collect_grace,
-                now,
-            })
-            .await?;
-        self.occs.set_id(key, row.id);
-        self.occs.set_link(key, self.transcript_url(&row));
-        Ok(row.id)
-    }
-
-    /// Rebuilds attribution state for rooms where the occurrence was
-    /// collecting replies when Podium stopped.
-    async fn restore_rooms(
-        &mut self,
-        key: &OccKey,
-        occurrence_id: i64,
-        debate: &Debate,
-        posts: &[crate::store::PostRow],
-        now: DateTime<Utc>,
-    ) -> anyhow::Result<()> {
-        for room in &debate.rooms {
-            let name = room.to_string();
-            if !posts
-                .iter()
-                .any(|p| p.room == name && p.kind == PostKind::Intro)
-            {
-                continue;
-            }
-            let active = self
-                .rebuild_room(key, occurrence_id, debate, &name, posts)
-                .await?;
-            if active.closes.is_none_or(|c| c >= now) {
-                self.rooms.open(name, active);
-            }
-        }
-        Ok(())
-    }
-
-    /// A room's attribution state rebuilt from what the store holds.
-    async fn rebuild_room(
-        &self,
-        key: &OccKey,
-        occurrence_id: i64,
-        debate: &Debate,
-        name: &str,
-        posts: &[crate::store::PostRow],
-    ) -> anyhow::Result<ActiveRoom> {
-        let replies = self.store.reply_questions(occurrence_id, name).await?;
-        Ok(ActiveRoom::rebuild(
-            key,
-            occurrence_id,
-            scheduled_questions(debate),
-            name,
-            posts,
-            replies,
-            self.config.collect_grace,
-        ))
-    }
-
-    /// The transcript link of a stored occurrence.
-    fn transcript_url(&self, occ: &crate::store::OccurrenceRow) -> String {
-        crate::transcript::url_of(&self.config.public_url, occ)
-    }
 }
 
 /// How many questions a debate has in the schedule.
 fn scheduled_questions(debate: &Debate) -> u32 {
     u32::try_from(debate.questions.len()).unwrap_or(u32::MAX)
+}
+
+async fn sleep_until_opt(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
 }
 
 async fn sleep_opt(d: Option<std::time::Duration>) {

@@ -1,31 +1,53 @@
 //! Where claimed posts wait to be sent: one queue and one task per room, so
 //! each room's posts go out in order and one slow room (a rate limit, a
-//! homeserver far away) never delays another. Results come back to the
-//! engine's loop, which confirms them in the store.
+//! homeserver far away) never delays another. What happens to each post
+//! comes back to the engine's loop: the moment it is handed to the
+//! network (a question counts as asked from then on), then its result,
+//! which the engine confirms in the store.
+//!
+//! Lateness is settled here, when a post is handed over, since a post can
+//! wait in its room's queue behind slow ones: a post handed over more than
+//! `late_after` after its time gets its late note then (see
+//! [`super::posting::Ready::hand`]).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
+use super::occurrences::{OccKey, PostKey};
 use super::posting::Ready;
 use crate::chat::{Chat, ChatError, Outgoing, Room};
+use crate::clock::Clock;
 
-/// A post and what became of it.
-pub type Sent = (Ready, Result<String, ChatError>);
+/// What became of a post the outbox took.
+#[derive(Debug)]
+pub enum Progress {
+    /// Handed to the network at `at`, as `post` of occurrence `key`.
+    Handed {
+        key: OccKey,
+        post: PostKey,
+        at: DateTime<Utc>,
+    },
+    /// Sent (with the network's id), or not.
+    Done(Box<Ready>, Result<String, ChatError>),
+}
 
 pub struct Outbox<C: Chat> {
     chat: Arc<C>,
+    clock: Clock,
     rooms: HashMap<Room, mpsc::UnboundedSender<Ready>>,
-    results: mpsc::UnboundedSender<Sent>,
+    results: mpsc::UnboundedSender<Progress>,
 }
 
 impl<C: Chat> Outbox<C> {
-    /// An outbox sending through `chat`, and where its results arrive.
-    pub fn new(chat: Arc<C>) -> (Self, mpsc::UnboundedReceiver<Sent>) {
+    /// An outbox sending through `chat`, and where its progress arrives.
+    pub fn new(chat: Arc<C>, clock: Clock) -> (Self, mpsc::UnboundedReceiver<Progress>) {
         let (results, results_rx) = mpsc::unbounded_channel();
         let outbox = Outbox {
             chat,
+            clock,
             rooms: HashMap::new(),
             results,
         };
@@ -37,19 +59,20 @@ impl<C: Chat> Outbox<C> {
         let room = ready.room().clone();
         let queue = self.rooms.entry(room.clone()).or_insert_with(|| {
             let (tx, rx) = mpsc::unbounded_channel();
-            tokio::spawn(send_in_order(
-                self.chat.clone(),
-                room.clone(),
-                rx,
-                self.results.clone(),
-            ));
+            let room_task = RoomTask {
+                chat: self.chat.clone(),
+                clock: self.clock.clone(),
+                room: room.clone(),
+                results: self.results.clone(),
+            };
+            tokio::spawn(room_task.send_in_order(rx));
             tx
         });
         if let Err(mpsc::error::SendError(ready)) = queue.send(ready) {
             // The room's task is gone (a panic in a network's send): the
             // post was not sent; say so, so it is retried by a new task.
-            let _ = self.results.send((
-                ready,
+            let _ = self.results.send(Progress::Done(
+                Box::new(ready),
                 Err(ChatError::Temporary("the room's sender stopped".into())),
             ));
             self.rooms.remove(&room);
@@ -57,32 +80,56 @@ impl<C: Chat> Outbox<C> {
     }
 }
 
-/// Sends one room's posts in order. After a temporary failure, the posts
-/// already waiting behind it are handed back unsent, to be retried after
-/// it: a later post never overtakes an earlier one.
-async fn send_in_order<C: Chat>(
+/// The task sending one room's posts.
+struct RoomTask<C: Chat> {
     chat: Arc<C>,
+    clock: Clock,
     room: Room,
-    mut queue: mpsc::UnboundedReceiver<Ready>,
-    results: mpsc::UnboundedSender<Sent>,
-) {
-    while let Some(ready) = queue.recv().await {
-        let send_key = format!("podium-{}", ready.row().id);
-        let post = Outgoing {
-            key: &send_key,
-            body: &ready.row().body,
-            kind: Some(ready.row().kind),
-            reply_to: None,
-        };
-        let result = chat.send(&room, post).await;
-        let held = matches!(result, Err(ChatError::Temporary(_)));
-        if results.send((ready, result)).is_err() {
-            return;
-        }
-        while held && let Ok(waiting) = queue.try_recv() {
-            let error = ChatError::Temporary("an earlier post in this room is waiting".into());
-            if results.send((waiting, Err(error))).is_err() {
+    results: mpsc::UnboundedSender<Progress>,
+}
+
+impl<C: Chat> RoomTask<C> {
+    /// Sends the room's posts in order. After a temporary failure, the
+    /// posts already waiting behind it are handed back unsent, to be
+    /// retried after it: a later post never overtakes an earlier one.
+    async fn send_in_order(self, mut queue: mpsc::UnboundedReceiver<Ready>) {
+        while let Some(mut ready) = queue.recv().await {
+            let at = self.clock.now();
+            ready.hand(at);
+            let handed = Progress::Handed {
+                key: ready.key().clone(),
+                post: ready.post_key(),
+                at,
+            };
+            if self.results.send(handed).is_err() {
                 return;
+            }
+            let send_key = format!("podium-{}", ready.row().id);
+            let post = Outgoing {
+                key: &send_key,
+                body: &ready.row().body,
+                kind: Some(ready.row().kind),
+                reply_to: None,
+            };
+            let result = self.chat.send(&self.room, post).await;
+            ready.accepted(self.clock.now());
+            let held = matches!(result, Err(ChatError::Temporary(_)));
+            if self
+                .results
+                .send(Progress::Done(Box::new(ready), result))
+                .is_err()
+            {
+                return;
+            }
+            while held && let Ok(waiting) = queue.try_recv() {
+                let error = ChatError::Temporary("an earlier post in this room is waiting".into());
+                if self
+                    .results
+                    .send(Progress::Done(Box::new(waiting), Err(error)))
+                    .is_err()
+                {
+                    return;
+                }
             }
         }
     }

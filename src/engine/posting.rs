@@ -1,39 +1,51 @@
 //! Posting, in three phases: each due item is claimed in the store
-//! ([`Engine::prepare`]); the claimed posts are handed to the outbox, which
-//! sends each room's in order and the rooms at the same time, so one slow
-//! room never delays another ([`Engine::dispatch`]); each result is
-//! confirmed in the store as it comes back ([`Engine::confirm`]) and the
-//! rooms' attribution state follows what was posted. What failed for a
-//! while is retried; what fell due too long ago is skipped and logged.
+//! ([`Engine::prepare`], here); the claimed posts are handed to the
+//! outbox, which sends each room's in order and the rooms at the same
+//! time, so one slow room never delays another; each result is confirmed
+//! in the store as it comes back (`confirm.rs`) and the rooms' attribution
+//! state follows what was posted. What failed for a while is retried; what
+//! fell due too long ago is skipped and logged.
+//!
+//! Whether a post is late is settled when it is handed to the network
+//! (its late note) and when the network took it (its flag and log line),
+//! not when it is claimed: a post can wait behind slow ones.
 
 use chrono::{DateTime, Duration, Utc};
 
 use super::occurrences::{OccKey, PostKey};
-use super::rooms::ActiveRoom;
 use super::timeline::Item;
-use super::{Engine, Notice, RETRY_AFTER, scheduled_questions, text};
-use crate::chat::{Chat, ChatError, Room};
+use super::{Engine, Notice, scheduled_questions, text};
+use crate::chat::{Chat, Room};
 use crate::domain::{PostKind, PostStatus};
-use crate::schedule::{Debate, Schedule};
+use crate::schedule::Debate;
 use crate::store::{NewPost, PostRow};
 
 /// A reminder this late still states its own lead time.
 const ON_TIME: Duration = Duration::seconds(5);
 
-/// How late a post is, and what that means for it.
+/// How late a post is when it is claimed, and what that means for it.
 struct Lateness {
     /// Past the grace window (or a reminder after the start): skipped.
     too_late: bool,
-    /// Sent, but marked late.
+    /// Late already (only recorded for a skipped post: one that goes out
+    /// is judged when it does).
     late: bool,
 }
 
 /// A claimed post, ready to go out.
 #[derive(Debug)]
 pub struct Ready {
-    key: OccKey,
-    room: Room,
-    row: PostRow,
+    pub(super) key: OccKey,
+    pub(super) room: Room,
+    pub(super) row: PostRow,
+    /// What the post says if it is handed over late, when that fits in
+    /// the room (reminders say how long is left instead).
+    late_note: Option<String>,
+    late_after: Duration,
+    pub(super) handed_at: Option<DateTime<Utc>>,
+    pub(super) accepted_at: Option<DateTime<Utc>>,
+    /// The row's body and late flag changed since it was stored.
+    pub(super) changed: bool,
 }
 
 impl Ready {
@@ -45,8 +57,32 @@ impl Ready {
         &self.row
     }
 
-    fn post_key(&self) -> PostKey {
+    pub fn key(&self) -> &OccKey {
+        &self.key
+    }
+
+    pub fn post_key(&self) -> PostKey {
         (self.row.room.clone(), self.row.kind, self.row.seq)
+    }
+
+    /// Handed to the network at `at`: more than `late_after` after its
+    /// time, the post says it is late (readers must not take a question
+    /// posted at 20:17 for the one due at 20:15).
+    pub fn hand(&mut self, at: DateTime<Utc>) {
+        self.handed_at = Some(at);
+        if !self.row.late
+            && at - self.row.due_at > self.late_after
+            && let Some(note) = self.late_note.take()
+        {
+            self.row.body.push_str(&note);
+            self.row.late = true;
+            self.changed = true;
+        }
+    }
+
+    /// The network took it (or refused it) at `at`.
+    pub fn accepted(&mut self, at: DateTime<Utc>) {
+        self.accepted_at = Some(at);
     }
 }
 
@@ -89,10 +125,7 @@ impl<C: Chat> Engine<C> {
         if let Some(row) = stale {
             return self.resume_claim(debate, key, room, row, &lateness).await;
         }
-        let (mut body, question) = self.body(debate, key, item, now, extra_text);
-        if lateness.late && !lateness.too_late && item.kind != PostKind::Reminder {
-            body.push_str(&text::late_note(item.due, debate));
-        }
+        let (body, question) = self.body(debate, key, room, item, now, extra_text);
         // A skipped item is recorded too, so it is logged once and never
         // posted by a later run.
         let (row, inserted) = self
@@ -105,7 +138,7 @@ impl<C: Chat> Engine<C> {
                 body: &body,
                 question_text: question.as_deref(),
                 due_at: item.due,
-                late: lateness.late,
+                late: lateness.late && lateness.too_late,
                 status: if lateness.too_late {
                     PostStatus::Skipped
                 } else {
@@ -114,11 +147,7 @@ impl<C: Chat> Engine<C> {
             })
             .await?;
         if inserted && row.status == PostStatus::Sending {
-            let ready = Ready {
-                key: key.clone(),
-                room: room.clone(),
-                row,
-            };
+            let ready = self.ready(debate, key, room, row);
             return Ok(Prepared::Send(Box::new(ready)));
         }
         self.done(key, &k);
@@ -157,12 +186,30 @@ impl<C: Chat> Engine<C> {
             self.done(key, &(row.room.clone(), row.kind, row.seq));
             return Ok(Prepared::Done);
         }
-        let ready = Ready {
+        let ready = self.ready(debate, key, room, row);
+        Ok(Prepared::Send(Box::new(ready)))
+    }
+
+    /// A claimed row, ready to go out, with the note it gets if it is
+    /// handed over late.
+    pub(super) fn ready(&self, debate: &Debate, key: &OccKey, room: &Room, row: PostRow) -> Ready {
+        let late_note = (row.kind != PostKind::Reminder)
+            .then(|| text::late_note(row.due_at, debate))
+            .filter(|note| {
+                self.chat
+                    .max_chars(room, Some(row.kind))
+                    .is_none_or(|max| row.body.chars().count() + note.chars().count() <= max)
+            });
+        Ready {
             key: key.clone(),
             room: room.clone(),
             row,
-        };
-        Ok(Prepared::Send(Box::new(ready)))
+            late_note,
+            late_after: self.config.late_after,
+            handed_at: None,
+            accepted_at: None,
+            changed: false,
+        }
     }
 
     /// A post recorded as skipped: logged, announced, and counted for
@@ -200,17 +247,20 @@ impl<C: Chat> Engine<C> {
         });
     }
 
-    /// The text of an item, and for a question its text alone.
+    /// The text of an item in `room` (within what the room takes), and
+    /// for a question its text alone.
     fn body(
         &self,
         debate: &Debate,
         key: &OccKey,
+        room: &Room,
         item: &Item,
         now: DateTime<Utc>,
         extra: Option<&str>,
     ) -> (String, Option<String>) {
         let start = key.1 + self.occs.live(key).shift;
-        match item.kind {
+        let max = self.chat.max_chars(room, Some(item.kind));
+        let (body, question) = match item.kind {
             PostKind::Reminder => {
                 // Sent late, a reminder says how long is really left
                 // (a few seconds' delay still counts as on time).
@@ -222,7 +272,11 @@ impl<C: Chat> Engine<C> {
             PostKind::Intro => {
                 let asked = self.occs.get(key).map_or(0, |o| o.questions());
                 let questions = scheduled_questions(debate).max(asked);
-                (text::intro(debate, start, questions as usize), None)
+                let replies = self.chat.replies(room);
+                (
+                    text::intro(debate, start, questions as usize, replies),
+                    None,
+                )
             }
             PostKind::Question => {
                 let q = extra.map(str::to_owned).unwrap_or_else(|| {
@@ -237,194 +291,36 @@ impl<C: Chat> Engine<C> {
             PostKind::Closing => (text::closing(debate), None),
             PostKind::Transcript => {
                 let link = self.occs.link(key).unwrap_or_default();
-                (text::transcript(debate, link), None)
+                (text::transcript(&debate.title, link), None)
             }
+        };
+        let fitted = fit(debate, room, item, body, max);
+        (fitted, question)
+    }
+}
+
+/// A post cut to what its room takes (ending with "…", with room left
+/// for a late note), and a warning: a post too long would fail at the
+/// network after it was claimed, and the debate would miss it. The
+/// transcript link's title is shortened instead, never its address.
+fn fit(debate: &Debate, room: &Room, item: &Item, body: String, max: Option<usize>) -> String {
+    let length = body.chars().count();
+    let Some(max) = max.filter(|max| length > *max) else {
+        return body;
+    };
+    tracing::warn!(debate = %debate.id, room = %room, kind = item.kind.as_str(), seq = item.seq,
+        limit = max, length, "a post is longer than the room takes; shortened");
+    match item.kind {
+        PostKind::Transcript => {
+            let link = body.rsplit(' ').next().unwrap_or_default();
+            text::titled(Some(max), &debate.title, |title| {
+                text::transcript(title, link)
+            })
         }
-    }
-
-    /// Hands claimed posts to the outbox; their results come back to the
-    /// engine's loop, which confirms them.
-    pub(super) fn dispatch(&mut self, ready: Vec<Ready>) {
-        for r in ready {
-            self.occs.set_in_flight(&r.key, r.post_key(), true);
-            self.outbox.push(r);
+        PostKind::Reminder => text::shorten(&body, max),
+        _ => {
+            let note = text::late_note(item.due, debate).chars().count();
+            text::shorten(&body, max.saturating_sub(note).max(1))
         }
-    }
-
-    /// Records what became of one sent post. A temporary failure is known
-    /// not to have reached the room, so the same claim is retried later.
-    pub(super) async fn confirm(
-        &mut self,
-        ready: Ready,
-        result: Result<String, ChatError>,
-    ) -> anyhow::Result<()> {
-        let now = self.clock.now();
-        let schedule = self.schedule.borrow().clone();
-        let k = ready.post_key();
-        let Ready { key, room, row } = ready;
-        self.occs.set_in_flight(&key, k.clone(), false);
-        let debate = schedule.debate(&key.0);
-        let debate_id = key.0.as_str();
-        match result {
-            Ok(network_id) => {
-                let sent_at = self.clock.now();
-                self.store.mark_sent(row.id, sent_at, &network_id).await?;
-                self.done(&key, &k);
-                if let Some(debate) = debate {
-                    self.after_post(debate, &key, &room, &row, &network_id, sent_at);
-                }
-            }
-            Err(ChatError::Temporary(e)) => {
-                tracing::warn!(debate = %debate_id, room = %room, kind = row.kind.as_str(),
-                    seq = row.seq, cause = %e, "sending failed; will retry");
-                self.occs.schedule_retry(&key, row, now + RETRY_AFTER);
-                self.replan = true;
-            }
-            Err(e @ ChatError::NoNetwork(_)) => {
-                tracing::info!(debate = %debate_id, room = %room, kind = row.kind.as_str(),
-                    "skipped: {e}");
-                self.store.mark_status(row.id, PostStatus::Skipped).await?;
-                self.done(&key, &k);
-            }
-            Err(ChatError::Permanent(e)) => {
-                tracing::error!(debate = %debate_id, room = %room, kind = row.kind.as_str(),
-                    cause = %e, "cannot post in this room; giving up on this post");
-                self.store.mark_status(row.id, PostStatus::Failed).await?;
-                self.done(&key, &k);
-            }
-        }
-        Ok(())
-    }
-
-    /// The posts that failed temporarily and are due for a retry, ready to
-    /// be sent again; those past the grace window are given up.
-    pub(super) async fn due_retries(
-        &mut self,
-        schedule: &Schedule,
-        now: DateTime<Utc>,
-    ) -> anyhow::Result<Vec<Ready>> {
-        let mut ready = Vec::new();
-        for (key, row) in self.occs.take_due_retries(now) {
-            let (Some(debate), Ok(room)) = (schedule.debate(&key.0), row.room.parse::<Room>())
-            else {
-                continue;
-            };
-            if now - row.due_at > self.config.late_grace + self.config.late_grace {
-                tracing::error!(debate = %debate.id, room = %row.room, kind = row.kind.as_str(),
-                    "giving up on a post after retrying it for too long");
-                self.store.mark_status(row.id, PostStatus::Failed).await?;
-                self.done(&key, &(row.room.clone(), row.kind, row.seq));
-                continue;
-            }
-            // A reminder held up until the debate has started has nothing
-            // left to remind of.
-            if row.kind == PostKind::Reminder && now >= key.1 + self.occs.live(&key).shift {
-                tracing::info!(debate = %debate.id, room = %row.room,
-                    "a reminder held up until the start is dropped");
-                self.store.mark_status(row.id, PostStatus::Skipped).await?;
-                self.done(&key, &(row.room.clone(), row.kind, row.seq));
-                continue;
-            }
-            let row = self.mark_late(debate, row, now).await?;
-            ready.push(Ready { key, room, row });
-        }
-        // Oldest first, so a room's retried posts keep their order.
-        ready.sort_by_key(|r| (r.row.due_at, r.row.kind, r.row.seq));
-        Ok(ready)
-    }
-
-    /// A post retried after its time (the network was down) says it is
-    /// late, as one sent late after a restart does; a reminder says how
-    /// long is left instead, so it is left as it is.
-    async fn mark_late(
-        &mut self,
-        debate: &Debate,
-        mut row: PostRow,
-        now: DateTime<Utc>,
-    ) -> anyhow::Result<PostRow> {
-        if row.late || row.kind == PostKind::Reminder || now - row.due_at <= self.config.late_after
-        {
-            return Ok(row);
-        }
-        row.body.push_str(&text::late_note(row.due_at, debate));
-        row.late = true;
-        self.store.set_late_body(row.id, &row.body).await?;
-        Ok(row)
-    }
-
-    /// The post needs nothing more; the plan may have changed.
-    pub(super) fn done(&mut self, key: &OccKey, k: &PostKey) {
-        self.occs.mark_done(key, k);
-        self.replan = true;
-    }
-
-    /// Keeps the room's attribution state in step with the time line. A
-    /// question only becomes "latest" when it was really posted
-    /// (`network_id`); intro and closing count even when skipped.
-    #[allow(clippy::too_many_arguments)]
-    fn track(
-        &mut self,
-        debate: &Debate,
-        key: &OccKey,
-        occurrence_id: i64,
-        room: &Room,
-        kind: PostKind,
-        seq: i64,
-        network_id: Option<&str>,
-        at: DateTime<Utc>,
-    ) {
-        let name = room.to_string();
-        match kind {
-            PostKind::Intro => {
-                // Collection opens at the start, even if the intro went out
-                // late or was skipped after a restart.
-                let start = key.1 + self.occs.live(key).shift;
-                let questions = scheduled_questions(debate);
-                let active = ActiveRoom::new(key, occurrence_id, questions, start.min(at));
-                self.rooms.open(name, active);
-            }
-            PostKind::Question => {
-                let n = u32::try_from(seq).unwrap_or(0);
-                self.rooms
-                    .question(&name, key, n, network_id.map(|id| (id, at)));
-                self.occs.note_question(key, n);
-            }
-            PostKind::Closing => {
-                self.rooms.close(&name, key, at + self.config.collect_grace);
-            }
-            PostKind::Reminder | PostKind::Transcript => {}
-        }
-    }
-
-    fn after_post(
-        &mut self,
-        debate: &Debate,
-        key: &OccKey,
-        room: &Room,
-        row: &PostRow,
-        network_id: &str,
-        sent_at: DateTime<Utc>,
-    ) {
-        self.track(
-            debate,
-            key,
-            row.occurrence_id,
-            room,
-            row.kind,
-            row.seq,
-            Some(network_id),
-            sent_at,
-        );
-        let late_by = (sent_at - row.due_at).num_milliseconds();
-        tracing::info!(debate = %debate.id, room = %room, kind = row.kind.as_str(), seq = row.seq,
-            late = row.late, late_by_ms = late_by, "posted");
-        let _ = self.notices.send(Notice::Posted {
-            debate: debate.id.clone(),
-            room: room.clone(),
-            kind: row.kind,
-            seq: row.seq,
-            body: row.body.clone(),
-            late: row.late,
-        });
     }
 }

@@ -98,13 +98,14 @@ impl ActiveRoom {
             .map(|(_, q)| *q)
     }
 
-    /// Question `n` exists; posted as `network_id` at `at` when it was
-    /// really posted (only then does it become the latest).
+    /// Question `n` exists; posted as `network_id`, asked since `at`, when
+    /// it was really posted (only then does it become the latest).
     fn question(&mut self, n: u32, posted: Option<(&str, DateTime<Utc>)>) {
         self.state.questions = self.state.questions.max(n);
         if let Some((id, at)) = posted {
             self.state.question_ids.insert(id.to_owned(), n);
             self.state.latest = Some(n);
+            self.posted.retain(|(_, q)| *q != n);
             self.posted.push((at, n));
         }
     }
@@ -144,6 +145,21 @@ impl Rooms {
     ) {
         if let Some(active) = self.live.get_mut(name).filter(|a| a.key == *key) {
             active.question(n, posted);
+        }
+    }
+
+    /// Question `n` of `key` was handed to the network at `at`: messages
+    /// sent from then on answer it, before the network confirms it.
+    pub fn handed(&mut self, name: &str, key: &OccKey, n: u32, at: DateTime<Utc>) {
+        if let Some(active) = self.live.get_mut(name).filter(|a| a.key == *key) {
+            active.posted.push((at, n));
+        }
+    }
+
+    /// Question `n` of `key`, handed over, did not go out after all.
+    pub fn withdraw(&mut self, name: &str, key: &OccKey, n: u32) {
+        if let Some(active) = self.live.get_mut(name).filter(|a| a.key == *key) {
+            active.posted.retain(|(_, q)| *q != n);
         }
     }
 

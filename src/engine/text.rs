@@ -49,26 +49,52 @@ pub fn reminder(debate: &Debate, starts_at: DateTime<Utc>, left: Duration) -> St
     )
 }
 
-/// The intro, with the start in every shown zone.
-pub fn intro(debate: &Debate, starts_at: DateTime<Utc>, questions: usize) -> String {
-    let custom = debate
-        .intro
-        .as_ref()
-        .map(|t| format!(" {}", t.trim()))
-        .unwrap_or_default();
+/// The intro, with the start in every shown zone. How to answer is said
+/// once: by the built-in sentence, worded for what the room allows
+/// (`replies`: people can reply to a message there; on IRC they mostly
+/// cannot, so only tags), unless the debate's own intro already says it.
+pub fn intro(debate: &Debate, starts_at: DateTime<Utc>, questions: usize, replies: bool) -> String {
+    let custom = debate.intro.as_deref().map(str::trim).unwrap_or_default();
     let line = zones::time_line(starts_at, debate.timezone, &debate.zones);
-    format!(
-        "“{}” starts now: {}. It runs for {}.{custom} {}: answer by replying to a question, \
-         or start your message with A1:, A2:…{}",
+    let opening = format!(
+        "“{}” starts now: {}. It runs for {}.",
         debate.title,
         line.render(),
-        format_duration(debate.duration),
-        match questions {
-            1 => "One question will follow, as Q1".to_owned(),
-            n => format!("{n} questions will follow as Q1, Q2…"),
-        },
-        tag(debate)
-    )
+        format_duration(debate.duration)
+    );
+    let follow = match questions {
+        1 => "One question will follow, as Q1".to_owned(),
+        n => format!("{n} questions will follow as Q1, Q2…"),
+    };
+    let body = if mentions_answering(custom) {
+        let stop = if questions == 1 { "." } else { "" };
+        format!("{opening} {follow}{stop} {custom}")
+    } else {
+        let how = if replies {
+            "answer by replying to a question, or start your message with A1:, A2:…"
+        } else {
+            "answer by starting your message with A1:, A2:…"
+        };
+        let custom = if custom.is_empty() {
+            String::new()
+        } else {
+            format!(" {custom}")
+        };
+        format!("{opening}{custom} {follow}: {how}")
+    };
+    format!("{body}{}", tag(debate))
+}
+
+/// Whether an intro already tells people how to answer: it mentions
+/// replying, or gives an answer tag (`A1`, `A 1`).
+fn mentions_answering(intro: &str) -> bool {
+    let lower = intro.to_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    words.iter().any(|w| w.starts_with("repl") || *w == "a1")
+        || words.windows(2).any(|p| p == ["a", "1"])
 }
 
 pub fn question(debate: &Debate, number: i64, text: &str) -> String {
@@ -86,15 +112,106 @@ pub fn closing(debate: &Debate) -> String {
     }
 }
 
-pub fn transcript(debate: &Debate, url: &str) -> String {
-    format!("The transcript of “{}” is at {url}", debate.title)
+/// The transcript link; the address is the last word.
+pub fn transcript(title: &str, url: &str) -> String {
+    format!("The transcript of “{title}” is at {url}")
 }
 
-/// The suffix of a post sent after its time, so readers are not misled.
+/// The suffix of a post sent after its time, so readers are not misled:
+/// the time it was due in every shown zone, as announcements give it.
 pub fn late_note(due: DateTime<Utc>, debate: &Debate) -> String {
-    let local = due.with_timezone(&debate.timezone);
     format!(
         " (posted late: this was due at {})",
-        local.format("%H:%M %Z")
+        due_times(due, &debate.zones)
     )
+}
+
+/// "20:15 London · 16:15 New York": a time of the debate's day in every
+/// zone, with the weekday where a zone's date differs from the first's.
+fn due_times(at: DateTime<Utc>, zones: &[chrono_tz::Tz]) -> String {
+    let first = zones.first().map(|z| at.with_timezone(z).date_naive());
+    zones
+        .iter()
+        .map(|zone| {
+            let local = at.with_timezone(zone);
+            let day = if Some(local.date_naive()) == first {
+                String::new()
+            } else {
+                format!("{} ", local.format("%a"))
+            };
+            format!("{day}{} {}", local.format("%H:%M"), zones::label(*zone))
+        })
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+/// `text` cut to at most `max` characters, ending with "…" when cut.
+pub fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+/// `make(title)`, with the title shortened (ending with "…") when the
+/// whole would be longer than `max` characters: what surrounds the title
+/// (a link) is never cut.
+pub fn titled(max: Option<usize>, title: &str, make: impl Fn(&str) -> String) -> String {
+    let whole = make(title);
+    let length = whole.chars().count();
+    match max {
+        Some(max) if length > max => {
+            let room = title.chars().count().saturating_sub(length - max);
+            make(&shorten(title, room.max(1)))
+        }
+        _ => whole,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_intro_mentions_answering_when_it_speaks_of_replies_or_tags() {
+        for yes in [
+            "Reply to a question, or start your answer with A1:, A2:...",
+            "Replies welcome.",
+            "Start with a1) please",
+            "Tag your answers (A 1: ...)",
+            "replying works too",
+        ] {
+            assert!(mentions_answering(yes), "{yes}");
+        }
+        for no in [
+            "",
+            "Welcome, everyone.",
+            "Answer the questions below.",
+            "Room A12 is open; bring paper A4",
+            "A1b vitamins",
+        ] {
+            assert!(!mentions_answering(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn shortening_counts_characters_and_ends_with_an_ellipsis() {
+        assert_eq!(shorten("short", 10), "short");
+        assert_eq!(shorten("éééééé", 4), "ééé…");
+        assert_eq!(shorten("abc", 1), "…");
+    }
+
+    #[test]
+    fn a_titled_text_cuts_the_title_and_never_the_rest() {
+        let make = |t: &str| format!("Transcript of “{t}”: https://x/y");
+        let whole = make("A long title");
+        assert_eq!(titled(None, "A long title", make), whole);
+        let n = whole.chars().count();
+        assert_eq!(titled(Some(n), "A long title", make), whole);
+        let cut = titled(Some(n - 5), "A long title", make);
+        assert_eq!(cut, "Transcript of “A long…”: https://x/y");
+        assert_eq!(cut.chars().count(), n - 5);
+    }
 }

@@ -1,0 +1,1122 @@
+//! Chat commands and posting under the conditions hostile participants and
+//! real networks create, on the in-memory network under tokio's paused
+//! time: who gets which transcript link, floods of commands while a debate
+//! runs, networks that take seconds (or for ever) to send, posts longer
+//! than a network allows, lateness judged when a post goes out, and what
+//! the engine logs.
+//!
+//! Messages are handed to the engine with [`hand`], which waits for the
+//! engine to take each one without letting the clock move: tokio's paused
+//! clock jumps to the next timer whenever every task waits, SQLite's
+//! thread included, so waiting idly while the engine writes to its
+//! database would let minutes pass that a real engine never spends.
+
+mod support;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use podium::chat::memory::MemoryChat;
+use podium::chat::{Chat, ChatError, Event, Outgoing, Receipt, Room, Sender};
+use podium::clock::Clock;
+use podium::schedule::Schedule;
+use podium::store::{PostKind, Store};
+use tokio::time::Instant;
+
+use support::bot::{self, Bot, deliver, start_with};
+use support::store::memory_store;
+use support::utc;
+
+// ---------------------------------------------------------------------------
+// A chat network that behaves like a real one where it matters here.
+
+/// How long a send takes.
+#[derive(Clone, Copy, Debug, Default)]
+enum Delay {
+    #[default]
+    None,
+    For(Duration),
+    /// Never returns (a network that stopped answering).
+    Forever,
+}
+
+#[derive(Default)]
+struct Behaviour {
+    /// Answers to commands.
+    answers: Delay,
+    /// Posts (questions, the intro...), per room.
+    posts: HashMap<Room, Delay>,
+    /// `Chat::max_chars`, per room.
+    max: HashMap<Room, usize>,
+    /// Rooms where people cannot reply (IRC).
+    no_replies: HashSet<Room>,
+    /// Every send as it was handed over: room, kind, body, when.
+    handed: Vec<(Room, Option<PostKind>, String, Instant)>,
+}
+
+/// The in-memory network (which keeps what was posted, and when it was
+/// accepted) with sends that take time, limits on a post's length and
+/// rooms without replies.
+#[derive(Clone, Default)]
+struct TestChat {
+    log: MemoryChat,
+    behaviour: Arc<Mutex<Behaviour>>,
+}
+
+impl TestChat {
+    fn with<T>(&self, f: impl FnOnce(&mut Behaviour) -> T) -> T {
+        f(&mut self.behaviour.lock().unwrap())
+    }
+
+    /// When each post of `kind` was handed to the network, by room.
+    fn handed(&self, kind: PostKind) -> Vec<(Room, String, Instant)> {
+        self.behaviour
+            .lock()
+            .unwrap()
+            .handed
+            .iter()
+            .filter(|(_, k, _, _)| *k == Some(kind))
+            .map(|(r, _, b, at)| (r.clone(), b.clone(), *at))
+            .collect()
+    }
+
+    /// The bodies posted in `room`, answers to commands left out.
+    fn bodies(&self, room: &Room) -> Vec<String> {
+        self.log
+            .posts()
+            .into_iter()
+            .filter(|p| p.room == *room && p.kind.is_some())
+            .map(|p| p.body)
+            .collect()
+    }
+
+    /// The answer to command message `id`, if one was posted.
+    fn answer(&self, id: &str) -> Option<String> {
+        let key = format!("podium-cmd-{id}");
+        self.log
+            .posts()
+            .into_iter()
+            .find(|p| p.key == key)
+            .map(|p| p.body)
+    }
+
+    /// The answers to commands posted in `room`.
+    fn answers_in(&self, room: &Room) -> usize {
+        self.log
+            .posts()
+            .iter()
+            .filter(|p| p.room == *room && p.kind.is_none())
+            .count()
+    }
+}
+
+impl Chat for TestChat {
+    async fn send(&self, room: &Room, post: Outgoing<'_>) -> Result<String, ChatError> {
+        let delay = self.with(|b| {
+            b.handed.push((
+                room.clone(),
+                post.kind,
+                post.body.to_owned(),
+                Instant::now(),
+            ));
+            match post.kind {
+                None => b.answers,
+                Some(_) => b.posts.get(room).copied().unwrap_or_default(),
+            }
+        });
+        match delay {
+            Delay::None => {}
+            Delay::For(d) => tokio::time::sleep(d).await,
+            Delay::Forever => std::future::pending::<()>().await,
+        }
+        self.log.send(room, post).await
+    }
+
+    async fn is_moderator(&self, room: &Room, user: &str) -> bool {
+        self.log.is_moderator(room, user).await
+    }
+
+    fn deduplicates(&self, _room: &Room) -> bool {
+        true
+    }
+
+    fn replies(&self, room: &Room) -> bool {
+        !self.with(|b| b.no_replies.contains(room))
+    }
+
+    fn max_chars(&self, room: &Room, _kind: Option<PostKind>) -> Option<usize> {
+        self.with(|b| b.max.get(room).copied())
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Logs, schedules, rooms, people.
+
+/// What the engine logs while the guard lives (this thread only: a
+/// `#[tokio::test]` runs every task on it).
+#[derive(Clone, Default)]
+struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Logs {
+    fn capture() -> (Logs, tracing::subscriber::DefaultGuard) {
+        let logs = Logs::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        (logs, tracing::subscriber::set_default(subscriber))
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+
+    /// The lines with `message` and every `key=value` of `fields`.
+    fn lines(&self, message: &str, fields: &[(&str, &str)]) -> Vec<String> {
+        self.text()
+            .lines()
+            .filter(|l| l.contains(message))
+            .filter(|l| {
+                fields
+                    .iter()
+                    .all(|(k, v)| field(l, k).is_some_and(|f| f == *v))
+            })
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+/// The value of `key=` in a log line.
+fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    let pat = format!(" {key}=");
+    let start = line.find(&pat)? + pat.len();
+    let rest = &line[start..];
+    Some(rest.split(' ').next().unwrap_or(rest))
+}
+
+/// Turns of the runtime [`hand`] waits for an acknowledgement: far more
+/// than any database write takes (each turn takes a microsecond or more).
+const TURNS: u32 = 20_000_000;
+
+/// Delivers `event` in `room` and waits for the engine to take it (its
+/// acknowledgement: after the reply, if it is one, is committed) while the
+/// paused clock stands still: this task keeps the runtime busy, so time
+/// only moves when the test sleeps. Fails when the engine does not take it
+/// meanwhile: the engine is then waiting on something other than its
+/// database, such as the network.
+async fn hand(bot: &Bot, room: &Room, event: Event) -> Receipt {
+    let mut ack = deliver(&bot.events, room, event).await;
+    for _ in 0..TURNS {
+        match ack.try_recv() {
+            Ok(receipt) => return receipt,
+            Err(tokio::sync::oneshot::error::TryRecvError::Empty) => {
+                tokio::task::yield_now().await;
+            }
+            Err(e) => panic!("the engine dropped an event: {e}"),
+        }
+    }
+    panic!("the engine did not take a message while the clock stood still: it waits on the network")
+}
+
+/// Lets `span` pass, a tenth of a second at a time, each time waiting
+/// (with [`hand`]) until the engine has done what fell due: a plain sleep
+/// would let the paused clock run on to its end while the engine writes
+/// to its database, and everything due meanwhile would look late.
+async fn idle(bot: &Bot, span: Duration) {
+    hand(bot, &matrix("nowhere"), Event::Checkpoint).await;
+    let step = Duration::from_millis(100);
+    let mut left = span;
+    while !left.is_zero() {
+        let d = left.min(step);
+        tokio::time::sleep(d).await;
+        left -= d;
+        hand(bot, &matrix("nowhere"), Event::Checkpoint).await;
+    }
+}
+
+fn schedule(yaml: &str) -> Arc<Schedule> {
+    bot::schedule(yaml, utc("2011-10-01T00:00:00Z"))
+}
+
+fn start(store: &Store, chat: &TestChat, at: &str, yaml: &str) -> Bot {
+    start_with(
+        store,
+        chat.clone(),
+        Clock::starting_at(utc(at)),
+        schedule(yaml),
+    )
+}
+
+fn matrix(name: &str) -> Room {
+    Room::Matrix(format!("#{name}:example.org"))
+}
+
+fn irc(name: &str) -> Room {
+    Room::Irc(format!("#{name}"))
+}
+
+/// A message from `who` (`@who:example.org`, verified).
+fn message(id: &str, who: &str, body: &str) -> Event {
+    Event::Message {
+        id: id.to_owned(),
+        sender: Sender {
+            id: format!("@{who}:example.org"),
+            name: who.to_owned(),
+            verified: true,
+        },
+        body: body.to_owned(),
+        in_reply_to: None,
+        server_ts: None,
+        action: false,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Who gets which transcript link (15.1, 16.1).
+
+/// A private debate in its own two rooms, a public one in another, and a
+/// room holding none; both repeat weekly, so `!next` has something to say.
+const TWO_DEBATES: &str = r##"
+timezone: Europe/London
+organisers: ["@host:example.org"]
+debates:
+  - id: secret
+    title: Secret matters
+    starts: 2011-11-01 20:00
+    duration: 30m
+    repeat: weekly
+    rooms: ["#secret:example.org", "#secret"]
+    questions: [Anything to hide?]
+  - id: open
+    title: Open matters
+    starts: 2011-11-01 20:00
+    duration: 30m
+    repeat: weekly
+    public: true
+    rooms: ["#open:example.org"]
+    organisers: ["@openhost:example.org"]
+    questions: [Anything to share?]
+"##;
+
+/// Sends every command (room, id, who, body) at once and returns the
+/// answers by id (`None`: not answered), while time stands still.
+async fn ask_all(
+    bot: &Bot,
+    chat: &TestChat,
+    commands: &[(&Room, &str, &str, &str)],
+) -> HashMap<String, Option<String>> {
+    for (room, id, who, body) in commands {
+        assert_eq!(
+            hand(bot, room, message(id, who, body)).await,
+            Receipt::Command
+        );
+    }
+    // Answers go out on their own tasks: let them run.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    commands
+        .iter()
+        .map(|(_, id, _, _)| ((*id).to_owned(), chat.answer(id)))
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_private_link_is_given_only_in_its_own_rooms() {
+    let store = memory_store().await;
+    let chat = TestChat::default();
+    let mut bot = start(&store, &chat, "2011-11-01T19:59:00Z", TWO_DEBATES);
+    for _ in 0..3 {
+        // The closing link in each of the three rooms.
+        bot.wait_for(PostKind::Transcript, 0).await;
+    }
+    let (secret, open, lobby) = (matrix("secret"), matrix("open"), matrix("lobby"));
+    let secret_irc = irc("secret");
+    let answers = ask_all(
+        &bot,
+        &chat,
+        &[
+            (&open, "$1", "ann", "!transcript secret"),
+            (&open, "$2", "bob", "!transcript nosuch"),
+            (&lobby, "$3", "ann", "!transcript secret 2011-11-01"),
+            (&lobby, "$4", "bob", "!transcript nosuch 2011-11-01"),
+            (&secret_irc, "$5", "cat", "!transcript secret"),
+            (&secret, "$6", "cat", "!transcript"),
+            (&lobby, "$7", "dan", "!transcript open"),
+            (&open, "$8", "host", "!transcript secret"),
+            (&lobby, "$9", "dan", "!next"),
+            (&secret, "$10", "eve", "!next"),
+            (&lobby, "$11", "eve", "!transcript"),
+        ],
+    )
+    .await;
+    bot.stop().await;
+    let token = store.occurrences_of("secret").await.unwrap()[0]
+        .token
+        .clone();
+    let a = |id: &str| {
+        answers[id]
+            .clone()
+            .unwrap_or_else(|| panic!("no answer to {id}"))
+    };
+    // Elsewhere, a private debate looks exactly like one that does not exist.
+    assert_eq!(a("$1"), a("$2").replace("nosuch", "secret"));
+    assert_eq!(a("$3"), a("$4").replace("nosuch", "secret"));
+    for id in ["$1", "$3", "$8", "$9", "$11"] {
+        assert!(!a(id).contains(&token), "{id}: {}", a(id));
+        assert!(!a(id).contains("Secret"), "{id}: {}", a(id));
+    }
+    // In its own rooms, on either network, anyone gets it.
+    let link = format!("http://127.0.0.1:8080/transcripts/secret/2011-11-01?key={token}");
+    assert!(a("$5").ends_with(&link), "{}", a("$5"));
+    assert!(a("$6").ends_with(&link), "{}", a("$6"));
+    // A public debate is available everywhere.
+    assert!(
+        a("$7").ends_with("http://127.0.0.1:8080/transcripts/open/2011-11-01"),
+        "{}",
+        a("$7")
+    );
+    // Its organiser, asking in another room, is told where to ask; the
+    // room learns no link.
+    assert!(a("$8").contains("its own rooms"), "{}", a("$8"));
+    // `!next` in a room holding no debate lists only public ones; a room
+    // lists its own, private or not.
+    assert!(a("$9").starts_with("“Open matters”"), "{}", a("$9"));
+    assert!(a("$10").starts_with("“Secret matters”"), "{}", a("$10"));
+    assert!(!a("$10").contains("Open"), "{}", a("$10"));
+}
+
+/// Two debates in one room: `!transcript` gives the running one, else the
+/// latest that has started there, whatever their order in the file.
+#[tokio::test(start_paused = true)]
+async fn transcript_without_arguments_gives_the_running_or_latest_debate_of_the_room() {
+    let yaml = r##"
+timezone: Europe/London
+rooms: ["#weekly:example.org", "#weekly"]
+debates:
+  - id: first
+    title: First
+    starts: 2011-11-01 20:00
+    duration: 30m
+    questions: [One?]
+  - id: second
+    title: Second
+    starts: 2011-11-01 21:00
+    duration: 30m
+    questions: [Two?]
+"##;
+    let store = memory_store().await;
+    let chat = TestChat::default();
+    let mut bot = start(&store, &chat, "2011-11-01T19:59:00Z", yaml);
+    let room = matrix("weekly");
+    let ask = async |bot: &Bot, id: &str| {
+        let answers = ask_all(bot, &chat, &[(&room, id, "guest", "!transcript")]).await;
+        answers[id].clone().unwrap()
+    };
+    let before = ask(&bot, "$0").await;
+    bot.wait_for(PostKind::Question, 1).await;
+    let running_first = ask(&bot, "$1").await;
+    bot.wait_for(PostKind::Transcript, 0).await;
+    bot.wait_for(PostKind::Transcript, 0).await;
+    let between = ask(&bot, "$2").await;
+    bot.wait_for(PostKind::Question, 1).await;
+    let running_second = ask(&bot, "$3").await;
+    bot.wait_for(PostKind::Transcript, 0).await;
+    bot.wait_for(PostKind::Transcript, 0).await;
+    let after = ask(&bot, "$4").await;
+    let irc_after = ask_all(
+        &bot,
+        &chat,
+        &[(&irc("weekly"), "$5", "guest", "!transcript")],
+    )
+    .await["$5"]
+        .clone()
+        .unwrap();
+    bot.stop().await;
+    let link = |id: &str| format!("/transcripts/{id}/2011-11-01?key=");
+    assert!(!before.contains("/transcripts/"), "{before}");
+    assert!(running_first.contains(&link("first")), "{running_first}");
+    assert!(between.contains(&link("first")), "{between}");
+    assert!(running_second.contains(&link("second")), "{running_second}");
+    assert!(after.contains(&link("second")), "{after}");
+    assert!(irc_after.contains(&link("second")), "{irc_after}");
+}
+
+// ---------------------------------------------------------------------------
+// Floods of commands (15.3): the engine never waits for a command's answer,
+// answers are rate-limited, and the debate goes on on time.
+
+/// One debate an hour long in a Matrix room and an IRC channel, with
+/// three questions.
+const DEBATE: &str = r##"
+timezone: Europe/London
+zones: [Europe/London, America/New_York]
+rooms: ["#debate:example.org", "#debate"]
+organisers: ["@host:example.org"]
+debates:
+  - id: leadership
+    title: Developing Leadership
+    starts: 2011-11-01 20:00
+    duration: 1h
+    questions:
+      - text: What is leadership?
+        at: 5m
+      - text: Who leads well?
+        at: 20m
+      - text: How do leaders grow?
+        at: 40m
+"##;
+
+/// One debate in a Matrix room and an IRC channel, ten minutes long, with
+/// a question each minute from 20:01.
+const QUICK: &str = r##"
+timezone: Europe/London
+zones: [Europe/London, America/New_York]
+rooms: ["#debate:example.org", "#debate"]
+organisers: ["@host:example.org"]
+debates:
+  - id: quick
+    title: Quick
+    starts: 2011-11-01 20:00
+    duration: 10m
+    questions:
+      - {text: One?, at: 1m}
+      - {text: Two?, at: 2m}
+      - {text: Three?, at: 3m}
+"##;
+
+/// How late each question `n` (of `numbers`) was handed to the network in
+/// each room, when the clock started at `started_at` (tokio's instant of
+/// `at`): question `n` is due at 20:0n.
+fn question_lateness(
+    chat: &TestChat,
+    started_at: Instant,
+    at: &str,
+    numbers: &[u32],
+) -> Vec<(Room, u32, Duration)> {
+    let origin = utc(at);
+    let mut late = Vec::new();
+    for (room, body, handed) in chat.handed(PostKind::Question) {
+        let n: u32 = body[1..body.find(':').unwrap()].parse().unwrap();
+        if !numbers.contains(&n) {
+            continue;
+        }
+        let due = utc(&format!("2011-11-01T20:0{n}:00Z"));
+        let due = started_at + (due - origin).to_std().unwrap();
+        late.push((room, n, handed.saturating_duration_since(due)));
+    }
+    late.sort_by_key(|(r, n, _)| (r.to_string(), *n));
+    late
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_question_is_posted_on_time_while_a_thousand_commands_arrive() {
+    let store = memory_store().await;
+    let chat = TestChat::default();
+    // Every answer takes the network half a minute (an IRC queue paced
+    // for a flood).
+    chat.with(|b| b.answers = Delay::For(Duration::from_secs(30)));
+    let at = "2011-11-01T20:00:40Z";
+    let started_at = Instant::now();
+    let bot = start(&store, &chat, at, QUICK);
+    // 1,000 commands in 40 s, around Q1 at 20:01.
+    for i in 0..1000 {
+        let body = ["!help", "!next", "!transcript"][i % 3];
+        let said = message(&format!("$c{i}"), "mallory", body);
+        hand(&bot, &irc("debate"), said).await;
+        tokio::time::sleep(Duration::from_millis(40)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    bot.stop().await;
+    let late = question_lateness(&chat, started_at, at, &[1]);
+    assert_eq!(late.len(), 2, "Q1 in both rooms: {late:?}");
+    for (room, _, by) in late {
+        assert!(by < Duration::from_secs(1), "Q1 in {room} was {by:?} late");
+    }
+}
+
+/// The issue's flood, on both networks at once: 1,000 commands from one
+/// person in each room and 100 from each of ten others, while a debate
+/// runs and someone answers every few seconds; each answer to a command
+/// takes the network 2 s.
+#[tokio::test(start_paused = true)]
+async fn floods_on_both_networks_keep_questions_on_time_and_every_answer_stored() {
+    let (logs, _guard) = Logs::capture();
+    let store = memory_store().await;
+    let chat = TestChat::default();
+    chat.with(|b| b.answers = Delay::For(Duration::from_secs(2)));
+    let at = "2011-11-01T20:00:30Z";
+    let started_at = Instant::now();
+    let bot = start(&store, &chat, at, QUICK);
+    let rooms = [irc("debate"), matrix("debate")];
+    let mut answers = 0;
+    let mut flood: Vec<(Room, String)> = Vec::new();
+    // 180 ms a round, for three minutes: Q1, Q2 and Q3 fall in it.
+    for i in 0..1000 {
+        for room in &rooms {
+            let id = format!("$m{i}{room}");
+            hand(&bot, room, message(&id, "mallory", "!help")).await;
+            flood.push((room.clone(), id));
+        }
+        let room = &rooms[i % 2];
+        let id = format!("$o{i}");
+        let who = format!("other{}", i % 10);
+        hand(&bot, room, message(&id, &who, "!next")).await;
+        flood.push((room.clone(), id));
+        if i % 25 == 0 {
+            let id = format!("$a{i}");
+            let said = message(&id, "ann", &format!("point {i}"));
+            let receipt = hand(&bot, room, said).await;
+            assert!(matches!(receipt, Receipt::Saved { .. }), "{receipt:?}");
+            answers += 1;
+        }
+        tokio::time::sleep(Duration::from_millis(180)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    bot.stop().await;
+
+    let late = question_lateness(&chat, started_at, at, &[1, 2, 3]);
+    assert_eq!(late.len(), 6, "Q1-Q3 in both rooms: {late:?}");
+    for (room, n, by) in late {
+        assert!(
+            by < Duration::from_secs(1),
+            "Q{n} in {room} was {by:?} late"
+        );
+    }
+    let occ = store.occurrences_of("quick").await.unwrap()[0].clone();
+    assert_eq!(answers, 40);
+    assert_eq!(store.replies(occ.id).await.unwrap().len(), 40);
+    // Answers within the room's limit (10 at once, then one each 6 s, for
+    // three minutes), and only those commands ever reached the database:
+    // claiming the others now finds them unclaimed.
+    for room in &rooms {
+        let answered = chat.answers_in(room);
+        assert!((10..=45).contains(&answered), "{room}: {answered} answers");
+    }
+    let mut claimed: HashMap<String, usize> = HashMap::new();
+    for (room, id) in &flood {
+        let network = room.network().as_str();
+        let fresh = store
+            .claim_command(network, &room.to_string(), id, utc(at))
+            .await
+            .unwrap();
+        if !fresh {
+            *claimed.entry(room.to_string()).or_default() += 1;
+        }
+    }
+    for room in &rooms {
+        let n = claimed.get(&room.to_string()).copied().unwrap_or(0);
+        assert!((10..=45).contains(&n), "{room}: {n} commands claimed");
+    }
+    // What was ignored is counted in the log, once a minute per room.
+    let reports = logs.lines("commands left unanswered", &[]);
+    assert!(!reports.is_empty(), "{}", logs.text());
+    let counted: usize = reports
+        .iter()
+        .map(|l| field(l, "ignored").unwrap().parse::<usize>().unwrap())
+        .sum();
+    assert!(counted > 2900, "{counted}: {reports:#?}");
+}
+
+/// The limits as README gives them: 5 commands a minute from each person
+/// (told once when over it), 10 answers at once per room then one each
+/// 6 s, organisers answered even in a room over its limit.
+#[tokio::test(start_paused = true)]
+async fn commands_over_the_limits_are_ignored_with_one_notice_and_organisers_still_served() {
+    let (logs, _guard) = Logs::capture();
+    let store = memory_store().await;
+    let chat = TestChat::default();
+    chat.log
+        .add_moderator(&matrix("debate"), "@mod:example.org");
+    let bot = start(&store, &chat, "2011-11-01T20:01:00Z", DEBATE);
+    let room = matrix("debate");
+    let say =
+        async |id: &str, who: &str, body: &str| hand(&bot, &room, message(id, who, body)).await;
+    let mut receipts = Vec::new();
+    for i in 0..8 {
+        receipts.push(say(&format!("$g{i}"), "guest", "!help").await);
+    }
+    let ignored = Receipt::Ignored("too many commands");
+    assert!(
+        receipts[..5].iter().all(|r| *r == Receipt::Command),
+        "{receipts:?}"
+    );
+    assert!(receipts[5..].iter().all(|r| *r == ignored), "{receipts:?}");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    for i in 0..5 {
+        assert!(chat.answer(&format!("$g{i}")).is_some(), "$g{i}");
+    }
+    let notice = chat.answer("$g5").expect("one notice");
+    assert!(
+        notice.starts_with("guest, that is too many commands"),
+        "{notice}"
+    );
+    assert_eq!(chat.answer("$g6"), None);
+    assert_eq!(chat.answer("$g7"), None);
+    // A minute on, guest is answered again.
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    assert_eq!(say("$g8", "guest", "!help").await, Receipt::Command);
+    // Ten people at once fill the room's budget: the next are ignored,
+    // silently, except for organisers (listed, or moderators).
+    tokio::time::sleep(Duration::from_secs(120)).await;
+    for i in 0..10 {
+        assert_eq!(
+            say(&format!("$p{i}"), &format!("p{i}"), "!help").await,
+            Receipt::Command
+        );
+    }
+    assert_eq!(say("$p10", "p10", "!help").await, ignored);
+    assert_eq!(say("$h", "host", "!skip").await, Receipt::Command);
+    assert_eq!(say("$mod", "mod", "!help").await, Receipt::Command);
+    tokio::time::sleep(Duration::from_secs(61)).await;
+    bot.stop().await;
+    assert_eq!(chat.answer("$p10"), None);
+    assert_eq!(chat.answer("$h").as_deref(), Some("Q1 posted early."));
+    assert!(chat.answer("$mod").is_some());
+    let room_name = room.to_string();
+    let began = logs.lines(
+        "commands over the rate limit are ignored here for now",
+        &[("room", &room_name)],
+    );
+    assert_eq!(began.len(), 2, "{}", logs.text());
+    let reports = logs.lines("commands left unanswered", &[("room", &room_name)]);
+    let counts: Vec<&str> = reports
+        .iter()
+        .map(|l| field(l, "ignored").unwrap())
+        .collect();
+    assert_eq!(counts, ["3", "1"], "{reports:#?}");
+}
+
+/// A network that never finishes sending an answer holds up nothing: the
+/// room's few waiting answers fill its queue, the next are dropped (and
+/// counted), and the debate goes on.
+#[tokio::test(start_paused = true)]
+async fn answers_that_never_go_out_hold_up_nothing() {
+    let (logs, _guard) = Logs::capture();
+    let store = memory_store().await;
+    let chat = TestChat::default();
+    chat.with(|b| b.answers = Delay::Forever);
+    let at = "2011-11-01T20:00:30Z";
+    let started_at = Instant::now();
+    let bot = start(&store, &chat, at, QUICK);
+    let room = irc("debate");
+    // Within every limit: a different person each 7 s.
+    for i in 0..20 {
+        let said = message(&format!("$c{i}"), &format!("p{i}"), "!next");
+        assert_eq!(hand(&bot, &room, said).await, Receipt::Command);
+        idle(&bot, Duration::from_secs(7)).await;
+    }
+    let said = message("$a", "ann", "A1: still here");
+    let saved = hand(&bot, &room, said).await;
+    assert!(
+        matches!(
+            saved,
+            Receipt::Saved {
+                question: Some(1),
+                ..
+            }
+        ),
+        "{saved:?}"
+    );
+    idle(&bot, Duration::from_secs(61)).await;
+    bot.stop().await;
+    for (room, n, by) in question_lateness(&chat, started_at, at, &[1, 2]) {
+        assert!(
+            by < Duration::from_secs(1),
+            "Q{n} in {room} was {by:?} late"
+        );
+    }
+    // One answer stuck at the network, 8 waiting: 11 dropped.
+    let room_name = room.to_string();
+    let reports = logs.lines("commands left unanswered", &[("room", &room_name)]);
+    let shed: u32 = reports
+        .iter()
+        .map(|l| field(l, "shed").unwrap().parse::<u32>().unwrap())
+        .sum();
+    assert_eq!(shed, 11, "{reports:#?}");
+}
+
+// ---------------------------------------------------------------------------
+// When a post counts as out (15.10): attribution from the moment a
+// question is handed to the network, lateness when the network took it.
+
+/// A message `who` sent at `at` by the network's clock.
+fn message_at(id: &str, who: &str, body: &str, at: &str) -> Event {
+    let Event::Message {
+        id,
+        sender,
+        body,
+        in_reply_to,
+        action,
+        ..
+    } = message(id, who, body)
+    else {
+        unreachable!()
+    };
+    Event::Message {
+        id,
+        sender,
+        body,
+        in_reply_to,
+        server_ts: Some(utc(at)),
+        action,
+    }
+}
+
+/// The room's network takes 2 s to accept a post (a homeserver far away,
+/// an IRC server's echo): an answer sent 5 ms after Q2 went out, before
+/// the network said it took it, is Q2's; one sent 10 ms before it is Q1's.
+#[tokio::test(start_paused = true)]
+async fn an_answer_sent_just_after_a_question_is_filed_under_it() {
+    let store = memory_store().await;
+    let chat = TestChat::default();
+    let room = matrix("debate");
+    chat.with(|b| {
+        b.posts
+            .insert(room.clone(), Delay::For(Duration::from_secs(2)))
+    });
+    let at = "2011-11-01T20:00:30Z";
+    let started_at = Instant::now();
+    let bot = start(&store, &chat, at, QUICK);
+    // Half a second after Q2 (20:02) was handed over.
+    idle(&bot, Duration::from_millis(90_500)).await;
+    let handed = chat
+        .handed(PostKind::Question)
+        .into_iter()
+        .find(|(r, body, _)| *r == room && body.starts_with("Q2:"))
+        .expect("Q2 handed over")
+        .2;
+    let q2 = utc(at) + chrono::Duration::from_std(handed - started_at).unwrap();
+    let said = |id: &str, ms: i64| {
+        let ts = (q2 + chrono::Duration::milliseconds(ms)).to_rfc3339();
+        message_at(id, "ann", "an untagged answer", &ts)
+    };
+    let early = hand(&bot, &room, said("$a", -10)).await;
+    let quick = hand(&bot, &room, said("$b", 5)).await;
+    // Once the network has said it took Q2, the same.
+    idle(&bot, Duration::from_secs(3)).await;
+    let confirmed = hand(&bot, &room, said("$c", 5)).await;
+    bot.stop().await;
+    let question = |r: &Receipt| match r {
+        Receipt::Saved { question, .. } => *question,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(question(&early), Some(1));
+    assert_eq!(question(&quick), Some(2));
+    assert_eq!(question(&confirmed), Some(2));
+}
+
+/// The room's network takes 90 s to accept each post (rate limits): the
+/// posts queue up behind each other. Each is logged late with its real
+/// lateness when the network took it; the one handed over more than a
+/// minute after its time says so in its text, in every listed zone.
+#[tokio::test(start_paused = true)]
+async fn lateness_is_judged_when_the_network_takes_the_post() {
+    let (logs, _guard) = Logs::capture();
+    let store = memory_store().await;
+    let chat = TestChat::default();
+    let slow = matrix("debate");
+    chat.with(|b| {
+        b.posts
+            .insert(slow.clone(), Delay::For(Duration::from_secs(90)))
+    });
+    let bot = start(&store, &chat, "2011-11-01T20:00:00Z", QUICK);
+    idle(&bot, Duration::from_secs(400)).await;
+    bot.stop().await;
+    let posted = |room: &Room, kind: &str, seq: &str| {
+        let lines = logs.lines(
+            "posted",
+            &[
+                ("room", &room.to_string()),
+                ("kind", &format!("\"{kind}\"")),
+                ("seq", seq),
+            ],
+        );
+        assert_eq!(lines.len(), 1, "{kind} {seq} in {room}: {}", logs.text());
+        let l = &lines[0];
+        (
+            field(l, "late").unwrap().to_owned(),
+            field(l, "late_by_ms").unwrap().parse::<i64>().unwrap(),
+        )
+    };
+    // Handed over on time, taken 90 s later: late, without a note.
+    assert_eq!(posted(&slow, "intro", "0"), ("true".into(), 90_000));
+    // Q1 (20:01) handed over at 20:01:30, taken at 20:03:00.
+    assert_eq!(posted(&slow, "question", "1"), ("true".into(), 120_000));
+    // Q3 (20:03) handed over at 20:04:30: with the note; taken at 20:06:00.
+    assert_eq!(posted(&slow, "question", "3"), ("true".into(), 180_000));
+    let bodies = chat.bodies(&slow);
+    assert!(!bodies[0].contains("posted late"), "{}", bodies[0]);
+    assert_eq!(bodies[1], "Q1: One?");
+    assert_eq!(
+        bodies[3],
+        "Q3: Three? (posted late: this was due at 20:03 London · 16:03 New York)"
+    );
+    // The other room, on time.
+    let fast = irc("debate");
+    assert_eq!(posted(&fast, "question", "3"), ("false".into(), 0));
+    assert!(chat.bodies(&fast).iter().all(|b| !b.contains("late")));
+    // The store says what the log says.
+    let occ = store.occurrences_of("quick").await.unwrap()[0].clone();
+    let late: Vec<(String, PostKind, i64)> = store
+        .posts(occ.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|p| p.late && p.status == podium::store::PostStatus::Sent)
+        .map(|p| (p.room, p.kind, p.seq))
+        .collect();
+    let name = slow.to_string();
+    assert!(
+        late.contains(&(name.clone(), PostKind::Intro, 0)),
+        "{late:?}"
+    );
+    assert!(
+        late.contains(&(name.clone(), PostKind::Question, 3)),
+        "{late:?}"
+    );
+    assert!(!late.iter().any(|(r, _, _)| *r != name), "{late:?}");
+}
+
+/// A question brought forward by `!skip` is early, not negatively late.
+#[tokio::test(start_paused = true)]
+async fn a_question_skipped_to_early_is_logged_early_not_negatively_late() {
+    let (logs, _guard) = Logs::capture();
+    let store = memory_store().await;
+    let chat = TestChat::default();
+    let bot = start(&store, &chat, "2011-11-01T20:01:30Z", QUICK);
+    idle(&bot, Duration::from_secs(1)).await;
+    let room = matrix("debate");
+    assert_eq!(
+        hand(&bot, &room, message("$s", "host", "!skip")).await,
+        Receipt::Command
+    );
+    idle(&bot, Duration::from_secs(1)).await;
+    bot.stop().await;
+    let lines = logs.lines(
+        "posted",
+        &[
+            ("kind", "\"question\""),
+            ("seq", "2"),
+            ("room", &room.to_string()),
+        ],
+    );
+    assert_eq!(lines.len(), 1, "{}", logs.text());
+    assert_eq!(field(&lines[0], "late_by_ms"), Some("0"), "{}", lines[0]);
+    assert_eq!(
+        field(&lines[0], "early_by_ms"),
+        Some("29000"),
+        "{}",
+        lines[0]
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Posts longer than a network takes (15.14).
+
+/// `!ask` with a question no room of the debate could take is refused,
+/// saying the limit, and uses up no number.
+#[tokio::test(start_paused = true)]
+async fn an_ask_too_long_for_a_room_is_refused_and_takes_no_number() {
+    let store = memory_store().await;
+    let chat = TestChat::default();
+    chat.with(|b| b.max.insert(irc("debate"), 200));
+    let bot = start(&store, &chat, "2011-11-01T20:06:00Z", DEBATE);
+    idle(&bot, Duration::from_secs(1)).await;
+    let room = matrix("debate");
+    let long = "Why? ".repeat(60);
+    let long = long.trim();
+    let ask = async |id: &str, text: &str| {
+        let body = format!("!ask {text}");
+        hand(&bot, &room, message(id, "host", &body)).await
+    };
+    assert_eq!(ask("$long", long).await, Receipt::Command);
+    assert_eq!(ask("$short", "And now?").await, Receipt::Command);
+    idle(&bot, Duration::from_secs(1)).await;
+    bot.stop().await;
+    assert_eq!(
+        chat.answer("$long").unwrap(),
+        "That question is too long for this debate's rooms: at most 196 characters, \
+         and it has 299. Nothing was asked."
+    );
+    assert_eq!(chat.answer("$short").unwrap(), "Asked as Q4.");
+    for room in [matrix("debate"), irc("debate")] {
+        let asked: Vec<String> = chat
+            .bodies(&room)
+            .into_iter()
+            .filter(|b| b.starts_with("Q4:") || b.contains("Why? Why?"))
+            .collect();
+        assert_eq!(asked, ["Q4: And now?"], "{room}");
+    }
+}
+
+/// Announcements longer than a room takes are shortened there (with a
+/// warning), leaving room for a late note; the transcript link keeps its
+/// whole address; the same posts are whole where there is no limit.
+#[tokio::test(start_paused = true)]
+async fn long_posts_are_shortened_to_what_the_room_takes() {
+    let (logs, _guard) = Logs::capture();
+    let title = "A very long title ".repeat(30);
+    let question = "Is this question long enough to be cut? ".repeat(15);
+    let yaml = format!(
+        r##"
+timezone: Europe/London
+zones: [Europe/London, America/New_York]
+rooms: ["#debate:example.org", "#debate"]
+debates:
+  - id: long
+    title: "{}"
+    starts: 2011-11-01 20:00
+    duration: 10m
+    remind: []
+    questions:
+      - {{text: "{}", at: 1m}}
+"##,
+        title.trim(),
+        question.trim()
+    );
+    let store = memory_store().await;
+    let chat = TestChat::default();
+    let limited = irc("debate");
+    chat.with(|b| b.max.insert(limited.clone(), 300));
+    // Q1 (20:01) goes out 90 s late, with its note.
+    let bot = start(&store, &chat, "2011-11-01T20:02:30Z", &yaml);
+    idle(&bot, Duration::from_secs(600)).await;
+    let asked = hand(&bot, &limited, message("$t", "ann", "!transcript")).await;
+    assert_eq!(asked, Receipt::Command);
+    idle(&bot, Duration::from_secs(1)).await;
+    bot.stop().await;
+    let token = store.occurrences_of("long").await.unwrap()[0].token.clone();
+    let link = format!("http://127.0.0.1:8080/transcripts/long/2011-11-01?key={token}");
+    let bodies = chat.bodies(&limited);
+    assert_eq!(bodies.len(), 4, "{bodies:#?}");
+    for body in &bodies {
+        assert!(
+            body.chars().count() <= 300,
+            "{} long: {body}",
+            body.chars().count()
+        );
+    }
+    let q1 = bodies.iter().find(|b| b.starts_with("Q1:")).unwrap();
+    assert!(
+        q1.ends_with("…  (posted late: this was due at 20:01 London · 16:01 New York)")
+            || q1.ends_with("… (posted late: this was due at 20:01 London · 16:01 New York)"),
+        "{q1}"
+    );
+    assert!(bodies.last().unwrap().ends_with(&link), "{bodies:#?}");
+    let answer = chat.answer("$t").unwrap();
+    assert!(
+        answer.chars().count() <= 300 && answer.ends_with(&link),
+        "{answer}"
+    );
+    // Whole in the room without a limit.
+    let whole = chat.bodies(&matrix("debate"));
+    assert!(
+        whole.iter().any(|b| b.contains(question.trim())),
+        "{whole:#?}"
+    );
+    let titled = whole.iter().filter(|b| b.contains(title.trim())).count();
+    assert_eq!(titled, 3, "{whole:#?}");
+    let warned = logs.lines("shortened", &[("room", &limited.to_string())]);
+    assert_eq!(warned.len(), 4, "{}", logs.text());
+}
+
+// ---------------------------------------------------------------------------
+// The intro (16.6): how to answer, said once, as each network allows.
+
+/// The intro of `yaml`'s debate in each room of [`QUICK`]'s, where people
+/// cannot reply on IRC.
+async fn intros(yaml: &str) -> (String, String) {
+    let store = memory_store().await;
+    let chat = TestChat::default();
+    chat.with(|b| b.no_replies.insert(irc("debate")));
+    let bot = start(&store, &chat, "2011-11-01T19:59:59Z", yaml);
+    idle(&bot, Duration::from_secs(2)).await;
+    bot.stop().await;
+    let intro = |room: Room| {
+        chat.bodies(&room)
+            .into_iter()
+            .find(|b| b.contains("starts now"))
+            .unwrap()
+    };
+    (intro(matrix("debate")), intro(irc("debate")))
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_intro_says_how_to_answer_once_and_as_each_network_allows() {
+    let (matrix_intro, irc_intro) = intros(QUICK).await;
+    assert!(
+        matrix_intro.ends_with(
+            "3 questions will follow as Q1, Q2…: answer by replying to a question, \
+             or start your message with A1:, A2:…"
+        ),
+        "{matrix_intro}"
+    );
+    assert!(
+        irc_intro.ends_with(
+            "3 questions will follow as Q1, Q2…: answer by starting your message with A1:, A2:…"
+        ),
+        "{irc_intro}"
+    );
+    // An intro that says how to answer is not repeated.
+    let told = QUICK.replace(
+        "    duration: 10m\n",
+        "    duration: 10m\n    intro: Welcome! Reply to a question, or start your answer with A1:, A2:...\n",
+    );
+    let (matrix_intro, irc_intro) = intros(&told).await;
+    for intro in [&matrix_intro, &irc_intro] {
+        assert!(
+            intro.ends_with(
+                "It runs for 10m. 3 questions will follow as Q1, Q2… Welcome! Reply to a \
+                 question, or start your answer with A1:, A2:..."
+            ),
+            "{intro}"
+        );
+    }
+    // One that does not, is.
+    let silent = QUICK.replace(
+        "    duration: 10m\n",
+        "    duration: 10m\n    intro: Welcome, everyone.\n",
+    );
+    let (matrix_intro, _) = intros(&silent).await;
+    assert!(
+        matrix_intro.contains(
+            "It runs for 10m. Welcome, everyone. 3 questions will follow as Q1, Q2…: answer by"
+        ),
+        "{matrix_intro}"
+    );
+}
+
+/// A reload says which debate comes next, as `podium run` does at start.
+#[tokio::test(start_paused = true)]
+async fn a_reload_logs_the_next_debate() {
+    let (logs, _guard) = Logs::capture();
+    let store = memory_store().await;
+    let chat = TestChat::default();
+    let bot = start(&store, &chat, "2011-11-01T20:30:00Z", QUICK);
+    idle(&bot, Duration::from_secs(1)).await;
+    let later = QUICK
+        .replace("id: quick", "id: later")
+        .replace("2011-11-01 20:00", "2011-11-08 20:00");
+    bot.schedule.send(schedule(&later)).unwrap();
+    idle(&bot, Duration::from_secs(1)).await;
+    bot.stop().await;
+    let lines = logs.lines("next debate", &[("debate", "later")]);
+    assert_eq!(lines.len(), 1, "{}", logs.text());
+    assert!(
+        lines[0].contains("at=Tue 8 Nov 2011 20:00 London · 15:00 New York"),
+        "{}",
+        lines[0]
+    );
+}
