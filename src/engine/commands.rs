@@ -80,7 +80,7 @@ impl<C: Chat> Engine<C> {
                 .any(|d| {
                     d.organisers
                         .iter()
-                        .any(|o| o.eq_ignore_ascii_case(&sender.id))
+                        .any(|o| self.chat.same_user(room, o, &sender.id))
                 });
         listed || self.chat.is_moderator(room, &sender.id).await
     }
