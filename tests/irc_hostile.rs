@@ -146,6 +146,7 @@ async fn a_command_flood_never_stops_reading_and_every_answer_is_stored() {
     question(&mut alice, &bot, &chan, 1, &podium).await;
 
     let flood = format!("PRIVMSG {chan} :!help\r\n").repeat(3000);
+    let began = tokio::time::Instant::now();
     mallory.send_bytes(flood.as_bytes()).await;
     // Answers for 20 s (two of the server's PINGs), then 10 s more.
     let n = 40;
@@ -156,6 +157,16 @@ async fn a_command_flood_never_stops_reading_and_every_answer_is_stored() {
     tokio::time::sleep(Duration::from_secs(10)).await;
 
     let got = stored(&podium, "flood", 1, n, Duration::from_secs(240)).await;
+    let answered = alice
+        .history()
+        .iter()
+        .filter(|m| m.is_notice(&bot, &chan) && m.text().starts_with("!help"))
+        .count();
+    println!(
+        "flood: 3,000 !help; {n} answers stored {:?} after the flood began; \
+         {answered} !help answered",
+        began.elapsed()
+    );
     let mut bodies: Vec<String> = got.into_iter().map(|(b, _)| b).collect();
     bodies.sort_by_key(|b| b.rsplit(' ').next().and_then(|n| n.parse::<u32>().ok()));
     let expected: Vec<String> = (1..=n).map(|i| format!("A1: answer {i}")).collect();

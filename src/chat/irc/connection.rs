@@ -169,14 +169,7 @@ impl<'a> Connection<'a> {
         loop {
             let in_engine = self.events.max_capacity() - self.events.capacity();
             let (ready, held) = (self.inbox.ready(in_engine), self.inbox.held(in_engine));
-            if self.inbox.full() != paused {
-                paused = !paused;
-                tracing::warn!(
-                    waiting = self.inbox.len(),
-                    paused,
-                    "the engine is not taking what people say on IRC; reading paused until it does"
-                );
-            }
+            paused = self.pause_if_full(paused);
             tokio::select! {
                 next = self.session.stream.next(), if !paused => match next {
                     Some(Ok(m)) => self.handle(m),
@@ -219,6 +212,21 @@ impl<'a> Connection<'a> {
                 }
             }
         }
+    }
+
+    /// Whether reading must pause (past the inbox's bound, which only an
+    /// engine that stores nothing lets happen); says so when it changes.
+    fn pause_if_full(&self, paused: bool) -> bool {
+        let full = self.inbox.full();
+        if full && !paused {
+            tracing::warn!(
+                waiting = self.inbox.len(),
+                "the engine is not taking what people say on IRC; reading paused until it does"
+            );
+        } else if paused && !full {
+            tracing::info!(waiting = self.inbox.len(), "reading from IRC again");
+        }
+        full
     }
 
     pub(super) fn nick(&self) -> String {
