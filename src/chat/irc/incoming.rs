@@ -125,12 +125,14 @@ impl Connection<'_> {
         if write(&self.chat.shared.members).mode(channel, changes) {
             return;
         }
-        write(&self.chat.shared.members).refreshing(channel);
-        self.queue(
-            Lane::Control,
-            "",
-            vec![Command::NAMES(Some(channel.to_owned()), None).into()],
-        );
+        if write(&self.chat.shared.members).refreshing(channel) {
+            // Not urgent: after the posts.
+            self.queue(
+                Lane::Answer,
+                "",
+                vec![Command::NAMES(Some(channel.to_owned()), None).into()],
+            );
+        }
     }
 
     fn numeric(&mut self, m: &Message) {

@@ -168,12 +168,17 @@ impl Members {
         self.channels.insert(self.key(name), channel);
     }
 
-    /// Podium asked for `channel`'s NAMES again: the answer replaces what
-    /// is known.
-    pub fn refreshing(&mut self, channel: &str) {
+    /// Podium is to ask for `channel`'s NAMES again: the answer replaces
+    /// what is known. False when an answer is awaited already (a flood of
+    /// MODE lines asks once).
+    pub fn refreshing(&mut self, channel: &str) -> bool {
         let key = self.key(channel);
-        if let Some(c) = self.channels.get_mut(&key) {
-            c.refreshing = true;
+        match self.channels.get_mut(&key) {
+            Some(c) if !c.refreshing => {
+                c.refreshing = true;
+                true
+            }
+            _ => false,
         }
     }
 
@@ -368,8 +373,9 @@ mod tests {
         // A mode the server never described.
         assert!(!m.mode("#d", &[(true, 'Z', None)]));
         assert!(!m.is_operator("#d", "bob"));
-        // NAMES asked again replaces the list.
-        m.refreshing("#d");
+        // NAMES asked again (once) replaces the list.
+        assert!(m.refreshing("#d"));
+        assert!(!m.refreshing("#d"));
         m.names("#d", "podium @bob");
         m.end_of_names("#d", "podium");
         assert!(m.is_operator("#d", "bob"));
