@@ -55,6 +55,19 @@
 #   The one departure from Debian in every mode: localmax/globalmax (3
 #   clients per address in Debian's file) are 1000, since every test
 #   client comes from 127.0.0.1.
+# - IRCD_SERVICES=yes: accounts without a services package. The server
+#   also listens for one server link on 127.0.0.1:IRCD_LINK_PORT (0, the
+#   default, picks a free port; printed as IRCD_LINK_ADDR), with the
+#   password `linkpass`, for `services.localhost` (SID 0AA, U-lined), and
+#   loads services_account: a test links in as that server (InspIRCd's
+#   protocol 1205: CAPAB START 1205 / CAPAB END / SERVER services.localhost
+#   linkpass 0 0AA :Services / BURST <unix time> / ENDBURST) and logs users
+#   in with `:0AA METADATA <uid> accountname :<account>`, after which their
+#   messages carry `account=<account>` (account-tag) as with real services.
+# - IRCD_PINGFREQ (seconds, default 120): how often the server PINGs each
+#   client; one that has not answered by the next PING is disconnected
+#   ("Ping timeout"). A short one shows within seconds a client that
+#   stopped reading.
 # - No ident (the module is not loaded), no reverse DNS
 #   (resolvehostnames="no"); still, InspIRCd completes a registration at
 #   its once-a-second tick, so a client gets its 001 about 1 s after
@@ -74,6 +87,9 @@ DATA=${IRCD_DATA:-$BASE/ircd-data}
 PORT=${IRCD_PORT:-6667}
 TLS_PORT=${IRCD_TLS_PORT:-6697}
 FLOOD=${IRCD_FLOOD:-relaxed}
+PINGFREQ=${IRCD_PINGFREQ:-120}
+SERVICES=${IRCD_SERVICES:-no}
+LINK_PORT=${IRCD_LINK_PORT:-0}
 WAIT_S=${IRCD_WAIT_S:-30}
 INSPIRCD=${INSPIRCD:-/usr/sbin/inspircd}
 PY=${PYTHON:-python3}
@@ -132,6 +148,15 @@ print(a.getsockname()[1], b.getsockname()[1])')
 fi
 echo "$PORT" > "$DATA/port"
 echo "$TLS_PORT" > "$DATA/tls-port"
+if [ "$SERVICES" = yes ]; then
+  if [ "$LINK_PORT" = 0 ] && [ -f "$DATA/link-port" ]; then LINK_PORT=$(cat "$DATA/link-port"); fi
+  if [ "$LINK_PORT" = 0 ]; then
+    LINK_PORT=$("$PY" -c '
+import socket
+a = socket.socket(); a.bind(("127.0.0.1", 0)); print(a.getsockname()[1])')
+  fi
+  echo "$LINK_PORT" > "$DATA/link-port"
+fi
 
 # 3. A self-signed certificate, made once per data dir.
 if [ ! -f "$DATA/cert.pem" ] || [ ! -f "$DATA/key.pem" ]; then
@@ -151,7 +176,7 @@ case "$FLOOD" in
   *) log "unknown IRCD_FLOOD=$FLOOD (relaxed, strict or strict-nofakelag)"; exit 2 ;;
 esac
 cat > "$DATA/inspircd.conf" <<EOF
-# Written by scripts/ircd-up.sh (IRCD_FLOOD=$FLOOD); rewritten at each start.
+# Written by scripts/ircd-up.sh (IRCD_FLOOD=$FLOOD, IRCD_PINGFREQ=$PINGFREQ); rewritten at each start.
 <config format="xml">
 <server name="irc.localhost" description="Podium test server" network="PodiumTest">
 <admin name="Podium tests" nick="admin" email="admin@localhost">
@@ -170,7 +195,7 @@ cat > "$DATA/inspircd.conf" <<EOF
 # Debian's connect class (timeout, pingfreq, queues, flood) as IRCD_FLOOD says;
 # no ident, no reverse DNS: registration is immediate.
 <connect name="main" allow="*"
-         timeout="60" pingfreq="120"
+         timeout="60" pingfreq="$PINGFREQ"
          $FLOOD_ATTRS
          localmax="1000" globalmax="1000" maxchans="200" limit="5000"
          resolvehostnames="no" useident="no">
@@ -215,6 +240,18 @@ cat > "$DATA/inspircd.conf" <<EOF
 <chanhistory maxlines="100" notice="yes" bots="yes">
 EOF
 
+if [ "$SERVICES" = yes ]; then
+  cat >> "$DATA/inspircd.conf" <<EOF
+# IRCD_SERVICES=yes: a stand-in for services links in here and sets accounts.
+<module name="spanningtree">
+<module name="services_account">
+<bind address="127.0.0.1" port="$LINK_PORT" type="servers">
+<link name="services.localhost" ipaddr="127.0.0.1" port="$LINK_PORT" allowmask="127.0.0.0/8"
+      sendpass="linkpass" recvpass="linkpass">
+<uline server="services.localhost" silent="yes">
+EOF
+fi
+
 # 5. Start, unless it is already running.
 if [ -f "$DATA/inspircd.pid" ] && kill -0 "$(cat "$DATA/inspircd.pid")" 2>/dev/null; then
   log "already running (pid $(cat "$DATA/inspircd.pid")), with the flood mode it was started with"
@@ -255,3 +292,4 @@ echo "IRCD_PORT=$PORT"
 echo "IRCD_TLS_PORT=$TLS_PORT"
 echo "IRCD_ADDR=127.0.0.1:$PORT"
 echo "IRCD_TLS_ADDR=127.0.0.1:$TLS_PORT"
+if [ "$SERVICES" = yes ]; then echo "IRCD_LINK_ADDR=127.0.0.1:$LINK_PORT"; fi

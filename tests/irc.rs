@@ -5,6 +5,8 @@
 //! limits). Participants are the tests' own raw-socket clients
 //! (tests/support/irc.rs), not the `irc` crate the bot uses.
 
+#[path = "support/irc_podium.rs"]
+mod irc_podium;
 #[path = "support/irc.rs"]
 mod irc_support;
 #[path = "support/matrix.rs"]
@@ -14,181 +16,9 @@ mod support;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use irc_support::{Client, Ircd, Message, ircd, start_ircd, unique_nick};
+use irc_podium::*;
+use irc_support::{Client, Message, ircd, start_ircd, unique_nick};
 use matrix_support::{Person, Podium, bodies, posts_of, synapse, unique};
-use serde_json::Value;
-
-const CAPS: &[&str] = &["message-tags", "server-time"];
-
-/// A schedule of one debate `id` in `rooms` (as written in the YAML),
-/// starting `in_seconds` from now (London time, to the second), lasting
-/// `duration`, with a reminder 5 s before, `questions` as (text, offset),
-/// and `organisers`.
-fn debate(
-    id: &str,
-    rooms: &[&str],
-    organisers: &[&str],
-    in_seconds: i64,
-    duration: &str,
-    questions: &[(&str, &str)],
-) -> (String, DateTime<Utc>) {
-    let start = Utc::now() + chrono::Duration::seconds(in_seconds);
-    let local = start.with_timezone(&chrono_tz::Europe::London);
-    let quote = |items: &[&str]| {
-        items
-            .iter()
-            .map(|i| yaml_str(i))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let mut yaml = format!(
-        "timezone: Europe/London\nzones: [Europe/London, America/New_York]\n\
-         debates:\n  - id: {id}\n    title: Live test\n    starts: {}\n    duration: {duration}\n\
-         \x20   remind: [5s]\n    rooms: [{}]\n    organisers: [{}]\n    questions:\n",
-        local.format("%Y-%m-%d %H:%M:%S"),
-        quote(rooms),
-        quote(organisers),
-    );
-    for (text, at) in questions {
-        yaml.push_str(&format!("      - {{text: {}, at: {at}}}\n", yaml_str(text)));
-    }
-    (yaml, start)
-}
-
-/// `text` as a single-quoted YAML scalar.
-fn yaml_str(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
-}
-
-/// `podium run` on `server` as `nick`, hosting `yaml`, plain TCP.
-fn podium_on(server: &Ircd, nick: &str, yaml: &str) -> Podium {
-    let mut podium = Podium::bare(yaml);
-    podium.env("PODIUM_IRC_SERVER", &server.addr);
-    podium.env("PODIUM_IRC_TLS", "false");
-    podium.env("PODIUM_IRC_NICK", nick);
-    podium
-}
-
-/// A person reads a question before answering it. An untagged answer
-/// goes to the latest question the bot knows was posted when the answer was
-/// sent, and the bot learns that a post went out when the server echoes it:
-/// an answer sent within milliseconds of the question (which only a test
-/// can do) may still go to the one before.
-async fn typing() {
-    tokio::time::sleep(Duration::from_millis(500)).await;
-}
-
-/// A channel name no other test uses.
-fn channel(base: &str) -> String {
-    format!("#{}", unique_nick(base))
-}
-
-/// `text` without IRC formatting codes (bold, colours...).
-fn plain(text: &str) -> String {
-    text.chars()
-        .filter(|c| !matches!(c, '\x02' | '\x03' | '\x0f' | '\x16' | '\x1d' | '\x1f'))
-        .collect()
-}
-
-/// The bot's PRIVMSGs to `channel` so far, as plain text.
-fn said_by(client: &mut Client, bot: &str, channel: &str) -> Vec<String> {
-    client
-        .privmsgs_from(bot, channel)
-        .iter()
-        .map(|m| plain(m.text()))
-        .collect()
-}
-
-/// Waits for the bot's question `n` in `channel`; returns its first line.
-/// A timeout fails the test with the bot's log.
-async fn question(
-    client: &mut Client,
-    bot: &str,
-    channel: &str,
-    n: u32,
-    podium: &Podium,
-) -> Message {
-    let label = format!("Q{n}:");
-    let (b, c) = (bot.to_owned(), channel.to_owned());
-    client
-        .try_wait_for(support::WAIT, move |m| {
-            m.is_privmsg(&b, &c) && plain(m.text()).starts_with(&label)
-        })
-        .await
-        .unwrap_or_else(|| {
-            panic!(
-                "no Q{n} from {bot} in {channel}; it saw:\n{}\n{}",
-                client_lines(client),
-                podium.logs()
-            )
-        })
-}
-
-/// The lines `client` received, for failure reports.
-fn client_lines(client: &mut Client) -> String {
-    client
-        .history()
-        .iter()
-        .map(|m| m.raw.clone())
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// How many of the bot's lines in `channel` start with `Q<n>:`, for each
-/// question that was posted.
-fn question_counts(lines: &[String]) -> Vec<(u32, usize)> {
-    let mut counts: Vec<(u32, usize)> = Vec::new();
-    for line in lines {
-        let Some(n) = line
-            .strip_prefix('Q')
-            .and_then(|rest| rest.split_once(':'))
-            .and_then(|(n, _)| n.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        match counts.iter_mut().find(|(q, _)| *q == n) {
-            Some((_, c)) => *c += 1,
-            None => counts.push((n, 1)),
-        }
-    }
-    counts
-}
-
-/// The replies under question `n` of a JSON transcript: (author, body,
-/// network, attributed_by).
-fn answers(t: &Value, n: u64) -> Vec<(String, String, String, String)> {
-    t["questions"]
-        .as_array()
-        .expect("questions")
-        .iter()
-        .find(|q| q["number"] == n)
-        .map(|q| {
-            q["replies"]
-                .as_array()
-                .expect("replies")
-                .iter()
-                .map(|r| {
-                    let s = |k: &str| r[k].as_str().unwrap_or("").to_owned();
-                    (s("author"), s("body"), s("network"), s("attributed_by"))
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// Waits until the bot has joined `channel` (as `client`, in it, sees).
-async fn bot_joins(client: &mut Client, bot: &str, channel: &str, podium: &Podium) {
-    let (b, c) = (bot.to_owned(), channel.to_owned());
-    if client
-        .try_wait_for(support::WAIT, move |m| {
-            m.is("JOIN") && m.is_from(&b) && m.target().eq_ignore_ascii_case(&c)
-        })
-        .await
-        .is_none()
-    {
-        panic!("{bot} did not join {channel}\n{}", podium.logs());
-    }
-}
 
 /// A 2,000-character question in several scripts (every character after
 /// the ASCII ones takes 2 to 4 bytes): longer than any IRC line.
@@ -239,6 +69,10 @@ async fn a_debate_in_an_irc_channel() {
         Client::connect_caps(&server.addr, &guest, CAPS),
         Client::connect_caps(&server.addr, &listed, CAPS),
     );
+    // Carol is logged in to her account (named as her nick): the server
+    // tags her messages with it.
+    server.services().login(&listed, &listed);
+    alice.wait_account(&listed, &listed).await;
     // The first to join is the channel's operator.
     alice.join(&chan).await;
     bob.join(&chan).await;
@@ -314,7 +148,8 @@ async fn a_debate_in_an_irc_channel() {
     );
     assert_eq!(refusal.tag("+draft/reply"), skip.msgid(), "{}", refusal.raw);
 
-    // A listed organiser's (by nick: this server has no accounts) works:
+    // A listed organiser's (by account: this server tags messages with
+    // them) works:
     // Q2 comes now, not a minute after Q1.
     carol.privmsg(&chan, "!skip").await;
     let q2 = question(&mut alice, &bot, &chan, 2, &podium).await;
@@ -425,7 +260,7 @@ async fn a_debate_in_an_irc_channel() {
         irc(&guest, "and who admits mistakes", "reply"),
     ];
     expected.sort();
-    assert_eq!(q1_answers, expected, "{t:#}");
+    assert_eq!(q1_answers, expected, "{t:#}\n{}", podium.logs());
     assert_eq!(
         answers(&t, 2),
         vec![irc(&guest, "someone who listens", "latest")],

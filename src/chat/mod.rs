@@ -162,6 +162,24 @@ pub trait Chat: Send + Sync + 'static {
     fn max_chars(&self, _room: &Room, _kind: Option<PostKind>) -> Option<usize> {
         None
     }
+
+    /// Whether `listed` (an organiser as the schedule writes it, such as
+    /// `irc:org[a]`) names the sender `sender_id`. Networks compare names
+    /// their own way (IRC servers fold `[]\~` to `{}|^` under their
+    /// CASEMAPPING); the default ignores ASCII case only.
+    fn same_user(&self, _room: &Room, listed: &str, sender_id: &str) -> bool {
+        listed.eq_ignore_ascii_case(sender_id)
+    }
+}
+
+/// Whether a message's text is a command (`!` then a letter, after
+/// leading spaces), as the engine reads it. Networks use it to shed a
+/// flood of commands before it reaches the engine, never an answer; the
+/// engine's parser starts from the same test, so the two cannot disagree.
+pub fn is_command(body: &str) -> bool {
+    body.trim_start()
+        .strip_prefix('!')
+        .is_some_and(|rest| rest.starts_with(char::is_alphabetic))
 }
 
 /// `wait`, give or take a quarter, so restarted bots do not retry in step.

@@ -112,4 +112,13 @@ impl Chat for Router {
             _ => None,
         }
     }
+
+    fn same_user(&self, room: &Room, listed: &str, sender_id: &str) -> bool {
+        match room.network() {
+            Network::Console if let Some(c) = &self.console => c.same_user(room, listed, sender_id),
+            Network::Matrix if let Some(m) = &self.matrix => m.same_user(room, listed, sender_id),
+            Network::Irc if let Some(i) = &self.irc => i.same_user(room, listed, sender_id),
+            _ => listed.eq_ignore_ascii_case(sender_id),
+        }
+    }
 }

@@ -75,10 +75,10 @@ impl Command {
     /// command and the rest are its arguments; an unknown word is
     /// `Some(Ok(Command::Unknown(..)))`, bad arguments are `Some(Err(..))`.
     pub fn parse(body: &str) -> Option<Result<Command, CommandError>> {
-        let after_bang = body.trim().strip_prefix('!')?;
-        if !after_bang.starts_with(char::is_alphabetic) {
+        if !crate::chat::is_command(body) {
             return None;
         }
+        let after_bang = body.trim().strip_prefix('!')?;
         let word_end = after_bang
             .find(char::is_whitespace)
             .unwrap_or(after_bang.len());
@@ -190,6 +190,34 @@ fn date_word(word: &str) -> Option<Result<NaiveDate, CommandError>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_parser_and_the_networks_agree_on_what_is_a_command() {
+        // The IRC adapter sheds floods of what `is_command` calls commands,
+        // never anything else: the two must not disagree.
+        for body in [
+            "!help",
+            "  !next  ",
+            "!Skip",
+            "!transcript x 2011-11-01",
+            "!émoi",
+            "!ask",
+            "!!!",
+            "!1",
+            "! help",
+            "!",
+            "",
+            "A1: !help",
+            "help!",
+            "\t!end",
+        ] {
+            assert_eq!(
+                Command::parse(body).is_some(),
+                crate::chat::is_command(body),
+                "{body:?}"
+            );
+        }
+    }
 
     fn ok(command: Command) -> Option<Result<Command, CommandError>> {
         Some(Ok(command))

@@ -14,7 +14,7 @@ use tokio::time::Instant;
 use super::answers::Answer;
 use super::command::{Command, CommandError};
 use super::limits::{self, Verdict};
-use super::links::{self, lists_organiser};
+use super::links;
 use super::occurrences::OccKey;
 use super::posting::Prepared;
 use super::timeline::{self, Item};
@@ -124,7 +124,7 @@ impl<C: Chat> Engine<C> {
             .debates
             .iter()
             .filter(|d| d.rooms.contains(room))
-            .any(|d| lists_organiser(d, sender));
+            .any(|d| self.lists_organiser(room, d, sender));
         listed || self.chat.is_moderator(room, &sender.id).await
     }
 

@@ -11,11 +11,22 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::Engine;
 use super::commands::Here;
-use crate::chat::{Chat, Sender};
+use crate::chat::{Chat, Room, Sender};
 use crate::schedule::Debate;
 use crate::store::OccurrenceRow;
 
 impl<C: Chat> Engine<C> {
+    /// Whether `debate` lists `sender` among its organisers, as the network
+    /// of `room` compares names (IRC's CASEMAPPING); only a sender the
+    /// network vouches for can match.
+    pub(super) fn lists_organiser(&self, room: &Room, debate: &Debate, sender: &Sender) -> bool {
+        sender.verified
+            && debate
+                .organisers
+                .iter()
+                .any(|o| self.chat.same_user(room, o, &sender.id))
+    }
+
     /// `!transcript [DEBATE] [DATE]`: the link, for the named debate, else
     /// the room's running one, else the latest that has started here.
     pub(super) async fn transcript(
@@ -39,7 +50,7 @@ impl<C: Chat> Engine<C> {
         let held_here = scheduled.is_some_and(|d| d.rooms.contains(here.room));
         Ok(match found {
             Some(occ) if held_here || !is_private(&occ, scheduled) => self.link_answer(here, &occ),
-            Some(_) if scheduled.is_some_and(|d| lists_organiser(d, here.sender)) => format!(
+            Some(_) if scheduled.is_some_and(|d| self.lists_organiser(here.room, d, here.sender)) => format!(
                 "`{id}` is private: I give its link only in its own rooms, \
                  so that nobody else here reads it. Ask there."
             ),
@@ -116,16 +127,6 @@ pub(super) fn next(here: &Here<'_>, now: DateTime<Utc>) -> String {
 /// private since): either way its link is not for other rooms.
 fn is_private(occ: &OccurrenceRow, scheduled: Option<&Debate>) -> bool {
     !occ.public || scheduled.is_some_and(|d| !d.public)
-}
-
-/// The schedule lists the sender, vouched for by the network, among the
-/// debate's organisers.
-pub(super) fn lists_organiser(debate: &Debate, sender: &Sender) -> bool {
-    sender.verified
-        && debate
-            .organisers
-            .iter()
-            .any(|o| o.eq_ignore_ascii_case(&sender.id))
 }
 
 fn actual_start(occ: &OccurrenceRow) -> DateTime<Utc> {

@@ -52,34 +52,54 @@ pub struct Ircd {
     /// TLS connections (self-signed certificate for `localhost`):
     /// `127.0.0.1:PORT`.
     pub tls_addr: String,
+    /// Where a stand-in for services links in (`IRCD_SERVICES=yes`; see
+    /// [`Services`]).
+    pub link_addr: Option<String>,
     /// Its data dir: config, certificate (`cert.pem`), logs, ports.
     pub dir: PathBuf,
     /// Its flood protection (`relaxed`, `strict` or `strict-nofakelag`).
     pub flood: String,
+    /// Other settings of `scripts/ircd-up.sh` it was started with.
+    pub settings: Vec<(String, String)>,
+    services: OnceLock<Services>,
 }
 
-/// Starts the binary's IRC server on first use (relaxed flood limits).
+/// Starts the binary's IRC server on first use (relaxed flood limits,
+/// with a link for [`Services`]).
 pub fn ircd() -> &'static Ircd {
     static IRCD: OnceLock<Ircd> = OnceLock::new();
-    IRCD.get_or_init(|| start_ircd("relaxed"))
+    IRCD.get_or_init(|| start_ircd_with("relaxed", &[("IRCD_SERVICES", "yes")]))
 }
 
 /// Another IRC server of this test binary, on free ports, with the flood
 /// protection `flood` (see `scripts/ircd-up.sh`): `relaxed`, `strict`
 /// (Debian's defaults: fakelag) or `strict-nofakelag` ("Excess Flood").
 pub fn start_ircd(flood: &str) -> Ircd {
+    start_ircd_with(flood, &[])
+}
+
+/// [`start_ircd`] with more of `scripts/ircd-up.sh`'s settings, such as
+/// `("IRCD_PINGFREQ", "10")`.
+pub fn start_ircd_with(flood: &str, settings: &[(&str, &str)]) -> Ircd {
     static N: AtomicU32 = AtomicU32::new(0);
     let dir = std::env::temp_dir().join(format!(
         "podium-ircd-{}-{flood}-{}",
         std::process::id(),
         N.fetch_add(1, Ordering::SeqCst)
     ));
-    let (addr, tls_addr) = ircd_up(&dir, flood);
+    let settings: Vec<(String, String)> = settings
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    let (addr, tls_addr, link_addr) = ircd_up(&dir, flood, &settings);
     Ircd {
         addr,
         tls_addr,
+        link_addr,
         dir,
         flood: flood.to_owned(),
+        settings,
+        services: OnceLock::new(),
     }
 }
 
@@ -113,7 +133,7 @@ impl Ircd {
     /// remembers them), same flood protection. Nothing survives a restart:
     /// channels, their modes and opers are gone.
     pub fn start_again(&self) {
-        let (addr, tls_addr) = ircd_up(&self.dir, &self.flood);
+        let (addr, tls_addr, _) = ircd_up(&self.dir, &self.flood, &self.settings);
         assert_eq!(addr, self.addr, "InspIRCd came back on another port");
         assert_eq!(tls_addr, self.tls_addr);
     }
@@ -142,10 +162,16 @@ fn port_of(addr: &str) -> u16 {
 }
 
 /// `scripts/ircd-up.sh` on `dir`, on free ports, stopped (and `dir`
-/// deleted) when this test binary exits: its plain and TLS addresses.
-fn ircd_up(dir: &Path, flood: &str) -> (String, String) {
+/// deleted) when this test binary exits: its plain, TLS and services link
+/// addresses.
+fn ircd_up(
+    dir: &Path,
+    flood: &str,
+    settings: &[(String, String)],
+) -> (String, String, Option<String>) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/ircd-up.sh");
     let out = Command::new(&script)
+        .envs(settings.iter().map(|(k, v)| (k, v)))
         .env("IRCD_DATA", dir)
         .env("IRCD_PORT", "0")
         .env("IRCD_TLS_PORT", "0")
@@ -164,7 +190,11 @@ fn ircd_up(dir: &Path, flood: &str) -> (String, String) {
             .unwrap_or_else(|| panic!("scripts/ircd-up.sh printed no {key}: {stdout}"))
             .to_owned()
     };
-    (value("IRCD_ADDR"), value("IRCD_TLS_ADDR"))
+    let link = stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("IRCD_LINK_ADDR="))
+        .map(str::to_owned);
+    (value("IRCD_ADDR"), value("IRCD_TLS_ADDR"), link)
 }
 
 /// A nick no other client of this test binary uses: `base` and a number
@@ -1010,5 +1040,190 @@ impl ServerCertVerifier for AnyCertificate {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// A stand-in for services, for accounts on a test server started with
+/// `IRCD_SERVICES=yes` ([`ircd`] is): it links in as the U-lined server
+/// `services.localhost` (InspIRCd's server protocol 1205) and logs users
+/// in to accounts as NickServ would, so their messages carry
+/// `account=NAME` (account-tag) and WHOIS shows it. Nothing else of
+/// services: no NickServ to talk to, no ChanServ.
+///
+/// The link runs on a thread of its own, for as long as the test binary:
+/// a server takes one link of that name at a time, so the tests of a
+/// binary share it ([`Ircd::services`]), and each test has its own tokio
+/// runtime, which ends with the test.
+pub struct Services {
+    logins: mpsc::UnboundedSender<(String, String)>,
+}
+
+impl Services {
+    fn link(addr: &str) -> Services {
+        let (logins, rx) = mpsc::unbounded_channel();
+        let (linked_tx, linked) = std::sync::mpsc::channel();
+        let addr = addr.to_owned();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime for the services link");
+            rt.block_on(run_link(&addr, rx, linked_tx));
+        });
+        match linked.recv_timeout(WAIT) {
+            Ok(Ok(())) => Services { logins },
+            Ok(Err(why)) => panic!("services cannot link: {why}"),
+            Err(_) => panic!("services: no answer to the link within {WAIT:?}"),
+        }
+    }
+
+    /// Logs `nick` (connected, or about to be) in to `account`. The
+    /// server applies it when it reads the line: [`Client::wait_account`]
+    /// waits for that.
+    pub fn login(&self, nick: &str, account: &str) {
+        self.logins
+            .send((nick.to_owned(), account.to_owned()))
+            .expect("the services link is up");
+    }
+}
+
+impl Ircd {
+    /// The stand-in for services linked to this server (started with
+    /// `IRCD_SERVICES=yes`), linked on first use.
+    pub fn services(&self) -> &Services {
+        let addr = self
+            .link_addr
+            .as_deref()
+            .expect("a server started with IRCD_SERVICES=yes");
+        self.services.get_or_init(|| Services::link(addr))
+    }
+}
+
+/// The services link: the handshake, then the server's PINGs answered, each
+/// user's UID learnt, and logins sent once the user's UID is known.
+async fn run_link(
+    addr: &str,
+    mut logins: mpsc::UnboundedReceiver<(String, String)>,
+    linked: std::sync::mpsc::Sender<Result<(), String>>,
+) {
+    let tcp = match TcpStream::connect(addr).await {
+        Ok(t) => t,
+        Err(e) => {
+            let _ = linked.send(Err(format!("{addr}: {e}")));
+            return;
+        }
+    };
+    let (read, mut write) = tcp.into_split();
+    let hello = "CAPAB START 1205\nCAPAB CAPABILITIES :PROTOCOL=1205\nCAPAB END\n\
+                 SERVER services.localhost linkpass 0 0AA :Podium test services\n";
+    let _ = write.write_all(hello.as_bytes()).await;
+    let mut lines = BufReader::new(read).lines();
+    let mut uids: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    let mut pending: Vec<(String, String)> = Vec::new();
+    loop {
+        let out = tokio::select! {
+            line = lines.next_line() => match line {
+                Ok(Some(line)) => link_line(&line, &mut uids, &linked),
+                _ => {
+                    let _ = linked.send(Err("the server closed the link".into()));
+                    return;
+                }
+            },
+            login = logins.recv() => match login {
+                Some(l) => {
+                    pending.push(l);
+                    String::new()
+                }
+                None => return,
+            },
+        };
+        let mut out = out;
+        pending.retain(
+            |(nick, account)| match uids.get(&nick.to_ascii_lowercase()) {
+                Some(uid) => {
+                    out.push_str(&format!(":0AA METADATA {uid} accountname :{account}\n"));
+                    false
+                }
+                None => true,
+            },
+        );
+        if !out.is_empty() && write.write_all(out.as_bytes()).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// One line from the server on the services link; returns what to answer.
+fn link_line(
+    line: &str,
+    uids: &mut std::collections::HashMap<String, String>,
+    linked: &std::sync::mpsc::Sender<Result<(), String>>,
+) -> String {
+    let words: Vec<&str> = line.split(' ').collect();
+    // `:SID COMMAND ...` once linked; `COMMAND ...` before.
+    let (source, rest) = match words.split_first() {
+        Some((w, rest)) if w.starts_with(':') => (&w[1..], rest),
+        _ => ("", &words[..]),
+    };
+    let (command, args) = rest.split_first().map_or(("", &[][..]), |(c, a)| (*c, a));
+    match command {
+        "SERVER" => {
+            let _ = linked.send(Ok(()));
+            format!("BURST {}\nENDBURST\n", Utc::now().timestamp())
+        }
+        "ERROR" => {
+            let _ = linked.send(Err(line.to_owned()));
+            String::new()
+        }
+        "PING" => format!(":0AA PONG {source}\n"),
+        // :SID UID uid ts nick host dhost ident ip signon modes :gecos
+        "UID" if args.len() > 2 => {
+            uids.insert(args[2].to_ascii_lowercase(), args[0].to_owned());
+            String::new()
+        }
+        // :UID NICK newnick ts
+        "NICK" if !args.is_empty() => {
+            uids.retain(|_, uid| uid != source);
+            uids.insert(args[0].to_ascii_lowercase(), source.to_owned());
+            String::new()
+        }
+        "QUIT" => {
+            uids.retain(|_, uid| uid != source);
+            String::new()
+        }
+        _ => String::new(),
+    }
+}
+
+impl Client {
+    /// Waits until the server says (WHOIS) that `nick` is logged in to
+    /// `account`.
+    pub async fn wait_account(&mut self, nick: &str, account: &str) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            self.drain();
+            let from = self.lines.len();
+            self.send_raw(&format!("WHOIS {nick}")).await;
+            let n = nick.to_owned();
+            self.wait_for("the end of WHOIS", move |m| {
+                m.is("318") && m.params.get(1).is_some_and(|p| p.eq_ignore_ascii_case(&n))
+            })
+            .await;
+            let logged = self.lines[from..].iter().any(|m| {
+                m.is("330")
+                    && m.params
+                        .get(1)
+                        .is_some_and(|p| p.eq_ignore_ascii_case(nick))
+                    && m.params.get(2).is_some_and(|a| a == account)
+            });
+            if logged {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{nick} was never logged in to {account}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 }

@@ -13,6 +13,11 @@ const BOLD: char = '\x02';
 /// The most lines one post may take: a flood of hundreds of lines (a
 /// 100 KB `!ask`) would hold up every other post for minutes.
 pub const MAX_LINES: usize = 30;
+/// The most lines of an announcement (reminder, intro, closing, link):
+/// two channels' intros must not hold up the questions that follow.
+pub const ANNOUNCEMENT_LINES: usize = 4;
+/// The most lines of an answer to a command (`!help` takes 7).
+pub const ANSWER_LINES: usize = 10;
 
 /// Bytes a line may have on the wire, CRLF included (RFC 1459 and every
 /// server since).
@@ -45,12 +50,40 @@ pub fn budget(nick: &str, mask: usize, command: &str, target: &str) -> usize {
     LINE_BYTES.saturating_sub(overhead).max(16)
 }
 
+/// The most lines a post of `kind` may take (`None`: an answer to a
+/// command).
+pub fn most_lines(kind: Option<PostKind>) -> usize {
+    match kind {
+        Some(PostKind::Question) => MAX_LINES,
+        Some(_) => ANNOUNCEMENT_LINES,
+        None => ANSWER_LINES,
+    }
+}
+
+/// The longest text, in characters, that fits [`most_lines`] lines of
+/// `budget` bytes: a question's characters are counted at 4 bytes (any
+/// character fits), an announcement's and an answer's at 2 (Latin,
+/// Greek, Cyrillic, Arabic, Hebrew... fit; Chinese or Japanese at the
+/// limit takes half as many lines again and is cut), so plain English
+/// takes half the lines or less. The engine shortens a longer
+/// announcement and refuses a longer `!ask`; [`split`] cuts whatever still
+/// does not fit.
+pub fn max_chars(budget: usize, kind: Option<PostKind>) -> usize {
+    let bytes_per_char = if kind == Some(PostKind::Question) {
+        4
+    } else {
+        2
+    };
+    // A line broken between words loses up to a word's length at its end.
+    most_lines(kind) * budget * 9 / 10 / bytes_per_char
+}
+
 /// Splits `text` into lines of at most `budget` bytes: on its own line
 /// breaks, then between words, and inside a word only when the word alone
 /// is too long, never inside a UTF-8 character. Blank lines are dropped
 /// (IRC cannot send them), as are characters no IRC line may carry. At
-/// most [`MAX_LINES`]; a longer text ends with a note that it was cut.
-pub fn split(text: &str, budget: usize) -> Vec<String> {
+/// most `most` lines; a longer text ends with a note that it was cut.
+pub fn split(text: &str, budget: usize, most: usize) -> Vec<String> {
     let mut out = Vec::new();
     for paragraph in text.split('\n') {
         let clean: String = paragraph
@@ -87,10 +120,11 @@ pub fn split(text: &str, budget: usize) -> Vec<String> {
             out.push(line);
         }
     }
-    if out.len() > MAX_LINES {
-        out.truncate(MAX_LINES);
+    let most = most.max(1);
+    if out.len() > most {
+        out.truncate(most);
         let note = " […]";
-        let last = &mut out[MAX_LINES - 1];
+        let last = &mut out[most - 1];
         let keep = floor_char_boundary(last, budget.saturating_sub(note.len()));
         last.truncate(keep);
         last.push_str(note);
@@ -180,7 +214,7 @@ mod tests {
     fn a_long_text_is_split_between_words_into_lines_that_fit() {
         let words: Vec<String> = (0..150).map(|i| format!("wörd{i}")).collect();
         let text = words.join(" ");
-        let lines = split(&text, 100);
+        let lines = split(&text, 100, MAX_LINES);
         assert!(lines.len() > 1);
         for l in &lines {
             assert!(l.len() <= 100, "{} bytes: {l}", l.len());
@@ -193,7 +227,7 @@ mod tests {
     fn a_word_longer_than_a_line_is_cut_between_characters() {
         // Four-byte characters: a cut anywhere but between them breaks one.
         let word = "😀".repeat(100);
-        let lines = split(&word, 50);
+        let lines = split(&word, 50, MAX_LINES);
         for l in &lines {
             assert!(l.len() <= 50);
         }
@@ -204,18 +238,49 @@ mod tests {
     #[test]
     fn line_breaks_start_new_lines_and_blank_lines_are_dropped() {
         assert_eq!(
-            split("one\r\n\ntwo three\n \nfour\0", 400),
+            split("one\r\n\ntwo three\n \nfour\0", 400, MAX_LINES),
             ["one", "two three", "four"]
         );
-        assert!(split("", 400).is_empty());
+        assert!(split("", 400, MAX_LINES).is_empty());
     }
 
     #[test]
     fn a_flood_of_lines_is_cut_with_a_note() {
         let text = "line\n".repeat(100);
-        let lines = split(&text, 400);
+        let lines = split(&text, 400, MAX_LINES);
         assert_eq!(lines.len(), MAX_LINES);
         assert!(lines[MAX_LINES - 1].ends_with("[…]"));
+        let lines = split(&text, 400, ANNOUNCEMENT_LINES);
+        assert_eq!(lines.len(), ANNOUNCEMENT_LINES);
+    }
+
+    #[test]
+    fn a_text_of_max_chars_fits_its_lines_in_any_script() {
+        let budget = budget("podium", UNKNOWN_MASK, "PRIVMSG", "#debates");
+        for kind in [Some(PostKind::Question), Some(PostKind::Intro), None] {
+            let n = max_chars(budget, kind);
+            let words: &[&str] = if kind == Some(PostKind::Question) {
+                &["leadership", "日本語の文章", "Ελληνικά", "x", "🙂🙂"]
+            } else {
+                &["leadership", "Ελληνικά", "русский", "x"]
+            };
+            for word in words {
+                let mut text = String::new();
+                while text.chars().count() < n {
+                    text.push_str(word);
+                    text.push(' ');
+                }
+                let text: String = text.chars().take(n).collect();
+                let lines = split(&text, budget, most_lines(kind));
+                assert!(
+                    !lines.last().unwrap().ends_with("[…]"),
+                    "{kind:?} {word}: cut"
+                );
+            }
+        }
+        // Plain English takes a few lines only.
+        let intro = "word ".repeat(max_chars(budget, Some(PostKind::Intro)) / 5);
+        assert!(split(&intro, budget, MAX_LINES).len() <= 3);
     }
 
     #[test]

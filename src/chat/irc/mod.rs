@@ -12,27 +12,36 @@
 //! Questions and other posts are PRIVMSG; answers to commands are NOTICE,
 //! and Podium never answers a NOTICE, so two bots cannot talk in a loop.
 
+mod caps;
+mod casemap;
 mod connection;
+mod ctcp;
+mod echo;
+mod inbox;
+mod incoming;
 mod lines;
+mod members;
 mod queue;
 mod session;
 
 use std::collections::HashMap;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
-use irc::client::data::AccessLevel;
 use irc::proto::Message;
 use irc::proto::message::Tag;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::{Chat, ChatError, Incoming, Outgoing, Room, jittered};
+use super::{Chat, ChatError, Incoming, Outgoing, PostKind, Room, jittered};
 use crate::config::IrcConfig;
 use crate::domain::Refused;
 use crate::health::Health;
 use crate::schedule::Schedule;
 use crate::store::Store;
-use queue::{Bucket, Job, Link, Queue};
+use casemap::CaseMapping;
+use echo::Aliases;
+use members::Members;
+use queue::{Bucket, Job, Lane, Link, Queue};
 pub use session::OpenError;
 use session::Session;
 
@@ -54,12 +63,30 @@ const LONGEST_WAIT: Duration = Duration::from_secs(60);
 /// What the connection and the engine's sends share.
 #[derive(Default)]
 struct Shared {
-    /// Channels joined now, by lower-case name, as the schedule writes them.
+    /// Channels joined now, by folded name, as the schedule writes them.
     joined: RwLock<HashMap<String, Room>>,
     /// Podium's own nick now, and the length of its `user@host`, once seen.
     me: RwLock<(String, Option<usize>)>,
-    /// The nick each sender id was last seen with (an id may be an account).
+    /// The nick each sender id was last seen with (an id may be an
+    /// account), by folded id.
     nicks: RwLock<HashMap<String, String>>,
+    /// How the server compares names (ISUPPORT `CASEMAPPING`).
+    casemap: RwLock<CaseMapping>,
+    /// Who is in each channel, with which status.
+    members: RwLock<Members>,
+    /// Server ids of posts whose echo came too late, to their local ids.
+    aliases: Arc<Mutex<Aliases>>,
+    /// Joined channels where the server refused a post, and why (by folded
+    /// name): Podium is there but cannot say anything.
+    muted: RwLock<HashMap<String, String>>,
+}
+
+impl Shared {
+    /// `name` as the server compares it (`#Deb[1]` is `#deb{1}` under
+    /// rfc1459).
+    fn fold(&self, name: &str) -> String {
+        read(&self.casemap).fold(name)
+    }
 }
 
 fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
@@ -68,11 +95,6 @@ fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
 
 fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
     lock.write().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// IRC's name for a channel, for comparing (`#Debates` is `#debates`).
-fn fold(name: &str) -> String {
-    name.to_lowercase()
 }
 
 /// The bot's connection to its IRC server, as the engine posts through it.
@@ -156,6 +178,7 @@ impl Irc {
             .await;
             self.link.send_replace(None);
             write(&self.chat.shared.joined).clear();
+            write(&self.chat.shared.muted).clear();
             health.set(NETWORK, false, format!("disconnected: {reason}"));
             tracing::warn!(server = %self.config.server, %reason,
                 "disconnected from IRC; reconnecting");
@@ -203,19 +226,33 @@ impl IrcChat {
         post: Outgoing<'_>,
         link: &Link,
     ) -> Vec<Message> {
-        let (nick, mask) = read(&self.shared.me).clone();
         let text = lines::format(post.body, post.kind);
-        let budget = lines::budget(&nick, mask.unwrap_or(lines::UNKNOWN_MASK), command, channel);
+        let budget = self.budget(channel, command);
         let reply = post
             .reply_to
             .filter(|id| link.tags && !id.starts_with(LOCAL_ID));
-        lines::split(&text, budget)
+        lines::split(&text, budget, lines::most_lines(post.kind))
             .into_iter()
             .filter_map(|line| {
                 let tags = reply.map(|id| vec![Tag("+draft/reply".into(), Some(id.to_owned()))]);
                 Message::with_tags(tags, None, command, vec![channel, &line]).ok()
             })
             .collect()
+    }
+
+    /// Bytes of text a line of `command` to `channel` may carry.
+    fn budget(&self, channel: &str, command: &str) -> usize {
+        let (nick, mask) = read(&self.shared.me).clone();
+        lines::budget(&nick, mask.unwrap_or(lines::UNKNOWN_MASK), command, channel)
+    }
+}
+
+/// The command a post goes out as, and its lane in the send queue.
+fn command_and_lane(kind: Option<PostKind>) -> (&'static str, Lane) {
+    match kind {
+        Some(PostKind::Question) => ("PRIVMSG", Lane::Question),
+        Some(_) => ("PRIVMSG", Lane::Post),
+        None => ("NOTICE", Lane::Answer),
     }
 }
 
@@ -231,7 +268,7 @@ impl Chat for IrcChat {
                 "not connected to the IRC server".into(),
             ));
         };
-        if !read(&self.shared.joined).contains_key(&fold(channel)) {
+        if !read(&self.shared.joined).contains_key(&self.shared.fold(channel)) {
             return Err(ChatError::Temporary(format!("not in {channel} (yet)")));
         }
         if post.kind.is_none() && self.queue.waiting() > BUSY {
@@ -240,26 +277,35 @@ impl Chat for IrcChat {
                 self.queue.waiting()
             )));
         }
-        let command = if post.kind.is_some() {
-            "PRIVMSG"
-        } else {
-            "NOTICE"
-        };
+        let (command, lane) = command_and_lane(post.kind);
         let messages = self.messages(channel, command, post, &link);
         if messages.is_empty() {
             return Err(ChatError::Permanent("the post has no text to send".into()));
         }
         let (done, result) = oneshot::channel();
+        let fallback_id = format!("{LOCAL_ID}{}", post.key);
         self.queue.push(Job {
             messages,
             done: Some(done),
-            fallback_id: format!("{LOCAL_ID}{}", post.key),
+            fallback_id: fallback_id.clone(),
+            lane,
+            target: channel.clone(),
         });
+        if post.kind.is_none() {
+            // An answer to a command is not waited for: it may wait in the
+            // queue behind every post, and whoever sends it (the engine)
+            // must not wait with it. Nothing refers to its id.
+            return Ok(fallback_id);
+        }
         result
             .await
             .unwrap_or_else(|_| Err(ChatError::Temporary("IRC is stopping".into())))
     }
 
+    /// Channel operators (and owners, admins) are organisers where the
+    /// configuration allows, as Podium has seen them (a nick change keeps
+    /// the status), except on channels Podium found empty: there the
+    /// first to come back became operator, which proves nothing.
     async fn is_moderator(&self, room: &Room, user: &str) -> bool {
         let Room::Irc(channel) = room else {
             return false;
@@ -267,33 +313,14 @@ impl Chat for IrcChat {
         if !self.operators_are_organisers {
             return false;
         }
-        let Some(nick) = read(&self.shared.nicks).get(&fold(user)).cloned() else {
-            return false;
-        };
-        let Some(link) = self.link.borrow().clone() else {
-            return false;
-        };
-        let Some(users) = link
-            .client
-            .list_channels()
-            .unwrap_or_default()
-            .into_iter()
-            .find(|c| fold(c) == fold(channel))
-            .and_then(|c| link.client.list_users(&c))
+        let Some(nick) = read(&self.shared.nicks)
+            .get(&self.shared.fold(user))
+            .cloned()
         else {
             return false;
         };
-        users
-            .iter()
-            .filter(|u| fold(u.get_nickname()) == fold(&nick))
-            .any(|u| {
-                u.access_levels().iter().any(|l| {
-                    matches!(
-                        l,
-                        AccessLevel::Owner | AccessLevel::Admin | AccessLevel::Oper
-                    )
-                })
-            })
+        let members = read(&self.shared.members);
+        members.is_operator(channel, &nick) && !members.found_empty(channel)
     }
 
     fn deduplicates(&self, _room: &Room) -> bool {
@@ -304,5 +331,23 @@ impl Chat for IrcChat {
     /// where one does), so the intro asks for answer tags only.
     fn replies(&self, _room: &Room) -> bool {
         false
+    }
+
+    /// What fits the post's share of lines ([`lines::max_chars`]): a
+    /// question up to 30 lines, an announcement 4 (2 in plain English, so
+    /// two channels' intros do not hold up the questions), an answer to a
+    /// command 10. Lines are what the send queue spends its time on.
+    fn max_chars(&self, room: &Room, kind: Option<PostKind>) -> Option<usize> {
+        let Room::Irc(channel) = room else {
+            return None;
+        };
+        let (command, _) = command_and_lane(kind);
+        Some(lines::max_chars(self.budget(channel, command), kind))
+    }
+
+    /// Nicks and accounts compare as the server compares them: under
+    /// rfc1459, `irc:org[a]` in the schedule is `org{a}` in the channel.
+    fn same_user(&self, _room: &Room, listed: &str, sender_id: &str) -> bool {
+        read(&self.shared.casemap).same(listed, sender_id)
     }
 }

@@ -1,32 +1,30 @@
 //! The send queue. Every line Podium sends after registration (posts,
-//! answers to commands, joins) goes through one queue in order, paced by a
-//! token bucket, so the bot is never disconnected for flooding and a later
-//! post never overtakes an earlier one: servers count lines per client,
-//! not per channel, so one bucket for the whole connection is what keeps
-//! it under their limits.
+//! answers to commands, joins, CTCP replies) goes through one queue, paced
+//! by a token bucket, so the bot is never disconnected for flooding:
+//! servers count lines per client, not per channel, so one bucket for the
+//! whole connection is what keeps it under their limits.
 //!
-//! A post resolves once its lines are handed to the connection. Where the
-//! server echoes Podium's own messages with labels, it resolves with the
-//! message id the server gave the first line, so a participant's reply to
-//! a question (`+draft/reply`) can be traced back to it.
+//! The queue has lanes ([`Lane`]): questions go before announcements,
+//! which go before answers to commands, which go before CTCP replies; a
+//! long job gives way between its lines to a higher lane. But a post never
+//! overtakes an earlier post to the same channel, and nothing is sent to a
+//! channel between the lines of a post there: what people see in a
+//! channel is each post whole, in order.
+//!
+//! A post resolves once its lines are handed to the connection, with the
+//! id the server gave it where it echoes them ([`super::echo`]).
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use irc::client::Client;
 use irc::proto::Message;
 use irc::proto::message::Tag;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
+use super::echo::{Answer, Echo, resolve};
 use crate::chat::ChatError;
-
-/// How long a sent post waits for the server's echo of it (its msgid).
-/// The engine waits for it before the room's next post, so not long: on
-/// loopback it takes a millisecond, across the world a few hundred.
-const ECHO_PATIENCE: Duration = Duration::from_secs(3);
 
 /// Lines per second a server allows, as a bucket: `burst` lines at once,
 /// then one per `interval`.
@@ -64,37 +62,51 @@ impl Bucket {
         }
         self.tokens -= 1.0;
     }
+
+    /// Returns a line's worth taken and not used.
+    pub fn give_back(&mut self) {
+        self.tokens = (self.tokens + 1.0).min(self.burst);
+    }
 }
 
-/// Labels waiting for the server's echo of the line that carried them.
-pub type Echoes = Arc<Mutex<HashMap<String, oneshot::Sender<String>>>>;
+/// Which lines go first. Higher lanes are sent before lower ones; within a
+/// lane, in order. A question never waits behind announcements, answers to
+/// commands or CTCP replies, except an earlier post to its own channel
+/// (which is then sent first, whatever its lane).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Lane {
+    /// CTCP replies.
+    Chatter,
+    /// Answers to commands.
+    Answer,
+    /// Announcements: reminders, the intro, the closing, the link.
+    Post,
+    Question,
+    /// Joins, nick changes, NickServ: few, and needed before anything.
+    Control,
+}
+
+impl Lane {
+    /// Posts keep their order in a channel; answers and chatter may give
+    /// way between their lines to a post (they are nobody's record).
+    fn is_post(self) -> bool {
+        self >= Lane::Post
+    }
+}
+
+/// Hands a line to the connection (the `irc` crate's client; a recorder
+/// in tests); false once the connection is gone.
+pub type Sink = Arc<dyn Fn(Message) -> bool + Send + Sync>;
 
 /// The live connection, while there is one.
 #[derive(Clone)]
 pub struct Link {
-    pub client: Arc<Client>,
-    /// The server echoes Podium's lines with their labels
-    /// (`echo-message` and `labeled-response`).
-    /// Cleared if an echo does not come: then posts get local ids rather
-    /// than each waiting for an echo that will not come.
-    pub labels: Arc<AtomicBool>,
+    /// Hands a line to the connection; false once it is gone.
+    pub sink: Sink,
+    /// Labelled posts waiting for their echo.
+    pub echo: Arc<Echo>,
     /// The server relays client tags such as `+draft/reply`.
     pub tags: bool,
-    pub echoes: Echoes,
-}
-
-impl Link {
-    /// Hands the echo of the line labelled `label` to whoever waits for it.
-    pub fn echoed(&self, label: &str, msgid: String) {
-        let waiting = self
-            .echoes
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(label);
-        if let Some(tx) = waiting {
-            let _ = tx.send(msgid);
-        }
-    }
 }
 
 /// Lines to send in order, and who waits for them.
@@ -104,6 +116,17 @@ pub struct Job {
     /// the lines are sent, or with why none was.
     pub done: Option<oneshot::Sender<Result<String, ChatError>>>,
     pub fallback_id: String,
+    pub lane: Lane,
+    /// Where the lines go (a channel as the schedule writes it, a nick).
+    pub target: String,
+}
+
+/// A job being sent: lines already gone, and the echo its first awaits.
+struct Sending {
+    job: Job,
+    sent: usize,
+    total: usize,
+    echo: Option<(Arc<Echo>, String, oneshot::Receiver<Answer>)>,
 }
 
 /// The queue's sending end, shared by every caller.
@@ -119,7 +142,15 @@ impl Queue {
     pub fn start(link: watch::Receiver<Option<Link>>, bucket: Bucket) -> Queue {
         let (jobs, rx) = mpsc::unbounded_channel();
         let waiting = Arc::new(AtomicUsize::new(0));
-        tokio::spawn(write(rx, link, bucket, waiting.clone()));
+        let writer = Writer {
+            jobs: rx,
+            pending: Vec::new(),
+            link,
+            bucket,
+            waiting: waiting.clone(),
+            labels: 0,
+        };
+        tokio::spawn(writer.run());
         Queue { jobs, waiting }
     }
 
@@ -140,96 +171,165 @@ impl Queue {
     }
 }
 
-async fn write(
-    mut jobs: mpsc::UnboundedReceiver<Job>,
+/// The one task that writes to the connection.
+struct Writer {
+    jobs: mpsc::UnboundedReceiver<Job>,
+    /// Jobs received and not started, in the order they came; a job that
+    /// gave way to a post is back at the front.
+    pending: Vec<Sending>,
     link: watch::Receiver<Option<Link>>,
-    mut bucket: Bucket,
+    bucket: Bucket,
     waiting: Arc<AtomicUsize>,
-) {
-    let labels = AtomicU64::new(0);
-    while let Some(job) = jobs.recv().await {
+    labels: u64,
+}
+
+impl Writer {
+    async fn run(mut self) {
+        loop {
+            if self.pending.is_empty() {
+                let Some(job) = self.jobs.recv().await else {
+                    return;
+                };
+                self.take(job);
+            }
+            self.drain();
+            let lanes: Vec<(Lane, &str)> = self
+                .pending
+                .iter()
+                .map(|s| (s.job.lane, s.job.target.as_str()))
+                .collect();
+            let next = self.pending.remove(pick(&lanes));
+            if let Some(rest) = self.send(next).await {
+                self.pending.insert(0, rest);
+            }
+        }
+    }
+
+    fn take(&mut self, job: Job) {
         let total = job.messages.len();
-        let mut sent = 0;
-        let mut echo = None;
-        for mut message in job.messages {
+        self.pending.push(Sending {
+            job,
+            sent: 0,
+            total,
+            echo: None,
+        });
+    }
+
+    fn drain(&mut self) {
+        while let Ok(job) = self.jobs.try_recv() {
+            self.take(job);
+        }
+    }
+
+    /// Whether a job part sent gives way to one that came meanwhile: to
+    /// any higher lane, except that a post finishes before anything else
+    /// goes to its channel (nobody sees a post to another channel
+    /// interleaved with it).
+    fn gives_way(&mut self, s: &Sending) -> bool {
+        self.drain();
+        let lanes: Vec<(Lane, &str)> = std::iter::once((s.job.lane, s.job.target.as_str()))
+            .chain(
+                self.pending
+                    .iter()
+                    .map(|p| (p.job.lane, p.job.target.as_str())),
+            )
+            .collect();
+        pick(&lanes) != 0
+    }
+
+    /// Sends a job's lines; returns it unfinished when it gave way to a
+    /// job that came meanwhile.
+    async fn send(&mut self, mut s: Sending) -> Option<Sending> {
+        let mut lines = std::mem::take(&mut s.job.messages).into_iter();
+        while let Some(mut message) = lines.next() {
             // Nothing is paced while there is no connection: the post fails
             // at once and the engine tries it again later.
-            if link.borrow().is_none() {
+            if self.link.borrow().is_none() {
                 break;
             }
-            bucket.take().await;
-            let Some(l) = link.borrow().clone() else {
+            self.bucket.take().await;
+            if s.sent > 0 && self.gives_way(&s) {
+                self.bucket.give_back();
+                s.job.messages = std::iter::once(message).chain(lines).collect();
+                return Some(s);
+            }
+            let Some(l) = self.link.borrow().clone() else {
                 break;
             };
-            if sent == 0 && l.labels.load(Ordering::Relaxed) && job.done.is_some() {
-                let label = format!("p{}", labels.fetch_add(1, Ordering::Relaxed));
-                let (tx, rx) = oneshot::channel();
-                l.echoes
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .insert(label.clone(), tx);
+            if s.sent == 0 && s.job.done.is_some() && l.echo.on() {
+                self.labels += 1;
+                let label = format!("p{}", self.labels);
+                let rx = l.echo.expect(&label);
                 message
                     .tags
                     .get_or_insert_with(Vec::new)
-                    .push(Tag("label".into(), Some(label)));
-                echo = Some((rx, l.labels.clone()));
+                    .push(Tag("label".into(), Some(label.clone())));
+                s.echo = Some((l.echo.clone(), label, rx));
             }
-            if l.client.send(message).is_err() {
+            if !(l.sink)(message) {
                 break;
             }
-            sent += 1;
+            s.sent += 1;
+            self.waiting.fetch_sub(1, Ordering::Relaxed);
         }
-        waiting.fetch_sub(total, Ordering::Relaxed);
-        let Some(done) = job.done else { continue };
-        if sent == 0 {
-            let _ = done.send(Err(ChatError::Temporary(
-                "not connected to the IRC server".into(),
-            )));
-            continue;
-        }
-        if sent < total {
-            tracing::warn!(
-                sent,
-                lines = total,
-                "the connection was lost in the middle of a post"
-            );
-        }
-        resolve(done, echo, job.fallback_id);
+        self.waiting.fetch_sub(s.total - s.sent, Ordering::Relaxed);
+        finish(s);
+        None
     }
 }
 
-/// Answers whoever waits for a post that went out: with the server's id
-/// for it once its echo comes, else with Podium's own. The echo comes back
-/// on the connection, which this queue no longer waits on: the next post
-/// goes out meanwhile.
-fn resolve(
-    done: oneshot::Sender<Result<String, ChatError>>,
-    echo: Option<(oneshot::Receiver<String>, Arc<AtomicBool>)>,
-    fallback: String,
-) {
-    let Some((rx, labels)) = echo else {
-        let _ = done.send(Ok(fallback));
+/// Tells whoever waits for a job how it went.
+fn finish(s: Sending) {
+    let Some(done) = s.job.done else { return };
+    if s.sent == 0 {
+        let _ = done.send(Err(ChatError::Temporary(
+            "not connected to the IRC server".into(),
+        )));
         return;
+    }
+    if s.sent < s.total {
+        tracing::warn!(
+            sent = s.sent,
+            lines = s.total,
+            "the connection was lost in the middle of a post"
+        );
+    }
+    resolve(done, s.echo, s.job.fallback_id);
+}
+
+/// Which of the waiting jobs (lane and target, in the order they came) goes
+/// next: the first of the highest lane that no earlier post to the same
+/// target holds back; if every one is held back, the post holding back the
+/// first of them (it goes first, whatever its lane).
+fn pick(jobs: &[(Lane, &str)]) -> usize {
+    let Some(top) = jobs.iter().map(|(lane, _)| *lane).max() else {
+        return 0;
     };
-    tokio::spawn(async move {
-        let id = match tokio::time::timeout(ECHO_PATIENCE, rx).await {
-            Ok(Ok(msgid)) => msgid,
-            _ => {
-                if labels.swap(false, Ordering::Relaxed) {
-                    tracing::warn!(
-                        "the IRC server did not echo a labelled post; \
-                        posts get Podium's own ids on this connection"
-                    );
-                }
-                fallback
+    let holder = |i: usize| {
+        let (lane, target) = jobs[i];
+        if !lane.is_post() {
+            return None;
+        }
+        jobs[..i]
+            .iter()
+            .position(|(l, t)| l.is_post() && *t == target)
+    };
+    let mut first_held = None;
+    for i in (0..jobs.len()).filter(|i| jobs[*i].0 == top) {
+        match holder(i) {
+            None => return i,
+            Some(h) => {
+                first_held.get_or_insert(h);
             }
-        };
-        let _ = done.send(Ok(id));
-    });
+        }
+    }
+    first_held.unwrap_or(0)
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Mutex;
+
     use super::*;
 
     #[tokio::test(start_paused = true)]
@@ -251,17 +351,135 @@ mod tests {
         assert_eq!((Instant::now() - again).as_millis(), 1500);
     }
 
+    fn job(lane: Lane, target: &str, texts: &[&str]) -> Job {
+        Job {
+            messages: texts
+                .iter()
+                .map(|t| Message::new(None, "PRIVMSG", vec![target, t]).unwrap())
+                .collect(),
+            done: None,
+            fallback_id: String::new(),
+            lane,
+            target: target.to_owned(),
+        }
+    }
+
+    /// What a recording connection was handed: `target text` per line.
+    type Sent = Arc<Mutex<Vec<String>>>;
+
+    /// A queue over a connection that records what it is handed, one line
+    /// a second after a burst of one.
+    fn recorded() -> (Queue, Sent, watch::Sender<Option<Link>>) {
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let log = sent.clone();
+        let sink: Sink = Arc::new(move |m: Message| {
+            if let irc::proto::Command::PRIVMSG(to, text) = m.command {
+                log.lock().unwrap().push(format!("{to} {text}"));
+            }
+            true
+        });
+        let link = Link {
+            sink,
+            echo: Arc::new(Echo::new(false, Arc::default())),
+            tags: false,
+        };
+        let (tx, rx) = watch::channel(Some(link));
+        let queue = Queue::start(rx, Bucket::new(1, Duration::from_secs(1)));
+        (queue, sent, tx)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn questions_go_first_posts_keep_their_order_and_answers_give_way() {
+        let (queue, sent, _link) = recorded();
+        // A long answer to a command starts at once...
+        queue.push(job(
+            Lane::Answer,
+            "#a",
+            &["help 1", "help 2", "help 3", "help 4"],
+        ));
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        // ...then an intro in #a and #b, chatter, and questions come.
+        queue.push(job(Lane::Chatter, "bob", &["VERSION"]));
+        queue.push(job(Lane::Post, "#b", &["intro b 1", "intro b 2"]));
+        queue.push(job(Lane::Post, "#a", &["intro a 1", "intro a 2"]));
+        queue.push(job(Lane::Question, "#a", &["Q1 a"]));
+        queue.push(job(Lane::Question, "#c", &["Q1 c"]));
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        let sent = sent.lock().unwrap().clone();
+        assert_eq!(
+            sent,
+            [
+                "#a help 1",
+                "#c Q1 c",
+                // Q1 in #a waits for the intro in #a, which goes first; the
+                // intro's lines stay together.
+                "#a intro a 1",
+                "#a intro a 2",
+                "#a Q1 a",
+                "#b intro b 1",
+                "#b intro b 2",
+                "#a help 2",
+                "#a help 3",
+                "#a help 4",
+                "bob VERSION",
+            ]
+        );
+        assert_eq!(queue.waiting(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_question_goes_between_the_lines_of_a_post_to_another_channel() {
+        let (queue, sent, _link) = recorded();
+        queue.push(job(
+            Lane::Post,
+            "#b",
+            &["intro b 1", "intro b 2", "intro b 3"],
+        ));
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        queue.push(job(Lane::Question, "#b", &["Q1 b"]));
+        queue.push(job(Lane::Question, "#a", &["Q1 a"]));
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        let sent = sent.lock().unwrap().clone();
+        assert_eq!(
+            sent,
+            [
+                "#b intro b 1",
+                "#a Q1 a",
+                "#b intro b 2",
+                "#b intro b 3",
+                "#b Q1 b"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_first_of_the_highest_lane_goes_unless_an_earlier_post_holds_it() {
+        use Lane::*;
+        assert_eq!(pick(&[(Answer, "#a"), (Post, "#a"), (Post, "#b")]), 1);
+        assert_eq!(pick(&[(Post, "#b"), (Question, "#a"), (Question, "#b")]), 1);
+        assert_eq!(pick(&[(Post, "#a"), (Post, "#b"), (Question, "#b")]), 1);
+        assert_eq!(pick(&[(Post, "#b"), (Question, "#b"), (Question, "#a")]), 2);
+        assert_eq!(
+            pick(&[
+                (Post, "#b"),
+                (Post, "#a"),
+                (Question, "#a"),
+                (Question, "#b")
+            ]),
+            1
+        );
+        assert_eq!(pick(&[(Answer, "#b"), (Question, "#b")]), 1);
+        assert_eq!(pick(&[(Chatter, "x"), (Answer, "#a")]), 1);
+    }
+
     #[tokio::test(start_paused = true)]
     async fn without_a_connection_a_post_fails_at_once_as_temporary() {
         let (_tx, rx) = watch::channel(None);
         let queue = Queue::start(rx, Bucket::new(1, Duration::from_secs(10)));
         let (done, result) = oneshot::channel();
-        let message = Message::new(None, "PRIVMSG", vec!["#a", "hello"]).unwrap();
-        queue.push(Job {
-            messages: vec![message],
-            done: Some(done),
-            fallback_id: "x".into(),
-        });
+        let mut post = job(Lane::Question, "#a", &["hello"]);
+        post.done = Some(done);
+        queue.push(post);
         let r = result.await.unwrap();
         assert!(matches!(r, Err(ChatError::Temporary(_))), "{r:?}");
         assert_eq!(queue.waiting(), 0);

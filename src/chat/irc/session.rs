@@ -13,27 +13,13 @@ use futures_util::StreamExt;
 use irc::client::{Client, ClientStream};
 use irc::proto::{CapSubCommand, Command, Response};
 
+use super::caps::{WANTED, cap_parts, has_accounts};
 use crate::config::IrcConfig;
 
 /// How long connecting (and the TLS handshake) may take.
 const CONNECT_PATIENCE: Duration = Duration::from_secs(30);
 /// How long registration may take once connected.
 const REGISTER_PATIENCE: Duration = Duration::from_secs(60);
-
-/// Capabilities Podium asks for: timestamps, tags (`+draft/reply`, the
-/// sender's account), channel operators seen through every prefix, and the
-/// echo of its own lines with their labels (their message ids; servers
-/// label only for clients that also take `batch`, which labelled
-/// responses of several lines come in).
-const WANTED: &[&str] = &[
-    "server-time",
-    "message-tags",
-    "account-tag",
-    "multi-prefix",
-    "echo-message",
-    "labeled-response",
-    "batch",
-];
 
 /// A registered connection.
 pub struct Session {
@@ -46,8 +32,8 @@ pub struct Session {
     /// The nick the server registered (an alternate if the configured one
     /// was taken).
     pub nick: String,
-    /// The server has a services account system (it offers SASL): people
-    /// are then identified by account, not by nick.
+    /// The server has accounts (see [`has_accounts`]): people are then
+    /// identified by account, never by nick.
     pub accounts: bool,
     /// Podium logged in to its own account with SASL.
     pub logged_in: bool,
@@ -81,9 +67,9 @@ pub async fn open(config: &IrcConfig) -> Result<Session, OpenError> {
             ))
         })??;
     Ok(Session {
+        accounts: has_accounts(&reg.offered, &reg.acked),
         caps: reg.acked,
         nick: reg.nick,
-        accounts: reg.offered.contains_key("sasl"),
         logged_in: reg.logged_in,
         client: std::sync::Arc::new(reg.client),
         stream: reg.stream,
@@ -174,19 +160,6 @@ pub fn numeric(command: &Command) -> Option<(u16, &[String])> {
         }
         _ => None,
     }
-}
-
-/// A CAP message's subcommand, whether more lines follow (`*`), and its
-/// list.
-fn cap_parts(command: &Command) -> Option<(CapSubCommand, bool, String)> {
-    let Command::CAP(target, sub, a, b) = command else {
-        return None;
-    };
-    let mut rest: Vec<&String> = [a, b].into_iter().flatten().collect();
-    let list = rest.pop().cloned().unwrap_or_default();
-    let more = rest.first().is_some_and(|s| *s == "*");
-    let _ = target;
-    Some((*sub, more, list))
 }
 
 struct Registration<'a> {
@@ -429,26 +402,6 @@ mod tests {
         );
         assert_eq!(host_port("[::1]:6667"), Some(("::1".into(), 6667)));
         assert_eq!(host_port("nowhere"), None);
-    }
-
-    #[test]
-    fn cap_lines_are_read_whole_or_continued() {
-        let parse = |line: &str| {
-            let m: irc::proto::Message = line.parse().unwrap();
-            cap_parts(&m.command)
-        };
-        assert_eq!(
-            parse(":irc.localhost CAP * LS * :multi-prefix sasl=PLAIN"),
-            Some((CapSubCommand::LS, true, "multi-prefix sasl=PLAIN".into()))
-        );
-        assert_eq!(
-            parse(":irc.localhost CAP * LS :server-time"),
-            Some((CapSubCommand::LS, false, "server-time".into()))
-        );
-        assert_eq!(
-            parse(":irc.localhost CAP podium ACK :echo-message"),
-            Some((CapSubCommand::ACK, false, "echo-message".into()))
-        );
     }
 
     #[test]
