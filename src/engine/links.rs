@@ -50,10 +50,14 @@ impl<C: Chat> Engine<C> {
         let held_here = scheduled.is_some_and(|d| d.rooms.contains(here.room));
         Ok(match found {
             Some(occ) if held_here || !is_private(&occ, scheduled) => self.link_answer(here, &occ),
-            Some(_) if scheduled.is_some_and(|d| self.lists_organiser(here.room, d, here.sender)) => format!(
-                "`{id}` is private: I give its link only in its own rooms, \
+            Some(_)
+                if scheduled.is_some_and(|d| self.lists_organiser(here.room, d, here.sender)) =>
+            {
+                format!(
+                    "`{id}` is private: I give its link only in its own rooms, \
                  so that nobody else here reads it. Ask there."
-            ),
+                )
+            }
             // Not found, or private and not ours to give: the same words.
             _ => match date {
                 Some(d) => format!("I have no transcript of `{id}` on {d}."),

@@ -29,7 +29,10 @@ pub fn debate(
     duration: &str,
     questions: &[(&str, &str)],
 ) -> (String, DateTime<Utc>) {
-    let start = Utc::now() + chrono::Duration::seconds(in_seconds);
+    // Whole seconds, as the YAML gives the start: a due time measured
+    // against it is the one the bot keeps.
+    let start =
+        chrono::SubsecRound::trunc_subsecs(Utc::now() + chrono::Duration::seconds(in_seconds), 0);
     let local = start.with_timezone(&chrono_tz::Europe::London);
     let quote = |items: &[&str]| {
         items

@@ -310,7 +310,10 @@ pub fn one_minute_debate(
     organiser: &str,
     in_seconds: i64,
 ) -> (String, DateTime<Utc>) {
-    let start = Utc::now() + chrono::Duration::seconds(in_seconds);
+    // Whole seconds, as the YAML gives the start: a due time measured
+    // against it is the one the bot keeps.
+    let start =
+        chrono::SubsecRound::trunc_subsecs(Utc::now() + chrono::Duration::seconds(in_seconds), 0);
     let local = start.with_timezone(&chrono_tz::Europe::London);
     let yaml = format!(
         "timezone: Europe/London\nzones: [Europe/London, America/New_York]\n\

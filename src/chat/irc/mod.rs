@@ -12,6 +12,7 @@
 //! Questions and other posts are PRIVMSG; answers to commands are NOTICE,
 //! and Podium never answers a NOTICE, so two bots cannot talk in a loop.
 
+mod bucket;
 mod caps;
 mod casemap;
 mod connection;

@@ -21,53 +21,10 @@ use std::time::Duration;
 use irc::proto::Message;
 use irc::proto::message::Tag;
 use tokio::sync::{mpsc, oneshot, watch};
-use tokio::time::Instant;
 
+pub use super::bucket::Bucket;
 use super::echo::{Answer, Echo, resolve};
 use crate::chat::ChatError;
-
-/// Lines per second a server allows, as a bucket: `burst` lines at once,
-/// then one per `interval`.
-#[derive(Debug)]
-pub struct Bucket {
-    burst: f64,
-    interval: Duration,
-    tokens: f64,
-    last: Instant,
-}
-
-impl Bucket {
-    pub fn new(burst: u32, interval: Duration) -> Bucket {
-        Bucket {
-            burst: f64::from(burst.max(1)),
-            interval: interval.max(Duration::from_millis(1)),
-            tokens: f64::from(burst.max(1)),
-            last: Instant::now(),
-        }
-    }
-
-    fn refill(&mut self) {
-        let now = Instant::now();
-        let gained = (now - self.last).as_secs_f64() / self.interval.as_secs_f64();
-        self.tokens = (self.tokens + gained).min(self.burst);
-        self.last = now;
-    }
-
-    /// Waits until a line may go, and counts it.
-    pub async fn take(&mut self) {
-        self.refill();
-        if self.tokens < 1.0 {
-            tokio::time::sleep(self.interval.mul_f64(1.0 - self.tokens)).await;
-            self.refill();
-        }
-        self.tokens -= 1.0;
-    }
-
-    /// Returns a line's worth taken and not used.
-    pub fn give_back(&mut self) {
-        self.tokens = (self.tokens + 1.0).min(self.burst);
-    }
-}
 
 /// Which lines go first. Higher lanes are sent before lower ones; within a
 /// lane, in order. A question never waits behind announcements, answers to
@@ -149,6 +106,7 @@ impl Queue {
             bucket,
             waiting: waiting.clone(),
             labels: 0,
+            closed: false,
         };
         tokio::spawn(writer.run());
         Queue { jobs, waiting }
@@ -181,6 +139,8 @@ struct Writer {
     bucket: Bucket,
     waiting: Arc<AtomicUsize>,
     labels: u64,
+    /// Every `Queue` is gone: no job can come any more.
+    closed: bool,
 }
 
 impl Writer {
@@ -237,6 +197,17 @@ impl Writer {
         pick(&lanes) != 0
     }
 
+    /// Waits `wait`, or less if a job comes meanwhile.
+    async fn wait_or_job(&mut self, wait: Duration) {
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            job = self.jobs.recv(), if !self.closed => match job {
+                Some(job) => self.take(job),
+                None => self.closed = true,
+            },
+        }
+    }
+
     /// Sends a job's lines; returns it unfinished when it gave way to a
     /// job that came meanwhile.
     async fn send(&mut self, mut s: Sending) -> Option<Sending> {
@@ -246,6 +217,16 @@ impl Writer {
             // at once and the engine tries it again later.
             if self.link.borrow().is_none() {
                 break;
+            }
+            if !s.job.lane.is_post()
+                && let Some(wait) = self.bucket.wait_for(self.bucket.reserve() + 1.0)
+            {
+                // Below posts a line leaves the bucket's reserve, so a
+                // post that comes meanwhile goes at once; it may come
+                // while this waits, so the choice is made again after.
+                self.wait_or_job(wait).await;
+                s.job.messages = std::iter::once(message).chain(lines).collect();
+                return Some(s);
             }
             self.bucket.take().await;
             if s.sent > 0 && self.gives_way(&s) {
@@ -330,26 +311,9 @@ fn pick(jobs: &[(Lane, &str)]) -> usize {
 mod tests {
     use std::sync::Mutex;
 
-    use super::*;
+    use tokio::time::Instant;
 
-    #[tokio::test(start_paused = true)]
-    async fn the_bucket_lets_a_burst_through_then_paces_lines() {
-        let mut b = Bucket::new(4, Duration::from_millis(1500));
-        let start = Instant::now();
-        let mut at = Vec::new();
-        for _ in 0..7 {
-            b.take().await;
-            at.push((Instant::now() - start).as_millis());
-        }
-        assert_eq!(at, [0, 0, 0, 0, 1500, 3000, 4500]);
-        // Idle long enough, the burst is back, and no more than it.
-        tokio::time::sleep(Duration::from_secs(60)).await;
-        let again = Instant::now();
-        for _ in 0..5 {
-            b.take().await;
-        }
-        assert_eq!((Instant::now() - again).as_millis(), 1500);
-    }
+    use super::*;
 
     fn job(lane: Lane, target: &str, texts: &[&str]) -> Job {
         Job {
@@ -370,6 +334,12 @@ mod tests {
     /// A queue over a connection that records what it is handed, one line
     /// a second after a burst of one.
     fn recorded() -> (Queue, Sent, watch::Sender<Option<Link>>) {
+        recorded_with(Bucket::new(1, Duration::from_secs(1)))
+    }
+
+    /// [`recorded`], paced by `bucket`; each line recorded with the
+    /// milliseconds since the start.
+    fn recorded_with(bucket: Bucket) -> (Queue, Sent, watch::Sender<Option<Link>>) {
         let sent = Arc::new(Mutex::new(Vec::new()));
         let log = sent.clone();
         let sink: Sink = Arc::new(move |m: Message| {
@@ -384,8 +354,27 @@ mod tests {
             tags: false,
         };
         let (tx, rx) = watch::channel(Some(link));
-        let queue = Queue::start(rx, Bucket::new(1, Duration::from_secs(1)));
+        let queue = Queue::start(rx, bucket);
         (queue, sent, tx)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn answers_leave_a_line_in_the_bucket_for_a_question() {
+        let (queue, sent, _link) = recorded_with(Bucket::new(4, Duration::from_millis(1500)));
+        let start = Instant::now();
+        let lines: Vec<String> = (1..=10).map(|i| format!("help {i}")).collect();
+        let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+        queue.push(job(Lane::Answer, "#a", &lines));
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        // Two answer lines went at once; the third waits, keeping half
+        // the burst for posts.
+        assert_eq!(sent.lock().unwrap().len(), 2);
+        queue.push(job(Lane::Question, "#a", &["Q2 a"]));
+        queue.push(job(Lane::Question, "#b", &["Q2 b"]));
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        let got = sent.lock().unwrap().clone();
+        assert_eq!(got[2..], ["#a Q2 a", "#b Q2 b"], "{got:?}");
+        assert!(Instant::now() - start < Duration::from_millis(600));
     }
 
     #[tokio::test(start_paused = true)]
