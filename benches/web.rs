@@ -328,6 +328,7 @@ async fn populate(dir: &Path, answers: usize) -> OccurrenceRow {
             in_reply_to: None,
             server_ts: None,
             received_at: sent,
+            action: false,
         };
         if let Some(q) = question {
             let before = &earlier[q];

@@ -161,6 +161,7 @@ impl<C: Chat> Engine<C> {
             in_reply_to: m.in_reply_to,
             server_ts: m.server_ts,
             received_at: now,
+            action: m.action,
         };
         (WriteOp::Insert(reply), Receipt::Saved { question, by })
     }
