@@ -13,6 +13,7 @@ use podium::chat::memory::MemoryChat;
 use podium::chat::{Receipt, Room};
 use podium::clock::Clock;
 use podium::health::Health;
+use podium::schedule::Schedule;
 use podium::store::{PostKind, Store};
 use podium::web::{FRESH_FOR, Site, serve};
 use support::bot::{self, Bot, start};
@@ -138,7 +139,20 @@ async fn served_for(fresh_for: Duration) -> Served {
         .await;
     b.wait_for(PostKind::Transcript, 0).await;
     b.stop().await;
+    serve_dir(dir, store, chat, schedule, fresh_for, |_| {}).await
+}
 
+/// Serves the data dir `dir` (the engine's `store` over it) on loopback as
+/// `podium run` does, at 2011-11-03 12:00, after `adjust` has had its say
+/// on the site's settings.
+async fn serve_dir(
+    dir: tempfile::TempDir,
+    store: Store,
+    chat: MemoryChat,
+    schedule: Arc<Schedule>,
+    fresh_for: Duration,
+    adjust: impl FnOnce(&mut Site),
+) -> Served {
     let readers = Store::open_readers(dir.path(), 2).await.unwrap();
     let (_tx, rx) = watch::channel(schedule);
     let health = Health::default();
@@ -146,10 +160,11 @@ async fn served_for(fresh_for: Duration) -> Served {
     let mut site = Site::new(
         readers,
         rx,
-        health,
+        health.clone(),
         Clock::starting_at(utc("2011-11-03T12:00:00Z")),
     );
     site.fresh_for = fresh_for;
+    adjust(&mut site);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(serve(listener, Arc::new(site), std::future::pending()));
@@ -183,7 +198,13 @@ fn posted_link(s: &Served, title: &str) -> String {
         .into_iter()
         .find(|p| p.kind == Some(PostKind::Transcript) && p.body.contains(&format!("“{title}”")))
         .unwrap();
-    let url = post.body.rsplit(' ').next().unwrap();
+    // The link, wherever it is (a post the busy machine made late says so
+    // after it).
+    let url = post
+        .body
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no link in {:?}", post.body));
     url.replace("http://127.0.0.1:8080", &s.base)
 }
 
@@ -484,6 +505,7 @@ async fn a_new_answer_shows_once_the_page_is_no_longer_fresh() {
                 in_reply_to: None,
                 server_ts: Some(utc("2011-11-01T20:45:00Z")),
                 received_at: utc("2011-11-01T20:45:00Z"),
+                action: false,
             })],
             &[],
         )
@@ -620,22 +642,16 @@ fn escaped(text: &str) -> String {
 async fn in_a_real_browser_nothing_injected_runs() {
     let s = served().await;
     let open = posted_link(&s, "An open debate");
-    let chromium = ["chromium", "chromium-browser", "google-chrome"]
-        .into_iter()
-        .find(|b| {
-            std::process::Command::new(b)
-                .arg("--version")
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
-        .expect("a headless browser: install Debian's chromium (apt-get install chromium)");
+    let chromium = chromium();
     let artifacts = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("web");
     std::fs::create_dir_all(&artifacts).unwrap();
     let url = open.clone();
-    let dom =
-        tokio::task::spawn_blocking(move || browse(chromium, &url, &["--dump-dom".to_owned()]))
-            .await
-            .unwrap();
+    let dom = tokio::task::spawn_blocking({
+        let chromium = chromium.clone();
+        move || browse(&chromium, &url, &["--dump-dom".to_owned()])
+    })
+    .await
+    .unwrap();
     assert!(
         dom.contains("<title>An open debate · transcript</title>"),
         "the title was changed: {}",
@@ -667,7 +683,8 @@ async fn in_a_real_browser_nothing_injected_runs() {
         let mut args = extra;
         args.push(format!("--screenshot={}", path.display()));
         let url = open.clone();
-        tokio::task::spawn_blocking(move || browse(chromium, &url, &args))
+        let chromium = chromium.clone();
+        tokio::task::spawn_blocking(move || browse(&chromium, &url, &args))
             .await
             .unwrap();
         let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
@@ -676,8 +693,22 @@ async fn in_a_real_browser_nothing_injected_runs() {
     }
 }
 
+/// A headless browser to open pages in.
+fn chromium() -> std::path::PathBuf {
+    ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| {
+            std::process::Command::new(b)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .expect("a headless browser: install Debian's chromium (apt-get install chromium)")
+        .into()
+}
+
 /// Runs headless `chromium` on `url` with `extra` flags; its stdout.
-fn browse(chromium: &str, url: &str, extra: &[String]) -> String {
+fn browse(chromium: &std::path::Path, url: &str, extra: &[String]) -> String {
     let profile = tempfile::tempdir().unwrap();
     let out = std::process::Command::new(chromium)
         .args([
@@ -701,4 +732,210 @@ fn browse(chromium: &str, url: &str, extra: &[String]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+const CROSS: &str = r##"
+timezone: Europe/London
+zones: [Europe/London, America/New_York]
+debates:
+  - id: both
+    title: Across networks
+    public: true
+    starts: 2011-11-01 20:00
+    duration: 1h
+    rooms: ["#debate:example.org", "irc:#debate"]
+    organisers: ["@host:example.org"]
+    questions: [Where are you?]
+"##;
+
+/// A message from `id` (shown as `name`) in `room`.
+fn said(msg: &str, id: &str, name: &str, body: &str, action: bool) -> podium::chat::Event {
+    podium::chat::Event::Message {
+        id: msg.into(),
+        sender: podium::chat::Sender {
+            id: id.into(),
+            name: name.into(),
+            verified: true,
+        },
+        body: body.into(),
+        in_reply_to: None,
+        server_ts: None,
+        action,
+    }
+}
+
+/// A debate held in a Matrix room and an IRC channel at once: alice on
+/// both networks, mallory on Matrix calling herself alice, bob's `/me` on
+/// IRC, carol's edited answer.
+async fn cross_network() -> Served {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).await.unwrap();
+    let chat = MemoryChat::new();
+    let matrix = Room::Matrix("#debate:example.org".into());
+    let irc: Room = "irc:#debate".parse().unwrap();
+    let schedule = bot::schedule(CROSS, utc("2011-10-01T00:00:00Z"));
+    let mut b = start(
+        &store,
+        &chat,
+        fast(utc("2011-11-01T19:59:00Z")),
+        schedule.clone(),
+    );
+    b.wait_for(PostKind::Question, 1).await;
+    for (room, event) in [
+        (
+            &matrix,
+            said(
+                "$a",
+                "@alice:example.org",
+                "alice",
+                "A1: alice on Matrix",
+                false,
+            ),
+        ),
+        (
+            &irc,
+            said("i1", "irc:alice", "alice", "A1: alice on IRC", false),
+        ),
+        (
+            &matrix,
+            said(
+                "$m",
+                "@mallory:example.org",
+                "alice",
+                "A1: trust me, I am alice",
+                false,
+            ),
+        ),
+        (&irc, said("i2", "irc:bob", "bob", "nods", true)),
+        (
+            &matrix,
+            said(
+                "$c",
+                "@carol:example.org",
+                "carol",
+                "A1: first thoughts",
+                false,
+            ),
+        ),
+    ] {
+        let receipt = b.send(room, event).await;
+        assert!(matches!(receipt, Receipt::Saved { .. }), "{receipt:?}");
+    }
+    let edit = podium::chat::Event::Edit {
+        target: "$c".into(),
+        sender: podium::chat::Sender {
+            id: "@carol:example.org".into(),
+            name: "carol".into(),
+            verified: true,
+        },
+        body: "A1: second thoughts".into(),
+        server_ts: None,
+    };
+    b.send(&matrix, edit).await;
+    b.wait_for(PostKind::Transcript, 0).await;
+    b.stop().await;
+    serve_dir(dir, store, chat, schedule, FRESH_FOR, |_| {}).await
+}
+
+/// Every view of a debate held on two networks says where each answer was
+/// sent, tells apart the people who share a name (and mallory, who took
+/// alice's), counts people rather than names, shows the start in every
+/// zone, marks `/me` actions and edits, and the time-ordered page shows
+/// the closing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_view_tells_namesakes_and_networks_apart() {
+    let s = cross_network().await;
+    let page = format!("{}/transcripts/both/2011-11-01", s.base);
+    let (status, _, html) = get(&page).await;
+    assert_eq!(status, 200, "{html}");
+    for needle in [
+        "<span class=\"who\" title=\"@alice:example.org\"><bdi>alice (@alice:example.org)</bdi></span> <span class=\"net\">Matrix</span>",
+        "<span class=\"who\" title=\"irc:alice\"><bdi>alice (irc)</bdi></span> <small class=\"id\" title=\"irc:alice\"><bdi>irc:alice</bdi></small> <span class=\"net\">IRC</span>",
+        "<bdi>alice (@mallory:example.org)</bdi>",
+        "<span class=\"who\" title=\"@carol:example.org\"><bdi>carol</bdi></span> <small class=\"id\" title=\"@carol:example.org\"><bdi>@carol:example.org</bdi></small>",
+        "<li class=\"answer action\"><span class=\"who\" title=\"irc:bob\"><bdi>bob</bdi></span>",
+        "5 answers from 5 participants, on IRC and Matrix",
+        "20:00 London · 16:00 New York",
+    ] {
+        assert!(html.contains(needle), "page: no {needle}\n{html}");
+    }
+    let (_, _, time) = get(&format!("{page}/time")).await;
+    assert!(
+        time.contains(
+            "<li class=\"closing\" id=\"closing\"><time>21:00</time> The debate closed.</li>"
+        ),
+        "{time}"
+    );
+    assert!(time.contains("<bdi>alice (irc)</bdi></span> <small class=\"id\" title=\"irc:alice\"><bdi>irc:alice</bdi></small> <span class=\"net\">IRC</span>"), "{time}");
+    let (_, _, md) = get(&format!("{page}.md")).await;
+    let (_, _, txt) = get(&format!("{page}.txt")).await;
+    for (view, text, lines) in [
+        (
+            "md",
+            &md,
+            [
+                "- **alice (@alice:example.org)** · Matrix (",
+                "- **alice (irc)** · IRC (",
+                "- **alice (@mallory:example.org)** · Matrix (",
+                "- **bob** · IRC (",
+                "- **carol** · Matrix (",
+            ],
+        ),
+        (
+            "txt",
+            &txt,
+            [
+                "] alice (@alice:example.org) · Matrix: A1: alice on Matrix\n",
+                "] alice (irc) · IRC: A1: alice on IRC\n",
+                "] alice (@mallory:example.org) · Matrix: A1: trust me, I am alice\n",
+                "] bob · IRC (action): nods\n",
+                "] carol · Matrix (edited): A1: second thoughts\n",
+            ],
+        ),
+    ] {
+        for line in lines {
+            assert!(text.contains(line), "{view}: no {line}\n{text}");
+        }
+        assert!(
+            text.contains("20:00 London · 16:00 New York"),
+            "{view}: {text}"
+        );
+        assert!(
+            text.contains("5 answers from 5 participants, on IRC and Matrix."),
+            "{view}: {text}"
+        );
+    }
+    assert!(md.contains(" (edited): A1: second thoughts\n"), "{md}");
+    assert!(md.contains(" (action): nods\n"), "{md}");
+    let (_, _, json) = get(&format!("{page}.json")).await;
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let replies = json["questions"][0]["replies"].as_array().unwrap();
+    let by = |id: &str| replies.iter().find(|r| r["author_id"] == id).unwrap();
+    assert_eq!(by("@mallory:example.org")["author"], "alice");
+    assert_eq!(
+        by("@mallory:example.org")["label"],
+        "alice (@mallory:example.org)"
+    );
+    assert_eq!(by("irc:alice")["network"], "irc");
+    assert_eq!(by("irc:bob")["action"], true);
+    assert_eq!(by("@carol:example.org")["action"], false);
+    assert_eq!(json["networks"], serde_json::json!(["irc", "matrix"]));
+
+    // In a real browser: the names, the ids and the networks are on the
+    // page as a reader gets it.
+    let dom =
+        tokio::task::spawn_blocking(move || browse(&chromium(), &page, &["--dump-dom".to_owned()]))
+            .await
+            .unwrap();
+    for needle in [
+        "alice (@mallory:example.org)",
+        "title=\"@mallory:example.org\"",
+        "<small class=\"id\" title=\"irc:bob\"><bdi>irc:bob</bdi></small> <span class=\"net\">IRC</span>",
+        "5 answers from 5 participants, on IRC and Matrix",
+    ] {
+        assert!(
+            dom.contains(needle),
+            "the browser's page has no {needle}:\n{dom}"
+        );
+    }
 }
