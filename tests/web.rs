@@ -89,6 +89,9 @@ struct Served {
     base: String,
     store: Store,
     chat: MemoryChat,
+    /// Sending a new schedule here is a reload, as `podium run` makes.
+    schedule: watch::Sender<Arc<Schedule>>,
+    health: Health,
 }
 
 /// Runs the `open` and `closed` debates through the engine (with the
@@ -154,7 +157,7 @@ async fn serve_dir(
     adjust: impl FnOnce(&mut Site),
 ) -> Served {
     let readers = Store::open_readers(dir.path(), 2).await.unwrap();
-    let (_tx, rx) = watch::channel(schedule);
+    let (tx, rx) = watch::channel(schedule);
     let health = Health::default();
     health.set("matrix", true, "syncing");
     let mut site = Site::new(
@@ -173,6 +176,8 @@ async fn serve_dir(
         base,
         store,
         chat,
+        schedule: tx,
+        health,
     }
 }
 
@@ -291,6 +296,11 @@ async fn every_route_and_the_posted_links() {
     );
     assert!(
         !index.contains("A private debate") && !index.contains("closed"),
+        "{index}"
+    );
+    // It says why the private ones are missing.
+    assert!(
+        index.contains("Private debates are not listed here"),
         "{index}"
     );
     let (status, headers, ics) = get(&format!("{}/debates.ics", s.base)).await;
@@ -938,4 +948,109 @@ async fn every_view_tells_namesakes_and_networks_apart() {
             "the browser's page has no {needle}:\n{dom}"
         );
     }
+}
+
+/// `/healthz` says `starting` (503, with `Retry-After`) while a network has
+/// not come up since the start, `ok` (200) once all have, and `unhealthy`
+/// (503) when one that was up is not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthz_tells_starting_from_unhealthy() {
+    let s = served().await;
+    let url = format!("{}/healthz", s.base);
+    let status = |body: &str| -> String {
+        let v: serde_json::Value = serde_json::from_str(body).unwrap();
+        v["status"].as_str().unwrap_or_default().to_owned()
+    };
+    s.health.set("irc", false, "connecting");
+    let (code, headers, body) = get(&url).await;
+    assert_eq!((code, status(&body).as_str()), (503, "starting"), "{body}");
+    assert_eq!(headers["retry-after"], "5");
+    s.health.set("irc", true, "in 1 channel");
+    let (code, _, body) = get(&url).await;
+    assert_eq!((code, status(&body).as_str()), (200, "ok"), "{body}");
+    s.health.set("irc", false, "disconnected: ping timeout");
+    let (code, headers, body) = get(&url).await;
+    assert_eq!((code, status(&body).as_str()), (503, "unhealthy"), "{body}");
+    assert!(headers.get("retry-after").is_none());
+    assert!(body.contains("disconnected: ping timeout"), "{body}");
+}
+
+/// A debate made private in the schedule is private on the web as soon as
+/// the schedule is reloaded, even where its page was just served from
+/// memory: without the key a 404 and off the index; with it, the page,
+/// whose links carry the key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_debate_made_private_is_private_at_once() {
+    // A long window: the old answers would be served from memory.
+    let s = served_for(Duration::from_secs(600)).await;
+    let open = posted_link(&s, "An open debate");
+    for suffix in ["", "/time", ".json", ".md", ".txt"] {
+        let (status, _, _) = get(&format!("{open}{suffix}")).await;
+        assert_eq!(status, 200, "{suffix}");
+    }
+    let (_, _, index) = get(&format!("{}/", s.base)).await;
+    assert!(index.contains("An open debate"), "{index}");
+    let private = YAML.replacen("    public: true\n", "", 1);
+    assert!(!private.contains("title: An open debate\n    public: true"));
+    s.schedule
+        .send(bot::schedule(&private, utc("2011-10-01T00:00:00Z")))
+        .unwrap();
+    let nothing = get(&format!("{}/nothing/here", s.base)).await;
+    for suffix in ["", "/time", ".json", ".md", ".txt"] {
+        let (status, _, body) = get(&format!("{open}{suffix}")).await;
+        assert_eq!(
+            (status, body.as_str()),
+            (404, nothing.2.as_str()),
+            "{suffix}"
+        );
+    }
+    let (_, _, index) = get(&format!("{}/", s.base)).await;
+    assert!(!index.contains("An open debate"), "{index}");
+    let token = s.store.occurrences_of("open").await.unwrap()[0]
+        .token
+        .clone();
+    let (status, headers, page) = get(&format!("{open}?key={token}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["cache-control"], "private, no-cache");
+    assert!(
+        page.contains(&format!("./2011-11-01.json?key={token}")),
+        "{page}"
+    );
+}
+
+/// An address answers from memory, for the freshness window, whatever it
+/// answered: a page that does not exist is not asked of the store again
+/// any more than a private page with a wrong key, so how fast either
+/// answers tells nothing; the right key still gets the page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_page_and_a_wrong_key_are_both_remembered() {
+    let s = served_for(Duration::from_secs(600)).await;
+    let missing = format!("{}/transcripts/talk/2011-11-02", s.base);
+    let private = posted_link(&s, "A private debate");
+    let bare = private.split('?').next().unwrap().to_owned();
+    let token = private.rsplit('=').next().unwrap().to_owned();
+    let wrong = "0".repeat(32);
+    let nothing = get(&format!("{}/nothing/here", s.base)).await;
+    for url in [
+        missing.clone(),
+        format!("{missing}?key={wrong}"),
+        format!("{bare}?key={wrong}"),
+        bare.clone(),
+    ] {
+        let (status, _, body) = get(&url).await;
+        assert_eq!((status, body.as_str()), (404, nothing.2.as_str()), "{url}");
+    }
+    // The missing debate comes to exist (public): within the window the
+    // address still answers as it did, as the private page does.
+    irc_debate(&s.store).await;
+    for url in [missing.clone(), format!("{missing}?key={wrong}")] {
+        let (status, _, _) = get(&url).await;
+        assert_eq!(status, 404, "{url}: remembered");
+    }
+    let (status, _, body) = get(&format!("{bare}?key={token}")).await;
+    assert_eq!(status, 200, "the right key");
+    assert!(body.contains("a private answer"));
+    // Another rendering was never asked for: checked now, and there.
+    let (status, _, _) = get(&format!("{missing}.json")).await;
+    assert_eq!(status, 200);
 }

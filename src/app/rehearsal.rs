@@ -120,7 +120,7 @@ pub async fn run(opts: Options, out: Box<dyn Write + Send>) -> anyhow::Result<()
     std::fs::create_dir_all(&log_dir)?;
     let log = log_dir.join(format!(
         "{id}-{}.log",
-        line.start.format("%Y%m%dT%H%M%S%3f")
+        transcript::rehearsal_stamp(line.start)
     ));
     let chat = Arc::new(ConsoleChat::open(
         &log,
@@ -228,5 +228,5 @@ async fn write_transcript(
 fn transcript_path(data_dir: &Path, id: &str, start: DateTime<Utc>) -> PathBuf {
     data_dir
         .join("rehearsals")
-        .join(format!("{id}-{}.md", start.format("%Y%m%dT%H%M%S%3f")))
+        .join(format!("{id}-{}.md", transcript::rehearsal_stamp(start)))
 }

@@ -1,16 +1,18 @@
 //! Transcripts: one model built from the store; the web page (HTML),
 //! Markdown, plain text and JSON are views of it.
 
+mod address;
 mod authors;
 mod charts;
 mod gaps;
 pub mod html;
 mod text;
 
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 
+pub use self::address::{find, find_rehearsal, rehearsal_stamp, url, url_of};
 pub use self::gaps::{Gap, fingerprint};
 use crate::store::{self, OccurrenceRow, PostKind, PostRow, PostStatus, ReplyRow, Store};
 
@@ -89,57 +91,6 @@ pub enum Format {
 
 fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-/// The transcript page of an occurrence: `PUBLIC_URL/transcripts/DEBATE/DATE`,
-/// DATE being the occurrence's local date in its debate's zone, with
-/// `?key=TOKEN` when the debate is private. The one place this address is
-/// built (the web server reads it back).
-pub fn url(public_url: &str, debate: &str, date: NaiveDate, token: Option<&str>) -> String {
-    let key = token.map(|t| format!("?key={t}")).unwrap_or_default();
-    format!(
-        "{}/transcripts/{debate}/{}{key}",
-        public_url.trim_end_matches('/'),
-        date.format("%Y-%m-%d")
-    )
-}
-
-/// The transcript page of a stored occurrence (with its token if private).
-pub fn url_of(public_url: &str, occ: &OccurrenceRow) -> String {
-    let zone: Tz = occ.timezone.parse().unwrap_or(chrono_tz::UTC);
-    let date = occ.scheduled_start.with_timezone(&zone).date_naive();
-    let token = (!occ.public).then_some(occ.token.as_str());
-    url(public_url, &occ.debate, date, token)
-}
-
-/// Picks the occurrence: on `date` (local to the debate) if given, else the
-/// most recent one that has started by `now`.
-///
-/// # Errors
-/// Store failures.
-pub async fn find(
-    store: &Store,
-    debate: &str,
-    date: Option<NaiveDate>,
-    now: DateTime<Utc>,
-    rehearsals: bool,
-) -> store::Result<Option<OccurrenceRow>> {
-    let all = store.occurrences_of(debate).await?;
-    Ok(all
-        .into_iter()
-        .filter(|o| rehearsals || !o.rehearsal)
-        .find(|o| {
-            let tz: Tz = o.timezone.parse().unwrap_or(chrono_tz::UTC);
-            match date {
-                Some(d) => o.scheduled_start.with_timezone(&tz).date_naive() == d,
-                // A rehearsal runs on its own compressed clock: it has started
-                // as soon as it exists.
-                None => {
-                    o.rehearsal
-                        || o.scheduled_start + chrono::Duration::seconds(o.shift_seconds) <= now
-                }
-            }
-        }))
 }
 
 /// Builds the transcript of one stored occurrence as it stands at `now`

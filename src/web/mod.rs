@@ -15,6 +15,7 @@
 
 mod cache;
 mod pages;
+mod transcripts;
 
 pub use cache::FRESH_FOR;
 
@@ -85,10 +86,15 @@ pub fn router(site: Arc<Site>) -> Router {
     ];
     let mut router = Router::new()
         .route("/", get(pages::index))
-        .route("/transcripts/{debate}/{file}", get(pages::transcript))
+        .route("/transcripts/{debate}/{file}", get(transcripts::transcript))
         .route(
             "/transcripts/{debate}/{date}/time",
-            get(pages::chronological),
+            get(transcripts::chronological),
+        )
+        .route("/rehearsals/{debate}/{file}", get(transcripts::rehearsal))
+        .route(
+            "/rehearsals/{debate}/{stamp}/time",
+            get(transcripts::rehearsal_chronological),
         )
         .route("/debates.ics", get(pages::calendar))
         .route("/healthz", get(pages::health))
