@@ -1054,3 +1054,129 @@ async fn a_missing_page_and_a_wrong_key_are_both_remembered() {
     let (status, _, _) = get(&format!("{missing}.json")).await;
     assert_eq!(status, 200);
 }
+
+/// A free loopback port (nothing listens on it once this returns).
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// `podium run` on `data` with `schedule`, as a child process serving its
+/// pages on a free loopback port. Its one network is an IRC server that
+/// refuses connections (`podium run` needs a network; it keeps trying in
+/// the background). With `files`, it runs under `ulimit -n files`.
+struct PodiumRun {
+    child: std::process::Child,
+    base: String,
+    log: std::path::PathBuf,
+}
+
+impl PodiumRun {
+    async fn start(data: &std::path::Path, schedule: &std::path::Path, files: Option<u32>) -> Self {
+        let web = format!("127.0.0.1:{}", free_port());
+        let log = data.with_extension(format!("run-{}.log", free_port()));
+        let bin = env!("CARGO_BIN_EXE_podium");
+        let mut cmd = std::process::Command::new("sh");
+        let limit = files
+            .map(|n| format!("ulimit -n {n} && "))
+            .unwrap_or_default();
+        cmd.arg("-c")
+            .arg(format!("{limit}exec \"$0\" run"))
+            .arg(bin);
+        for (key, _) in std::env::vars_os() {
+            if key.as_encoded_bytes().starts_with(b"PODIUM_") {
+                cmd.env_remove(key);
+            }
+        }
+        cmd.env("RUST_LOG", "info")
+            .env("PODIUM_DATA_DIR", data)
+            .env("PODIUM_SCHEDULE", schedule)
+            .env("PODIUM_WEB_ADDR", &web)
+            .env("PODIUM_IRC_SERVER", format!("127.0.0.1:{}", free_port()))
+            .env("PODIUM_IRC_TLS", "false")
+            .env("PODIUM_IRC_NICK", "podium")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap());
+        let mut run = PodiumRun {
+            child: cmd.spawn().expect("podium run starts"),
+            base: format!("http://{web}"),
+            log,
+        };
+        let deadline = std::time::Instant::now() + support::WAIT;
+        loop {
+            let up = reqwest::Client::new()
+                .get(format!("{}/healthz", run.base))
+                .timeout(Duration::from_secs(2))
+                .send()
+                .await;
+            if up.is_ok() {
+                return run;
+            }
+            let exited = run.child.try_wait().unwrap();
+            assert!(
+                exited.is_none() && std::time::Instant::now() < deadline,
+                "podium run never served its pages ({exited:?}):\n{}",
+                run.log()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for PodiumRun {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The link a rehearsal posts at its end (and prints with the file's
+/// path) opens the rehearsal's transcript on a `podium run` started
+/// afterwards on the same data directory; without its key, a 404.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rehearsal_link_opens_on_podium_run() {
+    use support::rehearsal::{Rehearsal, drill, is_link, post_body, question_number};
+    let s = support::cli::setup(&drill("20m", "[One?, Two?]"));
+    let (data, schedule) = (s.data.clone(), s.schedule.clone());
+    let stderr = s.dir.path().join("rehearse.stderr");
+    let (posted, printed) = tokio::task::spawn_blocking(move || {
+        let mut r = Rehearsal::start(&data, &schedule, &["drill", "--speed", "600"], stderr);
+        r.wait_for("Q1", |l| post_body(l).and_then(question_number) == Some(1));
+        r.send("dora: A1: an answer to rehearse");
+        r.wait_for("the ack", |l| l == "  ✓ saved: dora → Q1");
+        let posted = r.wait_for("the link", |l| post_body(l).is_some_and(is_link));
+        let printed = r.wait_for("the web address", |l| l.starts_with("On the web"));
+        r.wait_for("the hint", |l| {
+            l.starts_with("(or: podium transcript drill")
+        });
+        r.finish();
+        (posted, printed)
+    })
+    .await
+    .unwrap();
+    let link = posted
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap()
+        .to_owned();
+    assert!(
+        link.contains("/rehearsals/drill/") && link.contains("?key="),
+        "{link}"
+    );
+    assert!(printed.ends_with(&link), "{printed} vs {link}");
+    let run = PodiumRun::start(&s.data, &s.schedule, None).await;
+    let url = link.replace("http://127.0.0.1:8080", &run.base);
+    let (status, _, page) = get(&url).await;
+    assert_eq!(status, 200, "{url}\n{}", run.log());
+    assert!(page.contains("A1: an answer to rehearse") && page.contains("rehearsal"));
+    let (status, _, md) = get(&url.replace("?key", ".md?key")).await;
+    assert_eq!(status, 200);
+    assert!(md.contains("**dora**"), "{md}");
+    let (status, _, _) = get(url.split('?').next().unwrap()).await;
+    assert_eq!(status, 404, "without the key");
+}
