@@ -1153,28 +1153,37 @@ impl Drop for PodiumRun {
 
 /// The link a rehearsal posts at its end (and prints with the file's
 /// path) opens the rehearsal's transcript on a `podium run` started
-/// afterwards on the same data directory; without its key, a 404.
+/// afterwards on the same data directory; without its key, a 404. The
+/// transcript file's header gives the start in every listed zone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rehearsal_link_opens_on_podium_run() {
     use support::rehearsal::{Rehearsal, drill, is_link, post_body, question_number};
-    let s = support::cli::setup(&drill("20m", "[One?, Two?]"));
+    let zones = "zones: [Europe/London, America/New_York, Asia/Tokyo]\n";
+    let s = support::cli::setup(&format!("{zones}{}", drill("20m", "[One?, Two?]")));
     let (data, schedule) = (s.data.clone(), s.schedule.clone());
     let stderr = s.dir.path().join("rehearse.stderr");
-    let (posted, printed) = tokio::task::spawn_blocking(move || {
+    let (posted, printed, file) = tokio::task::spawn_blocking(move || {
         let mut r = Rehearsal::start(&data, &schedule, &["drill", "--speed", "600"], stderr);
         r.wait_for("Q1", |l| post_body(l).and_then(question_number) == Some(1));
         r.send("dora: A1: an answer to rehearse");
         r.wait_for("the ack", |l| l == "  ✓ saved: dora → Q1");
         let posted = r.wait_for("the link", |l| post_body(l).is_some_and(is_link));
+        let file = r.wait_for("the file", |l| l.starts_with("Transcript: "));
         let printed = r.wait_for("the web address", |l| l.starts_with("On the web"));
         r.wait_for("the hint", |l| {
             l.starts_with("(or: podium transcript drill")
         });
         r.finish();
-        (posted, printed)
+        (posted, printed, file)
     })
     .await
     .unwrap();
+    let file = file.trim_start_matches("Transcript: ");
+    let md = std::fs::read_to_string(file).unwrap();
+    let header = md.lines().nth(2).unwrap_or_default();
+    for zone in ["London", "New York", "Tokyo"] {
+        assert!(header.contains(zone), "{zone} is not in {header:?}\n{md}");
+    }
     let link = posted
         .split_whitespace()
         .find(|w| w.starts_with("http://"))
