@@ -7,7 +7,7 @@
 //! or `alice (irc account bob)` for a nick logged in to another account).
 //! The participants are counted by who they are, not by their names.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use super::{ReplyEntry, Transcript};
 
@@ -92,22 +92,19 @@ struct Names {
 }
 
 impl Names {
-    fn of<'a>(replies: impl Iterator<Item = &'a ReplyEntry>) -> Names {
+    /// The names of these (author id, display name) pairs.
+    fn of<'a>(pairs: impl Iterator<Item = &'a (&'a str, &'a str)>) -> Names {
         let mut names = Names::default();
-        for r in replies {
-            let who = identity(&r.author_id);
-            if let Some(user) = user_name(&r.author_id) {
+        for (id, name) in pairs {
+            let who = identity(id);
+            if let Some(user) = user_name(id) {
                 names
                     .of_ids
                     .entry(name_key(user))
                     .or_default()
                     .insert(who.clone());
             }
-            names
-                .shown
-                .entry(name_key(&r.author))
-                .or_default()
-                .insert(who);
+            names.shown.entry(name_key(name)).or_default().insert(who);
         }
         names
     }
@@ -147,23 +144,24 @@ impl Transcript {
 
     /// How many people answered (by who they are, not by their names).
     pub fn participants(&self) -> usize {
-        self.all_replies()
-            .map(|r| identity(&r.author_id))
-            .collect::<BTreeSet<_>>()
-            .len()
+        let ids: HashSet<&str> = self.all_replies().map(|r| r.author_id.as_str()).collect();
+        ids.into_iter().map(identity).collect::<HashSet<_>>().len()
     }
 
     /// Gives every reply its author's label: unique within the transcript
     /// (no two people share one), and the bare display name wherever that
     /// cannot be taken for someone else.
     pub fn label_authors(&mut self) {
-        let names = Names::of(self.all_replies());
-        let mut labels: HashMap<(String, String), String> = HashMap::new();
-        for r in self.all_replies() {
-            labels
-                .entry((r.author_id.clone(), r.author.clone()))
-                .or_insert_with(|| label(&names, &r.author_id, &r.author));
-        }
+        // Each author and name once, however many answers they gave.
+        let pairs: HashSet<(&str, &str)> = self
+            .all_replies()
+            .map(|r| (r.author_id.as_str(), r.author.as_str()))
+            .collect();
+        let names = Names::of(pairs.iter());
+        let mut labels: HashMap<(String, String), String> = pairs
+            .iter()
+            .map(|&(id, name)| ((id.to_owned(), name.to_owned()), label(&names, id, name)))
+            .collect();
         // What could still coincide (a name that happens to read like
         // another's label) is told apart by the full id.
         let mut holders: HashMap<String, BTreeSet<String>> = HashMap::new();
@@ -179,9 +177,13 @@ impl Transcript {
             .unattributed
             .iter_mut()
             .chain(self.questions.iter_mut().flat_map(|q| q.replies.iter_mut()));
+        let by_pair: HashMap<(&str, &str), &str> = labels
+            .iter()
+            .map(|((id, name), l)| ((id.as_str(), name.as_str()), l.as_str()))
+            .collect();
         for r in each {
-            if let Some(l) = labels.get(&(r.author_id.clone(), r.author.clone())) {
-                r.label.clone_from(l);
+            if let Some(l) = by_pair.get(&(r.author_id.as_str(), r.author.as_str())) {
+                r.label = (*l).to_owned();
             }
         }
     }
