@@ -948,11 +948,27 @@ async fn every_view_tells_namesakes_and_networks_apart() {
     assert_eq!(json["networks"], serde_json::json!(["irc", "matrix"]));
 
     // In a real browser: the names, the ids and the networks are on the
-    // page as a reader gets it.
-    let dom =
-        tokio::task::spawn_blocking(move || browse(&chromium(), &page, &["--dump-dom".to_owned()]))
-            .await
-            .unwrap();
+    // page as a reader gets it (and a screenshot for a person to look at).
+    let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("web")
+        .join("cross-network-transcript.png");
+    std::fs::create_dir_all(shot.parent().unwrap()).unwrap();
+    let dom = tokio::task::spawn_blocking({
+        let shot = shot.clone();
+        move || {
+            browse(
+                &chromium(),
+                &page,
+                &[format!("--screenshot={}", shot.display())],
+            );
+            browse(&chromium(), &page, &["--dump-dom".to_owned()])
+        }
+    })
+    .await
+    .unwrap();
+    let size = std::fs::metadata(&shot).map(|m| m.len()).unwrap_or(0);
+    assert!(size > 10_000, "{} is {size} bytes", shot.display());
+    eprintln!("screenshot: {}", shot.display());
     for needle in [
         "alice (@mallory:example.org)",
         "title=\"@mallory:example.org\"",
