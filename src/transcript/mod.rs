@@ -12,7 +12,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 
-pub use self::address::{find, find_rehearsal, rehearsal_stamp, url, url_of};
+pub use self::address::{find, find_rehearsal, public_now, rehearsal_stamp, url, url_now, url_of};
 pub use self::gaps::{Gap, fingerprint};
 use crate::store::{self, OccurrenceRow, PostKind, PostRow, PostStatus, ReplyRow, Store};
 

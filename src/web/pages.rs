@@ -9,10 +9,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Duration;
 
-use super::transcripts::public_now;
 use super::{Site, failed};
 use crate::health::Status;
-use crate::transcript;
+use crate::transcript::{self, public_now};
 
 /// One line of the index.
 struct Listed {

@@ -21,7 +21,7 @@ use super::cache::{Address, Checked, Shown, Variant};
 use super::{Site, failed, not_found};
 use crate::schedule::Schedule;
 use crate::store::{OccurrenceRow, StoreError};
-use crate::transcript::{self, Format, html};
+use crate::transcript::{self, Format, html, public_now};
 
 type Params = Query<HashMap<String, String>>;
 
@@ -271,12 +271,6 @@ async fn check(
         at,
         schedule: schedule.clone(),
     })
-}
-
-/// Whether anyone may see an occurrence's transcript: it was public when
-/// it was held, and its debate, if still in the schedule, still is.
-pub(super) fn public_now(occ: &OccurrenceRow, schedule: &Schedule) -> bool {
-    occ.public && !occ.rehearsal && schedule.debate(&occ.debate).is_none_or(|d| d.public)
 }
 
 /// The rendering of `occ`, from the kept ones while it has not changed.
