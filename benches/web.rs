@@ -12,6 +12,12 @@
 //! network). It prints the page's address and serves until killed:
 //! `scripts/bench-web.sh` uses it to compare with nginx.
 //!
+//! `cargo bench --bench web -- held [HELD]` serves a finished debate (300
+//! answers) as `podium run` does and times the page and `/healthz` (200
+//! requests each, one at a time) with no other connection open, then while
+//! HELD connections (default 500) have each sent half a request header and
+//! stopped: the server's header timeout and connection limit at work.
+//!
 //! The debate: eight questions over two hours, answers from 300 people
 //! (some far more active than others), bodies from a few words to a few
 //! paragraphs in several scripts (Latin with accents, Cyrillic, Greek,
@@ -328,6 +334,7 @@ async fn populate(dir: &Path, answers: usize) -> OccurrenceRow {
             in_reply_to: None,
             server_ts: None,
             received_at: sent,
+            action: false,
         };
         if let Some(q) = question {
             let before = &earlier[q];
@@ -598,6 +605,58 @@ async fn serve_debate(dir: &Path, answers: usize) {
         .expect("serve");
 }
 
+/// Times the page and `/healthz` with no connection held, then with `held`
+/// half-sent requests held open.
+async fn held_bench(held: usize) {
+    use tokio::io::AsyncWriteExt as _;
+    let dir = tempfile::tempdir().expect("temp dir");
+    populate(dir.path(), 300).await;
+    let (schedule, _) = podium::schedule::load(&dir.path().join("debates.yaml"), Utc::now())
+        .unwrap_or_else(|e| panic!("debates.yaml: {e:?}"));
+    let (_tx, rx) = tokio::sync::watch::channel(Arc::new(schedule));
+    let readers = Store::open_readers(dir.path(), 4).await.expect("readers");
+    let site = Site::new(readers, rx, Health::default(), Clock::System);
+    let max = site.limits.max_connections;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a loopback port");
+    let addr = listener.local_addr().expect("address");
+    tokio::spawn(serve(listener, Arc::new(site), std::future::pending()));
+    let base = format!("http://{addr}");
+    let client = reqwest::Client::new();
+    let mut open = Vec::new();
+    for round in [0, held] {
+        while open.len() < round {
+            let mut c = tokio::net::TcpStream::connect(addr).await.expect("connect");
+            c.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+                .await
+                .expect("half a header");
+            open.push(c);
+        }
+        println!(
+            "{round} half-sent requests held (connection limit {max}), load average {}",
+            load_average()
+        );
+        for path in [
+            format!("/transcripts/{DEBATE}/{DATE}"),
+            "/healthz".to_owned(),
+        ] {
+            let (times, _, ()) = time(20, 200, || async {
+                let r = client
+                    .get(format!("{base}{path}"))
+                    .send()
+                    .await
+                    .expect("get");
+                assert!(r.status().is_success(), "{path}: {}", r.status());
+                r.bytes().await.expect("body");
+            })
+            .await;
+            let (median, p90, max) = summary(times);
+            println!("  {path:<40} median {median:>6.2} ms  p90 {p90:>6.2} ms  max {max:>7.2} ms");
+        }
+    }
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; the rest are ours.
     let args: Vec<String> = std::env::args()
@@ -612,6 +671,11 @@ fn main() {
         let dir = args.get(1).expect("usage: web serve DIR [ANSWERS]");
         let answers = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(300);
         rt.block_on(serve_debate(Path::new(dir), answers));
+        return;
+    }
+    if args.first().map(String::as_str) == Some("held") {
+        let held = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(500);
+        rt.block_on(held_bench(held));
         return;
     }
     let answers = args.first().and_then(|a| a.parse().ok()).unwrap_or(10_000);

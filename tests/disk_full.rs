@@ -53,6 +53,7 @@ fn answer(occurrence_id: i64, n: usize) -> Job {
             in_reply_to: None,
             server_ts: None,
             received_at: utc(START),
+            action: false,
         }),
         cursor: Some(Cursor {
             network: "console".into(),

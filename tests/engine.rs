@@ -1148,3 +1148,35 @@ async fn a_reminder_held_up_past_the_start_is_dropped() {
         .count();
     assert_eq!(skipped, 6, "three reminders in two rooms");
 }
+
+/// A debate made private while it runs (its occurrence stored as public):
+/// the link posted at the end and the one `!transcript` gives carry the
+/// key, since the pages now ask for it.
+#[tokio::test(start_paused = true)]
+async fn a_debate_made_private_while_it_runs_links_with_its_token() {
+    let store = memory_store().await;
+    let chat = MemoryChat::new();
+    let clock = Clock::starting_at(utc("2011-11-01T20:01:00Z"));
+    let mut bot = start(&store, &chat, clock, schedule(YAML));
+    bot.wait_for(PostKind::Intro, 0).await;
+    let private = YAML.replace("public: true\n", "");
+    bot.schedule.send_replace(schedule(&private));
+    bot.wait_for(PostKind::Transcript, 0).await;
+    let answer = bot.say(&matrix(), "$t", "guest", "!transcript", None).await;
+    assert_eq!(answer, Receipt::Command);
+    bot.stop().await;
+    let occ = &store.occurrences_of("leadership").await.unwrap()[0];
+    assert!(occ.public, "stored as public when it began");
+    let link = format!(
+        "http://127.0.0.1:8080/transcripts/leadership/2011-11-01?key={}",
+        occ.token
+    );
+    let posts = chat.posts();
+    let posted = posts
+        .iter()
+        .find(|p| p.kind == Some(PostKind::Transcript))
+        .unwrap();
+    assert!(posted.body.ends_with(&link), "{}", posted.body);
+    let answered = posts.iter().find(|p| p.key == "podium-cmd-$t").unwrap();
+    assert!(answered.body.ends_with(&link), "{}", answered.body);
+}

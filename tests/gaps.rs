@@ -71,6 +71,7 @@ async fn answer(store: &Store, occ: &OccurrenceRow, room: &str, id: &str, at: &s
         in_reply_to: None,
         server_ts: None,
         received_at: utc(at),
+        action: false,
     };
     store
         .write_batch(&[WriteOp::Insert(reply)], &[])

@@ -143,6 +143,7 @@ async fn old_answers_are_purged_and_the_occurrence_says_so() {
             in_reply_to: None,
             server_ts: Some(start),
             received_at: start,
+            action: false,
         };
         store
             .write_batch(&[WriteOp::Insert(reply)], &[])

@@ -120,7 +120,7 @@ pub async fn run(opts: Options, out: Box<dyn Write + Send>) -> anyhow::Result<()
     crate::store::create_private_dir(&log_dir)?;
     let log = log_dir.join(format!(
         "{id}-{}.log",
-        line.start.format("%Y%m%dT%H%M%S%3f")
+        transcript::rehearsal_stamp(line.start)
     ));
     // Made owner-only before the console opens it: it holds every answer.
     crate::store::private_file(&log, true)?;
@@ -154,7 +154,8 @@ pub async fn run(opts: Options, out: Box<dyn Write + Send>) -> anyhow::Result<()
         chat.say("Stopped. Run the same command again to resume this rehearsal.");
         return Ok(());
     }
-    write_transcript(&store, &row, &opts.data_dir, &chat, clock.now()).await
+    let public_url = &opts.engine.public_url;
+    write_transcript(&store, &row, &opts.data_dir, public_url, &chat, clock.now()).await
 }
 
 /// Runs the app until the rehearsal has nothing left to post (true) or a
@@ -203,11 +204,14 @@ async fn finished(notices: &mut broadcast::Receiver<Notice>, id: &str) {
     }
 }
 
-/// Writes the Markdown transcript beside the console log and says where.
+/// Writes the Markdown transcript beside the console log and says where:
+/// the file, the web address `podium run` serves it at on this data
+/// directory (the link the rehearsal posted), and the command.
 async fn write_transcript(
     store: &Store,
     row: &OccurrenceRow,
     data_dir: &Path,
+    public_url: &str,
     chat: &ConsoleChat,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
@@ -220,8 +224,10 @@ async fn write_transcript(
     let zone: chrono_tz::Tz = row.timezone.parse().unwrap_or(chrono_tz::UTC);
     let date = row.scheduled_start.with_timezone(&zone).format("%Y-%m-%d");
     chat.say(&format!(
-        "Transcript: {}\n(or: podium transcript {} --date {date} --format md|txt|json)",
+        "Transcript: {}\nOn the web, while `podium run` serves this data directory: {}\n\
+         (or: podium transcript {} --date {date} --format md|txt|json)",
         path.display(),
+        transcript::url_of(public_url, row),
         row.debate
     ));
     Ok(())
@@ -230,5 +236,5 @@ async fn write_transcript(
 fn transcript_path(data_dir: &Path, id: &str, start: DateTime<Utc>) -> PathBuf {
     data_dir
         .join("rehearsals")
-        .join(format!("{id}-{}.md", start.format("%Y%m%dT%H%M%S%3f")))
+        .join(format!("{id}-{}.md", transcript::rehearsal_stamp(start)))
 }

@@ -107,7 +107,11 @@ impl Chat for Router {
     fn max_chars(&self, room: &Room, kind: Option<PostKind>) -> Option<usize> {
         match room.network() {
             Network::Console if let Some(c) = &self.console => c.max_chars(room, kind),
-            Network::Matrix if let Some(m) = &self.matrix => m.max_chars(room, kind),
+            // Before the login the room's encryption is not known: the
+            // limit of an encrypted room holds in any room.
+            Network::Matrix if let Some(m) = &self.matrix => m
+                .max_chars(room, kind)
+                .or_else(|| Some(super::matrix::max_chars_anywhere(kind))),
             Network::Irc if let Some(i) = &self.irc => i.max_chars(room, kind),
             _ => None,
         }

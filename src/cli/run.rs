@@ -100,6 +100,14 @@ async fn serve(config: &Config, schedule: Schedule) -> anyhow::Result<RunEnd> {
     let (tx, rx) = watch::channel(Arc::new(schedule));
     let engine = EngineConfig::new(config.timings, &config.public_url);
     let health = Health::default();
+    // Every configured network is starting until it says otherwise, so
+    // the pages, which start first, never report ok before it is up.
+    if config.matrix.is_some() {
+        health.set(MATRIX_HEALTH, false, "logging in");
+    }
+    if config.irc.is_some() {
+        health.set(crate::chat::irc::NETWORK, false, "connecting");
+    }
     let router = Arc::new(router);
     let mut app = App::new(store.clone(), router, clock.clone(), engine, rx.clone());
     let site = Site::new(readers, rx.clone(), health.clone(), clock.clone());

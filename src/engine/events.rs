@@ -201,6 +201,7 @@ impl<C: Chat> Engine<C> {
             in_reply_to: m.in_reply_to.clone(),
             server_ts: m.server_ts,
             received_at: now,
+            action: m.action,
         };
         Ok((reply, Receipt::Saved { question, by }))
     }

@@ -27,7 +27,7 @@ impl<C: Chat> Engine<C> {
         if let Some(row) = self.store.find_occurrence(&key.0, key.1).await? {
             let posts = self.store.posts(row.id).await?;
             state = OccState::from_store(&row, &posts);
-            state.link = Some(self.transcript_url(&row));
+            state.link = Some(self.transcript_links(&row));
             self.restore_rooms(key, row.id, debate, &posts, now).await?;
         }
         self.occs.insert(key.clone(), state);
@@ -61,7 +61,7 @@ impl<C: Chat> Engine<C> {
             })
             .await?;
         self.occs.set_id(key, row.id);
-        self.occs.set_link(key, self.transcript_url(&row));
+        self.occs.set_link(key, self.transcript_links(&row));
         Ok(row.id)
     }
 
@@ -114,8 +114,19 @@ impl<C: Chat> Engine<C> {
         ))
     }
 
-    /// The transcript link of a stored occurrence.
+    /// The transcript link of a stored occurrence, as the schedule has it
+    /// now: with the key when its debate has been made private since.
     pub(super) fn transcript_url(&self, occ: &crate::store::OccurrenceRow) -> String {
-        crate::transcript::url_of(&self.config.public_url, occ)
+        crate::transcript::url_now(&self.config.public_url, occ, &self.schedule.borrow())
+    }
+
+    /// A stored occurrence's transcript link as its row has it, and with
+    /// its key.
+    fn transcript_links(&self, occ: &crate::store::OccurrenceRow) -> (String, String) {
+        let url = &self.config.public_url;
+        (
+            crate::transcript::url_of(url, occ),
+            crate::transcript::keyed_url(url, occ),
+        )
     }
 }

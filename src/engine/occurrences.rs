@@ -22,8 +22,10 @@ pub type PostKey = (String, PostKind, i64);
 #[derive(Clone, Debug, Default)]
 pub struct OccState {
     pub id: Option<i64>,
-    /// Its transcript's address, once it is stored.
-    pub link: Option<String>,
+    /// Its transcript's address once it is stored: as its row has it,
+    /// and with its key (posted instead if the debate is private now,
+    /// made so after the occurrence was stored).
+    pub link: Option<(String, String)>,
     pub live: Live,
     /// Posts that need nothing more.
     done: HashSet<PostKey>,
@@ -110,12 +112,14 @@ impl Occurrences {
         self.entry(key).id = Some(id);
     }
 
-    pub fn set_link(&mut self, key: &OccKey, link: String) {
+    pub fn set_link(&mut self, key: &OccKey, link: (String, String)) {
         self.entry(key).link = Some(link);
     }
 
-    pub fn link(&self, key: &OccKey) -> Option<&str> {
-        self.map.get(key)?.link.as_deref()
+    /// The address to post: with the key when the debate is private now.
+    pub fn link(&self, key: &OccKey, public: bool) -> Option<&str> {
+        let (link, keyed) = self.map.get(key)?.link.as_ref()?;
+        Some(if public { link } else { keyed })
     }
 
     pub fn live(&self, key: &OccKey) -> Live {

@@ -290,7 +290,7 @@ impl<C: Chat> Engine<C> {
             }
             PostKind::Closing => (text::closing(debate), None),
             PostKind::Transcript => {
-                let link = self.occs.link(key).unwrap_or_default();
+                let link = self.occs.link(key, debate.public).unwrap_or_default();
                 (text::transcript(&debate.title, link), None)
             }
         };

@@ -26,6 +26,8 @@ pub struct NewReply {
     pub in_reply_to: Option<String>,
     pub server_ts: Option<DateTime<Utc>>,
     pub received_at: DateTime<Utc>,
+    /// An action (`/me waves`), shown as one in transcripts.
+    pub action: bool,
 }
 
 /// One write in a batch.
@@ -84,6 +86,7 @@ pub struct ReplyRow {
     pub received_at: DateTime<Utc>,
     pub edited_at: Option<DateTime<Utc>>,
     pub deleted_at: Option<DateTime<Utc>>,
+    pub action: bool,
 }
 
 fn reply_row(r: &sqlx::sqlite::SqliteRow) -> Result<ReplyRow> {
@@ -104,10 +107,11 @@ fn reply_row(r: &sqlx::sqlite::SqliteRow) -> Result<ReplyRow> {
         received_at: parse_ts(&r.try_get::<String, _>("received_at")?)?,
         edited_at: opt_ts(r.try_get("edited_at")?)?,
         deleted_at: opt_ts(r.try_get("deleted_at")?)?,
+        action: r.try_get::<i64, _>("action")? != 0,
     })
 }
 
-/// Rows per multi-row INSERT: 13 parameters each, well under SQLite's limit.
+/// Rows per multi-row INSERT: 14 parameters each, well under SQLite's limit.
 const INSERT_ROWS: usize = 64;
 
 async fn insert_replies<'a>(
@@ -117,7 +121,7 @@ async fn insert_replies<'a>(
     let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
         "INSERT INTO replies (occurrence_id, network, room, sender_id, sender_name, \
          original_body, body, question, attributed_by, network_id, in_reply_to, server_ts, \
-         received_at) ",
+         received_at, action) ",
     );
     q.push_values(rows, |mut b, r| {
         b.push_bind(r.occurrence_id)
@@ -132,7 +136,8 @@ async fn insert_replies<'a>(
             .push_bind(r.network_id.as_str())
             .push_bind(r.in_reply_to.as_deref())
             .push_bind(r.server_ts.map(ts))
-            .push_bind(ts(r.received_at));
+            .push_bind(ts(r.received_at))
+            .push_bind(i64::from(r.action));
     });
     q.push(" ON CONFLICT (network, room, network_id) DO NOTHING");
     q.build().execute(conn).await?;
@@ -160,7 +165,8 @@ impl Store {
         let mut c = self.conn().await?;
         let r = sqlx::query(
             "SELECT id, network, room, sender_id, sender_name, body, question, attributed_by, \
-             network_id, in_reply_to, server_ts, received_at, edited_at, deleted_at FROM replies \
+             network_id, in_reply_to, server_ts, received_at, edited_at, deleted_at, action \
+             FROM replies \
              WHERE occurrence_id = ? ORDER BY received_at, id",
         )
         .bind(occurrence_id)

@@ -139,10 +139,18 @@ pub async fn fingerprint(
 /// How a network is named in a sentence.
 fn network_name(network: &str) -> &str {
     match network {
+        "console" => "the console",
+        other => network_title(other),
+    }
+}
+
+/// How a network is named on its own (a mark beside an answer).
+pub(crate) fn network_title(network: &str) -> &'static str {
+    match network {
         "irc" => "IRC",
         "matrix" => "Matrix",
-        "console" => "the console",
-        other => other,
+        "console" => "console",
+        _ => "another network",
     }
 }
 

@@ -15,7 +15,6 @@ use chrono_tz::Tz;
 
 use super::{ReplyEntry, Transcript, charts, local_time};
 use crate::safe_text::neutralise;
-use crate::schedule::zones;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum View {
@@ -54,12 +53,34 @@ impl Links {
 /// One answer as the page shows it (borrowing the transcript's text
 /// where nothing needs neutralising).
 struct Answer<'a> {
-    author: Cow<'a, str>,
+    who: Who<'a>,
     time: String,
     body: Cow<'a, str>,
     edited: bool,
+    action: bool,
     /// Answers replying to this one.
     replies: Vec<Answer<'a>>,
+}
+
+/// Who wrote an answer: their label (unique within the transcript), their
+/// id (shown on hover, and in small text where the label does not hold
+/// it), and the network in a debate held on more than one.
+struct Who<'a> {
+    label: Cow<'a, str>,
+    id: Cow<'a, str>,
+    show_id: bool,
+    network: Option<&'static str>,
+}
+
+impl<'a> Who<'a> {
+    fn of(t: &Transcript, r: &'a ReplyEntry) -> Who<'a> {
+        Who {
+            label: neutralise(&r.label),
+            id: neutralise(&r.author_id),
+            show_id: !r.label.contains(r.author_id.as_str()),
+            network: t.network_mark(r),
+        }
+    }
 }
 
 struct Section<'a> {
@@ -73,15 +94,24 @@ struct Section<'a> {
 /// An entry of the time-ordered view.
 struct Moment<'a> {
     time: String,
-    /// `Q2`, or the author of an answer.
-    who: Cow<'a, str>,
+    kind: Kind<'a>,
     text: Cow<'a, str>,
-    question: bool,
-    /// Podium was disconnected from here on (`text` says until when).
-    gap: bool,
-    /// For an answer: the number of the question it was filed under.
-    under: Option<u32>,
-    edited: bool,
+}
+
+enum Kind<'a> {
+    /// `heading` is `Q2`.
+    Question { heading: String },
+    Answer {
+        who: Who<'a>,
+        /// The number of the question it was filed under.
+        under: Option<u32>,
+        edited: bool,
+        action: bool,
+    },
+    /// Podium was disconnected from here on (the text says until when).
+    Gap,
+    /// The closing was posted: later answers came in the collect grace.
+    Closing,
 }
 
 #[derive(Template)]
@@ -91,6 +121,8 @@ struct Page<'a> {
     subtitle: String,
     when: String,
     intro: Option<String>,
+    /// "12 answers from 5 participants" (and where, across networks).
+    summary: String,
     purged: Option<String>,
     /// When Podium was disconnected (answers sent then are missing).
     gaps: Vec<String>,
@@ -99,8 +131,6 @@ struct Page<'a> {
     /// `moments` in time order.
     sections: Vec<Section<'a>>,
     moments: Vec<Moment<'a>>,
-    participants: usize,
-    answers: usize,
     per_question: String,
     per_minute: String,
     links: &'a Links,
@@ -112,18 +142,7 @@ pub fn page<'a>(t: &'a Transcript, view: View, links: &'a Links) -> String {
     let start = DateTime::parse_from_rfc3339(&t.starts_at)
         .map(|s| s.with_timezone(&Utc))
         .unwrap_or_default();
-    let shown: Vec<Tz> = t.zones.iter().filter_map(|z| z.parse().ok()).collect();
-    let all: Vec<&ReplyEntry> = t
-        .unattributed
-        .iter()
-        .chain(t.questions.iter().flat_map(|q| q.replies.iter()))
-        .collect();
-    let participants = {
-        let mut ids: Vec<&str> = all.iter().map(|r| r.author_id.as_str()).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        ids.len()
-    };
+    let all: Vec<&ReplyEntry> = t.all_replies().collect();
     let page = Page {
         title: neutralise(&t.title).into_owned(),
         subtitle: format!(
@@ -131,8 +150,9 @@ pub fn page<'a>(t: &'a Transcript, view: View, links: &'a Links) -> String {
             neutralise(&t.debate),
             if t.rehearsal { " · rehearsal" } else { "" }
         ),
-        when: zones::time_line(start, zone, &shown).render(),
+        when: t.when(),
         intro: t.intro.as_deref().map(|i| neutralise(i).into_owned()),
+        summary: t.summary(),
         purged: t.purged_at.as_ref().map(|at| {
             format!(
                 "The answers were removed on {} (the retention period had passed).",
@@ -149,8 +169,6 @@ pub fn page<'a>(t: &'a Transcript, view: View, links: &'a Links) -> String {
             View::ByQuestion => Vec::new(),
             View::Chronological => moments(t, zone, &all),
         },
-        participants,
-        answers: all.len(),
         per_question: charts::per_question(
             &t.questions
                 .iter()
@@ -165,7 +183,7 @@ pub fn page<'a>(t: &'a Transcript, view: View, links: &'a Links) -> String {
     let size = 32 * 1024
         + all
             .iter()
-            .map(|r| r.body.len() + r.author.len() + 200)
+            .map(|r| r.body.len() + 2 * r.label.len() + r.author_id.len() + 200)
             .sum::<usize>();
     let mut out = String::with_capacity(size);
     match page.render_into(&mut out) {
@@ -174,19 +192,20 @@ pub fn page<'a>(t: &'a Transcript, view: View, links: &'a Links) -> String {
     }
 }
 
-fn answer<'a>(zone: Tz, r: &'a ReplyEntry) -> Answer<'a> {
+fn answer<'a>(t: &Transcript, zone: Tz, r: &'a ReplyEntry) -> Answer<'a> {
     Answer {
-        author: neutralise(&r.author),
+        who: Who::of(t, r),
         time: local_time(zone, &r.sent_at),
         body: neutralise(&r.body),
         edited: r.edited,
+        action: r.action,
         replies: Vec::new(),
     }
 }
 
 /// A question's answers, each reply to an answer placed under the answer
 /// it replies to (one level: a reply to a reply joins the same thread).
-fn threaded(zone: Tz, replies: &[ReplyEntry]) -> Vec<Answer<'_>> {
+fn threaded<'a>(t: &Transcript, zone: Tz, replies: &'a [ReplyEntry]) -> Vec<Answer<'a>> {
     let index: HashMap<&str, usize> = replies
         .iter()
         .enumerate()
@@ -206,7 +225,7 @@ fn threaded(zone: Tz, replies: &[ReplyEntry]) -> Vec<Answer<'_>> {
     // Where in `top` each top-level answer is, by its index in `replies`.
     let mut placed: HashMap<usize, usize> = HashMap::new();
     for (i, r) in replies.iter().enumerate() {
-        let a = answer(zone, r);
+        let a = answer(t, zone, r);
         let parent = root(i);
         match placed.get(&parent) {
             Some(&p) if parent != i => top[p].replies.push(a),
@@ -227,7 +246,7 @@ fn sections(t: &Transcript, zone: Tz) -> Vec<Section<'_>> {
             heading: "Before the first question".into(),
             text: Cow::Borrowed(""),
             note: String::new(),
-            answers: threaded(zone, &t.unattributed),
+            answers: threaded(t, zone, &t.unattributed),
         });
     }
     for q in &t.questions {
@@ -241,28 +260,22 @@ fn sections(t: &Transcript, zone: Tz) -> Vec<Section<'_>> {
             heading: format!("Q{}", q.number),
             text: neutralise(&q.text),
             note,
-            answers: threaded(zone, &q.replies),
+            answers: threaded(t, zone, &q.replies),
         });
     }
     out
 }
 
 fn moments<'a>(t: &'a Transcript, zone: Tz, all: &[&'a ReplyEntry]) -> Vec<Moment<'a>> {
-    let mut list: Vec<(&str, Moment)> = Vec::with_capacity(t.questions.len() + all.len());
+    let mut list: Vec<(&str, Moment)> = Vec::with_capacity(t.questions.len() + all.len() + 1);
+    let at = |rfc: &'a str, kind: Kind<'a>, text: Cow<'a, str>| {
+        let time = local_time(zone, rfc);
+        (rfc, Moment { time, kind, text })
+    };
     for q in &t.questions {
-        if let Some(at) = &q.posted_at {
-            list.push((
-                at,
-                Moment {
-                    time: local_time(zone, at),
-                    who: Cow::Owned(format!("Q{}", q.number)),
-                    text: neutralise(&q.text),
-                    question: true,
-                    gap: false,
-                    under: None,
-                    edited: false,
-                },
-            ));
+        if let Some(posted) = &q.posted_at {
+            let heading = format!("Q{}", q.number);
+            list.push(at(posted, Kind::Question { heading }, neutralise(&q.text)));
         }
     }
     let under: HashMap<&str, u32> = t
@@ -271,35 +284,24 @@ fn moments<'a>(t: &'a Transcript, zone: Tz, all: &[&'a ReplyEntry]) -> Vec<Momen
         .flat_map(|q| q.replies.iter().map(move |r| (r.id.as_str(), q.number)))
         .collect();
     for r in all {
-        list.push((
-            &r.sent_at,
-            Moment {
-                time: local_time(zone, &r.sent_at),
-                who: neutralise(&r.author),
-                text: neutralise(&r.body),
-                question: false,
-                gap: false,
-                under: under.get(r.id.as_str()).copied(),
-                edited: r.edited,
-            },
-        ));
+        let kind = Kind::Answer {
+            who: Who::of(t, r),
+            under: under.get(r.id.as_str()).copied(),
+            edited: r.edited,
+            action: r.action,
+        };
+        list.push(at(&r.sent_at, kind, neutralise(&r.body)));
     }
     // After what was sent in the second a gap began: that still arrived.
     for g in &t.gaps {
-        list.push((
-            &g.from,
-            Moment {
-                time: local_time(zone, &g.from),
-                who: Cow::Borrowed(""),
-                text: Cow::Owned(t.gap_sentence(g)),
-                question: false,
-                gap: true,
-                under: None,
-                edited: false,
-            },
-        ));
+        list.push(at(&g.from, Kind::Gap, Cow::Owned(t.gap_sentence(g))));
     }
-    // Stable: a question comes before answers sent in the same second.
+    if let Some(closed) = &t.closed_at {
+        let text = Cow::Borrowed("The debate closed.");
+        list.push(at(closed, Kind::Closing, text));
+    }
+    // Stable: a question comes before answers sent in the same second,
+    // answers before the closing sent in it.
     list.sort_by(|a, b| a.0.cmp(b.0));
     list.into_iter().map(|(_, m)| m).collect()
 }

@@ -1,16 +1,21 @@
 //! Transcripts: one model built from the store; the web page (HTML),
 //! Markdown, plain text and JSON are views of it.
 
+mod address;
+mod authors;
 mod charts;
 mod gaps;
 pub mod html;
 pub mod log;
 mod text;
 
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 
+pub use self::address::{
+    find, find_rehearsal, keyed_url, public_now, rehearsal_stamp, url, url_now, url_of,
+};
 pub use self::gaps::{Gap, fingerprint};
 use crate::store::{self, OccurrenceRow, PostKind, PostRow, PostStatus, ReplyRow, Store};
 
@@ -26,11 +31,16 @@ pub struct Transcript {
     pub rehearsal: bool,
     /// The zones the start is shown in (the debate's own first).
     pub zones: Vec<String>,
+    /// The networks the debate was held on (`irc`, `matrix`): with more
+    /// than one, every view marks each answer's.
+    pub networks: Vec<String>,
     /// The intro as it was posted, if it was.
     pub intro: Option<String>,
     pub questions: Vec<QuestionEntry>,
     /// Replies before Q1 (answers to the intro).
     pub unattributed: Vec<ReplyEntry>,
+    /// When the closing was posted (or `!end` ended the debate), if it was.
+    pub closed_at: Option<String>,
     /// When the retention period removed the answers, if it did.
     pub purged_at: Option<String>,
     /// When Podium was disconnected from a network the debate was held on
@@ -55,13 +65,20 @@ pub struct ReplyEntry {
     pub id: String,
     /// The network id of the message this one replies to.
     pub in_reply_to: Option<String>,
+    /// The display name the author had.
     pub author: String,
     pub author_id: String,
+    /// How every view names the author: unique within the transcript (see
+    /// `authors`), the display name alone where it cannot be taken for
+    /// someone else's.
+    pub label: String,
     pub body: String,
     pub sent_at: String,
     pub network: String,
     pub room: String,
     pub edited: bool,
+    /// An action (`/me waves`).
+    pub action: bool,
     /// tag, reply, latest or intro: how the question was decided.
     pub attributed_by: String,
 }
@@ -77,57 +94,6 @@ pub enum Format {
 
 fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-/// The transcript page of an occurrence: `PUBLIC_URL/transcripts/DEBATE/DATE`,
-/// DATE being the occurrence's local date in its debate's zone, with
-/// `?key=TOKEN` when the debate is private. The one place this address is
-/// built (the web server reads it back).
-pub fn url(public_url: &str, debate: &str, date: NaiveDate, token: Option<&str>) -> String {
-    let key = token.map(|t| format!("?key={t}")).unwrap_or_default();
-    format!(
-        "{}/transcripts/{debate}/{}{key}",
-        public_url.trim_end_matches('/'),
-        date.format("%Y-%m-%d")
-    )
-}
-
-/// The transcript page of a stored occurrence (with its token if private).
-pub fn url_of(public_url: &str, occ: &OccurrenceRow) -> String {
-    let zone: Tz = occ.timezone.parse().unwrap_or(chrono_tz::UTC);
-    let date = occ.scheduled_start.with_timezone(&zone).date_naive();
-    let token = (!occ.public).then_some(occ.token.as_str());
-    url(public_url, &occ.debate, date, token)
-}
-
-/// Picks the occurrence: on `date` (local to the debate) if given, else the
-/// most recent one that has started by `now`.
-///
-/// # Errors
-/// Store failures.
-pub async fn find(
-    store: &Store,
-    debate: &str,
-    date: Option<NaiveDate>,
-    now: DateTime<Utc>,
-    rehearsals: bool,
-) -> store::Result<Option<OccurrenceRow>> {
-    let all = store.occurrences_of(debate).await?;
-    Ok(all
-        .into_iter()
-        .filter(|o| rehearsals || !o.rehearsal)
-        .find(|o| {
-            let tz: Tz = o.timezone.parse().unwrap_or(chrono_tz::UTC);
-            match date {
-                Some(d) => o.scheduled_start.with_timezone(&tz).date_naive() == d,
-                // A rehearsal runs on its own compressed clock: it has started
-                // as soon as it exists.
-                None => {
-                    o.rehearsal
-                        || o.scheduled_start + chrono::Duration::seconds(o.shift_seconds) <= now
-                }
-            }
-        }))
 }
 
 /// Builds the transcript of one stored occurrence as it stands at `now`
@@ -184,19 +150,49 @@ pub async fn build(
     if zones.is_empty() {
         zones.push(occ.timezone.clone());
     }
-    Ok(Transcript {
+    let closed_at = posts
+        .iter()
+        .filter(|p| p.kind == PostKind::Closing && p.status == PostStatus::Sent)
+        .filter_map(|p| p.sent_at)
+        .min()
+        .or(occ.ended_at)
+        .map(rfc3339);
+    let networks = networks(&posts, &questions, &unattributed);
+    let mut t = Transcript {
         debate: occ.debate.clone(),
         title: occ.title.clone(),
         starts_at: rfc3339(occ.scheduled_start),
         timezone: occ.timezone.clone(),
         rehearsal: occ.rehearsal,
         zones,
+        networks,
         intro,
         questions,
         unattributed,
+        closed_at,
         purged_at: occ.purged_at.map(rfc3339),
         gaps,
-    })
+    };
+    t.label_authors();
+    Ok(t)
+}
+
+/// The networks of the rooms the debate was posted in and of the replies.
+fn networks(
+    posts: &[PostRow],
+    questions: &[QuestionEntry],
+    unattributed: &[ReplyEntry],
+) -> Vec<String> {
+    let posted = posts
+        .iter()
+        .filter_map(|p| p.room.parse::<crate::domain::Room>().ok())
+        .map(|r| r.network().as_str().to_owned());
+    let replied = unattributed
+        .iter()
+        .chain(questions.iter().flat_map(|q| q.replies.iter()))
+        .map(|r| r.network.clone());
+    let all: std::collections::BTreeSet<String> = posted.chain(replied).collect();
+    all.into_iter().collect()
 }
 
 /// Every question that was, or may have been, asked, once each, with the
@@ -237,6 +233,7 @@ impl From<ReplyRow> for ReplyEntry {
         ReplyEntry {
             id: r.network_id,
             in_reply_to: r.in_reply_to,
+            label: r.sender_name.clone(),
             author: r.sender_name,
             author_id: r.sender_id,
             body: r.body,
@@ -244,6 +241,7 @@ impl From<ReplyRow> for ReplyEntry {
             network: r.network,
             room: r.room,
             edited: r.edited_at.is_some(),
+            action: r.action,
             attributed_by: r.attributed_by,
         }
     }
@@ -270,6 +268,51 @@ impl Transcript {
     /// An RFC 3339 instant as local `HH:MM` in the debate's zone.
     pub(crate) fn local(&self, rfc: &str) -> String {
         local_time(self.tz(), rfc)
+    }
+
+    /// The start in every shown zone, as announcements give it.
+    pub(crate) fn when(&self) -> String {
+        let start = DateTime::parse_from_rfc3339(&self.starts_at)
+            .map(|s| s.with_timezone(&Utc))
+            .unwrap_or_default();
+        let shown: Vec<Tz> = self.zones.iter().filter_map(|z| z.parse().ok()).collect();
+        crate::schedule::zones::time_line(start, self.tz(), &shown).render()
+    }
+
+    /// Held on more than one network: then every answer says where it was
+    /// sent.
+    pub(crate) fn cross_network(&self) -> bool {
+        self.networks.len() > 1
+    }
+
+    /// The network an answer is marked with (`IRC`), in a debate held on
+    /// more than one.
+    pub(crate) fn network_mark(&self, r: &ReplyEntry) -> Option<&'static str> {
+        self.cross_network()
+            .then(|| gaps::network_title(&r.network))
+    }
+
+    /// "12 answers from 5 participants", and where for a debate held on
+    /// more than one network ("on Matrix and IRC").
+    pub(crate) fn summary(&self) -> String {
+        let answers = self.all_replies().count();
+        let people = self.participants();
+        let plural = |n: usize| if n == 1 { "" } else { "s" };
+        let mut out = format!(
+            "{answers} answer{} from {people} participant{}",
+            plural(answers),
+            plural(people)
+        );
+        if self.cross_network() {
+            let names: Vec<&str> = self
+                .networks
+                .iter()
+                .map(|n| gaps::network_title(n))
+                .collect();
+            let (last, rest) = names.split_last().unwrap_or((&"", &[]));
+            out.push_str(&format!(", on {} and {last}", rest.join(", ")));
+        }
+        out
     }
 
     /// An RFC 3339 instant in the debate's zone, formatted with `format`.
@@ -299,21 +342,25 @@ mod tests {
             in_reply_to: None,
             author: author.into(),
             author_id: format!("@{author}:example.org"),
+            label: String::new(),
             body: body.into(),
             sent_at: at.into(),
             network: "matrix".into(),
             room: "#d:example.org".into(),
             edited: author == "bob",
+            action: author == "cat",
             attributed_by: "tag".into(),
         };
-        Transcript {
+        let mut t = Transcript {
             debate: "leadership-2011".into(),
             title: "Developing *Leadership*".into(),
             starts_at: "2011-11-01T20:00:00Z".into(),
             timezone: "Europe/London".into(),
             rehearsal: false,
-            zones: vec!["Europe/London".into()],
+            zones: vec!["Europe/London".into(), "America/New_York".into()],
+            networks: vec!["matrix".into()],
             intro: None,
+            closed_at: None,
             purged_at: None,
             gaps: Vec::new(),
             questions: vec![
@@ -335,8 +382,10 @@ mod tests {
                     replies: vec![],
                 },
             ],
-            unattributed: vec![reply("cat", "Hello from Leeds", "2011-11-01T19:59:00Z")],
-        }
+            unattributed: vec![reply("cat", "waves from Leeds", "2011-11-01T19:59:00Z")],
+        };
+        t.label_authors();
+        t
     }
 
     #[test]
@@ -344,12 +393,17 @@ mod tests {
         let md = sample().render(Format::Md);
         assert!(
             md.starts_with(
-                "# Developing \\*Leadership\\*\n\nTue 1 Nov 2011 20:00 GMT · leadership-2011\n"
+                "# Developing \\*Leadership\\*\n\n\
+                 leadership-2011 · Tue 1 Nov 2011 20:00 London · 16:00 New York (note: clocks change \
+                 on different dates: New York is 4 hours behind London this week, not the usual 5)\n\n\
+                 3 answers from 3 participants.\n"
             ),
             "{md}"
         );
         assert!(
-            md.contains("## Before the first question\n\n- **cat** (19:59): Hello from Leeds\n"),
+            md.contains(
+                "## Before the first question\n\n- **cat** (19:59) (action): waves from Leeds\n"
+            ),
             "{md}"
         );
         assert!(
@@ -371,13 +425,29 @@ mod tests {
         let t = sample();
         let txt = t.render(Format::Txt);
         assert!(
-            txt.contains("\nQ1: What is leadership?\n  [20:02] ann: A1: listening <b>first</b>\n"),
+            txt.starts_with(
+                "Developing *Leadership*\n\
+                 leadership-2011 · Tue 1 Nov 2011 20:00 London · 16:00 New York (note: clocks change \
+                 on different dates: New York is 4 hours behind London this week, not the usual 5)\n\
+                 3 answers from 3 participants.\n"
+            ),
             "{txt}"
         );
+        assert!(
+            txt.contains(
+                "\nQ1: What is leadership?\n  [20:02] ann: A1: listening <b>first</b>\n\
+                 \x20 [20:03] bob (edited): A1: two\nlines\n"
+            ),
+            "{txt}"
+        );
+        assert!(txt.contains("  [19:59] cat (action): waves from Leeds\n"));
         let json: serde_json::Value = serde_json::from_str(&t.render(Format::Json)).unwrap();
         assert_eq!(json["questions"][0]["replies"][1]["author"], "bob");
         assert_eq!(json["questions"][1]["posted_at"], "2011-11-01T20:20:00Z");
-        assert_eq!(json["unattributed"][0]["body"], "Hello from Leeds");
+        assert_eq!(json["unattributed"][0]["body"], "waves from Leeds");
+        assert_eq!(json["unattributed"][0]["action"], true);
+        assert_eq!(json["questions"][0]["replies"][0]["action"], false);
+        assert_eq!(json["questions"][0]["replies"][0]["label"], "ann");
         assert_eq!(json["starts_at"], "2011-11-01T20:00:00Z");
     }
 }

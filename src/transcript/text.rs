@@ -5,22 +5,34 @@
 
 use std::fmt::Write as _;
 
-use chrono::DateTime;
-
 use super::{ReplyEntry, Transcript};
 use crate::safe_text::neutralise;
 
-/// "Tue 1 Nov 2011 20:00 GMT · DEBATE", and "(rehearsal)" for one.
+/// "DEBATE · Tue 1 Nov 2011 20:00 London · 16:00 New York" (the start in
+/// every shown zone, as announcements give it), "(rehearsal)" for one.
 fn heading(t: &Transcript) -> String {
-    let when = DateTime::parse_from_rfc3339(&t.starts_at)
-        .map(|at| {
-            at.with_timezone(&t.tz())
-                .format("%a %-d %b %Y %H:%M %Z")
-                .to_string()
-        })
-        .unwrap_or_else(|_| t.starts_at.clone());
     let rehearsal = if t.rehearsal { " (rehearsal)" } else { "" };
-    format!("{when} · {}{rehearsal}", neutralise(&t.debate))
+    format!("{}{rehearsal} · {}", neutralise(&t.debate), t.when())
+}
+
+/// What follows an answer's time: ` (edited)`, and ` (action)` for `/me`.
+fn marks(r: &ReplyEntry) -> String {
+    let mut out = String::new();
+    if r.edited {
+        out.push_str(" (edited)");
+    }
+    if r.action {
+        out.push_str(" (action)");
+    }
+    out
+}
+
+/// What follows an answer's author: ` · IRC`, the network, in a debate
+/// held on more than one.
+fn network(t: &Transcript, r: &ReplyEntry) -> String {
+    t.network_mark(r)
+        .map(|n| format!(" · {n}"))
+        .unwrap_or_default()
 }
 
 fn purged(t: &Transcript) -> Option<String> {
@@ -33,7 +45,12 @@ fn purged(t: &Transcript) -> Option<String> {
 }
 
 pub fn markdown(t: &Transcript) -> String {
-    let mut out = format!("# {}\n\n{}\n", md_escape(&t.title), heading(t));
+    let mut out = format!(
+        "# {}\n\n{}\n\n{}.\n",
+        md_escape(&t.title),
+        md_escape(&heading(t)),
+        t.summary()
+    );
     if let Some(note) = purged(t) {
         let _ = write!(out, "\n_{note}_\n");
     }
@@ -46,12 +63,13 @@ pub fn markdown(t: &Transcript) -> String {
         let _ = write!(out, "\n{}\n", notes.join("\n>\n"));
     }
     let reply = |out: &mut String, r: &ReplyEntry| {
-        let edited = if r.edited { " (edited)" } else { "" };
         let _ = writeln!(
             out,
-            "- **{}** ({}){edited}: {}",
-            md_escape(&r.author),
+            "- **{}**{} ({}){}: {}",
+            md_escape(&r.label),
+            network(t, r),
             t.local(&r.sent_at),
+            marks(r),
             md_escape(&r.body).replace('\n', "\n  ")
         );
     };
@@ -81,7 +99,12 @@ pub fn markdown(t: &Transcript) -> String {
 }
 
 pub fn plain(t: &Transcript) -> String {
-    let mut out = format!("{}\n{}\n", neutralise(&t.title), heading(t));
+    let mut out = format!(
+        "{}\n{}\n{}.\n",
+        neutralise(&t.title),
+        heading(t),
+        t.summary()
+    );
     if let Some(note) = purged(t) {
         let _ = writeln!(out, "{note}");
     }
@@ -91,9 +114,11 @@ pub fn plain(t: &Transcript) -> String {
     let reply = |out: &mut String, r: &ReplyEntry| {
         let _ = writeln!(
             out,
-            "  [{}] {}: {}",
+            "  [{}] {}{}{}: {}",
             t.local(&r.sent_at),
-            neutralise(&r.author),
+            neutralise(&r.label),
+            network(t, r),
+            marks(r),
             neutralise(&r.body)
         );
     };

@@ -4,11 +4,16 @@
 //! Each is also kept gzipped, compressed once when it is rendered rather
 //! than for every request.
 //!
-//! In front of that, each address (debate, date, rendering) remembers the
-//! page it last served and when it was checked against the store: for
-//! [`FRESH_FOR`] after that check the page is served from memory, with no
-//! query at all (the token of a private page is still compared, in
-//! memory, for every request).
+//! In front of that, each address (debate, date, rendering), as asked for
+//! with or without a key, remembers what it last answered and when it was
+//! checked against the store: for [`FRESH_FOR`] after that check the
+//! answer is given from memory, with no query at all. Answers are
+//! remembered whatever they were, the 404s too, and by the key they were
+//! asked with: so how fast a private page answers a wrong key says nothing
+//! that a page that does not exist would not (each costs one query a
+//! second at most, and a visit with the right key changes neither). An
+//! answer checked under an older schedule is never given again: a debate
+//! made private is private from the moment the schedule is reloaded.
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -17,6 +22,8 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
+
+use crate::schedule::Schedule;
 
 /// Which rendering of a transcript.
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
@@ -70,19 +77,29 @@ const MOST_ADDRESSES: usize = 1024;
 /// (one at a time for any one address).
 const CHECKERS: usize = 16;
 
-/// An address of a transcript: which rendering, and `DEBATE/DATE` as in
-/// the URL (both already validated: neither holds a `/`).
-pub type Address = (Variant, String);
+/// An address of a transcript as asked for: which rendering, the path
+/// (`DEBATE/DATE`, or `rehearsal/DEBATE/STAMP`, validated) and the key it
+/// was asked with, if any.
+pub type Address = (Variant, String, Option<String>);
 
-/// What an address served when it was last checked against the store.
+/// What an address answered when it was last checked against the store.
 #[derive(Debug)]
 pub struct Checked {
-    /// Whether anyone may see it; if not, only with `token`.
-    pub public: bool,
-    pub token: String,
-    pub entry: Entry,
-    /// When the check began (so the page is at most that old).
+    /// The page, or `None`: the 404.
+    pub page: Option<Shown>,
+    /// When the check began (so the answer is at most that old).
     pub at: Instant,
+    /// The schedule it was checked under (kept, so that no later one can
+    /// be taken for it).
+    pub schedule: Arc<Schedule>,
+}
+
+/// A page and who may see it.
+#[derive(Debug)]
+pub struct Shown {
+    /// Anyone, or only whoever brings the key.
+    pub public: bool,
+    pub entry: Entry,
 }
 
 #[derive(Debug, Default)]
@@ -137,15 +154,21 @@ impl Cache {
 }
 
 impl Cache {
-    /// What `address` served, if it was checked less than `within` ago.
-    pub fn fresh(&self, address: &Address, within: Duration) -> Option<Arc<Checked>> {
+    /// What `address` answered, if it was checked less than `within` ago
+    /// under `schedule`.
+    pub fn fresh(
+        &self,
+        address: &Address,
+        within: Duration,
+        schedule: &Arc<Schedule>,
+    ) -> Option<Arc<Checked>> {
         let checked = self
             .checked
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         checked
             .get(address)
-            .filter(|c| c.at.elapsed() < within)
+            .filter(|c| c.at.elapsed() < within && Arc::ptr_eq(&c.schedule, schedule))
             .cloned()
     }
 
@@ -157,10 +180,20 @@ impl Cache {
         &self.checkers[i]
     }
 
-    /// Remembers what `address` served after a check; `within` is the
+    /// Remembers what `address` answered after a check; `within` is the
     /// freshness window (entries past it are the first to go).
     pub fn remember(&self, address: Address, checked: Checked, within: Duration) -> Arc<Checked> {
-        let checked = Arc::new(checked);
+        self.remember_shared(address, Arc::new(checked), within)
+    }
+
+    /// [`remember`](Self::remember) for a check already remembered under
+    /// another address (a public page asked for with a key is everyone's).
+    pub fn remember_shared(
+        &self,
+        address: Address,
+        checked: Arc<Checked>,
+        within: Duration,
+    ) -> Arc<Checked> {
         let mut all = self
             .checked
             .write()
@@ -232,47 +265,67 @@ mod tests {
         assert!(cache.get(1999, Variant::Page, "x").is_some());
     }
 
-    fn checked(cache: &Cache, at: Instant) -> Checked {
+    fn checked(cache: &Cache, at: Instant, schedule: &Arc<Schedule>) -> Checked {
         Checked {
-            public: false,
-            token: "t".into(),
-            entry: cache.put(1, Variant::Page, "a", "<p>one".into()),
+            page: Some(Shown {
+                public: false,
+                entry: cache.put(1, Variant::Page, "a", "<p>one".into()),
+            }),
             at,
+            schedule: schedule.clone(),
         }
     }
 
+    fn schedule() -> Arc<Schedule> {
+        Arc::new(Schedule {
+            debates: Vec::new(),
+        })
+    }
+
+    fn address(variant: Variant, path: &str, key: Option<&str>) -> Address {
+        (variant, path.to_owned(), key.map(str::to_owned))
+    }
+
     #[test]
-    fn an_address_is_fresh_only_within_the_window() {
+    fn an_address_is_fresh_only_within_the_window_and_the_schedule() {
         let cache = Cache::default();
-        let page = (Variant::Page, "d/2011-11-01".to_owned());
+        let s = schedule();
+        let page = address(Variant::Page, "d/2011-11-01", Some("k"));
         let window = Duration::from_millis(200);
-        assert!(cache.fresh(&page, window).is_none());
-        cache.remember(page.clone(), checked(&cache, Instant::now()), window);
-        let fresh = cache.fresh(&page, window).unwrap();
-        assert_eq!((fresh.public, fresh.token.as_str()), (false, "t"));
-        assert_eq!(&fresh.entry.body[..], b"<p>one");
+        assert!(cache.fresh(&page, window, &s).is_none());
+        cache.remember(page.clone(), checked(&cache, Instant::now(), &s), window);
+        let fresh = cache.fresh(&page, window, &s).unwrap();
+        let shown = fresh.page.as_ref().unwrap();
+        assert!(!shown.public);
+        assert_eq!(&shown.entry.body[..], b"<p>one");
+        for other in [
+            address(Variant::Json, "d/2011-11-01", Some("k")),
+            address(Variant::Page, "d/2011-11-01", None),
+            address(Variant::Page, "d/2011-11-01", Some("j")),
+        ] {
+            assert!(cache.fresh(&other, window, &s).is_none(), "{other:?}");
+        }
+        assert!(cache.fresh(&page, Duration::ZERO, &s).is_none());
         assert!(
-            cache
-                .fresh(&(Variant::Json, "d/2011-11-01".into()), window)
-                .is_none(),
-            "another rendering"
+            cache.fresh(&page, window, &schedule()).is_none(),
+            "checked under another schedule"
         );
-        assert!(cache.fresh(&page, Duration::ZERO).is_none());
         let old = Instant::now().checked_sub(window).unwrap();
-        cache.remember(page.clone(), checked(&cache, old), window);
-        assert!(cache.fresh(&page, window).is_none(), "past the window");
+        cache.remember(page.clone(), checked(&cache, old, &s), window);
+        assert!(cache.fresh(&page, window, &s).is_none(), "past the window");
     }
 
     #[test]
     fn the_addresses_stay_bounded() {
         let cache = Cache::default();
+        let s = schedule();
         let window = Duration::from_secs(60);
         for i in 0..3000 {
-            let address = (Variant::Page, format!("d{i}/2011-11-01"));
-            cache.remember(address, checked(&cache, Instant::now()), window);
+            let address = address(Variant::Page, &format!("d{i}/2011-11-01"), None);
+            cache.remember(address, checked(&cache, Instant::now(), &s), window);
         }
         assert!(cache.checked.read().unwrap().len() <= MOST_ADDRESSES);
-        let last = (Variant::Page, "d2999/2011-11-01".to_owned());
-        assert!(cache.fresh(&last, window).is_some());
+        let last = address(Variant::Page, "d2999/2011-11-01", None);
+        assert!(cache.fresh(&last, window, &s).is_some());
     }
 }

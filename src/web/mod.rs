@@ -7,7 +7,8 @@
 //! without any script source, `nosniff`, no referrer, no framing). A
 //! private transcript's address carries its token; an unknown path, a wrong
 //! token and a malformed one all get the same plain 404, and nothing of an
-//! internal error reaches the client. Pages are rendered once and kept
+//! internal error reaches the client. Slow and idle clients are timed out
+//! and open connections are capped (see `server`). Pages are rendered once and kept
 //! until their occurrence changes; a page checked against the store is
 //! served from memory for [`FRESH_FOR`] (a second) before the store is
 //! asked again; responses are compressed and carry an `ETag` for
@@ -15,8 +16,11 @@
 
 mod cache;
 mod pages;
+mod server;
+mod transcripts;
 
 pub use cache::FRESH_FOR;
+pub use server::{HEADER_TIMEOUT, Limits, default_max_connections};
 
 use std::future::Future;
 use std::sync::Arc;
@@ -46,6 +50,8 @@ pub struct Site {
     /// How long a transcript page checked against the store is served from
     /// memory without asking it again ([`FRESH_FOR`] unless changed).
     pub fresh_for: Duration,
+    /// The server's limits on slow clients and open connections.
+    pub limits: Limits,
     pub(crate) cache: cache::Cache,
 }
 
@@ -62,6 +68,7 @@ impl Site {
             health,
             clock,
             fresh_for: FRESH_FOR,
+            limits: Limits::default(),
             cache: cache::Cache::default(),
         }
     }
@@ -85,10 +92,15 @@ pub fn router(site: Arc<Site>) -> Router {
     ];
     let mut router = Router::new()
         .route("/", get(pages::index))
-        .route("/transcripts/{debate}/{file}", get(pages::transcript))
+        .route("/transcripts/{debate}/{file}", get(transcripts::transcript))
         .route(
             "/transcripts/{debate}/{date}/time",
-            get(pages::chronological),
+            get(transcripts::chronological),
+        )
+        .route("/rehearsals/{debate}/{file}", get(transcripts::rehearsal))
+        .route(
+            "/rehearsals/{debate}/{stamp}/time",
+            get(transcripts::rehearsal_chronological),
         )
         .route("/debates.ics", get(pages::calendar))
         .route("/healthz", get(pages::health))
@@ -126,7 +138,7 @@ pub(crate) fn failed(cause: &dyn std::fmt::Display) -> Response {
         .into_response()
 }
 
-/// Serves `site` on `listener` until `stop` completes.
+/// Serves `site` on `listener` within its limits until `stop` completes.
 ///
 /// # Errors
 /// The server failed.
@@ -135,7 +147,6 @@ pub async fn serve(
     site: Arc<Site>,
     stop: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(site))
-        .with_graceful_shutdown(stop)
-        .await
+    let limits = site.limits;
+    server::run(listener, router(site), limits, stop).await
 }

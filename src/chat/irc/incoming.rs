@@ -296,9 +296,14 @@ impl Connection<'_> {
     /// to take, so it is not vouched for.
     fn sender(&self, m: &Message, nick: &str) -> Sender {
         let account = tag(m, "account").filter(|a| *a != "*");
+        // Where the server has accounts, a nick nobody is logged in with
+        // is anyone's: its id is marked (`~`, as IRC marks an unverified
+        // user name) so it can never be taken for the account of that
+        // name, in the transcript's authors as in the organisers.
         let (id, verified) = match account {
             Some(a) => (format!("irc:{a}"), true),
-            None => (format!("irc:{nick}"), !self.session.accounts),
+            None if self.session.accounts => (format!("irc:~{nick}"), false),
+            None => (format!("irc:{nick}"), true),
         };
         write(&self.chat.shared.nicks).insert(self.fold(&id), nick.to_owned());
         Sender {

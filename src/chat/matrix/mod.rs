@@ -263,3 +263,9 @@ impl Chat for MatrixChat {
         Some(format::max_chars(kind, !plain))
     }
 }
+
+/// The longest post of `kind` any Matrix room takes (an encrypted one's
+/// limit), for when the room is not known yet: before the login.
+pub fn max_chars_anywhere(kind: Option<PostKind>) -> usize {
+    format::max_chars(kind, true)
+}
