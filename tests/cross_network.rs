@@ -1,9 +1,12 @@
 #![recursion_limit = "256"]
-//! `!transcript` on real networks, as participants type it: `podium run`
-//! with a Matrix room and an IRC channel per debate, on the binary's own
-//! Synapse and InspIRCd (shared by its tests). Who gets a private
-//! debate's link (issue 15, item 1) and which debate `!transcript` means
-//! when a room holds two (issue 16, item 1).
+//! Debates held in a Matrix room and an IRC channel at once, on the
+//! binary's own Synapse and InspIRCd (shared by its tests), as hosts and
+//! participants use them: who gets a private debate's link (issue 15,
+//! item 1), which debate `!transcript` means when a room holds two (issue
+//! 16, item 1), and a new organiser's whole debate across both networks
+//! (issue 16): the intro per network, namesakes and network marks, a reply
+//! after a command's answer, /me, edits, chatter before and after, the
+//! ignore list, the raw log, every zone in every view.
 
 #[path = "support/irc.rs"]
 mod irc_support;
@@ -306,5 +309,243 @@ async fn transcript_gives_the_latest_debate_of_the_room_on_matrix_and_irc() {
     assert!(on_matrix.contains("/transcripts/second/"), "{on_matrix}");
     let on_irc = ask_irc(&mut carol, &nick, &chan, "!transcript").await;
     assert!(on_irc.contains("/transcripts/second/"), "{on_irc}");
+    assert_eq!(podium.terminate().code(), Some(0));
+}
+
+/// `GET url`: the status and the body.
+async fn get(url: &str) -> (u16, String) {
+    let r = reqwest::get(url).await.expect("the page answers");
+    let status = r.status().as_u16();
+    (status, r.text().await.unwrap_or_default())
+}
+
+/// The replies of a JSON transcript under question `n` (`None`: before
+/// Q1): (network, label, body, attributed_by, action, edited).
+fn filed(t: &Value, n: Option<u64>) -> Vec<(String, String, String, String, bool, bool)> {
+    let list = match n {
+        None => t["unattributed"].clone(),
+        Some(n) => t["questions"]
+            .as_array()
+            .expect("questions")
+            .iter()
+            .find(|q| q["number"] == n)
+            .map(|q| q["replies"].clone())
+            .unwrap_or_default(),
+    };
+    list.as_array()
+        .map(|rs| {
+            rs.iter()
+                .map(|r| {
+                    let s = |k: &str| r[k].as_str().unwrap_or("").to_owned();
+                    let b = |k: &str| r[k].as_bool().unwrap_or(false);
+                    (
+                        s("network"),
+                        s("label"),
+                        s("body"),
+                        s("attributed_by"),
+                        b("action"),
+                        b("edited"),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Issue 16 as a new organiser met it, in one debate held in a Matrix room
+/// and an IRC channel: each defect's fix, seen on the real networks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_organisers_debate_across_matrix_and_irc() {
+    let url = synapse().url.clone();
+    let (bot, host, dana, alice_m) = tokio::join!(
+        Person::register(&url, "podium"),
+        Person::register(&url, "host"),
+        Person::register(&url, "dana"),
+        Person::register(&url, "alice"),
+    );
+    let local = unique("organiser");
+    let room = host
+        .create_room(&local, &[&bot.user, &dana.user, &alice_m.user], false)
+        .await;
+    let room_id = room.room_id().to_string();
+    let dana_room = dana.join(&room_id).await;
+    let alice_room = alice_m.join(&room_id).await;
+    let chan = format!("#{}", unique_nick("organiser"));
+    let (a_nick, t_nick) = (unique_nick("alice"), unique_nick("troll"));
+    let (mut alice, mut troll) = tokio::join!(
+        Client::connect_caps(&ircd().addr, &a_nick, &["message-tags", "server-time"]),
+        Client::connect(&ircd().addr, &t_nick),
+    );
+    alice.join(&chan).await;
+    troll.join(&chan).await;
+    // The Matrix alice takes the IRC alice's name: two people, one name.
+    alice_m
+        .client
+        .account()
+        .set_display_name(Some(&a_nick))
+        .await
+        .expect("display name");
+
+    let start = chrono::SubsecRound::trunc_subsecs(Utc::now() + chrono::Duration::seconds(30), 0);
+    let local_start = start.with_timezone(&chrono_tz::Europe::London);
+    let yaml = format!(
+        "timezone: Europe/London\nzones: [Europe/London, America/New_York]\n\
+         ignore: ['irc:{t_nick}']\ndebates:\n  - id: organiser\n    title: A first debate\n\
+         \x20   starts: {}\n    duration: 1m\n    remind: [10s]\n\
+         \x20   rooms: ['{room_id}', 'irc:{chan}']\n    questions:\n\
+         \x20     - {{text: 'What brought you here?', at: 0s}}\n\
+         \x20     - {{text: 'What next?', at: 25s}}\n",
+        local_start.format("%Y-%m-%d %H:%M:%S"),
+    );
+    let nick = unique_nick("podium");
+    let mut podium = podium(&bot, &nick, &yaml);
+    joined(&mut alice, &nick, &chan, &podium).await;
+
+    // Before the intro: greetings (for the raw log only), and an ignored
+    // nick trying to answer.
+    post(&dana, &dana_room, &bot, "Reminder", &podium).await;
+    dana.say(&dana_room, "hello all").await;
+    alice.privmsg(&chan, "hi from irc").await;
+    troll.privmsg(&chan, "A1: spam from the troll").await;
+
+    // The intro, worded for each network.
+    let (b, c) = (nick.clone(), chan.clone());
+    let irc_intro = alice
+        .wait_for("the intro on IRC", move |m| {
+            m.is_privmsg(&b, &c) && m.text().contains("starts now")
+        })
+        .await;
+    let q1 = alice
+        .wait_for("Q1 on IRC", |m| {
+            m.is_privmsg(&nick, &chan) && m.text().contains("What brought you here?")
+        })
+        .await;
+    let q1_msgid = q1.msgid().expect("the server gives msgids").to_owned();
+    post(&dana, &dana_room, &bot, "Q1", &podium).await;
+    let messages = dana.messages(&dana_room).await;
+    let matrix_intro = messages
+        .iter()
+        .find(|m| m["sender"] == bot.user.as_str() && body(m).contains("starts now"))
+        .map(|m| body(m).to_owned())
+        .expect("the intro on Matrix");
+    assert!(matrix_intro.contains("replying"), "{matrix_intro}");
+    let irc_intro = irc_intro.text().to_owned();
+    assert!(
+        !irc_intro.contains("reply") && irc_intro.contains("A1:"),
+        "{irc_intro}"
+    );
+
+    // Answers from both networks, a /me, an edit, and a command answered
+    // by NOTICE.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    alice_m.say(&alice_room, "A1: from matrix").await;
+    alice.privmsg(&chan, "A1: from irc").await;
+    alice.action(&chan, "nods along").await;
+    let draft = dana.say(&dana_room, "A1: first draft").await;
+    dana.edit(&dana_room, &draft, "A1: second thought").await;
+    let next = ask_irc(&mut alice, &nick, &chan, "!next").await;
+    assert!(!next.is_empty());
+    // Past the 3 s an echo is waited for: the reply to Q1 as the server
+    // sent it still goes under Q1 once Q2 is the latest.
+    alice
+        .wait_for("Q2 on IRC", |m| {
+            m.is_privmsg(&nick, &chan) && m.text().contains("What next?")
+        })
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    alice
+        .reply(&chan, &q1_msgid, "late thought on the first")
+        .await;
+
+    // After the closing: thanks are chatter, a tagged answer still counts.
+    post(&dana, &dana_room, &bot, "That is the end", &podium).await;
+    dana.say(&dana_room, "thanks, great debate").await;
+    alice.privmsg(&chan, "A2: one more thing").await;
+    let (b, c) = (nick.clone(), chan.clone());
+    let link = alice
+        .wait_for("the transcript link", move |m| {
+            m.is_privmsg(&b, &c) && m.text().contains("/transcripts/organiser/")
+        })
+        .await;
+    let link = link
+        .text()
+        .split_whitespace()
+        .find(|w| w.contains("/transcripts/organiser/"))
+        .expect("an address")
+        .trim_end_matches(['.', ')'])
+        .to_owned();
+    let (page, key) = link.split_once('?').expect("a private link has its key");
+
+    let deadline = tokio::time::Instant::now() + support::WAIT;
+    let t = loop {
+        let t = podium.transcript("organiser");
+        if filed(&t, Some(2)).len() == 1 && filed(&t, Some(1)).len() == 5 {
+            break t;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the answers were not all stored: {t:#}\n{}",
+            podium.logs()
+        );
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    };
+    let q1: Vec<_> = filed(&t, Some(1));
+    let find = |body: &str| {
+        q1.iter()
+            .find(|r| r.2 == body)
+            .unwrap_or_else(|| panic!("{body:?} not under Q1: {t:#}"))
+            .clone()
+    };
+    let matrix_alice = find("A1: from matrix");
+    let irc_alice = find("A1: from irc");
+    assert_eq!(matrix_alice.0, "matrix");
+    assert_eq!(irc_alice.0, "irc");
+    assert_ne!(matrix_alice.1, irc_alice.1, "namesakes told apart");
+    assert!(matrix_alice.1.contains(alice_m.user.as_str()), "{t:#}");
+    assert!(irc_alice.1.contains("(irc"), "{t:#}");
+    assert!(find("nods along").4, "the /me is an action");
+    assert!(find("A1: second thought").5, "the edit is marked");
+    assert_eq!(find("late thought on the first").3, "reply");
+    assert_eq!(filed(&t, Some(2))[0].2, "A2: one more thing");
+    let all = t.to_string();
+    for absent in ["thanks, great debate", "spam from the troll", "hello all"] {
+        assert!(!all.contains(absent), "{absent:?} collected: {t:#}");
+    }
+
+    // Every view: the network of each answer, the namesakes apart, every
+    // zone, /me and edits marked; the raw log beside it.
+    let (status, txt) = get(&format!("{page}.txt?{key}")).await;
+    assert_eq!(status, 200, "{txt}");
+    let (_, md) = get(&format!("{page}.md?{key}")).await;
+    for view in [&txt, &md] {
+        for needle in [
+            "· IRC",
+            "· Matrix",
+            "London",
+            "New York",
+            "(action)",
+            "(edited)",
+            "3 participants",
+            matrix_alice.1.as_str(),
+            irc_alice.1.as_str(),
+        ] {
+            assert!(view.contains(needle), "{needle:?} missing:\n{view}");
+        }
+    }
+    let (_, time) = get(&format!("{page}/time?{key}")).await;
+    assert!(time.contains("The debate closed."), "{time}");
+    let (status, log) = get(&format!("{page}.log?{key}")).await;
+    assert_eq!(status, 200, "{log}");
+    for said in [
+        "hello all",
+        "hi from irc",
+        "thanks, great debate",
+        "A1: from irc",
+    ] {
+        assert!(log.contains(said), "{said:?} missing from the log:\n{log}");
+    }
+    assert!(!log.contains("spam from the troll"), "{log}");
+    let (status, _) = get(&format!("{page}.log")).await;
+    assert_eq!(status, 404, "the raw log is as private as the transcript");
     assert_eq!(podium.terminate().code(), Some(0));
 }
