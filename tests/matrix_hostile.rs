@@ -361,3 +361,46 @@ async fn the_raw_log_and_the_ignore_list() {
         report()
     );
 }
+
+/// 15.14 on real Synapse: an organiser's `!ask` of 34 KB (more than a
+/// Matrix event takes) is refused with the limit before anything is
+/// numbered, and the next `!ask` that fits is Q4, posted whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_ask_too_large_for_matrix_is_refused_before_it_is_numbered() {
+    let r = room().await;
+    let (yaml, _start) = one_minute_debate("toolarge", &r.alias, r.host.user.as_str(), 12);
+    let mut podium = Podium::new(&r.bot, &yaml);
+    podium.start();
+    let host = r.of(&r.host);
+    r.wait_for_post("Q1:", &podium).await;
+    let huge = format!("!ask {}?", "Why \"this\" & <that>? ".repeat(1_700));
+    assert!(huge.len() > 34_000);
+    let asked = r.host.say(&host, &huge).await;
+    let fits = r.host.say(&host, "!ask Does this one fit?").await;
+    let bot = r.bot.user.to_string();
+    let answer_to = |ms: &[Value], id: &str| {
+        posts_of(ms, &bot)
+            .into_iter()
+            .find(|m| m["content"]["m.relates_to"]["m.in_reply_to"]["event_id"] == id)
+            .map(|m| body(m).to_owned())
+    };
+    let messages = r
+        .host
+        .wait_for_messages_or(
+            &host,
+            "the answers to both !ask",
+            |ms| answer_to(ms, asked.as_str()).is_some() && answer_to(ms, fits.as_str()).is_some(),
+            || podium.logs(),
+        )
+        .await;
+    let refusal = answer_to(&messages, asked.as_str()).unwrap();
+    assert!(
+        refusal.contains("at most") && refusal.contains("Nothing was asked"),
+        "{refusal}"
+    );
+    assert_eq!(answer_to(&messages, fits.as_str()).unwrap(), "Asked as Q4.");
+    r.wait_for_post("Q4: Does this one fit?", &podium).await;
+    let logs = podium.logs();
+    assert!(!logs.contains("M_TOO_LARGE"), "{logs}");
+    assert_eq!(podium.terminate().code(), Some(0));
+}
