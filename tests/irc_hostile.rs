@@ -123,6 +123,33 @@ async fn healthz_becomes(podium: &Podium, status: u16, needle: &str) -> String {
     }
 }
 
+/// A fresh participant who joins `chan` first, and so is its operator:
+/// her nick and her connection.
+async fn first_in(chan: &str) -> (String, Client) {
+    let op = unique_nick("alice");
+    let mut alice = Client::connect(&server().addr, &op).await;
+    alice.join(chan).await;
+    (op, alice)
+}
+
+/// `podium run` as a fresh nick on the binary's server, hosting debate
+/// `id` in `chan` (starting in 8 s, ten minutes long) with `questions`;
+/// returns its nick and the bot once `watcher`, in `seen_in`, sees it join.
+async fn host(
+    id: &str,
+    chan: &str,
+    questions: &[(&str, &str)],
+    watcher: &mut Client,
+    seen_in: &str,
+) -> (String, Podium) {
+    let bot = unique_nick("podium");
+    let (yaml, _) = debate(id, &[chan], &[], 8, "10m", questions);
+    let mut podium = podium_on(server(), &bot, &yaml);
+    podium.start();
+    bot_joins(watcher, &bot, seen_in, &podium).await;
+    (bot, podium)
+}
+
 /// 15.3: 3,000 `!help` at once from one participant while another
 /// answers. Reading never stops (the server's PINGs, every 10 s, are
 /// answered: no reconnection), every answer is stored, and the shed
@@ -389,23 +416,10 @@ async fn on_a_server_with_accounts_only_the_account_is_the_organiser() {
 /// `irc` crate's user list drops the status on NICK).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operator_who_changes_nick_stays_an_organiser() {
-    let server = server();
     let chan = channel("renamed");
-    let bot = unique_nick("podium");
-    let op = unique_nick("alice");
-    let mut alice = Client::connect(&server.addr, &op).await;
-    alice.join(&chan).await;
-    let (yaml, _) = debate(
-        "renamed",
-        &[&chan],
-        &[],
-        8,
-        "10m",
-        &[("One?", "0s"), ("Two?", "5m")],
-    );
-    let mut podium = podium_on(server, &bot, &yaml);
-    podium.start();
-    bot_joins(&mut alice, &bot, &chan, &podium).await;
+    let (op, mut alice) = first_in(&chan).await;
+    let questions = [("One?", "0s"), ("Two?", "5m")];
+    let (bot, mut podium) = host("renamed", &chan, &questions, &mut alice, &chan).await;
     question(&mut alice, &bot, &chan, 1, &podium).await;
     let renamed = format!("{op}[away]");
     alice.command(&format!("NICK {renamed}")).await;
@@ -419,24 +433,11 @@ async fn an_operator_who_changes_nick_stays_an_organiser() {
 /// Podium posts in it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_channel_named_with_braces_is_the_one_scheduled_with_brackets() {
-    let server = server();
     let base = unique_nick("deb");
     let (scheduled, created) = (format!("#{base}[1]"), format!("#{base}{{1}}"));
-    let bot = unique_nick("podium");
-    let op = unique_nick("alice");
-    let mut alice = Client::connect(&server.addr, &op).await;
-    alice.join(&created).await;
-    let (yaml, _) = debate(
-        "braces",
-        &[&scheduled],
-        &[],
-        8,
-        "10m",
-        &[("Which channel?", "0s")],
-    );
-    let mut podium = podium_on(server, &bot, &yaml);
-    podium.start();
-    bot_joins(&mut alice, &bot, &created, &podium).await;
+    let (_, mut alice) = first_in(&created).await;
+    let questions = [("Which channel?", "0s")];
+    let (bot, mut podium) = host("braces", &scheduled, &questions, &mut alice, &created).await;
     question(&mut alice, &bot, &created, 1, &podium).await;
     healthz_becomes(&podium, 200, "in 1 of 1 channels").await;
     assert_eq!(podium.terminate().code(), Some(0));
@@ -446,23 +447,10 @@ async fn a_channel_named_with_braces_is_the_one_scheduled_with_brackets() {
 /// organiser; it is an answer like any other.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_emote_is_never_a_command() {
-    let server = server();
     let chan = channel("emote");
-    let bot = unique_nick("podium");
-    let op = unique_nick("alice");
-    let mut alice = Client::connect(&server.addr, &op).await;
-    alice.join(&chan).await;
-    let (yaml, _) = debate(
-        "emote",
-        &[&chan],
-        &[],
-        8,
-        "10m",
-        &[("One?", "0s"), ("Two?", "5m")],
-    );
-    let mut podium = podium_on(server, &bot, &yaml);
-    podium.start();
-    bot_joins(&mut alice, &bot, &chan, &podium).await;
+    let (_, mut alice) = first_in(&chan).await;
+    let questions = [("One?", "0s"), ("Two?", "5m")];
+    let (bot, mut podium) = host("emote", &chan, &questions, &mut alice, &chan).await;
     question(&mut alice, &bot, &chan, 1, &podium).await;
     typing().await;
     alice.action(&chan, "!skip").await;
@@ -482,24 +470,11 @@ async fn an_emote_is_never_a_command() {
 /// voice) makes `/healthz` unhealthy, and healthy again once it may.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_channel_podium_cannot_post_in_makes_healthz_unhealthy() {
-    let server = server();
     let chan = channel("muted");
-    let bot = unique_nick("podium");
-    let op = unique_nick("alice");
-    let mut alice = Client::connect(&server.addr, &op).await;
-    alice.join(&chan).await;
+    let (_, mut alice) = first_in(&chan).await;
     alice.mode(&chan, "+m").await;
-    let (yaml, _) = debate(
-        "muted",
-        &[&chan],
-        &[],
-        8,
-        "10m",
-        &[("Heard?", "0s"), ("Heard now?", "25s")],
-    );
-    let mut podium = podium_on(server, &bot, &yaml);
-    podium.start();
-    bot_joins(&mut alice, &bot, &chan, &podium).await;
+    let questions = [("Heard?", "0s"), ("Heard now?", "25s")];
+    let (bot, mut podium) = host("muted", &chan, &questions, &mut alice, &chan).await;
     healthz_becomes(&podium, 503, &format!("cannot post in {chan}")).await;
     alice.mode(&chan, &format!("+v {bot}")).await;
     question(&mut alice, &bot, &chan, 2, &podium).await;
