@@ -13,6 +13,7 @@ use tokio::time::Instant;
 
 use super::answers::Answer;
 use super::command::{Command, CommandError};
+use super::here::Here;
 use super::limits::{self, Verdict};
 use super::links;
 use super::occurrences::OccKey;
@@ -22,20 +23,6 @@ use super::{Engine, START_AHEAD, scheduled_questions, text};
 use crate::chat::{Chat, Room, Sender};
 use crate::domain::PostKind;
 use crate::schedule::{Debate, Schedule};
-
-/// The room a command was given in, and who gave it, as the commands see
-/// them.
-pub(super) struct Here<'a> {
-    pub room: &'a Room,
-    pub sender: &'a Sender,
-    pub schedule: &'a Schedule,
-    /// The debates held in the room.
-    pub debates: Vec<&'a Debate>,
-    /// The occurrence running in the room, if any.
-    pub running: Option<OccKey>,
-    /// The longest answer the room takes, in characters.
-    pub max: Option<usize>,
-}
 
 const NOT_RUNNING: &str = "No debate is running in this room.";
 const REMOVED: &str = "This debate is no longer in the schedule.";

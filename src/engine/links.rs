@@ -10,7 +10,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::Engine;
-use super::commands::Here;
+use super::here::Here;
 use crate::chat::{Chat, Room, Sender};
 use crate::schedule::Debate;
 use crate::store::OccurrenceRow;
