@@ -36,7 +36,7 @@ async fn through_engine(n: usize) -> f64 {
     let schedule = bot::schedule(YAML, utc("2029-12-01T00:00:00Z"));
     let clock = Clock::starting_at(utc("2030-01-01T20:00:01Z"));
     // The sender may run up to 8,192 events ahead of the engine.
-    let mut engine = bot::start_queued(&store, MemoryChat::new(), clock, schedule, 8192);
+    let mut engine = bot::start_queued(&store, MemoryChat::new(), clock, schedule, 8192).await;
     engine.wait_for(PostKind::Question, 1).await;
     let room = Room::Matrix("#bench:example.org".into());
     let events = engine.events.clone();

@@ -40,8 +40,8 @@ fn schedule(yaml: &str) -> Arc<Schedule> {
     bot::schedule(yaml, utc("2011-10-01T00:00:00Z"))
 }
 
-fn start_at(store: &Store, chat: &MemoryChat, yaml: &str, at: &str) -> Bot {
-    start(store, chat, Clock::starting_at(utc(at)), schedule(yaml))
+async fn start_at(store: &Store, chat: &MemoryChat, yaml: &str, at: &str) -> Bot {
+    start(store, chat, Clock::starting_at(utc(at)), schedule(yaml)).await
 }
 
 fn room() -> Room {
@@ -105,7 +105,7 @@ async fn shown(store: &Store, debate: &str, start: &str) -> Vec<(u32, String, St
 async fn only_the_author_edits_an_answer_even_after_a_restart() {
     let store = memory_store().await;
     let chat = MemoryChat::new();
-    let mut bot = start_at(&store, &chat, YAML, "2011-11-01T20:19:00Z");
+    let mut bot = start_at(&store, &chat, YAML, "2011-11-01T20:19:00Z").await;
     bot.wait_for(PostKind::Question, 2).await;
     bot.say(&room(), "$a", "alice", "A1: listening first", None)
         .await;
@@ -127,7 +127,7 @@ async fn only_the_author_edits_an_answer_even_after_a_restart() {
     );
 
     // After a restart the state is rebuilt from the store: still refused.
-    let bot = start_at(&store, &chat, YAML, "2011-11-01T20:25:00Z");
+    let bot = start_at(&store, &chat, YAML, "2011-11-01T20:25:00Z").await;
     let forged = bot.send(&room(), edit("$a", "mallory", "A3: again")).await;
     assert!(matches!(forged, Receipt::Ignored(_)), "{forged:?}");
     let own = bot
@@ -148,7 +148,7 @@ async fn only_the_author_edits_an_answer_even_after_a_restart() {
 async fn only_the_author_or_a_moderator_removes_an_answer() {
     let store = memory_store().await;
     let chat = MemoryChat::new();
-    let mut bot = start_at(&store, &chat, YAML, "2011-11-01T20:04:00Z");
+    let mut bot = start_at(&store, &chat, YAML, "2011-11-01T20:04:00Z").await;
     bot.wait_for(PostKind::Question, 1).await;
     bot.say(&room(), "$a", "alice", "A1: kept", None).await;
     bot.say(&room(), "$b", "alice", "A1: removed by a moderator", None)
@@ -171,7 +171,7 @@ async fn only_the_author_or_a_moderator_removes_an_answer() {
         vec![(1, "alice".into(), "A1: kept".into(), false)]
     );
     // A later restart does not let mallory remove it either.
-    let bot = start_at(&store, &chat, YAML, "2011-11-01T20:30:00Z");
+    let bot = start_at(&store, &chat, YAML, "2011-11-01T20:30:00Z").await;
     let refused = bot.send(&room(), delete("$a", "mallory", false)).await;
     assert!(matches!(refused, Receipt::Ignored(_)), "{refused:?}");
     bot.stop().await;
@@ -316,10 +316,14 @@ async fn retention_removes_old_rehearsal_files() {
         file.set_modified(written).unwrap();
     }
     let now: chrono::DateTime<chrono::Utc> = now.into();
-    let purged =
-        podium::app::retention::purge(&store, dir.path(), now - chrono::Duration::days(90), now)
-            .await
-            .unwrap();
+    let purged = podium::app::retention::purge(
+        &store,
+        Some(dir.path()),
+        now - chrono::Duration::days(90),
+        now,
+    )
+    .await
+    .unwrap();
     assert_eq!(purged.files, 2);
     let mut left: Vec<String> = std::fs::read_dir(&rehearsals)
         .unwrap()
@@ -384,7 +388,7 @@ async fn say_at(
 async fn after_the_closing_only_clear_answers_count_until_the_next_debate_posts() {
     let store = memory_store().await;
     let chat = MemoryChat::new();
-    let mut bot = start_at(&store, &chat, BACK_TO_BACK, "2011-11-01T19:55:00Z");
+    let mut bot = start_at(&store, &chat, BACK_TO_BACK, "2011-11-01T19:55:00Z").await;
     bot.wait_for(PostKind::Question, 2).await;
     let q2 = chat.posts().last().unwrap().id.clone();
     let during = say_at(
@@ -566,7 +570,7 @@ async fn the_raw_log_holds_the_debate_window_and_is_as_private_as_the_transcript
     let schedule = schedule(LOGGED);
     // An hour of the debate every real second.
     let clock = Clock::compressed(utc("2011-11-01T19:45:00Z"), chrono::Utc::now(), 3600.0);
-    let mut bot = start(&store, &chat, clock, schedule.clone());
+    let mut bot = start(&store, &chat, clock, schedule.clone()).await;
     bot.wait_for(PostKind::Transcript, 0).await;
     bot.wait_for(PostKind::Transcript, 0).await;
     let irc = Room::Irc("#debate".into());

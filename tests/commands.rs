@@ -251,13 +251,14 @@ fn schedule(yaml: &str) -> Arc<Schedule> {
     bot::schedule(yaml, utc("2011-10-01T00:00:00Z"))
 }
 
-fn start(store: &Store, chat: &TestChat, at: &str, yaml: &str) -> Bot {
+async fn start(store: &Store, chat: &TestChat, at: &str, yaml: &str) -> Bot {
     start_with(
         store,
         chat.clone(),
         Clock::starting_at(utc(at)),
         schedule(yaml),
     )
+    .await
 }
 
 fn matrix(name: &str) -> Room {
@@ -336,7 +337,7 @@ async fn ask_all(
 async fn a_private_link_is_given_only_in_its_own_rooms() {
     let store = memory_store().await;
     let chat = TestChat::default();
-    let mut bot = start(&store, &chat, "2011-11-01T19:59:00Z", TWO_DEBATES);
+    let mut bot = start(&store, &chat, "2011-11-01T19:59:00Z", TWO_DEBATES).await;
     for _ in 0..3 {
         // The closing link in each of the three rooms.
         bot.wait_for(PostKind::Transcript, 0).await;
@@ -418,7 +419,7 @@ debates:
 "##;
     let store = memory_store().await;
     let chat = TestChat::default();
-    let mut bot = start(&store, &chat, "2011-11-01T19:59:00Z", yaml);
+    let mut bot = start(&store, &chat, "2011-11-01T19:59:00Z", yaml).await;
     let room = matrix("weekly");
     let ask = async |bot: &Bot, id: &str| {
         let answers = ask_all(bot, &chat, &[(&room, id, "guest", "!transcript")]).await;
@@ -529,7 +530,7 @@ async fn a_question_is_posted_on_time_while_a_thousand_commands_arrive() {
     chat.with(|b| b.answers = Delay::For(Duration::from_secs(30)));
     let at = "2011-11-01T20:00:40Z";
     let started_at = Instant::now();
-    let bot = start(&store, &chat, at, QUICK);
+    let bot = start(&store, &chat, at, QUICK).await;
     // 1,000 commands in 40 s, around Q1 at 20:01.
     for i in 0..1000 {
         let body = ["!help", "!next", "!transcript"][i % 3];
@@ -558,7 +559,7 @@ async fn floods_on_both_networks_keep_questions_on_time_and_every_answer_stored(
     chat.with(|b| b.answers = Delay::For(Duration::from_secs(2)));
     let at = "2011-11-01T20:00:30Z";
     let started_at = Instant::now();
-    let bot = start(&store, &chat, at, QUICK);
+    let bot = start(&store, &chat, at, QUICK).await;
     let rooms = [irc("debate"), matrix("debate")];
     let mut answers = 0;
     let mut flood: Vec<(Room, String)> = Vec::new();
@@ -639,7 +640,7 @@ async fn commands_over_the_limits_are_ignored_with_one_notice_and_organisers_sti
     let chat = TestChat::default();
     chat.log
         .add_moderator(&matrix("debate"), "@mod:example.org");
-    let bot = start(&store, &chat, "2011-11-01T20:01:00Z", DEBATE);
+    let bot = start(&store, &chat, "2011-11-01T20:01:00Z", DEBATE).await;
     let room = matrix("debate");
     let say =
         async |id: &str, who: &str, body: &str| hand(&bot, &room, message(id, who, body)).await;
@@ -709,7 +710,7 @@ async fn answers_that_never_go_out_hold_up_nothing() {
     chat.with(|b| b.answers = Delay::Forever);
     let at = "2011-11-01T20:00:30Z";
     let started_at = Instant::now();
-    let bot = start(&store, &chat, at, QUICK);
+    let bot = start(&store, &chat, at, QUICK).await;
     let room = irc("debate");
     // Within every limit: a different person each 7 s.
     for i in 0..20 {
@@ -788,7 +789,7 @@ async fn an_answer_sent_just_after_a_question_is_filed_under_it() {
     });
     let at = "2011-11-01T20:00:30Z";
     let started_at = Instant::now();
-    let bot = start(&store, &chat, at, QUICK);
+    let bot = start(&store, &chat, at, QUICK).await;
     // Half a second after Q2 (20:02) was handed over.
     idle(&bot, Duration::from_millis(90_500)).await;
     let handed = chat
@@ -831,7 +832,7 @@ async fn lateness_is_judged_when_the_network_takes_the_post() {
         b.posts
             .insert(slow.clone(), Delay::For(Duration::from_secs(90)))
     });
-    let bot = start(&store, &chat, "2011-11-01T20:00:00Z", QUICK);
+    let bot = start(&store, &chat, "2011-11-01T20:00:00Z", QUICK).await;
     idle(&bot, Duration::from_secs(400)).await;
     bot.stop().await;
     let posted = |room: &Room, kind: &str, seq: &str| {
@@ -895,7 +896,7 @@ async fn a_question_skipped_to_early_is_logged_early_not_negatively_late() {
     let (logs, _guard) = Logs::capture();
     let store = memory_store().await;
     let chat = TestChat::default();
-    let bot = start(&store, &chat, "2011-11-01T20:01:30Z", QUICK);
+    let bot = start(&store, &chat, "2011-11-01T20:01:30Z", QUICK).await;
     idle(&bot, Duration::from_secs(1)).await;
     let room = matrix("debate");
     assert_eq!(
@@ -932,7 +933,7 @@ async fn an_ask_too_long_for_a_room_is_refused_and_takes_no_number() {
     let store = memory_store().await;
     let chat = TestChat::default();
     chat.with(|b| b.max.insert(irc("debate"), 200));
-    let bot = start(&store, &chat, "2011-11-01T20:06:00Z", DEBATE);
+    let bot = start(&store, &chat, "2011-11-01T20:06:00Z", DEBATE).await;
     idle(&bot, Duration::from_secs(1)).await;
     let room = matrix("debate");
     let long = "Why? ".repeat(60);
@@ -991,7 +992,7 @@ debates:
     let limited = irc("debate");
     chat.with(|b| b.max.insert(limited.clone(), 300));
     // Q1 (20:01) goes out 90 s late, with its note.
-    let bot = start(&store, &chat, "2011-11-01T20:02:30Z", &yaml);
+    let bot = start(&store, &chat, "2011-11-01T20:02:30Z", &yaml).await;
     idle(&bot, Duration::from_secs(600)).await;
     let asked = hand(&bot, &limited, message("$t", "ann", "!transcript")).await;
     assert_eq!(asked, Receipt::Command);
@@ -1041,7 +1042,7 @@ async fn intros(yaml: &str) -> (String, String) {
     let store = memory_store().await;
     let chat = TestChat::default();
     chat.with(|b| b.no_replies.insert(irc("debate")));
-    let bot = start(&store, &chat, "2011-11-01T19:59:59Z", yaml);
+    let bot = start(&store, &chat, "2011-11-01T19:59:59Z", yaml).await;
     idle(&bot, Duration::from_secs(2)).await;
     bot.stop().await;
     let intro = |room: Room| {
@@ -1104,7 +1105,7 @@ async fn a_reload_logs_the_next_debate() {
     let (logs, _guard) = Logs::capture();
     let store = memory_store().await;
     let chat = TestChat::default();
-    let bot = start(&store, &chat, "2011-11-01T20:30:00Z", QUICK);
+    let bot = start(&store, &chat, "2011-11-01T20:30:00Z", QUICK).await;
     idle(&bot, Duration::from_secs(1)).await;
     let later = QUICK
         .replace("id: quick", "id: later")

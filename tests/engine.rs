@@ -47,8 +47,8 @@ fn schedule(yaml: &str) -> Arc<Schedule> {
 }
 
 /// The example schedule, with the clock starting at `at`.
-fn start_at(store: &Store, chat: &MemoryChat, at: &str) -> Bot {
-    start(store, chat, Clock::starting_at(utc(at)), schedule(YAML))
+async fn start_at(store: &Store, chat: &MemoryChat, at: &str) -> Bot {
+    start(store, chat, Clock::starting_at(utc(at)), schedule(YAML)).await
 }
 
 /// The stored occurrence of the example debate, as an earlier run left it.
@@ -97,7 +97,7 @@ async fn a_whole_debate_runs_from_reminders_to_transcript_link() {
     let store = memory_store().await;
     let chat = MemoryChat::new();
     let clock = Clock::starting_at(utc("2011-10-30T12:00:00Z"));
-    let mut bot = start(&store, &chat, clock, schedule(YAML));
+    let mut bot = start(&store, &chat, clock, schedule(YAML)).await;
     let room = matrix();
 
     bot.wait_for(PostKind::Intro, 0).await;
@@ -212,7 +212,7 @@ async fn a_debate_crossing_midnight_closes_by_itself_as_one_occurrence() {
     let store = memory_store().await;
     let chat = MemoryChat::new();
     let clock = Clock::starting_at(utc("2011-11-01T23:25:00Z"));
-    let mut bot = start(&store, &chat, clock, schedule(&yaml));
+    let mut bot = start(&store, &chat, clock, schedule(&yaml)).await;
     bot.wait_for(PostKind::Transcript, 0).await;
     bot.stop().await;
     let bodies: Vec<String> = chat
@@ -235,15 +235,15 @@ async fn a_debate_crossing_midnight_closes_by_itself_as_one_occurrence() {
 async fn a_restart_sends_missed_posts_late_within_grace_and_skips_older_ones() {
     let store = memory_store().await;
     let chat = MemoryChat::new();
-    let mut bot = start_at(&store, &chat, "2011-11-01T19:55:00Z");
+    let mut bot = start_at(&store, &chat, "2011-11-01T19:55:00Z").await;
     bot.wait_for(PostKind::Question, 1).await;
     bot.stop().await;
     // Down from 20:00 to 20:30: Q2 (20:20) is 10 minutes late, within the grace window.
-    let mut bot = start_at(&store, &chat, "2011-11-01T20:30:00Z");
+    let mut bot = start_at(&store, &chat, "2011-11-01T20:30:00Z").await;
     bot.wait_for(PostKind::Question, 2).await;
     bot.stop().await;
     // Down again until 21:20: Q3 (20:40) and the closing (21:00) are 40 and 20 minutes late.
-    let mut bot = start_at(&store, &chat, "2011-11-01T21:20:00Z");
+    let mut bot = start_at(&store, &chat, "2011-11-01T21:20:00Z").await;
     bot.wait_for(PostKind::Transcript, 0).await;
     bot.stop().await;
 
@@ -285,11 +285,11 @@ async fn a_restart_sends_missed_posts_late_within_grace_and_skips_older_ones() {
 async fn a_restart_long_after_the_end_skips_what_was_left_and_finishes() {
     let store = memory_store().await;
     let chat = MemoryChat::new();
-    let mut bot = start_at(&store, &chat, "2011-11-01T19:55:00Z");
+    let mut bot = start_at(&store, &chat, "2011-11-01T19:55:00Z").await;
     bot.wait_for(PostKind::Question, 1).await;
     bot.stop().await;
     // Down from 20:06 until 23:30, long after the 21:00 end.
-    let mut bot = start_at(&store, &chat, "2011-11-01T23:30:00Z");
+    let mut bot = start_at(&store, &chat, "2011-11-01T23:30:00Z").await;
     let mut skipped = Vec::new();
     // A bound in virtual time, approached one second at a time: tokio's
     // paused clock jumps to the next timer whenever every task waits (on
@@ -373,7 +373,7 @@ async fn a_claim_left_by_a_crash_is_resent_once_with_the_same_key() {
             .unwrap();
         }
     }
-    let mut bot = start_at(&store, &chat, "2011-11-01T20:00:30Z");
+    let mut bot = start_at(&store, &chat, "2011-11-01T20:00:30Z").await;
     bot.wait_for(PostKind::Question, 2).await;
     bot.stop().await;
     for room in [matrix(), Room::Irc("#debate".into())] {
@@ -390,7 +390,7 @@ async fn a_claim_left_by_a_crash_is_resent_once_with_the_same_key() {
 async fn edits_and_deletions_are_honoured() {
     let store = memory_store().await;
     let chat = MemoryChat::new();
-    let mut bot = start_at(&store, &chat, "2011-11-01T20:19:00Z");
+    let mut bot = start_at(&store, &chat, "2011-11-01T20:19:00Z").await;
     bot.wait_for(PostKind::Question, 2).await;
     let room = matrix();
     bot.say(&room, "$x", "bob", "A2: first draft", None).await;
@@ -467,7 +467,7 @@ async fn an_unverified_sender_is_not_taken_for_a_listed_organiser() {
     let store = memory_store().await;
     let chat = MemoryChat::new();
     let room = matrix();
-    let mut bot = start_at(&store, &chat, "2011-11-01T19:00:00Z");
+    let mut bot = start_at(&store, &chat, "2011-11-01T19:00:00Z").await;
     bot.wait_for(PostKind::Reminder, 3600).await;
     let as_host = |id: &str, verified: bool| Event::Message {
         id: id.to_owned(),
@@ -511,7 +511,7 @@ async fn organisers_control_the_debate_and_others_are_politely_refused() {
     let chat = MemoryChat::new();
     let room = matrix();
     chat.add_moderator(&room, "@mod:example.org");
-    let mut bot = start_at(&store, &chat, "2011-11-01T19:00:00Z");
+    let mut bot = start_at(&store, &chat, "2011-11-01T19:00:00Z").await;
     bot.wait_for(PostKind::Reminder, 3600).await;
     let (guest, host) = tokio::join!(
         bot.say(&room, "$s1", "guest", "!start", None),
@@ -610,7 +610,7 @@ async fn organisers_control_the_debate_and_others_are_politely_refused() {
 async fn a_reloaded_schedule_changes_what_is_still_to_come_without_double_posts() {
     let store = memory_store().await;
     let chat = MemoryChat::new();
-    let mut bot = start_at(&store, &chat, "2011-11-01T19:59:00Z");
+    let mut bot = start_at(&store, &chat, "2011-11-01T19:59:00Z").await;
     bot.wait_for(PostKind::Question, 1).await;
     bot.schedule
         .send(schedule(
@@ -643,7 +643,7 @@ async fn a_reloaded_schedule_changes_what_is_still_to_come_without_double_posts(
 async fn the_cursor_is_saved_with_the_replies_it_covers() {
     let store = memory_store().await;
     let chat = MemoryChat::new();
-    let mut bot = start_at(&store, &chat, "2011-11-01T19:59:00Z");
+    let mut bot = start_at(&store, &chat, "2011-11-01T19:59:00Z").await;
     bot.wait_for(PostKind::Question, 1).await;
     let mut acks = Vec::new();
     for i in 0..50 {
@@ -690,7 +690,7 @@ async fn a_temporary_network_failure_is_retried_without_losing_the_post() {
     let store = memory_store().await;
     let chat = MemoryChat::new();
     chat.fail_next(1);
-    let mut bot = start_at(&store, &chat, "2011-11-01T19:59:00Z");
+    let mut bot = start_at(&store, &chat, "2011-11-01T19:59:00Z").await;
     bot.wait_for(PostKind::Question, 2).await;
     bot.stop().await;
     let intros = chat
@@ -705,7 +705,7 @@ async fn a_temporary_network_failure_is_retried_without_losing_the_post() {
 async fn next_lists_the_coming_debates_of_the_room_in_every_zone() {
     let store = memory_store().await;
     let chat = MemoryChat::new();
-    let mut bot = start_at(&store, &chat, "2011-10-30T12:00:00Z");
+    let mut bot = start_at(&store, &chat, "2011-10-30T12:00:00Z").await;
     bot.wait_for(PostKind::Reminder, 86_400).await;
     assert_eq!(
         bot.say(&matrix(), "$n", "guest", "!next", None).await,
@@ -791,7 +791,8 @@ async fn without_deduplication_an_interrupted_post_is_not_sent_again_but_a_faile
         chat.clone(),
         Clock::starting_at(utc("2011-11-01T20:00:10Z")),
         schedule(YAML),
-    );
+    )
+    .await;
     bot.wait_for(PostKind::Question, 1).await;
     bot.stop().await;
     let intros = |room: Room| {
@@ -841,7 +842,8 @@ async fn start_works_hours_early_even_without_reminders() {
         &chat,
         Clock::starting_at(utc("2011-11-01T17:00:00Z")),
         schedule(&yaml),
-    );
+    )
+    .await;
     assert_eq!(
         bot.say(&matrix(), "$go", "host", "!start", None).await,
         Receipt::Command
@@ -871,7 +873,7 @@ async fn replies_delivered_after_downtime_are_filed_to_their_debate() {
     let chat = MemoryChat::new();
     // Podium was down for the whole debate (20:00-21:00) and comes back at 22:00;
     // the network then delivers what was said meanwhile, with its timestamps.
-    let bot = start_at(&store, &chat, "2011-11-01T22:00:00Z");
+    let bot = start_at(&store, &chat, "2011-11-01T22:00:00Z").await;
     let late = |id: &str, body: &str, at: &str| Event::Message {
         id: id.into(),
         sender: Sender {
@@ -934,7 +936,7 @@ async fn replies_delivered_after_downtime_are_filed_to_their_debate() {
 async fn a_command_delivered_twice_is_applied_once() {
     let store = memory_store().await;
     let chat = MemoryChat::new();
-    let mut bot = start_at(&store, &chat, "2011-11-01T20:06:00Z");
+    let mut bot = start_at(&store, &chat, "2011-11-01T20:06:00Z").await;
     bot.wait_for(PostKind::Question, 1).await;
     for _ in 0..2 {
         bot.say(&matrix(), "$ask", "host", "!ask Asked once?", None)
@@ -953,7 +955,7 @@ async fn a_command_delivered_twice_is_applied_once() {
 async fn removing_a_running_debate_stops_it_there() {
     let store = memory_store().await;
     let chat = MemoryChat::new();
-    let mut bot = start_at(&store, &chat, "2011-11-01T20:06:00Z");
+    let mut bot = start_at(&store, &chat, "2011-11-01T20:06:00Z").await;
     // Q1 in both rooms: the engine is then idle, waiting for Q2. (Under
     // paused time, a reload sent while it still writes to SQLite would be
     // seen only after the sleep below.)
@@ -993,7 +995,7 @@ async fn a_late_reminder_states_the_time_really_left() {
     ] {
         let store = memory_store().await;
         let chat = MemoryChat::new();
-        let mut bot = start_at(&store, &chat, at);
+        let mut bot = start_at(&store, &chat, at).await;
         bot.wait_for(PostKind::Intro, 0).await;
         bot.stop().await;
         let reminders: Vec<String> = chat
@@ -1020,7 +1022,7 @@ async fn a_slow_room_does_not_delay_the_others() {
     chat.slow_room(&slow, std::time::Duration::from_secs(3));
     // The late 10-minute reminder goes out at once, the intro a second later.
     let clock = Clock::starting_at(utc("2011-11-01T19:59:59Z"));
-    let mut bot = start(&store, &chat, clock, schedule(YAML));
+    let mut bot = start(&store, &chat, clock, schedule(YAML)).await;
     loop {
         bot.wait_for(PostKind::Intro, 0).await;
         let posts = chat.posts();
@@ -1057,7 +1059,7 @@ async fn a_private_debate_links_with_its_token() {
     let store = memory_store().await;
     let chat = MemoryChat::new();
     let clock = Clock::starting_at(utc("2011-11-01T20:55:00Z"));
-    let mut bot = start(&store, &chat, clock, schedule(&yaml));
+    let mut bot = start(&store, &chat, clock, schedule(&yaml)).await;
     bot.wait_for(PostKind::Transcript, 0).await;
     let answer = bot.say(&matrix(), "$t", "guest", "!transcript", None).await;
     assert_eq!(answer, Receipt::Command);
@@ -1087,7 +1089,7 @@ async fn a_post_held_up_by_an_outage_says_it_is_late() {
     // 60 failures, two every 10 s (each room's first waiting post; the
     // ones behind it wait): the rooms are cut off for about five minutes.
     chat.fail_next(60);
-    let mut bot = start_at(&store, &chat, "2011-11-01T20:04:59Z");
+    let mut bot = start_at(&store, &chat, "2011-11-01T20:04:59Z").await;
     bot.wait_for(PostKind::Question, 1).await;
     bot.wait_for(PostKind::Question, 1).await;
     bot.stop().await;
@@ -1129,7 +1131,7 @@ async fn a_reminder_held_up_past_the_start_is_dropped() {
     let store = memory_store().await;
     let chat = MemoryChat::new();
     chat.fail_next(12);
-    let mut bot = start_at(&store, &chat, "2011-11-01T19:59:30Z");
+    let mut bot = start_at(&store, &chat, "2011-11-01T19:59:30Z").await;
     bot.wait_for(PostKind::Question, 1).await;
     bot.wait_for(PostKind::Question, 1).await;
     bot.stop().await;
@@ -1157,7 +1159,7 @@ async fn a_debate_made_private_while_it_runs_links_with_its_token() {
     let store = memory_store().await;
     let chat = MemoryChat::new();
     let clock = Clock::starting_at(utc("2011-11-01T20:01:00Z"));
-    let mut bot = start(&store, &chat, clock, schedule(YAML));
+    let mut bot = start(&store, &chat, clock, schedule(YAML)).await;
     bot.wait_for(PostKind::Intro, 0).await;
     let private = YAML.replace("public: true\n", "");
     bot.schedule.send_replace(schedule(&private));

@@ -119,7 +119,8 @@ async fn served_with(fresh_for: Duration, adjust: impl FnOnce(&mut Site)) -> Ser
         &chat,
         fast(utc("2011-11-01T19:59:00Z")),
         schedule.clone(),
-    );
+    )
+    .await;
     b.wait_for(PostKind::Question, 1).await;
     for (i, (who, body)) in hostile().into_iter().enumerate() {
         let receipt = b.say(&room, &format!("$h{i}"), who, &body, None).await;
@@ -142,7 +143,8 @@ async fn served_with(fresh_for: Duration, adjust: impl FnOnce(&mut Site)) -> Ser
         &chat,
         fast(utc("2011-11-02T19:59:30Z")),
         schedule.clone(),
-    );
+    )
+    .await;
     b.wait_for(PostKind::Question, 1).await;
     b.say(&room, "$p1", "ann", "A1: a private answer", None)
         .await;
@@ -806,7 +808,8 @@ async fn cross_network() -> Served {
         &chat,
         fast(utc("2011-11-01T19:59:00Z")),
         schedule.clone(),
-    );
+    )
+    .await;
     b.wait_for(PostKind::Question, 1).await;
     for (room, event) in [
         (

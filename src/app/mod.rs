@@ -1,69 +1,113 @@
-//! The one app that `podium run` and `podium rehearse` both go through. It
-//! holds the store, the engine, the schedule reloader and the networks'
-//! tasks, and owns one shutdown: when it is asked to stop (SIGINT or
-//! SIGTERM), the networks stop delivering events, the engine stops, the
-//! reply writer commits what it holds, and `run` returns, within
-//! [`SHUTDOWN_DEADLINE`] even if the disk refuses the last writes (those
-//! replies were never acknowledged, so a network delivers them again).
+//! The one app that `podium run`, `podium rehearse` and the tests all go
+//! through: built in one place ([`build`], [`build_with`]) from one
+//! [`Options`], it holds the store, the engine, the schedule reloader, the
+//! web server, the retention task and the networks' tasks, and owns one
+//! cooperative shutdown.
+//!
+//! # Stopping
+//!
+//! Every long-lived task is handed a [`CancellationToken`] and stops at
+//! its next safe point, rather than being aborted wherever it happens to
+//! be. The tokens form a tree, so no part can outlive the part it feeds:
+//!
+//! ```text
+//! app ─┬─ engine ── networks   (Matrix sync, IRC, the terminal's input)
+//!      └─ services             (web server, retention, schedule reloader)
+//! ```
+//!
+//! When the app is asked to stop (SIGINT or SIGTERM, a rehearsal's end, a
+//! test), in this order:
+//!
+//! 1. `networks` and `services` are cancelled. Networks stop taking in
+//!    what people say and hand over what they hold while the engine still
+//!    takes it: IRC says QUIT and records its presence up to the server's
+//!    farewell, Matrix's sync loop leaves its long poll. The web server
+//!    stops accepting and finishes the requests in progress.
+//! 2. Once the networks have stopped (or [`NETWORKS_PATIENCE`] is over),
+//!    `engine` is cancelled: the engine finishes the posts it has in
+//!    hand, records them, and drops its end of the reply writer's channel,
+//!    so the writer commits what it holds last.
+//! 3. `run` returns once the engine and the services are done, within
+//!    [`SHUTDOWN_DEADLINE`] even if the disk refuses the last writes
+//!    (those replies were never acknowledged, so a network delivers them
+//!    again). What has not stopped by then is dropped with the app.
 
+mod build;
 pub mod rehearsal;
 pub mod retention;
 
+pub use build::{Console, Networks, Options, build, build_with, open_store};
+
 use std::future::Future;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{broadcast, mpsc, oneshot, watch};
-use tokio::task::JoinHandle;
+use tokio::sync::{broadcast, mpsc, watch};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use crate::chat::{Chat, Incoming};
 use crate::clock::Clock;
-use crate::engine::{Engine, EngineConfig, Notice};
+use crate::engine::{Engine, Notice};
+use crate::health::Health;
 use crate::schedule::Schedule;
-use crate::schedule::reload::{self, WatchGuard};
 use crate::store::Store;
 
-/// How long a stopping app waits for the store before giving up.
+/// How long a stopping app waits for everything, the store's last writes
+/// included, before giving up.
 pub const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(8);
 
-/// Events waiting for the engine at most; a network waits when it is full.
-const EVENTS: usize = 1024;
+/// How long a stopping app waits for the networks before it stops the
+/// engine anyway: the rest of [`SHUTDOWN_DEADLINE`] is the engine's.
+pub const NETWORKS_PATIENCE: Duration = Duration::from_secs(4);
+
+/// The app's cancellation tokens (see the module's documentation).
+struct Tokens {
+    app: CancellationToken,
+    engine: CancellationToken,
+    networks: CancellationToken,
+    services: CancellationToken,
+}
+
+impl Tokens {
+    fn new() -> Tokens {
+        let app = CancellationToken::new();
+        let engine = app.child_token();
+        let networks = engine.child_token();
+        let services = app.child_token();
+        Tokens {
+            app,
+            engine,
+            networks,
+            services,
+        }
+    }
+}
 
 pub struct App<C: Chat> {
     store: Store,
     engine: Engine<C>,
     events: mpsc::Sender<Incoming>,
     events_rx: mpsc::Receiver<Incoming>,
-    /// Networks' tasks (a sync loop, the terminal reader): stopped first.
-    tasks: Vec<JoinHandle<()>>,
+    schedule: watch::Sender<Arc<Schedule>>,
+    health: Health,
+    clock: Clock,
+    tokens: Tokens,
+    /// The networks' tasks: stopped first.
+    networks: JoinSet<()>,
+    /// The web server, the retention task, the reloader: stopped with the
+    /// networks, waited for beside the engine.
+    services: JoinSet<()>,
     /// A network that cannot go on (its session was revoked) says why here.
     failed: (mpsc::Sender<anyhow::Error>, mpsc::Receiver<anyhow::Error>),
-    _reloader: Option<WatchGuard>,
+    web_addr: Option<SocketAddr>,
+    deadline: Option<Duration>,
 }
 
 impl<C: Chat> App<C> {
-    /// An app over an open store, posting through `chat`.
-    pub fn new(
-        store: Store,
-        chat: Arc<C>,
-        clock: Clock,
-        config: EngineConfig,
-        schedule: watch::Receiver<Arc<Schedule>>,
-    ) -> Self {
-        let engine = Engine::new(store.clone(), chat, clock, config, schedule);
-        let (events, events_rx) = mpsc::channel(EVENTS);
-        App {
-            store,
-            engine,
-            events,
-            events_rx,
-            tasks: Vec::new(),
-            failed: mpsc::channel(1),
-            _reloader: None,
-        }
-    }
-
     pub fn store(&self) -> &Store {
         &self.store
     }
@@ -78,51 +122,79 @@ impl<C: Chat> App<C> {
         self.engine.subscribe()
     }
 
-    /// A network's task, stopped when the app stops.
-    pub fn spawn(&mut self, task: impl Future<Output = ()> + Send + 'static) {
-        self.tasks.push(tokio::spawn(task));
+    /// Sending a new schedule here is a reload.
+    pub fn schedule(&self) -> watch::Sender<Arc<Schedule>> {
+        self.schedule.clone()
     }
 
-    /// A network's task whose failure stops the app: `name` says which
-    /// network in the error.
-    pub fn spawn_network(
-        &mut self,
-        name: &'static str,
-        task: impl Future<Output = anyhow::Result<()>> + Send + 'static,
-    ) {
+    /// What each part says about itself, as `/healthz` shows it.
+    pub fn health(&self) -> &Health {
+        &self.health
+    }
+
+    /// Where the web pages are served, if they are.
+    pub fn web_addr(&self) -> Option<SocketAddr> {
+        self.web_addr
+    }
+
+    /// A network's task, stopped (through `stop`, its token) before the
+    /// engine; its failure stops the app, `name` saying which network.
+    fn spawn_network<F>(&mut self, name: &'static str, task: impl FnOnce(CancellationToken) -> F)
+    where
+        F: Future<Output = anyhow::Result<()>> + Send + 'static,
+    {
         let failed = self.failed.0.clone();
-        self.spawn(async move {
+        let task = task(self.tokens.networks.clone());
+        self.networks.spawn(async move {
             if let Err(e) = task.await {
                 let _ = failed.send(e.context(format!("{name} stopped"))).await;
             }
         });
     }
 
-    /// Serves the web pages on `listener` while the app runs.
-    pub fn serve_web(&mut self, listener: tokio::net::TcpListener, site: crate::web::Site) {
-        let addr = listener
-            .local_addr()
-            .map(|a| a.to_string())
-            .unwrap_or_default();
+    /// A service's task (the web server, retention, the reloader), handed
+    /// its token.
+    fn spawn_service<F>(&mut self, task: impl FnOnce(CancellationToken) -> F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let task = task(self.tokens.services.clone());
+        self.services.spawn(task);
+    }
+
+    /// Serves the web pages on `listener` while the app runs; when it
+    /// stops, the server stops accepting and finishes the requests in
+    /// progress.
+    fn serve_web(&mut self, listener: tokio::net::TcpListener, site: crate::web::Site) {
+        let addr = listener.local_addr().ok();
+        self.web_addr = addr;
+        let addr = addr.map(|a| a.to_string()).unwrap_or_default();
         tracing::info!(%addr, "serving the transcript pages");
-        self.spawn(async move {
-            let never = std::future::pending::<()>();
-            if let Err(e) = crate::web::serve(listener, Arc::new(site), never).await {
+        self.spawn_service(|stop| async move {
+            if let Err(e) =
+                crate::web::serve(listener, Arc::new(site), stop.cancelled_owned()).await
+            {
                 tracing::error!(cause = %e, %addr, "the web server stopped");
             }
         });
     }
 
     /// Erases what is older than `retention` (counted from each debate's
-    /// start; see [`retention`]), now and every hour.
-    pub fn purge_after(&mut self, retention: chrono::Duration, clock: Clock, data_dir: PathBuf) {
+    /// start; see [`retention`]), now and every hour. A purge in progress
+    /// when the app stops is finished: it is one transaction, and the
+    /// files after it are few.
+    fn purge_after(&mut self, retention: chrono::Duration, data_dir: Option<PathBuf>) {
         let store = self.store.clone();
-        self.spawn(async move {
+        let clock = self.clock.clone();
+        self.spawn_service(|stop| async move {
             let mut hourly = tokio::time::interval(Duration::from_secs(3600));
             loop {
-                hourly.tick().await;
+                tokio::select! {
+                    () = stop.cancelled() => return,
+                    _ = hourly.tick() => {}
+                }
                 let now = clock.now();
-                match retention::purge(&store, &data_dir, now - retention, now).await {
+                match retention::purge(&store, data_dir.as_deref(), now - retention, now).await {
                     Ok(retention::Purged {
                         answers: 0,
                         files: 0,
@@ -144,41 +216,43 @@ impl<C: Chat> App<C> {
     ///
     /// # Errors
     /// When the file system watcher cannot be set up.
-    pub fn watch_schedule(
-        &mut self,
-        path: PathBuf,
-        tx: watch::Sender<Arc<Schedule>>,
-        clock: Clock,
-    ) -> notify::Result<()> {
-        self._reloader = Some(reload::watch(path, tx, clock)?);
+    fn watch_schedule(&mut self, path: PathBuf) -> notify::Result<()> {
+        let reloader = crate::schedule::reload::Reloader::new(
+            path,
+            self.schedule.clone(),
+            self.clock.clone(),
+        )?;
+        self.spawn_service(|stop| reloader.run(stop));
         Ok(())
     }
 
-    /// Runs until `stop` completes (or the engine fails), then shuts down
-    /// in order.
+    /// Runs until `stop` completes (or the engine or a network fails),
+    /// then shuts down in order (see the module's documentation).
     ///
     /// # Errors
-    /// The engine's failures.
+    /// The engine's failures, or a network's.
     pub async fn run(self, stop: impl Future<Output = ()>) -> anyhow::Result<()> {
         let App {
             engine,
             events,
             events_rx,
-            tasks,
+            tokens,
+            mut networks,
+            mut services,
             mut failed,
-            _reloader,
+            deadline,
             ..
         } = self;
         // The engine's own channel stays open while networks are stopped.
         drop(events);
-        let (halt, halted) = oneshot::channel::<()>();
-        let engine = engine.run(events_rx, async {
-            let _ = halted.await;
-        });
+        let engine = engine.run(events_rx, tokens.engine.clone().cancelled_owned());
         tokio::pin!(engine, stop);
         let mut failure = None;
         tokio::select! {
-            result = &mut engine => return result,
+            result = &mut engine => {
+                tokens.app.cancel();
+                return result;
+            }
             () = &mut stop => {}
             Some(e) = failed.1.recv() => {
                 tracing::error!(cause = %format!("{e:#}"), "stopping");
@@ -186,23 +260,53 @@ impl<C: Chat> App<C> {
             }
         }
         tracing::info!("stopping: no more events are taken; committing what was received");
-        for task in &tasks {
-            task.abort();
+        let deadline = deadline.map(|d| Instant::now() + d);
+        tokens.networks.cancel();
+        tokens.services.cancel();
+        let patience = deadline.map(|d| d.min(Instant::now() + NETWORKS_PATIENCE));
+        let networks_stopped = within(patience, async {
+            while networks.join_next().await.is_some() {}
+        });
+        tokio::select! {
+            result = &mut engine => {
+                tokens.app.cancel();
+                return failure.map_or(result, Err);
+            }
+            stopped = networks_stopped => if stopped.is_none() {
+                tracing::warn!(waited = ?NETWORKS_PATIENCE,
+                    "a network did not stop in time; stopping the engine anyway");
+            }
         }
-        let _ = halt.send(());
-        let stopped = match tokio::time::timeout(SHUTDOWN_DEADLINE, engine).await {
-            Ok(result) => result,
-            Err(_) => {
+        drop(networks);
+        tokens.engine.cancel();
+        let rest = within(deadline, async {
+            let result = engine.await;
+            while services.join_next().await.is_some() {}
+            result
+        });
+        let stopped = match rest.await {
+            Some(result) => result,
+            None => {
                 tracing::error!(waited = ?SHUTDOWN_DEADLINE,
                     "the store did not take the last replies in time; they were not \
                      acknowledged, so the network delivers them again after a restart");
                 Ok(())
             }
         };
+        tokens.app.cancel();
         match failure {
             Some(e) => Err(e),
             None => stopped,
         }
+    }
+}
+
+/// `task`'s output, or `None` if `deadline` comes first (never, without
+/// one).
+async fn within<T>(deadline: Option<Instant>, task: impl Future<Output = T>) -> Option<T> {
+    match deadline {
+        Some(d) => tokio::time::timeout_at(d, task).await.ok(),
+        None => Some(task.await),
     }
 }
 

@@ -12,9 +12,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use tokio::sync::{broadcast, watch};
 
-use super::{App, shutdown_signal};
+use super::{App, Console, Networks, shutdown_signal};
 use crate::chat::Room;
-use crate::chat::console::{ConsoleChat, read_stdin};
+use crate::chat::console::ConsoleChat;
 use crate::chat::router::Router;
 use crate::clock::Clock;
 use crate::engine::{EngineConfig, Notice};
@@ -96,7 +96,9 @@ async fn time_line(store: &Store, opts: &Options) -> anyhow::Result<(TimeLine, b
 /// # Errors
 /// Store or console log failures.
 pub async fn run(opts: Options, out: Box<dyn Write + Send>) -> anyhow::Result<()> {
-    let store = Store::open(&opts.data_dir).await?;
+    // Opened before the app: the rehearsal's time line is planned from
+    // what an earlier run of it left.
+    let store = super::open_store(Some(&opts.data_dir)).await?;
     let id = opts.debate.id.clone();
     let (line, resumed) = time_line(&store, &opts).await?;
     let debate = rehearsal_debate(&opts.debate, line.start);
@@ -141,16 +143,28 @@ pub async fn run(opts: Options, out: Box<dyn Write + Send>) -> anyhow::Result<()
         debate.title,
         line.speed
     ));
-    let (_schedule_tx, schedule_rx) = watch::channel(Arc::new(Schedule {
+    let schedule = Arc::new(Schedule {
         debates: vec![debate.clone()],
-    }));
+    });
     let config = EngineConfig {
         rehearsal: Some((line.origin, line.speed)),
         ..opts.engine.clone()
     };
-    let router = Arc::new(Router::new().with_console(chat.clone()));
-    let app = App::new(store.clone(), router, clock.clone(), config, schedule_rx);
-    if !host(app, &chat, &debate).await? {
+    let mut app_opts = super::Options::new(clock.clone(), config, schedule);
+    app_opts.data_dir = Some(opts.data_dir.clone());
+    app_opts.store = Some(store.clone());
+    let (pending_tx, pending) = watch::channel(0usize);
+    let console = Console {
+        chat: chat.clone(),
+        room: debate.rooms[0].clone(),
+        pending: pending_tx,
+    };
+    let networks = Networks {
+        console: Some(console),
+        ..Networks::default()
+    };
+    let app = super::build(app_opts, networks).await?;
+    if !host(app, pending, &debate).await? {
         chat.say("Stopped. Run the same command again to resume this rehearsal.");
         return Ok(());
     }
@@ -162,18 +176,11 @@ pub async fn run(opts: Options, out: Box<dyn Write + Send>) -> anyhow::Result<()
 /// signal stops it (false). Every typed line has been answered when it
 /// returns.
 async fn host(
-    mut app: App<Router>,
-    chat: &Arc<ConsoleChat>,
+    app: App<Router>,
+    mut pending: watch::Receiver<usize>,
     debate: &Debate,
 ) -> anyhow::Result<bool> {
     let mut notices = app.subscribe();
-    let (pending_tx, mut pending) = watch::channel(0usize);
-    app.spawn(read_stdin(
-        app.events(),
-        debate.rooms[0].clone(),
-        chat.clone(),
-        pending_tx,
-    ));
     let id = debate.id.clone();
     let interrupted = AtomicBool::new(false);
     app.run(async {

@@ -19,18 +19,22 @@ pub struct Purged {
 }
 
 /// Erases everything from before `cutoff`, marking the occurrences purged
-/// at `now`.
+/// at `now`; `data_dir` holds the rehearsal files (none for a store in
+/// memory).
 ///
 /// # Errors
 /// The store failed, or the rehearsals directory cannot be read.
 pub async fn purge(
     store: &Store,
-    data_dir: &Path,
+    data_dir: Option<&Path>,
     cutoff: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Purged> {
     let answers = store.purge_before(cutoff, now).await?;
-    let files = purge_rehearsal_files(data_dir, cutoff)?;
+    let files = match data_dir {
+        Some(dir) => purge_rehearsal_files(dir, cutoff)?,
+        None => 0,
+    };
     Ok(Purged { answers, files })
 }
 

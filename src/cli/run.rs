@@ -6,28 +6,15 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use chrono::Utc;
-use tokio::net::TcpListener;
-use tokio::sync::{mpsc, watch};
 
 use super::load::load;
 use super::{Ctx, EXIT_CONFIG, EXIT_FAILURE, runtime};
-use crate::app::{App, shutdown_signal};
-use crate::chat::Incoming;
-use crate::chat::irc::Irc;
-use crate::chat::later::{Connected, Later};
-use crate::chat::matrix::{LoginError, Matrix, MatrixChat};
-use crate::chat::router::{self, Router};
+use crate::app::{self, Networks, Options, shutdown_signal};
 use crate::clock::Clock;
-use crate::config::{Config, MatrixConfig};
+use crate::config::Config;
 use crate::domain::Refused;
 use crate::engine::EngineConfig;
-use crate::health::Health;
 use crate::schedule::{Schedule, Severity};
-use crate::store::Store;
-use crate::web::Site;
-
-/// Matrix's name in the health report.
-const MATRIX_HEALTH: &str = "matrix";
 
 /// What `podium run` says when no network is configured.
 const NO_NETWORK: &str = "podium: no chat network is configured, so there is nowhere to host \
@@ -80,57 +67,25 @@ pub fn run(ctx: &Ctx) -> ExitCode {
     }
 }
 
-/// Opens the store, then starts the engine, the web server and each
-/// network's connection side by side: one network slow to connect (a
-/// homeserver far away, an IRC server that never answers TLS) holds up
-/// neither the others nor the pages. Settings a network refuses still end
-/// `podium run` as a configuration error.
+/// Builds the app `config` describes and runs it until SIGINT or
+/// SIGTERM. Settings a network refuses end `podium run` as a
+/// configuration error.
 async fn serve(config: &Config, schedule: Schedule) -> anyhow::Result<RunEnd> {
-    let store = Store::open(&config.data_dir).await?;
-    let readers = Store::open_readers(&config.data_dir, 4).await?;
-    let listener = TcpListener::bind(config.web_addr)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot serve the web pages on {}: {e}", config.web_addr))?;
-    let (router, matrix, irc) = networks(config);
-    report_unserved(&schedule, &router);
     if let Some(next) = schedule.occurrences_after(Utc::now()) {
         tracing::info!(debate = %next.debate.id, at = %next.time_line().render(), "next debate");
     }
-    let clock = Clock::System;
-    let (tx, rx) = watch::channel(Arc::new(schedule));
     let engine = EngineConfig::new(config.timings, &config.public_url);
-    let health = Health::default();
-    // Every configured network is starting until it says otherwise, so
-    // the pages, which start first, never report ok before it is up.
-    if config.matrix.is_some() {
-        health.set(MATRIX_HEALTH, false, "logging in");
-    }
-    if config.irc.is_some() {
-        health.set(crate::chat::irc::NETWORK, false, "connecting");
-    }
-    let router = Arc::new(router);
-    let mut app = App::new(store.clone(), router, clock.clone(), engine, rx.clone());
-    let site = Site::new(readers, rx.clone(), health.clone(), clock.clone());
-    app.serve_web(listener, site);
-    if let Some(retention) = config.retention {
-        app.purge_after(retention, clock.clone(), config.data_dir.clone());
-    }
-    if let (Some(m), Some(connected)) = (&config.matrix, matrix) {
-        let login = MatrixLogin {
-            config: m.clone(),
-            data_dir: config.data_dir.clone(),
-            connected,
-        };
-        let run = login.run(store.clone(), app.events(), rx.clone(), health.clone());
-        app.spawn_network("Matrix", run);
-    }
-    if let Some(irc) = irc {
-        app.spawn_network("IRC", irc.run(store, app.events(), rx, health));
-    }
-    if let Err(e) = app.watch_schedule(config.schedule.clone(), tx, clock) {
-        tracing::warn!(cause = %e, file = %config.schedule.display(),
-            "cannot watch the schedule for changes; send SIGHUP or restart after editing it");
-    }
+    let mut opts = Options::new(Clock::System, engine, Arc::new(schedule));
+    opts.data_dir = Some(config.data_dir.clone());
+    opts.schedule_file = Some(config.schedule.clone());
+    opts.web = Some(config.web_addr);
+    opts.retention = config.retention;
+    let networks = Networks {
+        matrix: config.matrix.clone(),
+        irc: config.irc.clone(),
+        console: None,
+    };
+    let app = app::build(opts, networks).await?;
     tracing::info!(data_dir = %config.data_dir.display(), schedule = %config.schedule.display(),
         "podium is running; SIGINT or SIGTERM stops it");
     match app.run(shutdown_signal()).await {
@@ -142,66 +97,9 @@ async fn serve(config: &Config, schedule: Schedule) -> anyhow::Result<RunEnd> {
     }
 }
 
-/// The router over the configured networks, none connected yet: Matrix
-/// with the handle its login completes, IRC with its connection to run.
-fn networks(config: &Config) -> (Router, Option<Connected<MatrixChat>>, Option<Irc>) {
-    let mut router = Router::new();
-    let matrix = config.matrix.as_ref().map(|_| {
-        let (later, connected) = Later::new(router::MATRIX);
-        router = std::mem::take(&mut router).with_matrix_later(later);
-        connected
-    });
-    let irc = config.irc.as_ref().map(Irc::new);
-    if let Some(irc) = &irc {
-        router = router.with_irc(irc.chat());
-    }
-    (router, matrix, irc)
-}
-
-/// Matrix's task: log in (waiting out a homeserver out of reach), join
-/// the schedule's rooms, hand the connection to the engine, then sync.
-struct MatrixLogin {
-    config: MatrixConfig,
-    data_dir: std::path::PathBuf,
-    connected: Connected<MatrixChat>,
-}
-
-impl MatrixLogin {
-    async fn run(
-        self,
-        store: Store,
-        events: mpsc::Sender<Incoming>,
-        schedule: watch::Receiver<Arc<Schedule>>,
-        health: Health,
-    ) -> anyhow::Result<()> {
-        health.set(MATRIX_HEALTH, false, "logging in");
-        let matrix = match Matrix::connect(&self.config, &self.data_dir).await {
-            Ok(m) => m,
-            Err(e @ LoginError::Refused { .. }) => return Err(Refused(e.to_string()).into()),
-            Err(e) => return Err(e.into()),
-        };
-        let now = schedule.borrow().clone();
-        matrix.join(&now).await;
-        self.connected.set(matrix.chat());
-        matrix.run(store, events, schedule, health).await
-    }
-}
-
 /// How `podium run` ended, short of an error.
 enum RunEnd {
     Stopped,
     /// A network refused the settings: a configuration problem.
     Refused(String),
-}
-
-/// Rooms on networks Podium is not connected to are named once, at start;
-/// their posts are skipped (with a log line each) rather than failing.
-fn report_unserved(schedule: &Schedule, router: &Router) {
-    for debate in &schedule.debates {
-        for room in debate.rooms.iter().filter(|r| !router.serves(r.network())) {
-            tracing::warn!(debate = %debate.id, room = %room,
-                "no {} connection is configured: this room's posts will be skipped",
-                room.network());
-        }
-    }
 }

@@ -4,11 +4,14 @@
 //! for a flood takes seconds a line). A room's queue holds a few answers;
 //! when it is full, the new answer is dropped (and counted): answers are
 //! the first thing to go when a room is busy, never a post or a reply.
+//! When the engine stops, the answers already queued are still sent
+//! ([`Answers::stop`]).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
+use tokio::task::JoinSet;
 
 use crate::chat::{Chat, Outgoing, Room};
 
@@ -25,6 +28,8 @@ pub struct Answer {
 pub struct Answers<C: Chat> {
     chat: Arc<C>,
     rooms: HashMap<Room, mpsc::Sender<Answer>>,
+    /// The rooms' tasks.
+    tasks: JoinSet<()>,
 }
 
 impl<C: Chat> Answers<C> {
@@ -32,7 +37,15 @@ impl<C: Chat> Answers<C> {
         Answers {
             chat,
             rooms: HashMap::new(),
+            tasks: JoinSet::new(),
         }
+    }
+
+    /// Takes no more answers; each room's task sends those queued and
+    /// ends. Returns the tasks, for the engine to wait for.
+    pub fn stop(&mut self) -> JoinSet<()> {
+        self.rooms.clear();
+        std::mem::take(&mut self.tasks)
     }
 
     /// Queues an answer in `room`; false when the room's queue is full and
@@ -52,7 +65,8 @@ impl<C: Chat> Answers<C> {
     fn queue(&mut self, room: &Room) -> &mpsc::Sender<Answer> {
         self.rooms.entry(room.clone()).or_insert_with(|| {
             let (tx, rx) = mpsc::channel(QUEUE);
-            tokio::spawn(send_in_order(self.chat.clone(), room.clone(), rx));
+            self.tasks
+                .spawn(send_in_order(self.chat.clone(), room.clone(), rx));
             tx
         })
     }

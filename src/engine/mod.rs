@@ -120,6 +120,10 @@ pub(crate) const START_AHEAD: Duration = Duration::hours(24);
 /// was left of it is skipped with a log line rather than silently.
 const FORGET_AFTER: Duration = Duration::days(2);
 
+/// How long a stopping engine waits for the posts and answers it has
+/// handed to the networks.
+const SENDING_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// How long after a temporary failure a post is tried again (a network
 /// that was down is usually back within seconds; a rate limit was already
 /// waited out by the network itself).
@@ -193,8 +197,9 @@ impl<C: Chat> Engine<C> {
 
     /// Runs until `shutdown` completes. Incoming events arrive on `events`;
     /// when that channel closes the engine goes on with its timeline alone.
-    /// On shutdown, everything handed to the reply writer is committed
-    /// before this returns.
+    /// On shutdown, the posts in hand are finished and recorded, and
+    /// everything handed to the reply writer is committed, before this
+    /// returns.
     ///
     /// # Errors
     /// Only store failures that make going on unsafe.
@@ -232,14 +237,7 @@ impl<C: Chat> Engine<C> {
                         schedule_open = false;
                     }
                 }
-                Some(progress) = self.sent.recv() => {
-                    if let Err(e) = self.progress(progress).await {
-                        // The post went out but could not be marked: its
-                        // claim stays, and a restart sends it again with
-                        // the same key where the network deduplicates.
-                        tracing::error!(cause = %e, "cannot record a post as sent");
-                    }
-                }
+                Some(progress) = self.sent.recv() => self.record(progress).await,
                 ev = events.recv(), if events_open => match ev {
                     Some(ev) => self.handle(ev, &writer).await,
                     None => events_open = false,
@@ -250,10 +248,53 @@ impl<C: Chat> Engine<C> {
                 }
             }
         }
+        self.finish_sending().await;
         drop(writer);
         // Everything received before shutdown is committed before we return.
         let _ = writer_task.await;
         Ok(())
+    }
+
+    /// Lets the posts and answers in hand go out, for [`SENDING_WAIT`] at
+    /// most, and records what became of the posts: one the network took
+    /// is marked sent now, not left as a claim for a restart to guess
+    /// about (on a network that cannot deduplicate, a guess that gives it
+    /// up).
+    async fn finish_sending(&mut self) {
+        let mut posts = self.outbox.stop();
+        let mut answers = self.answers.stop();
+        let deadline = tokio::time::Instant::now() + SENDING_WAIT;
+        let wait = tokio::time::sleep_until(deadline);
+        tokio::pin!(wait);
+        loop {
+            tokio::select! {
+                biased;
+                Some(progress) = self.sent.recv() => self.record(progress).await,
+                joined = posts.join_next() => if joined.is_none() { break },
+                () = &mut wait => {
+                    tracing::warn!(waited = ?SENDING_WAIT, "posts still being sent at the stop \
+                        are left to the next start");
+                    break;
+                }
+            }
+        }
+        while let Ok(progress) = self.sent.try_recv() {
+            self.record(progress).await;
+        }
+        let _ = tokio::time::timeout_at(deadline, async {
+            while answers.join_next().await.is_some() {}
+        })
+        .await;
+    }
+
+    /// What became of a post the outbox took.
+    async fn record(&mut self, progress: outbox::Progress) {
+        if let Err(e) = self.progress(progress).await {
+            // The post went out but could not be marked: its claim stays,
+            // and a restart sends it again with the same key where the
+            // network deduplicates.
+            tracing::error!(cause = %e, "cannot record a post as sent");
+        }
     }
 
     /// Which debate comes next, as `podium run` says at start.

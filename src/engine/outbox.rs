@@ -9,12 +9,18 @@
 //! wait in its room's queue behind slow ones: a post handed over more than
 //! `late_after` after its time gets its late note then (see
 //! [`super::posting::Ready::hand`]).
+//!
+//! When the engine stops, each room's task finishes the post it has in
+//! hand and takes no other ([`Outbox::stop`]), so what the network took is
+//! recorded as sent rather than left for a restart to guess about.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
 
 use super::occurrences::{OccKey, PostKey};
 use super::posting::Ready;
@@ -39,6 +45,9 @@ pub struct Outbox<C: Chat> {
     clock: Clock,
     rooms: HashMap<Room, mpsc::UnboundedSender<Ready>>,
     results: mpsc::UnboundedSender<Progress>,
+    /// The rooms' tasks.
+    tasks: JoinSet<()>,
+    stop: CancellationToken,
 }
 
 impl<C: Chat> Outbox<C> {
@@ -50,8 +59,20 @@ impl<C: Chat> Outbox<C> {
             clock,
             rooms: HashMap::new(),
             results,
+            tasks: JoinSet::new(),
+            stop: CancellationToken::new(),
         };
         (outbox, results_rx)
+    }
+
+    /// Takes no more posts; each room's task finishes the post in hand
+    /// (its progress still comes back) and ends. Posts still waiting are
+    /// not sent: their claims stay, as after a crash. Returns the tasks,
+    /// for the engine to wait for while it records their progress.
+    pub fn stop(&mut self) -> JoinSet<()> {
+        self.stop.cancel();
+        self.rooms.clear();
+        std::mem::take(&mut self.tasks)
     }
 
     /// Queues a claimed post behind the room's earlier ones.
@@ -65,7 +86,8 @@ impl<C: Chat> Outbox<C> {
                 room: room.clone(),
                 results: self.results.clone(),
             };
-            tokio::spawn(room_task.send_in_order(rx));
+            self.tasks
+                .spawn(room_task.send_in_order(rx, self.stop.clone()));
             tx
         });
         if let Err(mpsc::error::SendError(ready)) = queue.send(ready) {
@@ -92,8 +114,18 @@ impl<C: Chat> RoomTask<C> {
     /// Sends the room's posts in order. After a temporary failure, the
     /// posts already waiting behind it are handed back unsent, to be
     /// retried after it: a later post never overtakes an earlier one.
-    async fn send_in_order(self, mut queue: mpsc::UnboundedReceiver<Ready>) {
-        while let Some(mut ready) = queue.recv().await {
+    async fn send_in_order(
+        self,
+        mut queue: mpsc::UnboundedReceiver<Ready>,
+        stop: CancellationToken,
+    ) {
+        loop {
+            let next = tokio::select! {
+                biased;
+                () = stop.cancelled() => return,
+                next = queue.recv() => next,
+            };
+            let Some(mut ready) = next else { return };
             let at = self.clock.now();
             ready.hand(at);
             let handed = Progress::Handed {

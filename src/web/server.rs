@@ -30,6 +30,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, oneshot, watch};
+use tokio::task::JoinSet;
 
 /// How long a client may take over a request's header, and how long a
 /// kept-alive connection may wait idle for the next request.
@@ -192,7 +193,10 @@ impl Conns {
 }
 
 /// Serves `app` on `listener` within `limits` until `stop` completes;
-/// then the requests in progress are finished (for a few seconds at most).
+/// then no connection is accepted any more (the listener is closed at
+/// once), and the requests in progress are finished, for [`STOP_WAIT`] at
+/// most. Connections still open after that are closed as `run` returns:
+/// each is a task of its own, owned here, never left behind.
 ///
 /// # Errors
 /// None so far: a failed accept is retried.
@@ -205,11 +209,14 @@ pub async fn run(
     let conns = Arc::new(Conns::default());
     conns.lock().max = limits.max_connections.max(1);
     let (stopping, stopped) = watch::channel(false);
+    let mut tasks = JoinSet::new();
     let mut stop = std::pin::pin!(stop);
     loop {
         let accepted = tokio::select! {
             () = &mut stop => break,
             accepted = listener.accept() => accepted,
+            // Connections that ended are let go of as they end.
+            Some(_) = tasks.join_next() => continue,
         };
         match accepted {
             Ok((stream, _)) => {
@@ -224,7 +231,7 @@ pub async fn run(
                         conns: conns.clone(),
                         stopping: stopped.clone(),
                     };
-                    tokio::spawn(connection(stream, app.clone(), limits, served));
+                    tasks.spawn(connection(stream, app.clone(), limits, served));
                 }
             }
             Err(e) if out_of_files(&e) => {
@@ -241,15 +248,15 @@ pub async fn run(
             }
         }
     }
+    drop(listener);
     let _ = stopping.send(true);
-    let deadline = tokio::time::Instant::now() + STOP_WAIT;
-    while !conns.lock().open.is_empty() {
-        if tokio::time::timeout_at(deadline, conns.closed.notified())
-            .await
-            .is_err()
-        {
-            break;
-        }
+    let finished = tokio::time::timeout(STOP_WAIT, async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await;
+    if finished.is_err() {
+        tracing::warn!(open = tasks.len(), waited = ?STOP_WAIT,
+            "web: stopped; requests still in progress are cut short");
     }
     Ok(())
 }

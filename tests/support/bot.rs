@@ -1,6 +1,7 @@
-//! The engine over the in-memory chat network (`MemoryChat`, or any other
-//! [`Chat`]), with a schedule and a clock of the test's choosing: start it,
-//! say things in its rooms, wait for its notices, stop it.
+//! The app over the in-memory chat network (`MemoryChat`, or any other
+//! [`Chat`]), with a schedule and a clock of the test's choosing, built by
+//! `podium::app::build_with` as `podium run` builds its own: start it, say
+//! things in its rooms, wait for its notices, stop it.
 //!
 //! Nothing here touches tokio's clock; a test that wants paused time pauses
 //! it itself (see [`super::store::memory_store`] for when).
@@ -8,10 +9,11 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use podium::app::{self, Options};
 use podium::chat::memory::MemoryChat;
 use podium::chat::{Chat, Event, Incoming, Receipt, Room, Sender};
 use podium::clock::Clock;
-use podium::engine::{Engine, EngineConfig, Notice};
+use podium::engine::{EngineConfig, Notice};
 use podium::schedule::Schedule;
 use podium::store::{PostKind, Store};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
@@ -36,7 +38,7 @@ pub struct Bot {
     pub events: mpsc::Sender<Incoming>,
     /// What the engine reports: posts made or skipped, debates finished.
     pub notices: broadcast::Receiver<Notice>,
-    /// Sending on it (or dropping it) shuts the engine down.
+    /// Sending on it (or dropping it) shuts the app down.
     pub stop: oneshot::Sender<()>,
     pub task: tokio::task::JoinHandle<anyhow::Result<()>>,
     /// Sending a new schedule here is a reload.
@@ -44,37 +46,41 @@ pub struct Bot {
 }
 
 /// Starts the engine on `chat` (a handle to the same log of posts).
-pub fn start(store: &Store, chat: &MemoryChat, clock: Clock, schedule: Arc<Schedule>) -> Bot {
-    start_with(store, chat.clone(), clock, schedule)
+pub async fn start(store: &Store, chat: &MemoryChat, clock: Clock, schedule: Arc<Schedule>) -> Bot {
+    start_with(store, chat.clone(), clock, schedule).await
 }
 
 /// Starts the engine on any chat network, with a [`QUEUE`] of incoming
 /// events.
-pub fn start_with<C: Chat>(store: &Store, chat: C, clock: Clock, schedule: Arc<Schedule>) -> Bot {
-    start_queued(store, chat, clock, schedule, QUEUE)
+pub async fn start_with<C: Chat>(
+    store: &Store,
+    chat: C,
+    clock: Clock,
+    schedule: Arc<Schedule>,
+) -> Bot {
+    start_queued(store, chat, clock, schedule, QUEUE).await
 }
 
 /// Starts the engine on any chat network, with room for `queue` incoming
 /// events.
-pub fn start_queued<C: Chat>(
+pub async fn start_queued<C: Chat>(
     store: &Store,
     chat: C,
     clock: Clock,
     schedule: Arc<Schedule>,
     queue: usize,
 ) -> Bot {
-    let (schedule, rx) = watch::channel(schedule);
-    let engine = Engine::new(
-        store.clone(),
-        Arc::new(chat),
-        clock,
-        EngineConfig::default(),
-        rx,
-    );
-    let notices = engine.subscribe();
-    let (events, events_rx) = mpsc::channel(queue);
+    let mut opts = Options::new(clock, EngineConfig::default(), schedule);
+    opts.store = Some(store.clone());
+    opts.queue = queue;
+    // Tests may pause time, under which any deadline passes at once.
+    opts.shutdown_deadline = None;
+    let app = app::build_with(opts, Arc::new(chat)).await.unwrap();
+    let notices = app.subscribe();
+    let events = app.events();
+    let schedule = app.schedule();
     let (stop, stop_rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(engine.run(events_rx, async move {
+    let task = tokio::spawn(app.run(async move {
         let _ = stop_rx.await;
     }));
     Bot {

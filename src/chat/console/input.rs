@@ -7,6 +7,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use tokio::io::AsyncBufReadExt;
 use tokio::sync::{mpsc, oneshot, watch};
+use tokio_util::sync::CancellationToken;
 
 use super::{ConsoleChat, YOU};
 use crate::chat::tag::parse_tag;
@@ -33,14 +34,16 @@ pub fn speaker(line: &str) -> (String, &str) {
     ("you".to_owned(), line)
 }
 
-/// Reads typed lines as replies until stdin closes. Bytes that are not
-/// UTF-8 are replaced (U+FFFD) rather than ending the input. Each line is
-/// answered once: saved (and where), or not collected (and why).
+/// Reads typed lines as replies until stdin closes or `stop` is
+/// cancelled. Bytes that are not UTF-8 are replaced (U+FFFD) rather than
+/// ending the input. Each line is answered once: saved (and where), or
+/// not collected (and why).
 pub async fn read_stdin(
     events: mpsc::Sender<Incoming>,
     room: Room,
     chat: Arc<ConsoleChat>,
     pending: watch::Sender<usize>,
+    stop: CancellationToken,
 ) {
     let mut input = tokio::io::BufReader::new(tokio::io::stdin());
     let mut buf = Vec::new();
@@ -49,7 +52,14 @@ pub async fn read_stdin(
     let mut n = 0u64;
     loop {
         buf.clear();
-        match input.read_until(b'\n', &mut buf).await {
+        // A line half read when the rehearsal stops was not typed yet.
+        let Some(read) = stop
+            .run_until_cancelled(input.read_until(b'\n', &mut buf))
+            .await
+        else {
+            break;
+        };
+        match read {
             Ok(0) => break,
             Ok(_) => {}
             Err(e) => {

@@ -18,6 +18,7 @@ use futures_util::StreamExt;
 use irc::proto::{Command, Message, Prefix};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use super::casemap::CaseMapping;
 use super::ctcp;
@@ -39,6 +40,12 @@ const TICK: Duration = Duration::from_secs(30);
 /// The first wait after a refused join, doubled each time up to the last.
 pub(super) const FIRST_JOIN_WAIT: Duration = Duration::from_secs(60);
 pub(super) const LONGEST_JOIN_WAIT: Duration = Duration::from_secs(900);
+/// What Podium says as it leaves (others see it as the reason of its
+/// QUIT).
+pub const QUIT_MESSAGE: &str = "Podium is stopping; see you at the next debate";
+/// How long a stopping Podium waits for the server to close the link
+/// after QUIT.
+const QUIT_PATIENCE: Duration = Duration::from_secs(2);
 /// How often a message the engine is too busy to take is offered again.
 const HELD_POLL: Duration = Duration::from_millis(20);
 
@@ -119,9 +126,14 @@ impl<'a> Connection<'a> {
         }
     }
 
-    /// Serves the connection until it is lost, and says why. Presence is
-    /// recorded from registration to the last line received.
-    pub async fn serve(mut self, schedule: watch::Receiver<Arc<Schedule>>) -> String {
+    /// Serves the connection until it is lost or `stop` is cancelled, and
+    /// says why. Presence is recorded from registration to the last line
+    /// received (at a stop, the server's answer to QUIT).
+    pub async fn serve(
+        mut self,
+        schedule: watch::Receiver<Arc<Schedule>>,
+        stop: &CancellationToken,
+    ) -> String {
         self.presence = match self.store.presence_begin(Network::Irc, Utc::now()).await {
             Ok(id) => Some(id),
             Err(e) => {
@@ -130,7 +142,7 @@ impl<'a> Connection<'a> {
                 None
             }
         };
-        let reason = self.serve_until_lost(schedule).await;
+        let reason = self.serve_until_lost(schedule, stop).await;
         self.extend_presence().await;
         // What the engine had no time to take is handed over as the
         // connection ends, so nothing read is lost.
@@ -152,7 +164,11 @@ impl<'a> Connection<'a> {
         }
     }
 
-    async fn serve_until_lost(&mut self, mut schedule: watch::Receiver<Arc<Schedule>>) -> String {
+    async fn serve_until_lost(
+        &mut self,
+        mut schedule: watch::Receiver<Arc<Schedule>>,
+        stop: &CancellationToken,
+    ) -> String {
         let mut caps: Vec<&String> = self.session.caps.iter().collect();
         caps.sort();
         tracing::info!(server = %self.config.server, nick = %self.session.nick,
@@ -171,6 +187,7 @@ impl<'a> Connection<'a> {
             let (ready, held) = (self.inbox.ready(in_engine), self.inbox.held(in_engine));
             paused = self.pause_if_full(paused);
             tokio::select! {
+                () = stop.cancelled() => return self.quit().await,
                 next = self.session.stream.next(), if !paused => match next {
                     Some(Ok(m)) => self.handle(m),
                     Some(Err(e)) => {
@@ -212,6 +229,25 @@ impl<'a> Connection<'a> {
                 }
             }
         }
+    }
+
+    /// Says goodbye: QUIT, then reads on until the server closes the link
+    /// (for [`QUIT_PATIENCE`] at most). What arrives meanwhile is handled
+    /// as usual (answers go to the inbox), and the server's farewell is
+    /// the last evidence that the connection was alive, up to which
+    /// presence is then recorded: a transcript shows an absence from the
+    /// stop, not from the last periodic record.
+    async fn quit(&mut self) -> String {
+        if let Err(e) = self.session.client.send_quit(QUIT_MESSAGE) {
+            tracing::debug!(cause = %session::describe(&e), "cannot say QUIT");
+        }
+        let deadline = Instant::now() + QUIT_PATIENCE;
+        while let Ok(Some(Ok(m))) =
+            tokio::time::timeout_at(deadline, self.session.stream.next()).await
+        {
+            self.handle(m);
+        }
+        "Podium is stopping".into()
     }
 
     /// Whether reading must pause (past the inbox's bound, which only an

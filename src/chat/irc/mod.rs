@@ -32,6 +32,7 @@ use std::time::Duration;
 use irc::proto::Message;
 use irc::proto::message::Tag;
 use tokio::sync::{mpsc, oneshot, watch};
+use tokio_util::sync::CancellationToken;
 
 use super::{Chat, ChatError, Incoming, Outgoing, PostKind, Room, jittered};
 use crate::config::IrcConfig;
@@ -60,6 +61,12 @@ const BUSY: usize = 40;
 /// The first wait before reconnecting, doubled each time up to the last.
 const FIRST_WAIT: Duration = Duration::from_secs(1);
 const LONGEST_WAIT: Duration = Duration::from_secs(60);
+
+/// About `wait`, give or take, so bots restarted together do not all
+/// reconnect at once.
+async fn sleep(wait: Duration) {
+    tokio::time::sleep(jittered(wait)).await;
+}
 
 /// What the connection and the engine's sends share.
 #[derive(Default)]
@@ -142,8 +149,9 @@ impl Irc {
 
     /// Connects, stays connected, joined to the schedule's channels,
     /// delivering what people say in them to `events`, reconnecting with
-    /// growing waits after the connection is lost. Runs until the app
-    /// stops it.
+    /// growing waits after the connection is lost, until `stop` is
+    /// cancelled: then it says QUIT, records its presence up to the
+    /// server's farewell and hands over what it read.
     ///
     /// # Errors
     /// [`Refused`] when the server refuses Podium's settings (password,
@@ -155,12 +163,21 @@ impl Irc {
         events: mpsc::Sender<Incoming>,
         schedule: watch::Receiver<Arc<Schedule>>,
         health: Health,
+        stop: CancellationToken,
     ) -> anyhow::Result<()> {
         let mut wait = FIRST_WAIT;
         let mut registered = false;
         loop {
-            let Some(session) = self.connect(&health, registered).await? else {
-                tokio::time::sleep(jittered(wait)).await;
+            let Some(attempt) = stop
+                .run_until_cancelled(self.connect(&health, registered))
+                .await
+            else {
+                return Ok(());
+            };
+            let Some(session) = attempt? else {
+                if stop.run_until_cancelled(sleep(wait)).await.is_none() {
+                    return Ok(());
+                }
                 wait = (wait * 2).min(LONGEST_WAIT);
                 continue;
             };
@@ -175,18 +192,25 @@ impl Irc {
                 &health,
                 &store,
             )
-            .serve(schedule.clone())
+            .serve(schedule.clone(), &stop)
             .await;
             self.link.send_replace(None);
             write(&self.chat.shared.joined).clear();
             write(&self.chat.shared.muted).clear();
+            if stop.is_cancelled() {
+                health.set(NETWORK, false, "stopped");
+                tracing::info!(server = %self.config.server, %reason, "left IRC");
+                return Ok(());
+            }
             health.set(NETWORK, false, format!("disconnected: {reason}"));
             tracing::warn!(server = %self.config.server, %reason,
                 "disconnected from IRC; reconnecting");
             if began.elapsed() > LONGEST_WAIT {
                 wait = FIRST_WAIT;
             }
-            tokio::time::sleep(jittered(wait)).await;
+            if stop.run_until_cancelled(sleep(wait)).await.is_none() {
+                return Ok(());
+            }
             wait = (wait * 2).min(LONGEST_WAIT);
         }
     }

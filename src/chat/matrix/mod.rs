@@ -28,6 +28,7 @@ use matrix_sdk::ruma::events::relation::{InReplyTo, Reply};
 use matrix_sdk::ruma::events::room::message::{Relation, RoomMessageEventContent};
 use matrix_sdk::ruma::{OwnedEventId, OwnedTransactionId, OwnedUserId};
 use tokio::sync::{Notify, mpsc, watch};
+use tokio_util::sync::CancellationToken;
 
 use super::{Chat, ChatError, Incoming, Outgoing, PostKind, Room};
 use crate::config::MatrixConfig;
@@ -110,7 +111,7 @@ impl Matrix {
     }
 
     /// Keeps the schedule's rooms joined and delivers their events to
-    /// `events` until the engine stops or the session is lost.
+    /// `events` until `stop` is cancelled or the session is lost.
     ///
     /// # Errors
     /// The session was lost (a revoked access token).
@@ -120,17 +121,22 @@ impl Matrix {
         events: mpsc::Sender<Incoming>,
         schedule: watch::Receiver<Arc<Schedule>>,
         health: Health,
+        stop: CancellationToken,
     ) -> anyhow::Result<()> {
         health.set(sync::NETWORK, false, "starting");
         let invited = Arc::new(Notify::new());
-        let joiner = tokio::spawn(rooms::keep_joined(
+        // Joining goes on while syncing does: a sync that ends (stopped,
+        // or the session lost) ends it too.
+        let joining = stop.child_token();
+        let joiner = rooms::keep_joined(
             self.chat.client.clone(),
             schedule,
             self.chat.rooms.clone(),
             invited.clone(),
-        ));
+            joining.clone(),
+        );
         let syncer = Syncer::new(
-            health,
+            health.clone(),
             self.chat.client.clone(),
             self.me,
             store,
@@ -138,10 +144,18 @@ impl Matrix {
             events,
             invited,
         );
-        let result = syncer.run().await;
-        joiner.abort();
+        let syncing = async {
+            let result = syncer.run(&stop).await;
+            joining.cancel();
+            result
+        };
+        let (result, ()) = tokio::join!(syncing, joiner);
         match result {
-            Ok(()) | Err(SyncError::Stopped) => Ok(()),
+            Ok(()) | Err(SyncError::Stopped) => {
+                health.set(sync::NETWORK, false, "stopped");
+                tracing::info!("stopped syncing with the homeserver");
+                Ok(())
+            }
             Err(e) => Err(e.into()),
         }
     }

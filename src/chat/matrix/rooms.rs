@@ -11,6 +11,7 @@ use matrix_sdk::Client;
 use matrix_sdk::ruma::{OwnedRoomId, OwnedRoomOrAliasId, RoomId};
 use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use crate::chat::{Network, Room};
 use crate::schedule::Schedule;
@@ -94,9 +95,21 @@ pub async fn join_all(client: &Client, schedule: &Schedule, map: &RoomMap) {
     }
 }
 
-/// Keeps the schedule's Matrix rooms joined until the schedule's sender is
-/// gone. `invited` is notified when an invite arrives.
+/// Keeps the schedule's Matrix rooms joined until `stop` is cancelled or
+/// the schedule's sender is gone. `invited` is notified when an invite
+/// arrives. A join cut short by the stop is asked again at the next start.
 pub async fn keep_joined(
+    client: Client,
+    schedule: watch::Receiver<Arc<Schedule>>,
+    map: RoomMap,
+    invited: Arc<Notify>,
+    stop: CancellationToken,
+) {
+    stop.run_until_cancelled(joining(client, schedule, map, invited))
+        .await;
+}
+
+async fn joining(
     client: Client,
     mut schedule: watch::Receiver<Arc<Schedule>>,
     map: RoomMap,

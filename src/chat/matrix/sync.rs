@@ -30,6 +30,7 @@ use matrix_sdk::ruma::{OwnedRoomId, OwnedUserId, UInt};
 use matrix_sdk::sync::SyncResponse;
 use matrix_sdk::{Client, Room as SdkRoom};
 use tokio::sync::{Mutex, Notify, mpsc};
+use tokio_util::sync::CancellationToken;
 
 use super::convert::{Converted, convert};
 use super::rooms::RoomMap;
@@ -77,12 +78,14 @@ pub struct Syncer {
     held: Arc<Mutex<Held>>,
 }
 
-/// A sync failure: the session is gone (stop) or the network failed (retry).
+/// Why syncing ended short of a stop: the session is gone, or the engine
+/// took no more events.
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
     #[error("the homeserver no longer accepts the bot's session: {0}")]
     SessionLost(String),
-    #[error("the engine has stopped")]
+    /// Podium is stopping (or its engine has stopped).
+    #[error("stopped")]
     Stopped,
 }
 
@@ -108,31 +111,53 @@ impl Syncer {
         }
     }
 
-    /// Syncs until the engine stops or the session is lost.
+    /// Syncs until `stop` is cancelled, the engine stops or the session
+    /// is lost. A stop leaves the long poll at once (nothing of a response
+    /// not received is lost: the cursor is saved only after its events);
+    /// a response being handed over is handed over whole, while the
+    /// engine still takes it.
     ///
     /// # Errors
     /// [`SyncError::SessionLost`] when the access token is no longer valid.
-    pub async fn run(self) -> Result<(), SyncError> {
-        let mut cursor = match self.store.cursor(NETWORK).await {
+    pub async fn run(self, stop: &CancellationToken) -> Result<(), SyncError> {
+        let cursor = match self.store.cursor(NETWORK).await {
             Ok(Some(c)) => c,
-            Ok(None) => self.first_position().await?,
+            Ok(None) => self.first_position(stop).await?,
             Err(e) => {
                 tracing::error!(cause = %e, "cannot read the Matrix cursor; starting from now");
-                self.first_position().await?
+                self.first_position(stop).await?
             }
         };
         tracing::info!("syncing with the homeserver");
-        let keys = tokio::spawn(retry_when_keys_arrive(
+        let waiting = stop.child_token();
+        let keys = waiting.run_until_cancelled(retry_when_keys_arrive(
             self.client.clone(),
             self.me.clone(),
             self.held.clone(),
             self.events.clone(),
         ));
+        let syncing = async {
+            let result = self.sync(cursor, stop).await;
+            waiting.cancel();
+            result
+        };
+        let (result, _) = tokio::join!(syncing, keys);
+        result
+    }
+
+    /// The sync loop, from `cursor` on.
+    async fn sync(&self, mut cursor: String, stop: &CancellationToken) -> Result<(), SyncError> {
         let mut outage = Outage::default();
         let mut wait = Duration::from_secs(1);
-        let result = loop {
+        loop {
             let settings = settings().token(cursor.clone()).timeout(LONG_POLL);
-            match self.client.sync_once(settings).await {
+            let Some(synced) = stop
+                .run_until_cancelled(self.client.sync_once(settings))
+                .await
+            else {
+                return Ok(());
+            };
+            match synced {
                 Ok(response) => {
                     self.health.set(NETWORK, true, "syncing");
                     if let Some(lasted) = outage.recovered() {
@@ -140,9 +165,7 @@ impl Syncer {
                     }
                     wait = Duration::from_secs(1);
                     let next = response.next_batch.clone();
-                    if let Err(e) = self.handle(response, &cursor).await {
-                        break Err(e);
-                    }
+                    self.handle(response, &cursor).await?;
                     cursor = next;
                 }
                 Err(e) => {
@@ -152,7 +175,7 @@ impl Syncer {
                             matrix_sdk::ruma::api::error::ErrorKind::UnknownToken { .. }
                         )
                     }) {
-                        break Err(SyncError::SessionLost(e.to_string()));
+                        return Err(SyncError::SessionLost(e.to_string()));
                     }
                     self.health.set(
                         NETWORK,
@@ -167,20 +190,21 @@ impl Syncer {
                             "still cannot sync with the homeserver"),
                         Report::Quiet => {}
                     }
-                    tokio::time::sleep(jittered(wait)).await;
+                    let pause = tokio::time::sleep(jittered(wait));
+                    if stop.run_until_cancelled(pause).await.is_none() {
+                        return Ok(());
+                    }
                     // Short enough that answers sent after an outage are
                     // collected soon after the homeserver is back.
                     wait = (wait * 2).min(Duration::from_secs(15));
                 }
             }
-        };
-        keys.abort();
-        result
+        }
     }
 
     /// The first start: the current position, saved at once; nothing
     /// before it is handled (old commands above all), but invites are.
-    async fn first_position(&self) -> Result<String, SyncError> {
+    async fn first_position(&self, stop: &CancellationToken) -> Result<String, SyncError> {
         let mut wait = Duration::from_secs(1);
         let response = loop {
             let mut filter = FilterDefinition::with_lazy_loading();
@@ -188,11 +212,20 @@ impl Syncer {
             let settings = SyncSettings::default()
                 .filter(Filter::FilterDefinition(filter))
                 .timeout(Duration::ZERO);
-            match self.client.sync_once(settings).await {
+            let Some(synced) = stop
+                .run_until_cancelled(self.client.sync_once(settings))
+                .await
+            else {
+                return Err(SyncError::Stopped);
+            };
+            match synced {
                 Ok(r) => break r,
                 Err(e) => {
                     tracing::warn!(cause = %e, "cannot reach the homeserver for a first sync");
-                    tokio::time::sleep(jittered(wait)).await;
+                    let pause = tokio::time::sleep(jittered(wait));
+                    if stop.run_until_cancelled(pause).await.is_none() {
+                        return Err(SyncError::Stopped);
+                    }
                     wait = (wait * 2).min(Duration::from_secs(60));
                 }
             }
