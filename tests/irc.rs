@@ -706,3 +706,75 @@ async fn a_nick_the_server_refuses_stops_run_with_status_78() {
         "{logs}"
     );
 }
+
+/// Stopped by SIGTERM, the bot leaves as a client should: it says QUIT
+/// (the channel sees its reason), and its presence is recorded up to the
+/// server's answer, not only up to the last record made every 30 s. So,
+/// started again later, the transcript shows an absence from the stop to
+/// the restart, no earlier.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_bot_says_quit_and_the_transcript_shows_only_the_time_it_was_away() {
+    let server = ircd();
+    let chan = channel("stop");
+    let bot = unique_nick("podium");
+    let op = unique_nick("alice");
+    let mut alice = Client::connect_caps(&server.addr, &op, CAPS).await;
+    alice.join(&chan).await;
+    let (yaml, _) = debate(
+        "stop",
+        &[&chan],
+        &[],
+        6,
+        "2m",
+        &[("Before?", "0s"), ("After?", "40s")],
+    );
+    let mut podium = podium_on(server, &bot, &yaml);
+    podium.start();
+    bot_joins(&mut alice, &bot, &chan, &podium).await;
+    question(&mut alice, &bot, &chan, 1, &podium).await;
+    // Well within the 30 s after registration before presence is first
+    // recorded again: without a record at the stop, the absence would
+    // begin when the bot connected.
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let stopped_at = Utc::now();
+    let status = podium.terminate();
+    let stopped = Utc::now();
+    assert_eq!(status.code(), Some(0), "{}", podium.logs());
+    assert!(
+        stopped - stopped_at < chrono::Duration::seconds(10),
+        "SIGTERM took {} to stop the bot\n{}",
+        stopped - stopped_at,
+        podium.logs()
+    );
+    let quit = alice
+        .wait_for("the bot's QUIT", |m| m.is("QUIT") && m.is_from(&bot))
+        .await;
+    assert!(
+        quit.text().contains("Podium is stopping"),
+        "{}\n{}",
+        quit.raw,
+        podium.logs()
+    );
+    assert!(podium.logs().contains("left IRC"), "{}", podium.logs());
+
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let restarted = Utc::now();
+    podium.start();
+    bot_joins(&mut alice, &bot, &chan, &podium).await;
+    question(&mut alice, &bot, &chan, 2, &podium).await;
+    let t = podium.transcript("stop");
+    let gaps = t["gaps"].as_array().expect("gaps");
+    assert_eq!(gaps.len(), 1, "{t:#}\n{}", podium.logs());
+    assert_eq!(gaps[0]["network"], "irc");
+    let from: DateTime<Utc> = gaps[0]["from"].as_str().unwrap().parse().unwrap();
+    let until: DateTime<Utc> = gaps[0]["until"].as_str().unwrap().parse().unwrap();
+    assert!(
+        from >= stopped_at - chrono::Duration::seconds(1) && from <= stopped,
+        "the absence begins at the stop ({stopped_at}), not at {from}"
+    );
+    assert!(
+        until >= restarted && until < restarted + chrono::Duration::seconds(20),
+        "the absence ends when the bot is back ({restarted}), not at {until}"
+    );
+    assert_eq!(podium.terminate().code(), Some(0), "{}", podium.logs());
+}
