@@ -290,6 +290,46 @@ async fn a_debate_runs_in_an_encrypted_room() {
     a_debate_in(true).await;
 }
 
+/// SIGTERM stops `podium run` within the 10 s the contract gives it,
+/// even while the homeserver holds its sync open (a 30 s long poll): the
+/// sync loop leaves at once, by itself rather than being dropped when the
+/// app's patience runs out, and an answer received just before the stop
+/// is in the transcript.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_run_within_ten_seconds_while_a_sync_is_held_open() {
+    let r = room(false).await;
+    let (yaml, _start) = one_minute_debate("sigterm", &r.alias, r.host.user.as_str(), 8);
+    let mut podium = Podium::new(&r.bot, &yaml);
+    podium.start();
+    wait_for_question(&r, &r.bob, 1).await;
+    let bob_room = r.bob.room(&r.room.room_id().to_owned());
+    r.bob.say(&bob_room, "A1: said just before the stop").await;
+    // The answer is synced and stored, and the next long poll is open.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let asked = std::time::Instant::now();
+    let status = podium.terminate();
+    let took = asked.elapsed();
+    let logs = podium.logs();
+    assert!(status.success(), "{status}\n{logs}");
+    assert!(
+        took < Duration::from_secs(10),
+        "stopping took {took:?}\n{logs}"
+    );
+    assert!(
+        logs.contains("stopped syncing with the homeserver"),
+        "{logs}"
+    );
+    assert!(!logs.contains("did not stop in time"), "{logs}");
+    let t = podium.transcript("sigterm");
+    let answers = replies(&t["questions"][0]["replies"]);
+    assert!(
+        answers
+            .iter()
+            .any(|(_, body, _)| body == "A1: said just before the stop"),
+        "{t:#}\n{logs}"
+    );
+}
+
 /// Waits for a line containing `needle` in the bot's log.
 async fn wait_for_log(podium: &Podium, needle: &str) {
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
