@@ -10,9 +10,11 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
+use podium::app::{self, Options};
 use podium::chat::memory::MemoryChat;
 use podium::chat::{Receipt, Room};
 use podium::clock::Clock;
+use podium::engine::{EngineConfig, Notice};
 use podium::health::Health;
 use podium::schedule::Schedule;
 use podium::store::{PostKind, Store};
@@ -1350,4 +1352,107 @@ async fn under_its_own_file_limit_the_server_keeps_answering() {
         "{log}"
     );
     assert!(!log.contains("Too many open files"), "{log}");
+}
+
+/// When the app stops, the web server stops accepting at once but
+/// finishes the response it is writing: a client reading a large
+/// transcript slowly gets all of it, and the app's `run` (after which
+/// `podium run` exits) returns only once it has.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopping_app_finishes_the_response_in_progress() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let dir = tempfile::tempdir().unwrap();
+    let chat = MemoryChat::new();
+    let room = Room::Matrix("#debate:example.org".into());
+    let schedule = bot::schedule(YAML, utc("2011-10-01T00:00:00Z"));
+    // In real time, just after the `open` debate's first question is due.
+    let clock = Clock::starting_at(utc("2011-11-01T20:00:05Z"));
+    let mut opts = Options::new(clock, EngineConfig::default(), schedule);
+    opts.data_dir = Some(dir.path().to_owned());
+    opts.web = Some("127.0.0.1:0".parse().unwrap());
+    let app = app::build_with(opts, Arc::new(chat.clone())).await.unwrap();
+    let addr = app.web_addr().unwrap();
+    let events = app.events();
+    let mut notices = app.subscribe();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let run = tokio::spawn(app.run(async {
+        let _ = stopped.await;
+    }));
+    loop {
+        match notices.recv().await.unwrap() {
+            Notice::Posted {
+                kind: PostKind::Question,
+                ..
+            } => break,
+            _ => continue,
+        }
+    }
+    // 12 MB of answers, so the JSON transcript is far larger than what
+    // the sockets between server and client can hold (the sender's
+    // buffer grows up to 4 MB on Linux).
+    let long = "x".repeat(512 * 1024);
+    for i in 0..24 {
+        let event = said(
+            &format!("$long{i}"),
+            "@bob:example.org",
+            "bob",
+            &format!("A1: {long}"),
+            false,
+        );
+        let receipt = bot::deliver(&events, &room, event).await.await.unwrap();
+        assert!(matches!(receipt, Receipt::Saved { .. }), "{receipt:?}");
+    }
+
+    // A client with a small receive window asks for it and reads only the
+    // start: the server is left writing the rest.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut client = socket.connect(addr).await.unwrap();
+    client
+        .write_all(
+            b"GET /transcripts/open/2011-11-01.json HTTP/1.1\r\nHost: podium\r\n\
+              Connection: close\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    let mut start = [0u8; 512];
+    let n = client.read(&mut start).await.unwrap();
+    assert!(
+        start[..n].starts_with(b"HTTP/1.1 200"),
+        "{:?}",
+        String::from_utf8_lossy(&start[..n])
+    );
+
+    stop.send(()).unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "a stopping server still accepts connections"
+    );
+    assert!(
+        !run.is_finished(),
+        "the app stopped with a response still being written"
+    );
+    let mut response = start[..n].to_vec();
+    client.read_to_end(&mut response).await.unwrap();
+    let text = String::from_utf8(response).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length: "))
+        .unwrap_or_else(|| panic!("{head}"))
+        .parse()
+        .unwrap();
+    assert_eq!(body.len(), length, "{head}");
+    let json: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(
+        json["questions"][0]["replies"].as_array().unwrap().len(),
+        24
+    );
+    tokio::time::timeout(Duration::from_secs(10), run)
+        .await
+        .expect("the app stops once the response is written")
+        .unwrap()
+        .unwrap();
 }
