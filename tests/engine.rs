@@ -1182,3 +1182,35 @@ async fn a_debate_made_private_while_it_runs_links_with_its_token() {
     let answered = posts.iter().find(|p| p.key == "podium-cmd-$t").unwrap();
     assert!(answered.body.ends_with(&link), "{}", answered.body);
 }
+
+/// A post the network is still taking when the app stops is finished and
+/// recorded as sent, not left as a claim that a restart must guess about
+/// (on IRC, which cannot deduplicate, a guess that gives it up). In real
+/// time: a paused clock would jump over the slow send while the store
+/// works.
+#[tokio::test]
+async fn a_post_in_hand_at_the_stop_is_finished_and_recorded_as_sent() {
+    let store = memory_store().await;
+    let chat = MemoryChat::new();
+    let irc = Room::Irc("#debate".into());
+    chat.slow_room(&irc, std::time::Duration::from_secs(2));
+    let mut bot = start_at(&store, &chat, "2011-11-01T20:00:00Z").await;
+    // The Matrix room's intro is out; IRC's is still being sent.
+    bot.wait_for(PostKind::Intro, 0).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(!chat.posts().iter().any(|p| p.room == irc));
+    bot.stop().await;
+    assert!(
+        chat.posts()
+            .iter()
+            .any(|p| p.room == irc && p.kind == Some(PostKind::Intro)),
+        "{:?}",
+        chat.posts()
+    );
+    let posts = store.posts(1).await.unwrap();
+    let intro = posts
+        .iter()
+        .find(|p| p.room == irc.to_string() && p.kind == PostKind::Intro)
+        .unwrap();
+    assert_eq!(intro.status, podium::store::PostStatus::Sent, "{posts:?}");
+}
