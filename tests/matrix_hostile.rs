@@ -248,7 +248,10 @@ async fn the_matrix_post_limit_is_what_synapse_takes() {
     tokio::spawn(async move { while drain.recv().await.is_some() {} });
     let store = podium::store::Store::open_memory().await.unwrap();
     let (_keep, watch) = tokio::sync::watch::channel(std::sync::Arc::new(schedule));
-    tokio::spawn(matrix.run(store, events, watch, podium::health::Health::default()));
+    let stop = tokio_util::sync::CancellationToken::new();
+    let _stop_at_the_end = stop.clone().drop_guard();
+    let health = podium::health::Health::default();
+    tokio::spawn(matrix.run(store, events, watch, health, stop));
     let question = Some(PostKind::Question);
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while chat.max_chars(&plain, question) != Some(5_118) {
