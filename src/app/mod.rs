@@ -87,6 +87,8 @@ impl Tokens {
     }
 }
 
+/// A built app (see [`build`]), posting through `C`: [`App::run`] runs it
+/// until it is asked to stop.
 pub struct App<C: Chat> {
     store: Store,
     engine: Engine<C>,
