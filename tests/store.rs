@@ -1,5 +1,7 @@
-//! The store on a real file: WAL mode, migrations applied once, and the
-//! unique key that makes each post happen once, ever; and the presence
+//! The store on both backends, SQLite in a data directory and a real
+//! PostgreSQL (`scripts/postgres-up.sh`), one suite: migrations applied
+//! once, the unique key that makes each post happen once, ever, one writer
+//! at a time, readers that need no lock, retention; and the presence
 //! records from which transcripts learn when Podium was disconnected.
 
 mod support;
@@ -8,7 +10,7 @@ use podium::store::{NewPost, PostKind, PostStatus, Store};
 use sqlx::ConnectOptions;
 
 use podium::domain::Network;
-use support::store::{memory_store, occurrence, presence};
+use support::store::{occurrence, presence};
 use support::utc;
 
 fn post(occurrence_id: i64) -> NewPost<'static> {
@@ -25,12 +27,11 @@ fn post(occurrence_id: i64) -> NewPost<'static> {
     }
 }
 
-#[tokio::test]
-async fn a_question_is_claimed_once_even_across_reopens() {
-    let dir = tempfile::tempdir().unwrap();
+on_both_backends! {
+async fn a_question_is_claimed_once_even_across_reopens(place) {
     let start = utc("2030-01-01T20:00:00Z");
     let first = {
-        let store = Store::open(dir.path()).await.unwrap();
+        let store = place.open().await;
         let occ = store.occurrence(&occurrence(start)).await.unwrap();
         let (row, inserted) = store.claim_post(&post(occ.id)).await.unwrap();
         assert!(inserted);
@@ -38,7 +39,7 @@ async fn a_question_is_claimed_once_even_across_reopens() {
         row
     };
     // A new process: migrations are not applied twice, the claim is still there.
-    let store = Store::open(dir.path()).await.unwrap();
+    let store = place.open().await;
     let occ = store.occurrence(&occurrence(start)).await.unwrap();
     let (again, inserted) = store.claim_post(&post(occ.id)).await.unwrap();
     assert!(!inserted, "the second claim must not create a second post");
@@ -46,6 +47,7 @@ async fn a_question_is_claimed_once_even_across_reopens() {
     assert_eq!(again.status, PostStatus::Sent);
     assert_eq!(again.network_id.as_deref(), Some("$event"));
     assert_eq!(store.occurrences_of("d").await.unwrap().len(), 1);
+}
 }
 
 #[tokio::test]
@@ -77,53 +79,95 @@ async fn an_unusable_data_dir_is_a_clear_error() {
     );
 }
 
-#[tokio::test]
-async fn reading_needs_no_lock_and_refuses_a_database_not_yet_upgraded() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).await.unwrap();
+on_both_backends! {
+async fn reading_needs_no_lock_and_refuses_a_database_not_yet_upgraded(place) {
+    let store = place.open().await;
     let start = utc("2030-01-01T20:00:00Z");
     store.occurrence(&occurrence(start)).await.unwrap();
-    // A writer holds the directory: a second writer is refused, a reader is not.
-    let err = Store::open(dir.path()).await.unwrap_err();
+    // A writer holds the directory (and on PostgreSQL the database): a
+    // second writer is refused, saying who holds it; a reader is not.
+    let err = Store::open_at(&place.db, place.dir.path()).await.unwrap_err();
     assert!(
         err.to_string()
             .contains("is in use by another Podium (process "),
         "{err}"
     );
-    let reader = Store::open_read_only(dir.path()).await.unwrap();
+    let other_dir = tempfile::tempdir().unwrap();
+    if place.is_postgres() {
+        // Another data directory, the same database: refused too.
+        let err = Store::open_at(&place.db, other_dir.path()).await.unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("is in use by another Podium (podium writer (pid ")
+                && msg.contains(&format!("(pid {})", std::process::id())),
+            "{msg}"
+        );
+        assert!(!msg.contains("podiumpass"), "no password in {msg}");
+    }
+    let reader = place.reader().await;
     assert_eq!(
         reader.occurrences_of("d").await.unwrap()[0].questions,
         ["Why?"]
     );
+    if place.is_postgres() {
+        // A reader's transactions are read-only.
+        let err = reader.set_ended(1, start).await.unwrap_err();
+        assert!(err.to_string().contains("read-only"), "{err}");
+    }
     drop((store, reader));
 
     // As if the newest migration had not been applied yet.
-    let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(dir.path().join("podium.db"))
-        .connect()
+    place
+        .execute(
+            "DELETE FROM _sqlx_migrations \
+             WHERE version = (SELECT max(version) FROM _sqlx_migrations)",
+        )
+        .await;
+    let err = Store::open_readers_at(&place.db, place.dir.path(), 1)
         .await
-        .unwrap();
-    sqlx::query(
-        "DELETE FROM _sqlx_migrations WHERE version = (SELECT max(version) FROM _sqlx_migrations)",
-    )
-    .execute(&mut conn)
-    .await
-    .unwrap();
-    drop(conn);
-    let err = Store::open_read_only(dir.path()).await.unwrap_err();
+        .unwrap_err();
     assert!(
         err.to_string().contains("was written by an older Podium"),
         "{err}"
     );
 }
+}
+
+/// A wrong password, or no server at all, is a clear error at start that
+/// names the database without its password.
+#[tokio::test]
+async fn a_database_that_refuses_us_is_named_without_its_password() {
+    let url = support::postgres::database().await;
+    let wrong = url.replace(":podiumpass@", ":wrongpass@");
+    assert_ne!(wrong, url);
+    let dir = tempfile::tempdir().unwrap();
+    for (url, expect) in [
+        (wrong, "password authentication failed"),
+        (
+            // A port nothing listens on (the server's own, plus one, is
+            // not PostgreSQL's).
+            "postgres://podium:s3cret@127.0.0.1:1/podium".to_owned(),
+            "Connection refused",
+        ),
+    ] {
+        let db = podium::store::Database {
+            url: Some(url.clone()),
+            pool: 2,
+        };
+        let err = Store::open_at(&db, dir.path()).await.unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.starts_with("cannot use the database at postgres://podium:***@127.0.0.1:"), "{msg}");
+        assert!(msg.contains(expect), "{msg}");
+        assert!(!msg.contains("wrongpass") && !msg.contains("s3cret"), "{msg}");
+    }
+}
 
 /// With a retention period, the answers of occurrences that started
 /// before it are removed, and the occurrence says when.
-#[tokio::test]
-async fn old_answers_are_purged_and_the_occurrence_says_so() {
+on_both_backends! {
+async fn old_answers_are_purged_and_the_occurrence_says_so(place) {
     use podium::store::{NewReply, WriteOp};
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).await.unwrap();
+    let store = place.open().await;
     let old = utc("2030-01-01T20:00:00Z");
     let recent = utc("2030-03-01T20:00:00Z");
     let mut ids = Vec::new();
@@ -169,6 +213,7 @@ async fn old_answers_are_purged_and_the_occurrence_says_so() {
             .contains("The answers were removed on 2030-03-02")
     );
 }
+}
 
 /// The absences of IRC between 20:00 and 21:00, as (from, until) text.
 async fn irc_absences(store: &Store) -> Vec<(String, String)> {
@@ -191,11 +236,11 @@ fn spans(list: &[(&str, &str)]) -> Vec<(String, String)> {
         .collect()
 }
 
+on_both_backends! {
 /// A network Podium never recorded presence for (the in-memory chat, IRC
 /// not configured) is never shown as absent.
-#[tokio::test]
-async fn no_presence_ever_recorded_means_no_absence() {
-    let store = memory_store().await;
+async fn no_presence_ever_recorded_means_no_absence(place) {
+    let store = place.open().await;
     assert_eq!(irc_absences(&store).await, spans(&[]));
     // Presence recorded only after the window: still nothing known of it.
     presence(
@@ -208,9 +253,8 @@ async fn no_presence_ever_recorded_means_no_absence() {
     assert_eq!(irc_absences(&store).await, spans(&[]));
 }
 
-#[tokio::test]
-async fn presence_covering_the_window_means_no_absence() {
-    let store = memory_store().await;
+async fn presence_covering_the_window_means_no_absence(place) {
+    let store = place.open().await;
     presence(
         &store,
         Network::Irc,
@@ -221,9 +265,8 @@ async fn presence_covering_the_window_means_no_absence() {
     assert_eq!(irc_absences(&store).await, spans(&[]));
 }
 
-#[tokio::test]
-async fn a_gap_between_two_presences_is_an_absence_and_a_short_one_is_not() {
-    let store = memory_store().await;
+async fn a_gap_between_two_presences_is_an_absence_and_a_short_one_is_not(place) {
+    let store = place.open().await;
     for (since, until) in [
         ("2030-01-01T19:00:00Z", "2030-01-01T20:14:10Z"),
         // A reconnection after 2 s: below the minimum, not reported.
@@ -240,9 +283,8 @@ async fn a_gap_between_two_presences_is_an_absence_and_a_short_one_is_not() {
 
 /// Podium started late (nothing covers the start), and crashed or lost the
 /// connection before the end (the last presence ends early).
-#[tokio::test]
-async fn absences_at_the_start_and_at_the_end_of_the_window() {
-    let store = memory_store().await;
+async fn absences_at_the_start_and_at_the_end_of_the_window(place) {
+    let store = place.open().await;
     // Known earlier: Podium was hosting on IRC before this debate.
     presence(
         &store,
@@ -267,9 +309,8 @@ async fn absences_at_the_start_and_at_the_end_of_the_window() {
     );
 }
 
-#[tokio::test]
-async fn overlapping_presences_are_merged() {
-    let store = memory_store().await;
+async fn overlapping_presences_are_merged(place) {
+    let store = place.open().await;
     // Two connections at once (a restart overlapping the old process's
     // last write, say), one inside another, and one that reaches the end.
     for (since, until) in [
@@ -286,9 +327,8 @@ async fn overlapping_presences_are_merged() {
     );
 }
 
-#[tokio::test]
-async fn another_networks_presence_does_not_count() {
-    let store = memory_store().await;
+async fn another_networks_presence_does_not_count(place) {
+    let store = place.open().await;
     presence(
         &store,
         Network::Matrix,
@@ -312,9 +352,8 @@ async fn another_networks_presence_does_not_count() {
 
 /// Extending moves a row's end forward only; a later extension covers all
 /// the time since the row began (one that failed is made good by the next).
-#[tokio::test]
-async fn extending_a_presence_only_moves_it_forward() {
-    let store = memory_store().await;
+async fn extending_a_presence_only_moves_it_forward(place) {
+    let store = place.open().await;
     let id = presence(
         &store,
         Network::Irc,
@@ -339,10 +378,8 @@ async fn extending_a_presence_only_moves_it_forward() {
 
 /// The retention purge removes presence records from before its cutoff
 /// (with two days' margin for a debate started a day early).
-#[tokio::test]
-async fn the_purge_deletes_old_presence_rows() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).await.unwrap();
+async fn the_purge_deletes_old_presence_rows(place) {
+    let store = place.open().await;
     for (since, until) in [
         ("2030-01-01T19:00:00Z", "2030-01-01T20:30:00Z"),
         ("2030-01-01T20:40:00Z", "2030-01-01T22:00:00Z"),
@@ -360,19 +397,19 @@ async fn the_purge_deletes_old_presence_rows() {
         .purge_before(utc("2030-03-01T00:00:00Z"), now)
         .await
         .unwrap();
-    let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(dir.path().join("podium.db"))
-        .connect()
-        .await
-        .unwrap();
-    let left: Vec<String> = sqlx::query_scalar("SELECT since FROM presence ORDER BY since")
-        .fetch_all(&mut conn)
-        .await
-        .unwrap();
-    assert_eq!(
-        left,
-        ["2030-02-27T10:00:00.000Z", "2030-03-01T10:00:00.000Z"],
-        "kept: inside the two days before the cutoff, and after it"
-    );
     assert_eq!(irc_absences(&store).await, spans(&[]), "nothing known now");
+    // Kept: the rows inside the two days before the cutoff, and after it.
+    let absent = |from, until| {
+        let store = store.clone();
+        async move {
+            store
+                .absences(Network::Irc, utc(from), utc(until))
+                .await
+                .unwrap()
+                .len()
+        }
+    };
+    assert_eq!(absent("2030-02-27T09:00:00Z", "2030-02-27T12:00:00Z").await, 2);
+    assert_eq!(absent("2030-03-01T09:00:00Z", "2030-03-01T12:00:00Z").await, 2);
+}
 }

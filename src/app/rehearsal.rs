@@ -26,6 +26,8 @@ pub struct Options {
     pub debate: Debate,
     pub speed: f64,
     pub data_dir: PathBuf,
+    /// Where the store is (PostgreSQL, or SQLite in `data_dir`).
+    pub database: crate::store::Database,
     pub fresh: bool,
     pub engine: EngineConfig,
 }
@@ -96,7 +98,7 @@ async fn time_line(store: &Store, opts: &Options) -> anyhow::Result<(TimeLine, b
 /// # Errors
 /// Store or console log failures.
 pub async fn run(opts: Options, out: Box<dyn Write + Send>) -> anyhow::Result<()> {
-    let store = Store::open(&opts.data_dir).await?;
+    let store = Store::open_at(&opts.database, &opts.data_dir).await?;
     let id = opts.debate.id.clone();
     let (line, resumed) = time_line(&store, &opts).await?;
     let debate = rehearsal_debate(&opts.debate, line.start);

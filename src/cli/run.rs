@@ -23,7 +23,7 @@ use crate::domain::Refused;
 use crate::engine::EngineConfig;
 use crate::health::Health;
 use crate::schedule::{Schedule, Severity};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 use crate::web::Site;
 
 /// Matrix's name in the health report.
@@ -86,8 +86,19 @@ pub fn run(ctx: &Ctx) -> ExitCode {
 /// neither the others nor the pages. Settings a network refuses still end
 /// `podium run` as a configuration error.
 async fn serve(config: &Config, schedule: Schedule) -> anyhow::Result<RunEnd> {
-    let store = Store::open(&config.data_dir).await?;
-    let readers = Store::open_readers(&config.data_dir, 4).await?;
+    let store = match Store::open_at(&config.database, &config.data_dir).await {
+        Ok(store) => store,
+        // A database that refuses us, cannot be reached at start or is in
+        // use by another Podium is the operator's to fix: restarting will
+        // not help (the URL is shown without its password).
+        Err(e @ (StoreError::Connect { .. } | StoreError::InUse { .. })) => {
+            return Ok(RunEnd::Refused(e.to_string()));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let readers = Store::open_readers_at(&config.database, &config.data_dir, 4).await?;
+    tracing::info!(store = store.backend_name(), at = %config.database.shown(&config.data_dir),
+        "store open");
     let listener = TcpListener::bind(config.web_addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot serve the web pages on {}: {e}", config.web_addr))?;
