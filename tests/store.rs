@@ -162,9 +162,9 @@ async fn a_database_that_refuses_us_is_named_without_its_password() {
     }
 }
 
+on_both_backends! {
 /// With a retention period, the answers of occurrences that started
 /// before it are removed, and the occurrence says when.
-on_both_backends! {
 async fn old_answers_are_purged_and_the_occurrence_says_so(place) {
     use podium::store::{NewReply, WriteOp};
     let store = place.open().await;
