@@ -156,9 +156,15 @@ async fn a_database_that_refuses_us_is_named_without_its_password() {
         };
         let err = Store::open_at(&db, dir.path()).await.unwrap_err();
         let msg = err.to_string();
-        assert!(msg.starts_with("cannot use the database at postgres://podium:***@127.0.0.1:"), "{msg}");
+        assert!(
+            msg.starts_with("cannot use the database at postgres://podium:***@127.0.0.1:"),
+            "{msg}"
+        );
         assert!(msg.contains(expect), "{msg}");
-        assert!(!msg.contains("wrongpass") && !msg.contains("s3cret"), "{msg}");
+        assert!(
+            !msg.contains("wrongpass") && !msg.contains("s3cret"),
+            "{msg}"
+        );
     }
 }
 

@@ -69,7 +69,9 @@ pub fn check(kind: Kind, raw: &Raw) -> Result<Value, String> {
             .map(Value::Duration)
             .map_err(|_| format!("`{value}` is not a duration")),
         Kind::MatrixUser => check_matrix_user(value).map(|()| Value::Text(value.to_owned())),
-        Kind::DatabaseUrl => check_database_url(value).map(|()| Value::DatabaseUrl(Secret::new(value))),
+        Kind::DatabaseUrl => {
+            check_database_url(value).map(|()| Value::DatabaseUrl(Secret::new(value)))
+        }
         Kind::Count => match value.parse::<u32>() {
             Ok(n) if n > 0 => Ok(Value::Count(n)),
             _ => Err(format!("`{value}` is not a whole number from 1 up")),

@@ -263,7 +263,9 @@ impl Store {
             return Store::open_readers(data_dir, connections).await;
         };
         let mut o = db.pg(true, false);
-        o.pool = u32::try_from(connections).unwrap_or(u32::MAX).clamp(1, o.pool.max(1));
+        o.pool = u32::try_from(connections)
+            .unwrap_or(u32::MAX)
+            .clamp(1, o.pool.max(1));
         Ok(Store::with(Backend::Postgres(
             postgres::Postgres::open(url, &o).await?,
         )))

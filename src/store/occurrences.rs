@@ -83,7 +83,10 @@ impl Store {
         let zones = serde_json::to_string(&new.zones)
             .map_err(|e| StoreError::Corrupt(format!("zones: {e}")))?;
         let token = new_token()?;
-        run!(self, occurrences::occurrence(new, &questions, &zones, &token))
+        run!(
+            self,
+            occurrences::occurrence(new, &questions, &zones, &token)
+        )
     }
 
     /// # Errors

@@ -81,6 +81,9 @@ impl Store {
         after: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Result<Option<DateTime<Utc>>> {
-        run!(self, room_log::posted_by_others(room, occurrence_id, after, until))
+        run!(
+            self,
+            room_log::posted_by_others(room, occurrence_id, after, until)
+        )
     }
 }
