@@ -419,3 +419,68 @@ async fn the_purge_deletes_old_presence_rows(place) {
     assert_eq!(absent("2030-03-01T09:00:00Z", "2030-03-01T12:00:00Z").await, 2);
 }
 }
+
+/// `podium run` with a database that refuses it (a wrong password) or
+/// is already in use by another Podium stops at once with status 78, the
+/// configuration error a supervisor should not restart on, naming the
+/// database without its password; `podium config` shows the URL the same
+/// way.
+#[tokio::test]
+async fn podium_run_refuses_a_database_it_cannot_use_with_status_78() {
+    use support::cli::{output, podium_in, setup};
+    let url = support::postgres::database().await;
+    let s = setup(support::rehearsal::drill("40m", "[Only?]").as_str());
+    let run = |url: &str, data: &std::path::Path| {
+        let mut cmd = podium_in(data);
+        cmd.env("PODIUM_DATABASE_URL", url)
+            .env("PODIUM_SCHEDULE", &s.schedule)
+            // A network, so that `run` gets as far as the store; nothing
+            // listens there, and nothing is reached before the store.
+            .env("PODIUM_IRC_SERVER", "127.0.0.1:1")
+            .env("PODIUM_IRC_NICK", "podium")
+            .env("PODIUM_IRC_TLS", "false")
+            .env("PODIUM_WEB_ADDR", "127.0.0.1:0")
+            .arg("run");
+        output(cmd)
+    };
+    let wrong = url.replace(":podiumpass@", ":wrongpass@");
+    let out = run(&wrong, &s.data);
+    assert_eq!(out.code, Some(78), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("cannot use the database at postgres://podium:***@127.0.0.1:")
+            && out.stderr.contains("password authentication failed"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("wrongpass"), "{}", out.stderr);
+
+    // The database in use by a writer (this test's store).
+    let db = podium::store::Database {
+        url: Some(url.clone()),
+        pool: 2,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let holder = Store::open_at(&db, dir.path()).await.unwrap();
+    let out = run(&url, &s.data);
+    assert_eq!(out.code, Some(78), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("is in use by another Podium (podium writer (pid "),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("podiumpass"), "{}", out.stderr);
+    drop(holder);
+
+    let mut cmd = podium_in(&s.data);
+    cmd.env("PODIUM_DATABASE_URL", &url).arg("config");
+    let out = output(cmd);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(
+        out.stdout.contains("postgres://podium:***@127.0.0.1:"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("podiumpass"), "{}", out.stdout);
+}
