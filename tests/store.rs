@@ -484,3 +484,112 @@ async fn podium_run_refuses_a_database_it_cannot_use_with_status_78() {
     );
     assert!(!out.stdout.contains("podiumpass"), "{}", out.stdout);
 }
+
+/// A real rehearsal's data moved from SQLite into PostgreSQL with
+/// `podium db copy`: every table counted on both sides, every transcript
+/// byte-identical, and `podium transcript` reading PostgreSQL prints what
+/// it printed from SQLite. Copying twice is refused (the target is no
+/// longer empty), and nothing is doubled by trying.
+#[tokio::test]
+async fn a_rehearsals_data_is_copied_into_postgres_and_reads_the_same() {
+    use support::cli::{output, podium_in, setup};
+    use support::rehearsal::{Rehearsal, drill, post_body, question_number};
+    let s = setup(&drill("40m", "[First?, Second?]"));
+    let stderr = s.dir.path().join("rehearse.stderr");
+    let mut run = Rehearsal::start(&s.data, &s.schedule, &["drill", "--speed", "300"], stderr);
+    let q = |n| move |l: &str| post_body(l).and_then(question_number) == Some(n);
+    run.wait_for("Q1", q(1));
+    run.send("alice: A1: the first answer");
+    run.send("bob: an untagged one");
+    run.send("carol: /me waves");
+    run.wait_for("Q2", q(2));
+    run.send("alice: A2: and the second");
+    run.send("!next");
+    run.wait_for("the end", |l| l.starts_with("(or: podium transcript "));
+    run.finish();
+
+    let transcript = |url: Option<&str>, format: &str| {
+        let mut cmd = podium_in(&s.data);
+        if let Some(url) = url {
+            cmd.env("PODIUM_DATABASE_URL", url);
+        }
+        cmd.args(["transcript", "drill", "--format", format]);
+        let out = output(cmd);
+        assert_eq!(out.code, Some(0), "{}", out.stderr);
+        out.stdout
+    };
+    let before: Vec<String> = ["md", "json", "html"]
+        .iter()
+        .map(|f| transcript(None, f))
+        .collect();
+    assert!(before[0].contains("the first answer") && before[0].contains("and the second"));
+
+    let url = support::postgres::database().await;
+    let copy = || {
+        let mut cmd = podium_in(&s.data);
+        cmd.env("PODIUM_DATABASE_URL", &url).args(["db", "copy"]);
+        output(cmd)
+    };
+    let out = copy();
+    assert_eq!(out.code, Some(0), "{}\n{}", out.stdout, out.stderr);
+    assert!(!out.stdout.contains("podiumpass"), "{}", out.stdout);
+    let counted: Vec<(String, i64, i64)> = out
+        .stdout
+        .lines()
+        .filter_map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            (w.len() == 5 && w[2] == "rows" && w[3] == "->").then(|| {
+                (
+                    w[0].to_owned(),
+                    w[1].parse().unwrap(),
+                    w[4].parse().unwrap(),
+                )
+            })
+        })
+        .collect();
+    let tables: Vec<&str> = counted.iter().map(|(t, _, _)| t.as_str()).collect();
+    assert_eq!(
+        tables,
+        [
+            "occurrences",
+            "posts",
+            "replies",
+            "cursors",
+            "handled_commands",
+            "presence",
+            "room_log"
+        ],
+        "{}",
+        out.stdout
+    );
+    for (table, from, to) in &counted {
+        assert_eq!(from, to, "{table}: {}", out.stdout);
+    }
+    let rows = |t: &str| counted.iter().find(|(n, _, _)| n == t).unwrap().1;
+    assert_eq!(rows("occurrences"), 1);
+    assert!(rows("posts") >= 5, "{}", out.stdout);
+    assert!(rows("replies") >= 3, "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("transcripts: 1 occurrences, each in 4 formats: byte-identical"),
+        "{}",
+        out.stdout
+    );
+
+    let after: Vec<String> = ["md", "json", "html"]
+        .iter()
+        .map(|f| transcript(Some(&url), f))
+        .collect();
+    assert_eq!(before, after, "the transcripts read from PostgreSQL");
+
+    let again = copy();
+    assert_eq!(again.code, Some(1), "{}", again.stdout);
+    assert!(
+        again
+            .stderr
+            .contains("the target database is not empty (occurrences has 1 rows)"),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(transcript(Some(&url), "md"), before[0]);
+}

@@ -34,6 +34,7 @@ macro_rules! run {
 }
 
 mod codec;
+mod copy;
 mod erase;
 mod lock;
 mod occurrences;
@@ -50,6 +51,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use self::codec::{parse_ts, ts};
+pub use self::copy::Counts;
 pub use self::lock::{DataDirLock, LOCK_FILE};
 pub use self::occurrences::{NewOccurrence, OccurrenceRow};
 pub use self::postgres::{PgOptions, redact};
@@ -102,8 +104,13 @@ pub enum StoreError {
          this one a database of its own"
     )]
     InUse { url: String, holder: String },
-    #[error("{0} is not possible on PostgreSQL")]
+    #[error("{0} is not possible on this backend")]
     Unsupported(&'static str),
+    #[error(
+        "the target database is not empty ({table} has {rows} rows): copy into a new, empty \
+         database"
+    )]
+    NotEmpty { table: &'static str, rows: i64 },
     #[error("database error: {0}")]
     Sql(#[from] sqlx::Error),
     #[error("cannot apply the database migrations: {0}")]

@@ -222,3 +222,14 @@ pub async fn ping(conn: &mut Conn) -> Result<()> {
     sqlx::query("SELECT 1").execute(conn).await?;
     Ok(())
 }
+
+pub async fn all_occurrences(conn: &mut Conn) -> Result<Vec<OccurrenceRow>> {
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        occ_cols!(),
+        " FROM occurrences ORDER BY id"
+    ))
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(occurrence_row).collect()
+}
