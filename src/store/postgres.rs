@@ -17,6 +17,8 @@
 //! them. The README says so.
 
 // The store's statements, compiled for PostgreSQL (see `sql/mod.rs`).
+// Loaded once per backend on purpose (see `sql/mod.rs`).
+#[allow(clippy::duplicate_mod)]
 #[path = "sql/mod.rs"]
 pub(super) mod sql;
 

@@ -7,6 +7,8 @@
 //! so pages never wait on the engine's writes nor on each other.
 
 // The store's statements, compiled for SQLite (see `sql/mod.rs`).
+// Loaded once per backend on purpose (see `sql/mod.rs`).
+#[allow(clippy::duplicate_mod)]
 #[path = "sql/mod.rs"]
 pub(super) mod sql;
 

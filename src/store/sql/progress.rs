@@ -37,7 +37,7 @@ pub async fn cursor(conn: &mut Conn, network: &str) -> Result<Option<String>> {
 /// Saves where each network resumes from, inside the caller's transaction
 /// (the one that wrote the replies these cursors cover).
 pub async fn save_cursors(conn: &mut Conn, cursors: &[Cursor]) -> Result<()> {
-    let now = ts(Utc::now());
+    let now = Utc::now();
     for c in cursors {
         sqlx::query(
             "INSERT INTO cursors (network, position, updated_at) VALUES ($1, $2, $3) \
@@ -46,7 +46,7 @@ pub async fn save_cursors(conn: &mut Conn, cursors: &[Cursor]) -> Result<()> {
         )
         .bind(&c.network)
         .bind(&c.position)
-        .bind(&now)
+        .bind(ts(now))
         .execute(&mut *conn)
         .await?;
     }
