@@ -593,3 +593,129 @@ async fn a_rehearsals_data_is_copied_into_postgres_and_reads_the_same() {
     );
     assert_eq!(transcript(Some(&url), "md"), before[0]);
 }
+
+/// PostgreSQL stopped for 30 s in the middle of a debate (a rehearsal on
+/// its compressed clock, at 25×: 30 s is 12.5 minutes of the debate, inside
+/// the 15-minute grace): the questions that fell due meanwhile are posted
+/// late, once each; the answers typed meanwhile are acknowledged only once
+/// they are stored, after the database is back, and each is in the
+/// transcript once; the log says the database went away once, and once
+/// that it is back.
+#[test]
+fn a_30_second_database_outage_mid_debate_loses_and_doubles_nothing() {
+    use std::collections::BTreeMap;
+    use std::time::{Duration, Instant};
+    use support::cli::setup;
+    use support::rehearsal::{
+        Rehearsal, drill, post_body, question_number, transcript_json_with_env,
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let pg = support::postgres::start_named_postgres("outage");
+    let url = rt.block_on(pg.database());
+    let env = [
+        ("PODIUM_DATABASE_URL", url.as_str()),
+        ("RUST_LOG", "podium=info,warn"),
+    ];
+    let s = setup(&drill("30m", "[One?, Two?, Three?, Four?, Five?]"));
+    let stderr = s.dir.path().join("rehearse.stderr");
+    let mut run = Rehearsal::start_with_env(
+        &s.data,
+        &s.schedule,
+        &["drill", "--speed", "25"],
+        stderr.clone(),
+        &env,
+    );
+    let q = |n| move |l: &str| post_body(l).and_then(question_number) == Some(n);
+    let saved =
+        |who: &'static str| move |l: &str| l.trim_start().starts_with(&format!("✓ saved: {who}"));
+    run.wait_for("Q1", q(1));
+    run.send("alice: A1: before the outage");
+    run.wait_for("alice's acknowledgement", saved("alice"));
+
+    pg.stop();
+    let down = Instant::now();
+    let mut typed = vec!["alice: A1: before the outage".to_owned()];
+    for (i, who) in ["bob", "carol", "dave", "erin", "frank"].iter().enumerate() {
+        let line = format!("{who}: answer {i} typed while the database is down");
+        run.send(&line);
+        typed.push(line);
+        std::thread::sleep(Duration::from_secs(5));
+    }
+    std::thread::sleep(Duration::from_secs(30).saturating_sub(down.elapsed()));
+    let acked_while_down: Vec<String> = run
+        .lines()
+        .filter(|l| l.contains("✓ saved:") && !l.contains("alice"))
+        .map(str::to_owned)
+        .collect();
+    assert!(
+        acked_while_down.is_empty(),
+        "acknowledged while nothing could be stored: {acked_while_down:?}\n{}",
+        run.dump()
+    );
+    pg.start_again();
+    for who in ["bob", "carol", "dave", "erin", "frank"] {
+        run.wait_for("an acknowledgement after the outage", move |l: &str| {
+            l.trim_start().starts_with(&format!("✓ saved: {who}"))
+        });
+    }
+    run.send("gina: A5: after the outage");
+    typed.push("gina: A5: after the outage".to_owned());
+    run.wait_for("the end", |l| l.starts_with("(or: podium transcript "));
+    run.finish();
+
+    // Each question posted once, none missing.
+    let mut posted: BTreeMap<u32, usize> = BTreeMap::new();
+    for n in run
+        .lines()
+        .filter_map(|l| post_body(l).and_then(question_number))
+    {
+        *posted.entry(n).or_default() += 1;
+    }
+    assert_eq!(
+        posted,
+        (1..=5).map(|n| (n, 1)).collect(),
+        "questions posted: {posted:?}\n{}",
+        run.dump()
+    );
+    let late = run
+        .lines()
+        .filter(|l| post_body(l).is_some() && l.contains("posted late"))
+        .count();
+    assert!(
+        late >= 1,
+        "a question fell due during the outage\n{}",
+        run.dump()
+    );
+
+    // Every typed answer stored once.
+    let t = transcript_json_with_env(&s.data, None, &env);
+    let text = t.to_string();
+    for line in &typed {
+        // The words after the name and any answer tag: unique to the line.
+        let words = line.rsplit(": ").next().unwrap();
+        let n = text.matches(words).count();
+        assert_eq!(n, 1, "`{words}` is in the transcript {n} times: {t:#}");
+    }
+    for l in run.lines().filter(|l| l.contains("posted late")) {
+        eprintln!("{l}");
+    }
+
+    let log = std::fs::read_to_string(&stderr).unwrap();
+    assert_eq!(
+        log.matches("the database is unreachable").count(),
+        1,
+        "said once when it went:\n{log}"
+    );
+    assert_eq!(
+        log.matches("the database is reachable again").count(),
+        1,
+        "said once when it came back:\n{log}"
+    );
+    assert!(
+        !log.contains("podiumpass"),
+        "no password in the log:\n{log}"
+    );
+    for l in log.lines().filter(|l| l.contains("database")) {
+        eprintln!("{l}");
+    }
+}
