@@ -23,7 +23,7 @@ use support::WAIT;
 use support::cli::setup;
 use support::rehearsal::{
     Rehearsal, drill, hinted_date, is_closing, is_intro, is_link, is_reminder, not_collected,
-    post_body, question_number, transcript_json,
+    post_body, question_number, transcript_json_with_env,
 };
 
 /// A 10-minute reminder and four questions 10 minutes apart: at 200× speed
@@ -169,6 +169,20 @@ impl Record {
 
 #[test]
 fn killed_and_restarted_many_times_nothing_is_doubled_or_lost() {
+    killed_and_restarted(&[]);
+}
+
+/// The same on PostgreSQL: the store is there, the data directory keeps
+/// only the console logs.
+#[test]
+fn killed_and_restarted_many_times_on_postgres_nothing_is_doubled_or_lost() {
+    let url = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(support::postgres::database());
+    killed_and_restarted(&[("PODIUM_DATABASE_URL", &url)]);
+}
+
+fn killed_and_restarted(env: &[(&str, &str)]) {
     let s = setup(&the_drill());
     let data = &s.data;
     let mut rec = Record::default();
@@ -180,7 +194,8 @@ fn killed_and_restarted_many_times_nothing_is_doubled_or_lost() {
             "still no finished run after {runs} starts"
         );
         let stderr = s.dir.path().join(format!("run{runs}.stderr"));
-        let mut run = Rehearsal::start(data, &s.schedule, &["drill", "--speed", SPEED], stderr);
+        let args = ["drill", "--speed", SPEED];
+        let mut run = Rehearsal::start_with_env(data, &s.schedule, &args, stderr, env);
         let plan = KILLS.get(runs).copied();
         runs += 1;
 
@@ -383,7 +398,7 @@ fn killed_and_restarted_many_times_nothing_is_doubled_or_lost() {
 
     // (c) Every acknowledged reply is in the transcript exactly once, under
     // the question it was tagged for; nothing is there twice.
-    let t = transcript_json(data, Some(&hinted_date(&hint)));
+    let t = transcript_json_with_env(data, Some(&hinted_date(&hint)), env);
     assert_eq!(t["rehearsal"], true);
     let questions = t["questions"].as_array().expect("questions");
     let numbers: Vec<u64> = questions

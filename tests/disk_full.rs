@@ -2,11 +2,13 @@
 //! cannot be written nothing is acknowledged, and once space returns every
 //! held answer is stored, exactly once, where another connection sees it.
 //!
-//! Two ways to fill the store: SQLite's own page limit (everywhere,
-//! deterministic), and a real 2 MB tmpfs filled to the last block (where the
-//! test may mount one: as root, which CI is). The tmpfs case is the one that
-//! broke: a COMMIT failing for lack of space left the connection inside a
-//! transaction, so every later "commit" wrote nothing.
+//! Three ways to fill the store: SQLite's own page limit (everywhere,
+//! deterministic); a real 2 MB tmpfs filled to the last block (where the
+//! test may mount one: as root, which CI is), under SQLite's file; and the
+//! same tmpfs as the PostgreSQL tablespace that holds Podium's tables, so
+//! the server itself runs out of space. The tmpfs case is the one that
+//! broke on SQLite: a COMMIT failing for lack of space left the connection
+//! inside a transaction, so every later "commit" wrote nothing.
 
 mod support;
 
@@ -15,7 +17,7 @@ use std::time::Duration;
 
 use podium::chat::{Cursor, Receipt};
 use podium::engine::writer::{self, Job};
-use podium::store::{NewPost, NewReply, PostKind, PostStatus, Store, WriteOp};
+use podium::store::{Database, NewPost, NewReply, PostKind, PostStatus, Store, WriteOp};
 use tokio::sync::{mpsc, oneshot};
 
 use support::utc;
@@ -32,9 +34,42 @@ async fn occurrence(store: &Store) -> i64 {
 }
 
 /// Text large enough that storing it always needs new pages (an overflow
-/// page cannot share space with other rows).
+/// page cannot share space with other rows), and that does not compress:
+/// PostgreSQL would otherwise store a run of one letter in a few bytes.
 fn big(n: usize) -> String {
-    format!("{n} {}", "x".repeat(5000))
+    let mut x = (n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    let text: String = (0..5000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            char::from(b'a' + (x % 26) as u8)
+        })
+        .collect();
+    format!("{n} {text}")
+}
+
+/// Where a test's store is: the data directory, and the database (SQLite
+/// in it, or PostgreSQL).
+struct At {
+    db: Database,
+    dir: PathBuf,
+}
+
+impl At {
+    fn sqlite(dir: &Path) -> At {
+        At {
+            db: Database::default(),
+            dir: dir.to_owned(),
+        }
+    }
+
+    /// A separate reader, as `podium transcript` or the pages read.
+    async fn reader(&self) -> Store {
+        Store::open_readers_at(&self.db, &self.dir, 1)
+            .await
+            .unwrap()
+    }
 }
 
 /// An answer of about 5 KB: each one needs pages of its own.
@@ -107,8 +142,8 @@ async fn none_acknowledged(acks: &mut [oneshot::Receiver<Receipt>]) {
 
 /// What a separate reader sees: the network ids of the stored replies
 /// (each once) and the saved cursor.
-async fn stored(dir: &Path) -> (Vec<String>, Option<String>) {
-    let reader = Store::open_read_only(dir).await.unwrap();
+async fn stored(at: &At) -> (Vec<String>, Option<String>) {
+    let reader = at.reader().await;
     let occ = reader
         .find_occurrence("d", utc(START))
         .await
@@ -131,7 +166,7 @@ fn ids(range: std::ops::Range<usize>) -> Vec<String> {
 
 /// A post claim, a command claim and a reply batch all fail cleanly while
 /// the store is full (`full` is true) and work, durably, after.
-async fn every_write_path(store: &Store, dir: &Path, occurrence_id: i64, full: bool, n: i64) {
+async fn every_write_path(store: &Store, at: &At, occurrence_id: i64, full: bool, n: i64) {
     let body = big(0);
     let post = NewPost {
         occurrence_id,
@@ -145,8 +180,16 @@ async fn every_write_path(store: &Store, dir: &Path, occurrence_id: i64, full: b
         status: PostStatus::Sending,
     };
     let claim = store.claim_post(&post).await;
+    // On SQLite a command id large enough to need pages of its own; on
+    // PostgreSQL one its index can hold (at most a third of a page), in a
+    // table still empty, so that it needs a page of its own too.
+    let command_id = if at.db.url.is_some() {
+        big(n as usize)[..1000].to_owned()
+    } else {
+        big(n as usize)
+    };
     let command = store
-        .claim_command("console", "console:rehearsal", &big(n as usize), utc(START))
+        .claim_command("console", "console:rehearsal", &command_id, utc(START))
         .await;
     if full {
         assert!(claim.is_err(), "a claim cannot succeed on a full store");
@@ -160,7 +203,7 @@ async fn every_write_path(store: &Store, dir: &Path, occurrence_id: i64, full: b
     assert!(inserted);
     store.mark_sent(row.id, utc(START), "c1").await.unwrap();
     assert!(command.unwrap());
-    let reader = Store::open_read_only(dir).await.unwrap();
+    let reader = at.reader().await;
     let posts = reader.posts(occurrence_id).await.unwrap();
     assert!(
         posts
@@ -194,16 +237,17 @@ async fn with_the_page_limit_nothing_acknowledged_is_lost_and_all_is_stored_afte
         .set_max_pages(Some(u32::try_from(pages).unwrap()))
         .await
         .unwrap();
-    every_write_path(&store, dir.path(), occ, true, 101).await;
+    let at = At::sqlite(dir.path());
+    every_write_path(&store, &at, occ, true, 101).await;
     let mut held = send(&writer, occ, 5..8).await;
     none_acknowledged(&mut held).await;
 
     store.set_max_pages(None).await.unwrap();
     all_acknowledged(held).await;
     all_acknowledged(send(&writer, occ, 8..58).await).await;
-    every_write_path(&store, dir.path(), occ, false, 102).await;
+    every_write_path(&store, &at, occ, false, 102).await;
 
-    let (stored, cursor) = stored(dir.path()).await;
+    let (stored, cursor) = stored(&at).await;
     assert_eq!(stored, ids(0..58));
     assert_eq!(cursor.as_deref(), Some("p57"));
     drop(writer);
@@ -218,9 +262,13 @@ struct Tmpfs {
 
 impl Tmpfs {
     fn mount() -> Option<Tmpfs> {
+        Tmpfs::mount_with("size=2m")
+    }
+
+    fn mount_with(options: &str) -> Option<Tmpfs> {
         let dir = tempfile::tempdir().unwrap();
         let ok = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", "size=2m", "podium-test"])
+            .args(["-t", "tmpfs", "-o", options, "podium-test"])
             .arg(dir.path())
             .stderr(std::process::Stdio::null())
             .status()
@@ -265,19 +313,120 @@ async fn on_a_really_full_disk_nothing_acknowledged_is_lost_and_all_is_stored_af
     all_acknowledged(send(&writer, occ, 0..5).await).await;
 
     let filler = disk.fill();
+    let at = At::sqlite(&data);
     let mut held = send(&writer, occ, 5..8).await;
     none_acknowledged(&mut held).await;
-    every_write_path(&store, &data, occ, true, 101).await;
+    every_write_path(&store, &at, occ, true, 101).await;
 
     std::fs::remove_file(filler).unwrap();
     all_acknowledged(held).await;
     all_acknowledged(send(&writer, occ, 8..58).await).await;
-    every_write_path(&store, &data, occ, false, 102).await;
+    every_write_path(&store, &at, occ, false, 102).await;
 
-    let (stored, cursor) = stored(&data).await;
+    let (stored, cursor) = stored(&at).await;
     assert_eq!(stored, ids(0..58), "every acknowledged answer, once");
     assert_eq!(cursor.as_deref(), Some("p57"));
     drop(writer);
     task.await.unwrap();
     drop(store);
+}
+
+/// The user id and group id of the account PostgreSQL runs as.
+fn postgres_ids() -> Option<(u32, u32)> {
+    let id = |flag| {
+        let out = std::process::Command::new("id")
+            .args([flag, "postgres"])
+            .output()
+            .ok()?;
+        String::from_utf8(out.stdout)
+            .ok()?
+            .trim()
+            .parse::<u32>()
+            .ok()
+    };
+    Some((id("-u")?, id("-g")?))
+}
+
+/// The same on PostgreSQL: Podium's tables (and their indexes and TOAST)
+/// moved to a tablespace on a 2 MB tmpfs, which is then filled, so the
+/// server itself cannot extend them. Writes fail (SQLSTATE 53100), nothing
+/// is acknowledged, and once space returns every held answer is stored
+/// once.
+#[tokio::test]
+async fn on_a_really_full_disk_on_postgres_nothing_acknowledged_is_lost_and_all_is_stored_after() {
+    let Some((uid, gid)) = postgres_ids() else {
+        eprintln!("skipped: no postgres account");
+        return;
+    };
+    let Some(disk) = Tmpfs::mount_with(&format!("size=2m,uid={uid},gid={gid},mode=0700")) else {
+        eprintln!("skipped: mounting a tmpfs needs root (CI runs as root)");
+        return;
+    };
+    // A server of its own: tablespaces belong to the whole cluster.
+    let pg = support::postgres::start_named_postgres("full");
+    let url = pg.database().await;
+    let data = tempfile::tempdir().unwrap();
+    let at = At {
+        db: Database {
+            url: Some(url.clone()),
+            pool: 4,
+        },
+        dir: data.path().to_owned(),
+    };
+    let store = Store::open_at(&at.db, &at.dir).await.unwrap();
+    let superuser = {
+        let password = std::fs::read_to_string(pg.data.join("superuser-password")).unwrap();
+        format!(
+            "postgres://postgres:{}@127.0.0.1:{}/postgres",
+            password.trim(),
+            pg.port
+        )
+    };
+    let ts = disk.path.join("ts");
+    std::fs::create_dir(&ts).unwrap();
+    std::os::unix::fs::chown(&ts, Some(uid), Some(gid)).unwrap();
+    {
+        use sqlx::{AssertSqlSafe, Connection};
+        let mut c = sqlx::PgConnection::connect(&superuser).await.unwrap();
+        sqlx::query(AssertSqlSafe(format!(
+            "CREATE TABLESPACE small LOCATION '{}'",
+            ts.display()
+        )))
+        .execute(&mut c)
+        .await
+        .unwrap();
+        sqlx::query("GRANT CREATE ON TABLESPACE small TO podium")
+            .execute(&mut c)
+            .await
+            .unwrap();
+        let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+        for sql in [
+            "ALTER TABLE ALL IN TABLESPACE pg_default OWNED BY podium SET TABLESPACE small",
+            "ALTER INDEX ALL IN TABLESPACE pg_default OWNED BY podium SET TABLESPACE small",
+        ] {
+            sqlx::query(sql).execute(&mut c).await.unwrap();
+        }
+    }
+    let occ = occurrence(&store).await;
+    let (writer, task) = writer::spawn(store.clone(), 4096);
+    all_acknowledged(send(&writer, occ, 0..5).await).await;
+
+    let filler = disk.fill();
+    let mut held = send(&writer, occ, 5..8).await;
+    none_acknowledged(&mut held).await;
+    every_write_path(&store, &at, occ, true, 101).await;
+
+    std::fs::remove_file(filler).unwrap();
+    all_acknowledged(held).await;
+    all_acknowledged(send(&writer, occ, 8..58).await).await;
+    every_write_path(&store, &at, occ, false, 102).await;
+
+    let (stored, cursor) = stored(&at).await;
+    assert_eq!(stored, ids(0..58), "every acknowledged answer, once");
+    assert_eq!(cursor.as_deref(), Some("p57"));
+    drop(writer);
+    task.await.unwrap();
+    drop(store);
+    // The tablespace goes with the server; the mount after it.
+    drop(pg);
 }

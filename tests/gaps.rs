@@ -10,7 +10,7 @@ use podium::store::{NewPost, NewReply, OccurrenceRow, PostKind, PostStatus, Stor
 use podium::transcript::{self, Format, Transcript, html};
 use serde_json::json;
 
-use support::store::{memory_store, occurrence, presence};
+use support::store::{occurrence, presence};
 use support::utc;
 
 const IRC: &str = "irc:#d";
@@ -95,9 +95,13 @@ const THE_DAY_AFTER: &str = "2030-07-02T12:00:00Z";
 const SENTENCE: &str = "Podium was disconnected from IRC from 20:14 to 20:16 (Europe/London); \
                         answers sent then are missing.";
 
-#[tokio::test]
-async fn a_disconnection_during_an_irc_debate_is_shown_in_every_view() {
-    let store = memory_store().await;
+async fn fingerprint(store: &Store, occ: &OccurrenceRow, now: &str) -> String {
+    transcript::fingerprint(store, occ, utc(now)).await.unwrap()
+}
+
+on_both_backends! {
+async fn a_disconnection_during_an_irc_debate_is_shown_in_every_view(place) {
+    let store = place.open().await;
     let occ = held_in(&store, IRC, false).await;
     answer(&store, &occ, IRC, "before", "2030-07-01T19:05:00Z").await;
     answer(&store, &occ, IRC, "after", "2030-07-01T19:30:00Z").await;
@@ -147,9 +151,8 @@ async fn a_disconnection_during_an_irc_debate_is_shown_in_every_view() {
     assert!(before < gap && gap < after, "{timed}");
 }
 
-#[tokio::test]
-async fn a_debate_held_in_a_matrix_room_shows_no_irc_gap() {
-    let store = memory_store().await;
+async fn a_debate_held_in_a_matrix_room_shows_no_irc_gap(place) {
+    let store = place.open().await;
     let occ = held_in(&store, MATRIX, false).await;
     answer(&store, &occ, MATRIX, "$a", "2030-07-01T19:05:00Z").await;
     present(
@@ -173,9 +176,8 @@ async fn a_debate_held_in_a_matrix_room_shows_no_irc_gap() {
 /// After a crash nothing more is recorded: the absence runs to the end of
 /// collection (the closing plus 10 minutes). A gap within one minute shows
 /// its seconds.
-#[tokio::test]
-async fn a_crash_shows_until_the_end_of_collection_and_short_gaps_show_seconds() {
-    let store = memory_store().await;
+async fn a_crash_shows_until_the_end_of_collection_and_short_gaps_show_seconds(place) {
+    let store = place.open().await;
     let occ = held_in(&store, IRC, false).await;
     present(
         &store,
@@ -200,9 +202,8 @@ async fn a_crash_shows_until_the_end_of_collection_and_short_gaps_show_seconds()
 /// While the debate runs, the last few seconds are not known yet (the
 /// presence is extended every 30 s); a disconnection longer than that is
 /// shown as still going on.
-#[tokio::test]
-async fn while_running_a_disconnection_is_shown_as_ongoing() {
-    let store = memory_store().await;
+async fn while_running_a_disconnection_is_shown_as_ongoing(place) {
+    let store = place.open().await;
     let occ = held_in(&store, IRC, true).await;
     present(&store, &[("2030-07-01T18:00:00Z", "2030-07-01T19:29:40Z")]).await;
     assert_eq!(at(&store, &occ, "2030-07-01T19:30:00Z").await.gaps, []);
@@ -227,15 +228,11 @@ async fn while_running_a_disconnection_is_shown_as_ongoing() {
     );
 }
 
-async fn fingerprint(store: &Store, occ: &OccurrenceRow, now: &str) -> String {
-    transcript::fingerprint(store, occ, utc(now)).await.unwrap()
-}
 
 /// The web pages are kept until the fingerprint changes: it must change
 /// when a gap appears, grows or closes, and only then.
-#[tokio::test]
-async fn the_fingerprint_follows_the_gaps() {
-    let store = memory_store().await;
+async fn the_fingerprint_follows_the_gaps(place) {
+    let store = place.open().await;
     let occ = held_in(&store, IRC, true).await;
     let row = presence(
         &store,
@@ -288,10 +285,10 @@ async fn the_fingerprint_follows_the_gaps() {
 
 /// When the debate's presence was never recorded before the debate, it
 /// was not hosted on IRC then: no gap, whatever came later.
-#[tokio::test]
-async fn no_presence_before_the_debate_means_no_gap() {
-    let store = memory_store().await;
+async fn no_presence_before_the_debate_means_no_gap(place) {
+    let store = place.open().await;
     let occ = held_in(&store, IRC, false).await;
     present(&store, &[("2030-07-05T18:00:00Z", "2030-07-05T19:00:00Z")]).await;
     assert_eq!(at(&store, &occ, THE_DAY_AFTER).await.gaps, []);
+}
 }

@@ -1,5 +1,7 @@
-//! The store on a real file: WAL mode, migrations applied once, and the
-//! unique key that makes each post happen once, ever; and the presence
+//! The store on both backends, SQLite in a data directory and a real
+//! PostgreSQL (`scripts/postgres-up.sh`), one suite: migrations applied
+//! once, the unique key that makes each post happen once, ever, one writer
+//! at a time, readers that need no lock, retention; and the presence
 //! records from which transcripts learn when Podium was disconnected.
 
 mod support;
@@ -8,7 +10,7 @@ use podium::store::{NewPost, PostKind, PostStatus, Store};
 use sqlx::ConnectOptions;
 
 use podium::domain::Network;
-use support::store::{memory_store, occurrence, presence};
+use support::store::{occurrence, presence};
 use support::utc;
 
 fn post(occurrence_id: i64) -> NewPost<'static> {
@@ -25,12 +27,11 @@ fn post(occurrence_id: i64) -> NewPost<'static> {
     }
 }
 
-#[tokio::test]
-async fn a_question_is_claimed_once_even_across_reopens() {
-    let dir = tempfile::tempdir().unwrap();
+on_both_backends! {
+async fn a_question_is_claimed_once_even_across_reopens(place) {
     let start = utc("2030-01-01T20:00:00Z");
     let first = {
-        let store = Store::open(dir.path()).await.unwrap();
+        let store = place.open().await;
         let occ = store.occurrence(&occurrence(start)).await.unwrap();
         let (row, inserted) = store.claim_post(&post(occ.id)).await.unwrap();
         assert!(inserted);
@@ -38,7 +39,7 @@ async fn a_question_is_claimed_once_even_across_reopens() {
         row
     };
     // A new process: migrations are not applied twice, the claim is still there.
-    let store = Store::open(dir.path()).await.unwrap();
+    let store = place.open().await;
     let occ = store.occurrence(&occurrence(start)).await.unwrap();
     let (again, inserted) = store.claim_post(&post(occ.id)).await.unwrap();
     assert!(!inserted, "the second claim must not create a second post");
@@ -46,6 +47,7 @@ async fn a_question_is_claimed_once_even_across_reopens() {
     assert_eq!(again.status, PostStatus::Sent);
     assert_eq!(again.network_id.as_deref(), Some("$event"));
     assert_eq!(store.occurrences_of("d").await.unwrap().len(), 1);
+}
 }
 
 #[tokio::test]
@@ -77,53 +79,101 @@ async fn an_unusable_data_dir_is_a_clear_error() {
     );
 }
 
-#[tokio::test]
-async fn reading_needs_no_lock_and_refuses_a_database_not_yet_upgraded() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).await.unwrap();
+on_both_backends! {
+async fn reading_needs_no_lock_and_refuses_a_database_not_yet_upgraded(place) {
+    let store = place.open().await;
     let start = utc("2030-01-01T20:00:00Z");
     store.occurrence(&occurrence(start)).await.unwrap();
-    // A writer holds the directory: a second writer is refused, a reader is not.
-    let err = Store::open(dir.path()).await.unwrap_err();
+    // A writer holds the directory (and on PostgreSQL the database): a
+    // second writer is refused, saying who holds it; a reader is not.
+    let err = Store::open_at(&place.db, place.dir.path()).await.unwrap_err();
     assert!(
         err.to_string()
             .contains("is in use by another Podium (process "),
         "{err}"
     );
-    let reader = Store::open_read_only(dir.path()).await.unwrap();
+    let other_dir = tempfile::tempdir().unwrap();
+    if place.is_postgres() {
+        // Another data directory, the same database: refused too.
+        let err = Store::open_at(&place.db, other_dir.path()).await.unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("is in use by another Podium (podium writer (pid ")
+                && msg.contains(&format!("(pid {})", std::process::id())),
+            "{msg}"
+        );
+        assert!(!msg.contains("podiumpass"), "no password in {msg}");
+    }
+    let reader = place.reader().await;
     assert_eq!(
         reader.occurrences_of("d").await.unwrap()[0].questions,
         ["Why?"]
     );
+    if place.is_postgres() {
+        // A reader's transactions are read-only.
+        let err = reader.set_ended(1, start).await.unwrap_err();
+        assert!(err.to_string().contains("read-only"), "{err}");
+    }
     drop((store, reader));
 
     // As if the newest migration had not been applied yet.
-    let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(dir.path().join("podium.db"))
-        .connect()
+    place
+        .execute(
+            "DELETE FROM _sqlx_migrations \
+             WHERE version = (SELECT max(version) FROM _sqlx_migrations)",
+        )
+        .await;
+    let err = Store::open_readers_at(&place.db, place.dir.path(), 1)
         .await
-        .unwrap();
-    sqlx::query(
-        "DELETE FROM _sqlx_migrations WHERE version = (SELECT max(version) FROM _sqlx_migrations)",
-    )
-    .execute(&mut conn)
-    .await
-    .unwrap();
-    drop(conn);
-    let err = Store::open_read_only(dir.path()).await.unwrap_err();
+        .unwrap_err();
     assert!(
         err.to_string().contains("was written by an older Podium"),
         "{err}"
     );
 }
+}
 
+/// A wrong password, or no server at all, is a clear error at start that
+/// names the database without its password.
+#[tokio::test]
+async fn a_database_that_refuses_us_is_named_without_its_password() {
+    let url = support::postgres::database().await;
+    let wrong = url.replace(":podiumpass@", ":wrongpass@");
+    assert_ne!(wrong, url);
+    let dir = tempfile::tempdir().unwrap();
+    for (url, expect) in [
+        (wrong, "password authentication failed"),
+        (
+            // A port nothing listens on (the server's own, plus one, is
+            // not PostgreSQL's).
+            "postgres://podium:s3cret@127.0.0.1:1/podium".to_owned(),
+            "Connection refused",
+        ),
+    ] {
+        let db = podium::store::Database {
+            url: Some(url.clone()),
+            pool: 2,
+        };
+        let err = Store::open_at(&db, dir.path()).await.unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.starts_with("cannot use the database at postgres://podium:***@127.0.0.1:"),
+            "{msg}"
+        );
+        assert!(msg.contains(expect), "{msg}");
+        assert!(
+            !msg.contains("wrongpass") && !msg.contains("s3cret"),
+            "{msg}"
+        );
+    }
+}
+
+on_both_backends! {
 /// With a retention period, the answers of occurrences that started
 /// before it are removed, and the occurrence says when.
-#[tokio::test]
-async fn old_answers_are_purged_and_the_occurrence_says_so() {
+async fn old_answers_are_purged_and_the_occurrence_says_so(place) {
     use podium::store::{NewReply, WriteOp};
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).await.unwrap();
+    let store = place.open().await;
     let old = utc("2030-01-01T20:00:00Z");
     let recent = utc("2030-03-01T20:00:00Z");
     let mut ids = Vec::new();
@@ -169,6 +219,7 @@ async fn old_answers_are_purged_and_the_occurrence_says_so() {
             .contains("The answers were removed on 2030-03-02")
     );
 }
+}
 
 /// The absences of IRC between 20:00 and 21:00, as (from, until) text.
 async fn irc_absences(store: &Store) -> Vec<(String, String)> {
@@ -191,11 +242,11 @@ fn spans(list: &[(&str, &str)]) -> Vec<(String, String)> {
         .collect()
 }
 
+on_both_backends! {
 /// A network Podium never recorded presence for (the in-memory chat, IRC
 /// not configured) is never shown as absent.
-#[tokio::test]
-async fn no_presence_ever_recorded_means_no_absence() {
-    let store = memory_store().await;
+async fn no_presence_ever_recorded_means_no_absence(place) {
+    let store = place.open().await;
     assert_eq!(irc_absences(&store).await, spans(&[]));
     // Presence recorded only after the window: still nothing known of it.
     presence(
@@ -208,9 +259,8 @@ async fn no_presence_ever_recorded_means_no_absence() {
     assert_eq!(irc_absences(&store).await, spans(&[]));
 }
 
-#[tokio::test]
-async fn presence_covering_the_window_means_no_absence() {
-    let store = memory_store().await;
+async fn presence_covering_the_window_means_no_absence(place) {
+    let store = place.open().await;
     presence(
         &store,
         Network::Irc,
@@ -221,9 +271,8 @@ async fn presence_covering_the_window_means_no_absence() {
     assert_eq!(irc_absences(&store).await, spans(&[]));
 }
 
-#[tokio::test]
-async fn a_gap_between_two_presences_is_an_absence_and_a_short_one_is_not() {
-    let store = memory_store().await;
+async fn a_gap_between_two_presences_is_an_absence_and_a_short_one_is_not(place) {
+    let store = place.open().await;
     for (since, until) in [
         ("2030-01-01T19:00:00Z", "2030-01-01T20:14:10Z"),
         // A reconnection after 2 s: below the minimum, not reported.
@@ -240,9 +289,8 @@ async fn a_gap_between_two_presences_is_an_absence_and_a_short_one_is_not() {
 
 /// Podium started late (nothing covers the start), and crashed or lost the
 /// connection before the end (the last presence ends early).
-#[tokio::test]
-async fn absences_at_the_start_and_at_the_end_of_the_window() {
-    let store = memory_store().await;
+async fn absences_at_the_start_and_at_the_end_of_the_window(place) {
+    let store = place.open().await;
     // Known earlier: Podium was hosting on IRC before this debate.
     presence(
         &store,
@@ -267,9 +315,8 @@ async fn absences_at_the_start_and_at_the_end_of_the_window() {
     );
 }
 
-#[tokio::test]
-async fn overlapping_presences_are_merged() {
-    let store = memory_store().await;
+async fn overlapping_presences_are_merged(place) {
+    let store = place.open().await;
     // Two connections at once (a restart overlapping the old process's
     // last write, say), one inside another, and one that reaches the end.
     for (since, until) in [
@@ -286,9 +333,8 @@ async fn overlapping_presences_are_merged() {
     );
 }
 
-#[tokio::test]
-async fn another_networks_presence_does_not_count() {
-    let store = memory_store().await;
+async fn another_networks_presence_does_not_count(place) {
+    let store = place.open().await;
     presence(
         &store,
         Network::Matrix,
@@ -312,9 +358,8 @@ async fn another_networks_presence_does_not_count() {
 
 /// Extending moves a row's end forward only; a later extension covers all
 /// the time since the row began (one that failed is made good by the next).
-#[tokio::test]
-async fn extending_a_presence_only_moves_it_forward() {
-    let store = memory_store().await;
+async fn extending_a_presence_only_moves_it_forward(place) {
+    let store = place.open().await;
     let id = presence(
         &store,
         Network::Irc,
@@ -339,10 +384,8 @@ async fn extending_a_presence_only_moves_it_forward() {
 
 /// The retention purge removes presence records from before its cutoff
 /// (with two days' margin for a debate started a day early).
-#[tokio::test]
-async fn the_purge_deletes_old_presence_rows() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).await.unwrap();
+async fn the_purge_deletes_old_presence_rows(place) {
+    let store = place.open().await;
     for (since, until) in [
         ("2030-01-01T19:00:00Z", "2030-01-01T20:30:00Z"),
         ("2030-01-01T20:40:00Z", "2030-01-01T22:00:00Z"),
@@ -360,19 +403,319 @@ async fn the_purge_deletes_old_presence_rows() {
         .purge_before(utc("2030-03-01T00:00:00Z"), now)
         .await
         .unwrap();
-    let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(dir.path().join("podium.db"))
-        .connect()
-        .await
-        .unwrap();
-    let left: Vec<String> = sqlx::query_scalar("SELECT since FROM presence ORDER BY since")
-        .fetch_all(&mut conn)
-        .await
-        .unwrap();
-    assert_eq!(
-        left,
-        ["2030-02-27T10:00:00.000Z", "2030-03-01T10:00:00.000Z"],
-        "kept: inside the two days before the cutoff, and after it"
-    );
     assert_eq!(irc_absences(&store).await, spans(&[]), "nothing known now");
+    // Kept: the rows inside the two days before the cutoff, and after it.
+    let absent = |from, until| {
+        let store = store.clone();
+        async move {
+            store
+                .absences(Network::Irc, utc(from), utc(until))
+                .await
+                .unwrap()
+                .len()
+        }
+    };
+    assert_eq!(absent("2030-02-27T09:00:00Z", "2030-02-27T12:00:00Z").await, 2);
+    assert_eq!(absent("2030-03-01T09:00:00Z", "2030-03-01T12:00:00Z").await, 2);
+}
+}
+
+/// `podium run` with a database that refuses it (a wrong password) or
+/// is already in use by another Podium stops at once with status 78, the
+/// configuration error a supervisor should not restart on, naming the
+/// database without its password; `podium config` shows the URL the same
+/// way.
+#[tokio::test]
+async fn podium_run_refuses_a_database_it_cannot_use_with_status_78() {
+    use support::cli::{output, podium_in, setup};
+    let url = support::postgres::database().await;
+    let s = setup(support::rehearsal::drill("40m", "[Only?]").as_str());
+    let run = |url: &str, data: &std::path::Path| {
+        let mut cmd = podium_in(data);
+        cmd.env("PODIUM_DATABASE_URL", url)
+            .env("PODIUM_SCHEDULE", &s.schedule)
+            // A network, so that `run` gets as far as the store; nothing
+            // listens there, and nothing is reached before the store.
+            .env("PODIUM_IRC_SERVER", "127.0.0.1:1")
+            .env("PODIUM_IRC_NICK", "podium")
+            .env("PODIUM_IRC_TLS", "false")
+            .env("PODIUM_WEB_ADDR", "127.0.0.1:0")
+            .arg("run");
+        output(cmd)
+    };
+    let wrong = url.replace(":podiumpass@", ":wrongpass@");
+    let out = run(&wrong, &s.data);
+    assert_eq!(out.code, Some(78), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("cannot use the database at postgres://podium:***@127.0.0.1:")
+            && out.stderr.contains("password authentication failed"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("wrongpass"), "{}", out.stderr);
+
+    // The database in use by a writer (this test's store).
+    let db = podium::store::Database {
+        url: Some(url.clone()),
+        pool: 2,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let holder = Store::open_at(&db, dir.path()).await.unwrap();
+    let out = run(&url, &s.data);
+    assert_eq!(out.code, Some(78), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("is in use by another Podium (podium writer (pid "),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("podiumpass"), "{}", out.stderr);
+    drop(holder);
+
+    let mut cmd = podium_in(&s.data);
+    cmd.env("PODIUM_DATABASE_URL", &url).arg("config");
+    let out = output(cmd);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(
+        out.stdout.contains("postgres://podium:***@127.0.0.1:"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("podiumpass"), "{}", out.stdout);
+}
+
+/// A real rehearsal's data moved from SQLite into PostgreSQL with
+/// `podium db copy`: every table counted on both sides, every transcript
+/// byte-identical, and `podium transcript` reading PostgreSQL prints what
+/// it printed from SQLite. Copying twice is refused (the target is no
+/// longer empty), and nothing is doubled by trying.
+#[tokio::test]
+async fn a_rehearsals_data_is_copied_into_postgres_and_reads_the_same() {
+    use support::cli::{output, podium_in, setup};
+    use support::rehearsal::{Rehearsal, drill, post_body, question_number};
+    let s = setup(&drill("40m", "[First?, Second?]"));
+    let stderr = s.dir.path().join("rehearse.stderr");
+    let mut run = Rehearsal::start(&s.data, &s.schedule, &["drill", "--speed", "300"], stderr);
+    let q = |n| move |l: &str| post_body(l).and_then(question_number) == Some(n);
+    run.wait_for("Q1", q(1));
+    run.send("alice: A1: the first answer");
+    run.send("bob: an untagged one");
+    run.send("carol: /me waves");
+    run.wait_for("Q2", q(2));
+    run.send("alice: A2: and the second");
+    run.send("!next");
+    run.wait_for("the end", |l| l.starts_with("(or: podium transcript "));
+    run.finish();
+
+    let transcript = |url: Option<&str>, format: &str| {
+        let mut cmd = podium_in(&s.data);
+        if let Some(url) = url {
+            cmd.env("PODIUM_DATABASE_URL", url);
+        }
+        cmd.args(["transcript", "drill", "--format", format]);
+        let out = output(cmd);
+        assert_eq!(out.code, Some(0), "{}", out.stderr);
+        out.stdout
+    };
+    let before: Vec<String> = ["md", "json", "html"]
+        .iter()
+        .map(|f| transcript(None, f))
+        .collect();
+    assert!(before[0].contains("the first answer") && before[0].contains("and the second"));
+
+    let url = support::postgres::database().await;
+    let copy = || {
+        let mut cmd = podium_in(&s.data);
+        cmd.env("PODIUM_DATABASE_URL", &url).args(["db", "copy"]);
+        output(cmd)
+    };
+    let out = copy();
+    assert_eq!(out.code, Some(0), "{}\n{}", out.stdout, out.stderr);
+    assert!(!out.stdout.contains("podiumpass"), "{}", out.stdout);
+    let counted: Vec<(String, i64, i64)> = out
+        .stdout
+        .lines()
+        .filter_map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            (w.len() == 5 && w[2] == "rows" && w[3] == "->").then(|| {
+                (
+                    w[0].to_owned(),
+                    w[1].parse().unwrap(),
+                    w[4].parse().unwrap(),
+                )
+            })
+        })
+        .collect();
+    let tables: Vec<&str> = counted.iter().map(|(t, _, _)| t.as_str()).collect();
+    assert_eq!(
+        tables,
+        [
+            "occurrences",
+            "posts",
+            "replies",
+            "cursors",
+            "handled_commands",
+            "presence",
+            "room_log"
+        ],
+        "{}",
+        out.stdout
+    );
+    for (table, from, to) in &counted {
+        assert_eq!(from, to, "{table}: {}", out.stdout);
+    }
+    let rows = |t: &str| counted.iter().find(|(n, _, _)| n == t).unwrap().1;
+    assert_eq!(rows("occurrences"), 1);
+    assert!(rows("posts") >= 5, "{}", out.stdout);
+    assert!(rows("replies") >= 3, "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("transcripts: 1 occurrences, each in 4 formats: byte-identical"),
+        "{}",
+        out.stdout
+    );
+
+    let after: Vec<String> = ["md", "json", "html"]
+        .iter()
+        .map(|f| transcript(Some(&url), f))
+        .collect();
+    assert_eq!(before, after, "the transcripts read from PostgreSQL");
+
+    let again = copy();
+    assert_eq!(again.code, Some(1), "{}", again.stdout);
+    assert!(
+        again
+            .stderr
+            .contains("the target database is not empty (occurrences has 1 rows)"),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(transcript(Some(&url), "md"), before[0]);
+}
+
+/// PostgreSQL stopped for 30 s in the middle of a debate (a rehearsal on
+/// its compressed clock, at 25×: 30 s is 12.5 minutes of the debate, inside
+/// the 15-minute grace): the questions that fell due meanwhile are posted
+/// late, once each; the answers typed meanwhile are acknowledged only once
+/// they are stored, after the database is back, and each is in the
+/// transcript once; the log says the database went away once, and once
+/// that it is back.
+#[test]
+fn a_30_second_database_outage_mid_debate_loses_and_doubles_nothing() {
+    use std::collections::BTreeMap;
+    use std::time::{Duration, Instant};
+    use support::cli::setup;
+    use support::rehearsal::{
+        Rehearsal, drill, post_body, question_number, transcript_json_with_env,
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let pg = support::postgres::start_named_postgres("outage");
+    let url = rt.block_on(pg.database());
+    let env = [
+        ("PODIUM_DATABASE_URL", url.as_str()),
+        ("RUST_LOG", "podium=info,warn"),
+    ];
+    let s = setup(&drill("30m", "[One?, Two?, Three?, Four?, Five?]"));
+    let stderr = s.dir.path().join("rehearse.stderr");
+    let mut run = Rehearsal::start_with_env(
+        &s.data,
+        &s.schedule,
+        &["drill", "--speed", "25"],
+        stderr.clone(),
+        &env,
+    );
+    let q = |n| move |l: &str| post_body(l).and_then(question_number) == Some(n);
+    let saved =
+        |who: &'static str| move |l: &str| l.trim_start().starts_with(&format!("✓ saved: {who}"));
+    run.wait_for("Q1", q(1));
+    run.send("alice: A1: before the outage");
+    run.wait_for("alice's acknowledgement", saved("alice"));
+
+    pg.stop();
+    let down = Instant::now();
+    let mut typed = vec!["alice: A1: before the outage".to_owned()];
+    for (i, who) in ["bob", "carol", "dave", "erin", "frank"].iter().enumerate() {
+        let line = format!("{who}: answer {i} typed while the database is down");
+        run.send(&line);
+        typed.push(line);
+        std::thread::sleep(Duration::from_secs(5));
+    }
+    std::thread::sleep(Duration::from_secs(30).saturating_sub(down.elapsed()));
+    let acked_while_down: Vec<String> = run
+        .lines()
+        .filter(|l| l.contains("✓ saved:") && !l.contains("alice"))
+        .map(str::to_owned)
+        .collect();
+    assert!(
+        acked_while_down.is_empty(),
+        "acknowledged while nothing could be stored: {acked_while_down:?}\n{}",
+        run.dump()
+    );
+    pg.start_again();
+    for who in ["bob", "carol", "dave", "erin", "frank"] {
+        run.wait_for("an acknowledgement after the outage", move |l: &str| {
+            l.trim_start().starts_with(&format!("✓ saved: {who}"))
+        });
+    }
+    run.send("gina: A5: after the outage");
+    typed.push("gina: A5: after the outage".to_owned());
+    run.wait_for("the end", |l| l.starts_with("(or: podium transcript "));
+    run.finish();
+
+    // Each question posted once, none missing.
+    let mut posted: BTreeMap<u32, usize> = BTreeMap::new();
+    for n in run
+        .lines()
+        .filter_map(|l| post_body(l).and_then(question_number))
+    {
+        *posted.entry(n).or_default() += 1;
+    }
+    assert_eq!(
+        posted,
+        (1..=5).map(|n| (n, 1)).collect(),
+        "questions posted: {posted:?}\n{}",
+        run.dump()
+    );
+    let late = run
+        .lines()
+        .filter(|l| post_body(l).is_some() && l.contains("posted late"))
+        .count();
+    assert!(
+        late >= 1,
+        "a question fell due during the outage\n{}",
+        run.dump()
+    );
+
+    // Every typed answer stored once.
+    let t = transcript_json_with_env(&s.data, None, &env);
+    let text = t.to_string();
+    for line in &typed {
+        // The words after the name and any answer tag: unique to the line.
+        let words = line.rsplit(": ").next().unwrap();
+        let n = text.matches(words).count();
+        assert_eq!(n, 1, "`{words}` is in the transcript {n} times: {t:#}");
+    }
+    for l in run.lines().filter(|l| l.contains("posted late")) {
+        eprintln!("{l}");
+    }
+
+    let log = std::fs::read_to_string(&stderr).unwrap();
+    assert_eq!(
+        log.matches("the database is unreachable").count(),
+        1,
+        "said once when it went:\n{log}"
+    );
+    assert_eq!(
+        log.matches("the database is reachable again").count(),
+        1,
+        "said once when it came back:\n{log}"
+    );
+    assert!(
+        !log.contains("podiumpass"),
+        "no password in the log:\n{log}"
+    );
+    for l in log.lines().filter(|l| l.contains("database")) {
+        eprintln!("{l}");
+    }
 }

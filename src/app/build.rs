@@ -27,7 +27,7 @@ use crate::domain::Refused;
 use crate::engine::{Engine, EngineConfig};
 use crate::health::Health;
 use crate::schedule::Schedule;
-use crate::store::Store;
+use crate::store::{Database, Store};
 use crate::web::Site;
 
 /// Events waiting for the engine at most; a network waits when it is full.
@@ -41,10 +41,14 @@ const MATRIX_HEALTH: &str = "matrix";
 
 /// What an app is built from, the networks apart.
 pub struct Options {
-    /// Podium's own files: the store (`podium.db`, unless [`Options::store`]
-    /// hands one in), Matrix's session and the rehearsal files. `None`:
-    /// nothing on disk (tests), the store in memory.
+    /// Podium's own files: the SQLite store (`podium.db`, unless
+    /// [`Options::database`] names PostgreSQL or [`Options::store`] hands
+    /// one in), Matrix's session and the rehearsal files. `None`: nothing
+    /// on disk (tests), the store in memory.
     pub data_dir: Option<PathBuf>,
+    /// Where the store is: SQLite in the data directory unless it names
+    /// PostgreSQL.
+    pub database: Database,
     /// A store already open: one a rehearsal opened with [`open_store`] to
     /// plan its time line, or a test's.
     pub store: Option<Store>,
@@ -73,6 +77,7 @@ impl Options {
     pub fn new(clock: Clock, engine: EngineConfig, schedule: Arc<Schedule>) -> Options {
         Options {
             data_dir: None,
+            database: Database::default(),
             store: None,
             clock,
             engine,
@@ -105,23 +110,33 @@ pub struct Console {
     pub pending: watch::Sender<usize>,
 }
 
-/// The store an app writes to: the one place it is opened, in the data
-/// directory (locked: one writer per directory), or in memory without one.
+/// The store an app writes to: the one place it is opened, where
+/// `database` says (SQLite in the data directory, or PostgreSQL; the data
+/// directory is locked either way: one writer per directory), or in
+/// memory without a data directory.
 ///
 /// # Errors
-/// The store cannot be opened (see [`Store::open`]).
-pub async fn open_store(data_dir: Option<&Path>) -> anyhow::Result<Store> {
-    Ok(match data_dir {
-        Some(dir) => Store::open(dir).await?,
-        None => Store::open_memory().await?,
-    })
+/// The store cannot be opened (see [`Store::open_at`]); the error is the
+/// [`crate::store::StoreError`], for callers to tell a database that
+/// refuses Podium from other failures.
+pub async fn open_store(database: &Database, data_dir: Option<&Path>) -> anyhow::Result<Store> {
+    let Some(dir) = data_dir else {
+        return Ok(Store::open_memory().await?);
+    };
+    let store = Store::open_at(database, dir).await?;
+    tracing::info!(store = store.backend_name(), at = %database.shown(dir), "store open");
+    Ok(store)
 }
 
-/// The store the web pages read: connections of their own in the data
-/// directory, apart from the engine's writer; the writer's own in memory.
-async fn open_readers(data_dir: Option<&Path>, store: &Store) -> anyhow::Result<Store> {
+/// The store the web pages read: connections of their own (read-only),
+/// apart from the engine's writer; the writer's own in memory.
+async fn open_readers(
+    database: &Database,
+    data_dir: Option<&Path>,
+    store: &Store,
+) -> anyhow::Result<Store> {
     Ok(match data_dir {
-        Some(dir) => Store::open_readers(dir, READERS).await?,
+        Some(dir) => Store::open_readers_at(database, dir, READERS).await?,
         None => store.clone(),
     })
 }
@@ -207,7 +222,7 @@ pub async fn build_with<C: Chat>(opts: Options, chat: Arc<C>) -> anyhow::Result<
 async fn assemble<C: Chat>(opts: Options, chat: Arc<C>, health: Health) -> anyhow::Result<App<C>> {
     let store = match opts.store {
         Some(store) => store,
-        None => open_store(opts.data_dir.as_deref()).await?,
+        None => open_store(&opts.database, opts.data_dir.as_deref()).await?,
     };
     let (schedule, schedule_rx) = watch::channel(opts.schedule);
     let engine = Engine::new(
@@ -237,7 +252,7 @@ async fn assemble<C: Chat>(opts: Options, chat: Arc<C>, health: Health) -> anyho
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|e| anyhow::anyhow!("cannot serve the web pages on {addr}: {e}"))?;
-        let readers = open_readers(opts.data_dir.as_deref(), &app.store).await?;
+        let readers = open_readers(&opts.database, opts.data_dir.as_deref(), &app.store).await?;
         let site = Site::new(readers, schedule_rx, app.health.clone(), app.clock.clone());
         app.serve_web(listener, site);
     }

@@ -26,6 +26,8 @@ pub struct Options {
     pub debate: Debate,
     pub speed: f64,
     pub data_dir: PathBuf,
+    /// Where the store is (PostgreSQL, or SQLite in `data_dir`).
+    pub database: crate::store::Database,
     pub fresh: bool,
     pub engine: EngineConfig,
 }
@@ -98,7 +100,7 @@ async fn time_line(store: &Store, opts: &Options) -> anyhow::Result<(TimeLine, b
 pub async fn run(opts: Options, out: Box<dyn Write + Send>) -> anyhow::Result<()> {
     // Opened before the app: the rehearsal's time line is planned from
     // what an earlier run of it left.
-    let store = super::open_store(Some(&opts.data_dir)).await?;
+    let store = super::open_store(&opts.database, Some(&opts.data_dir)).await?;
     let id = opts.debate.id.clone();
     let (line, resumed) = time_line(&store, &opts).await?;
     let debate = rehearsal_debate(&opts.debate, line.start);
@@ -152,6 +154,7 @@ pub async fn run(opts: Options, out: Box<dyn Write + Send>) -> anyhow::Result<()
     };
     let mut app_opts = super::Options::new(clock.clone(), config, schedule);
     app_opts.data_dir = Some(opts.data_dir.clone());
+    app_opts.database = opts.database.clone();
     app_opts.store = Some(store.clone());
     let (pending_tx, pending) = watch::channel(0usize);
     let console = Console {

@@ -4,6 +4,7 @@
 
 mod check;
 mod config;
+mod db;
 mod ics;
 mod load;
 mod rehearse;
@@ -108,6 +109,32 @@ pub enum Command {
     /// place (podium.toml:LINE:COLUMN, or the environment variable) and
     /// exit status 78.
     Config,
+    /// Move the store between databases.
+    #[command(subcommand)]
+    Db(DbCommand),
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum DbCommand {
+    /// Copy the SQLite store of the data directory into PostgreSQL.
+    ///
+    /// Every table and row, ids included, in one transaction, into an empty
+    /// database (its tables are created first). Then checks that every
+    /// table has as many rows on both sides and that every occurrence's
+    /// transcript renders byte-identical from both, in every format; exit
+    /// status 1 if anything differs. Stop Podium first: what it writes
+    /// during the copy is not copied. Afterwards set PODIUM_DATABASE_URL
+    /// (or database.url) to the same URL and start Podium again.
+    Copy(DbCopyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DbCopyArgs {
+    /// The PostgreSQL database to copy into [default: the configured
+    /// database.url; env: PODIUM_DATABASE_URL]. Better given through the
+    /// environment than here, where other users' `ps` can see the password.
+    #[arg(long, value_name = "URL")]
+    pub to: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -244,6 +271,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Ics(args) => ics::run(&ctx, &args, &mut out),
         Command::Transcript(args) => transcript::run(&ctx, &args, &mut out),
         Command::Config => config::run(&ctx, &mut out),
+        Command::Db(DbCommand::Copy(args)) => db::copy(&ctx, &args, &mut out),
         Command::Rehearse(args) => {
             drop(out);
             return rehearse::run(&ctx, args);

@@ -37,6 +37,7 @@ pub fn run(ctx: &Ctx, args: RehearseArgs) -> ExitCode {
         debate,
         speed: args.speed,
         data_dir: config.data_dir.clone(),
+        database: config.database.clone(),
         fresh: args.fresh,
         engine: EngineConfig::new(config.timings, &config.public_url),
     };

@@ -15,6 +15,7 @@ use crate::config::Config;
 use crate::domain::Refused;
 use crate::engine::EngineConfig;
 use crate::schedule::{Schedule, Severity};
+use crate::store::StoreError;
 
 /// What `podium run` says when no network is configured.
 const NO_NETWORK: &str = "podium: no chat network is configured, so there is nowhere to host \
@@ -68,8 +69,10 @@ pub fn run(ctx: &Ctx) -> ExitCode {
 }
 
 /// Builds the app `config` describes and runs it until SIGINT or
-/// SIGTERM. Settings a network refuses end `podium run` as a
-/// configuration error.
+/// SIGTERM. Settings a network refuses, and a database that refuses
+/// Podium, cannot be reached at start or is in use by another Podium, end
+/// `podium run` as a configuration error: restarting will not help (the
+/// URL is shown without its password).
 async fn serve(config: &Config, schedule: Schedule) -> anyhow::Result<RunEnd> {
     if let Some(next) = schedule.occurrences_after(Utc::now()) {
         tracing::info!(debate = %next.debate.id, at = %next.time_line().render(), "next debate");
@@ -77,6 +80,7 @@ async fn serve(config: &Config, schedule: Schedule) -> anyhow::Result<RunEnd> {
     let engine = EngineConfig::new(config.timings, &config.public_url);
     let mut opts = Options::new(Clock::System, engine, Arc::new(schedule));
     opts.data_dir = Some(config.data_dir.clone());
+    opts.database = config.database.clone();
     opts.schedule_file = Some(config.schedule.clone());
     opts.web = Some(config.web_addr);
     opts.retention = config.retention;
@@ -85,7 +89,17 @@ async fn serve(config: &Config, schedule: Schedule) -> anyhow::Result<RunEnd> {
         irc: config.irc.clone(),
         console: None,
     };
-    let app = app::build(opts, networks).await?;
+    let app = match app::build(opts, networks).await {
+        Ok(app) => app,
+        Err(e) => {
+            return match e.downcast_ref::<StoreError>() {
+                Some(StoreError::Connect { .. } | StoreError::InUse { .. }) => {
+                    Ok(RunEnd::Refused(e.to_string()))
+                }
+                _ => Err(e),
+            };
+        }
+    };
     tracing::info!(data_dir = %config.data_dir.display(), schedule = %config.schedule.display(),
         "podium is running; SIGINT or SIGTERM stops it");
     match app.run(shutdown_signal()).await {

@@ -14,8 +14,9 @@ pub fn run(ctx: &Ctx, args: &TranscriptArgs, out: &mut dyn Write) -> anyhow::Res
     };
     let rt = runtime()?;
     let text = rt.block_on(async {
-        // Without the data directory's lock: reading needs none.
-        let store = Store::open_read_only(&config.data_dir).await?;
+        // Without the data directory's lock: reading needs none. On
+        // PostgreSQL every transaction is read-only.
+        let store = Store::open_readers_at(&config.database, &config.data_dir, 1).await?;
         let found = crate::transcript::find(&store, &args.debate, args.date, ctx.now, true).await?;
         let Some(occ) = found else {
             return anyhow::Ok(None);

@@ -124,7 +124,7 @@ impl Walk<'_> {
             None if name
                 .strip_suffix("_file")
                 .and_then(|n| keys::find(section, n))
-                .is_some_and(|key| key.kind == Kind::Secret) =>
+                .is_some_and(|key| key.kind.is_secret()) =>
             {
                 Kind::Path
             }

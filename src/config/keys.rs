@@ -25,6 +25,9 @@ pub enum Kind {
     Secret,
     /// A whole number from 1 up.
     Count,
+    /// A PostgreSQL URL, which may hold a password: read like a secret
+    /// (also from a file), shown without its password.
+    DatabaseUrl,
 }
 
 impl Kind {
@@ -41,7 +44,16 @@ impl Kind {
             Kind::MatrixUser => "a Matrix user id such as @podium:example.org",
             Kind::Secret => "text",
             Kind::Count => "a whole number from 1 up",
+            Kind::DatabaseUrl => {
+                "a PostgreSQL URL such as postgres://podium:PASSWORD@127.0.0.1:5432/podium"
+            }
         }
+    }
+
+    /// Whether the value may be read from a file (`<KEY>_FILE`,
+    /// `<key>_file`) and is never shown whole.
+    pub fn is_secret(self) -> bool {
+        matches!(self, Kind::Secret | Kind::DatabaseUrl)
     }
 
     /// Whether the TOML value is a boolean rather than a string.
@@ -102,7 +114,7 @@ const fn key(
     }
 }
 
-pub const SECTIONS: &[&str] = &["web", "engine", "matrix", "irc"];
+pub const SECTIONS: &[&str] = &["web", "engine", "database", "matrix", "irc"];
 
 pub const KEYS: &[Key] = &[
     key(
@@ -160,6 +172,21 @@ pub const KEYS: &[Key] = &[
         Kind::Duration,
         Some("10m"),
         "replies are collected this long after the closing",
+    ),
+    key(
+        Some("database"),
+        "url",
+        Kind::DatabaseUrl,
+        None,
+        "PostgreSQL instead of SQLite: postgres://USER:PASSWORD@HOST:PORT/DB (not set: SQLite \
+         in the data directory)",
+    ),
+    key(
+        Some("database"),
+        "pool",
+        Kind::Count,
+        Some("4"),
+        "connections to PostgreSQL at most",
     ),
     key(
         Some("matrix"),

@@ -192,6 +192,8 @@ pub struct Config {
     /// Answers are purged this long after their debate's start.
     pub retention: Option<Duration>,
     pub timings: Timings,
+    /// Where the store is: SQLite in the data directory, or PostgreSQL.
+    pub database: crate::store::Database,
     pub matrix: Option<MatrixConfig>,
     pub irc: Option<IrcConfig>,
     /// Every key, in the order of [`KEYS`], for `podium config`.
@@ -281,6 +283,10 @@ impl Config {
                 late_after: get.duration("engine.late_after"),
                 collect_grace: get.duration("engine.collect_grace"),
             },
+            database: crate::store::Database {
+                url: get.database_url("database.url"),
+                pool: get.count("database.pool"),
+            },
             matrix: networks::matrix(get, errors),
             irc: networks::irc(get, errors),
             settings,
@@ -307,6 +313,7 @@ fn resolve(
         Ok(value) => {
             let shown = match &value {
                 Value::Secret(s) => s.to_string(),
+                Value::DatabaseUrl(url) => crate::store::redact(url.expose()),
                 _ => raw.text(),
             };
             let setting = Setting {

@@ -58,6 +58,13 @@ impl Lookup<'_> {
             _ => 1,
         }
     }
+    /// A database URL, given to the store and to nothing else.
+    pub fn database_url(&self, path: &str) -> Option<String> {
+        match self.get(path)? {
+            Value::DatabaseUrl(s) => Some(s.expose().to_owned()),
+            _ => None,
+        }
+    }
     pub fn secret(&self, path: &str) -> Option<Secret> {
         match self.get(path)? {
             Value::Secret(s) => Some(s.clone()),

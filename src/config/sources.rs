@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::file::{self, FileValue};
-use super::keys::{Key, Kind};
+use super::keys::Key;
 use super::value::Raw;
 use super::{ConfigError, Origin, Overrides};
 use crate::schedule::file::read_limited;
@@ -35,7 +35,7 @@ pub fn raw_value(
         return Ok(Some((Raw::Text(value), Origin::Flag(flag))));
     }
     let var = key.env();
-    let secret = key.kind == Kind::Secret;
+    let secret = key.kind.is_secret();
     if secret {
         given_twice(key, entries, env)?;
     }

@@ -17,6 +17,8 @@ pub enum Value {
     Addr(SocketAddr),
     Secret(Secret),
     Count(u32),
+    /// A database URL: secret, shown without its password.
+    DatabaseUrl(Secret),
 }
 
 /// A value before it is checked: text from anywhere, or a TOML boolean.
@@ -67,11 +69,29 @@ pub fn check(kind: Kind, raw: &Raw) -> Result<Value, String> {
             .map(Value::Duration)
             .map_err(|_| format!("`{value}` is not a duration")),
         Kind::MatrixUser => check_matrix_user(value).map(|()| Value::Text(value.to_owned())),
+        Kind::DatabaseUrl => {
+            check_database_url(value).map(|()| Value::DatabaseUrl(Secret::new(value)))
+        }
         Kind::Count => match value.parse::<u32>() {
             Ok(n) if n > 0 => Ok(Value::Count(n)),
             _ => Err(format!("`{value}` is not a whole number from 1 up")),
         },
     }
+}
+
+/// A PostgreSQL URL; the messages show it without its password.
+fn check_database_url(value: &str) -> Result<(), String> {
+    let shown = crate::store::redact(value);
+    let url = url::Url::parse(value).map_err(|e| format!("`{shown}` is not a URL ({e})"))?;
+    if !matches!(url.scheme(), "postgres" | "postgresql") {
+        return Err(format!(
+            "`{shown}` is not a postgres:// URL (leave it unset for SQLite in the data directory)"
+        ));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(format!("`{shown}` names no host"));
+    }
+    Ok(())
 }
 
 fn check_url(value: &str) -> Result<(), String> {

@@ -71,7 +71,7 @@ async fn run(store: Store, mut rx: mpsc::Receiver<Job>) {
                     let held = ops.len() + rx.len();
                     match outage.failed() {
                         Report::Started => tracing::error!(cause = %e, held,
-                            "cannot store incoming replies (is the disk full?); holding them \
+                            "cannot store incoming replies (is the disk full, or the database unreachable?); holding them \
                              and retrying: none is acknowledged until it is stored"),
                         Report::Lasting(lasted) => tracing::error!(cause = %e, held,
                             lasted = ?lasted, "still cannot store incoming replies; retrying"),

@@ -1,34 +1,60 @@
-//! The store: the only place with SQL. SQLite in WAL mode, schema in
-//! `migrations/`, applied at start. Unique keys make posting idempotent;
-//! replies are written in batches, each batch in one transaction together
-//! with the network cursor that covers it.
+//! The store: the only place with SQL. Two backends behind one type:
+//! SQLite in the data directory (the default, nothing to set up) and
+//! PostgreSQL (`database.url`). Each has its schema in
+//! `migrations/<backend>/`, applied at start. Unique keys make posting
+//! idempotent; replies are written in batches, each batch in one
+//! transaction together with the network cursor that covers it.
+//!
+//! The shape: callers see one concrete [`Store`]; each public method is one
+//! line, `run!`, that takes a connection from the backend in use and
+//! calls the operation's function in `sql/`. Those functions are written
+//! once and compiled once per backend (see `sql/mod.rs`), so the SQL of
+//! both lives in one place, the few statements that must differ side by
+//! side. The backends' own code (connections, locks, time encoding,
+//! what an erasure needs) is in `sqlite.rs` and `postgres.rs`.
+
+/// Runs one operation of `sql/<module>.rs` on the store's backend, on a
+/// connection taken for it; a failure marks a SQLite connection for
+/// reopening and is observed for PostgreSQL's outage log.
+macro_rules! run {
+    ($store:expr, $module:ident :: $func:ident ( $($arg:expr),* $(,)? )) => {
+        match &*$store.backend {
+            $crate::store::Backend::Sqlite(db) => {
+                let mut c = db.conn().await?;
+                let r = $crate::store::sqlite::sql::$module::$func(c.c(), $($arg),*).await;
+                c.check(r)
+            }
+            $crate::store::Backend::Postgres(pg) => {
+                let mut c = pg.conn().await?;
+                let r = $crate::store::postgres::sql::$module::$func(&mut *c, $($arg),*).await;
+                pg.observe(r)
+            }
+        }
+    };
+}
 
 mod codec;
+mod copy;
 mod erase;
 mod lock;
 mod occurrences;
+mod postgres;
 mod posts;
 mod presence;
 mod private;
 mod progress;
 mod replies;
 mod room_log;
+mod sqlite;
 
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::sync::Arc;
-use std::time::Duration as StdDuration;
-
-use sqlx::migrate::Migrator;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous};
-use sqlx::{ConnectOptions, Connection};
-// Dynamic SQL here only splices a page count, never input.
-use sqlx::AssertSqlSafe;
-use tokio::sync::{Mutex, MutexGuard};
 
 pub use self::codec::{parse_ts, ts};
+pub use self::copy::Counts;
 pub use self::lock::{DataDirLock, LOCK_FILE};
 pub use self::occurrences::{NewOccurrence, OccurrenceRow};
+pub use self::postgres::{PgOptions, redact};
 pub use self::posts::{NewPost, PostRow};
 pub use self::presence::{MIN_ABSENCE, PRESENCE_EVERY};
 pub use self::private::{create_private_dir, keep_new_files_private, private_file, write_private};
@@ -37,8 +63,7 @@ pub use self::room_log::{HistoryLine, LOG_BEFORE, LogLine};
 use crate::domain::UnknownName;
 pub use crate::domain::{PostKind, PostStatus};
 
-/// Embedded migrations, applied by [`Store::open`].
-pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+pub use self::sqlite::MIGRATOR;
 
 /// Store failures. Each message names what failed and where, once: the
 /// underlying error is part of the message, not a separate `source`, so
@@ -68,11 +93,24 @@ pub enum StoreError {
     #[error("no database in {} (set --data-dir or PODIUM_DATA_DIR)", dir.display())]
     Missing { dir: PathBuf },
     #[error(
-        "the database in {} was written by an older Podium and has not been upgraded yet: \
-         start `podium run` (or `podium rehearse`) once with this version to upgrade it",
-        dir.display()
+        "{what} was written by an older Podium and has not been upgraded yet: \
+         start `podium run` (or `podium rehearse`) once with this version to upgrade it"
     )]
-    Outdated { dir: PathBuf },
+    Outdated { what: String },
+    #[error("cannot use the database at {url}: {cause}")]
+    Connect { url: String, cause: String },
+    #[error(
+        "the database at {url} is in use by another Podium ({holder}); stop it first, or give \
+         this one a database of its own"
+    )]
+    InUse { url: String, holder: String },
+    #[error("{0} is not possible on this backend")]
+    Unsupported(&'static str),
+    #[error(
+        "the target database is not empty ({table} has {rows} rows): copy into a new, empty \
+         database"
+    )]
+    NotEmpty { table: &'static str, rows: i64 },
     #[error("database error: {0}")]
     Sql(#[from] sqlx::Error),
     #[error("cannot apply the database migrations: {0}")]
@@ -89,71 +127,78 @@ impl From<UnknownName> for StoreError {
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
+/// Where the store is: `url` unset is SQLite in the data directory;
+/// `postgres://...` is PostgreSQL.
+#[derive(Clone, Default)]
+pub struct Database {
+    pub url: Option<String>,
+    /// Connections in PostgreSQL's pool.
+    pub pool: u32,
+}
+
+/// Connections a PostgreSQL pool has unless configured: enough for the
+/// engine, the reply writer and a page or two at once on two cores.
+pub const DEFAULT_POOL: u32 = 4;
+
+/// Never the password, whatever is printed.
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database")
+            .field("url", &self.url.as_deref().map(redact))
+            .field("pool", &self.pool)
+            .finish()
+    }
+}
+
+impl Database {
+    /// The PostgreSQL URL, if the store is there.
+    #[must_use]
+    pub fn postgres(&self) -> Option<&str> {
+        self.url.as_deref()
+    }
+
+    /// Where it is, for logs: the data directory's file, or the URL
+    /// without its password.
+    #[must_use]
+    pub fn shown(&self, data_dir: &Path) -> String {
+        match self.postgres() {
+            Some(url) => redact(url),
+            None => data_dir.join("podium.db").display().to_string(),
+        }
+    }
+
+    fn pg(&self, read_only: bool, writer: bool) -> PgOptions {
+        PgOptions {
+            pool: if self.pool == 0 {
+                DEFAULT_POOL
+            } else {
+                self.pool
+            },
+            read_only,
+            writer,
+        }
+    }
+}
+
 /// A cheap handle on the database; clone it freely.
-///
-/// The writer is one connection behind an async mutex rather than a pool:
-/// SQLite takes one writer at a time anyway, and sqlx's pool guards every
-/// acquire with a timer, which tokio's paused time in tests fires at once.
-/// Nothing here waits on a timer, so whole debates run under paused time.
-/// Readers (the web pages) get several read-only connections the same way,
-/// so pages never wait on the engine's writes nor on each other.
 #[derive(Clone, Debug)]
 pub struct Store {
-    dbs: Arc<[Mutex<Db>]>,
+    backend: Arc<Backend>,
 }
 
 #[derive(Debug)]
-struct Db {
-    conn: SqliteConnection,
-    options: SqliteConnectOptions,
-    /// Set when an operation failed. A failure can leave the connection
-    /// believing it is inside a transaction that SQLite has already rolled
-    /// back (a full disk at COMMIT does this): every later "commit" would
-    /// then only release a savepoint and nothing would reach the disk. So
-    /// the next operation starts on a fresh connection instead, as a pool
-    /// would, and the old one is closed (which rolls back whatever it held).
-    broken: bool,
-    /// An in-memory database lives as long as one connection to it does.
-    _keeper: Option<SqliteConnection>,
-    /// Held by a writable store on a data directory: one writer at a time.
-    _lock: Option<DataDirLock>,
-}
-
-/// The connection for one operation. [`Conn::check`] marks it broken when
-/// the operation failed, so the next one reconnects.
-struct Conn<'a>(MutexGuard<'a, Db>);
-
-impl Conn<'_> {
-    fn c(&mut self) -> &mut SqliteConnection {
-        &mut self.0.conn
-    }
-
-    fn check<T, E: Into<StoreError>>(&mut self, r: std::result::Result<T, E>) -> Result<T> {
-        r.map_err(|e| {
-            self.0.broken = true;
-            e.into()
-        })
-    }
-}
-
-/// The newest migration applied to a database.
-async fn applied_version(conn: &mut SqliteConnection) -> std::result::Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT coalesce(max(version), 0) FROM _sqlx_migrations WHERE success")
-        .fetch_one(conn)
-        .await
-}
-
-/// SQLite's "unable to open database file" (`SQLITE_CANTOPEN`), the
-/// error a WAL database gives when its index cannot be created.
-fn is_cannot_open(e: &sqlx::Error) -> bool {
-    e.as_database_error()
-        .and_then(|d| d.code())
-        // Extended codes keep the primary code in their low byte.
-        .and_then(|code| code.parse::<i64>().ok())
-        .is_some_and(|code| code & 0xff == 14)
+enum Backend {
+    Sqlite(sqlite::Sqlite),
+    Postgres(postgres::Postgres),
 }
 
 impl Store {
+    fn with(backend: Backend) -> Store {
+        Store {
+            backend: Arc::new(backend),
+        }
+    }
+
     /// Opens (creating if needed) `DATA_DIR/podium.db`, locks the directory
     /// for this process and migrates the database. The directory is made
     /// owner-only, and so are the database and its companions (see
@@ -163,44 +208,31 @@ impl Store {
     /// The directory or database cannot be created, another process holds
     /// the directory, or a migration fails.
     pub async fn open(data_dir: &Path) -> Result<Store> {
+        Ok(Store::with(Backend::Sqlite(
+            sqlite::Sqlite::open(data_dir).await?,
+        )))
+    }
+
+    /// The store for a writing Podium (`podium run`, rehearsals): on
+    /// SQLite as [`Store::open`]; on PostgreSQL the data directory is
+    /// still locked (it holds the Matrix session and keys) and the
+    /// database too, one Podium per database.
+    ///
+    /// # Errors
+    /// As [`Store::open`]; for PostgreSQL also [`StoreError::Connect`]
+    /// (unreachable, refused, wrong password) and [`StoreError::InUse`].
+    pub async fn open_at(db: &Database, data_dir: &Path) -> Result<Store> {
+        let Some(url) = db.postgres() else {
+            return Store::open(data_dir).await;
+        };
         create_private_dir(data_dir).map_err(|cause| StoreError::DataDir {
             path: data_dir.to_owned(),
             cause,
         })?;
-        let lock = DataDirLock::acquire(data_dir)?;
-        let db = data_dir.join("podium.db");
-        for (name, create) in [
-            ("podium.db", true),
-            ("podium.db-wal", false),
-            ("podium.db-shm", false),
-        ] {
-            private_file(&data_dir.join(name), create).map_err(|cause| StoreError::Private {
-                path: data_dir.join(name),
-                cause,
-            })?;
-        }
-        let options = SqliteConnectOptions::new()
-            .filename(db)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // In WAL mode NORMAL loses at most the last transactions on power
-            // loss, never consistency; a committed batch survives a crash of
-            // the process, which is what acknowledgements promise.
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            // Erased text is overwritten, not left in free space (see
-            // `erase`).
-            .pragma("secure_delete", "ON")
-            .busy_timeout(StdDuration::from_secs(10));
-        let mut conn = options.connect().await?;
-        MIGRATOR.run(&mut conn).await?;
-        Ok(Store::new(Db {
-            conn,
-            options,
-            broken: false,
-            _keeper: None,
-            _lock: Some(lock),
-        }))
+        let dir_lock = DataDirLock::acquire(data_dir)?;
+        let pg = postgres::Postgres::open(url, &db.pg(false, true)).await?;
+        // The directory stays locked while the store lives.
+        Ok(Store::with(Backend::Postgres(pg.holding(dir_lock))))
     }
 
     /// Opens `DATA_DIR/podium.db` for reading only, without the lock: for
@@ -210,7 +242,7 @@ impl Store {
     /// No database there, one not yet upgraded to this version, or SQLite
     /// failures.
     pub async fn open_read_only(data_dir: &Path) -> Result<Store> {
-        Ok(Store::new(read_only_db(data_dir).await?))
+        Store::open_readers(data_dir, 1).await
     }
 
     /// `connections` read-only connections, for readers that should not
@@ -219,126 +251,63 @@ impl Store {
     /// # Errors
     /// As [`Store::open_read_only`].
     pub async fn open_readers(data_dir: &Path, connections: usize) -> Result<Store> {
-        let mut dbs = Vec::with_capacity(connections.max(1));
-        for _ in 0..connections.max(1) {
-            dbs.push(Mutex::new(read_only_db(data_dir).await?));
-        }
-        Ok(Store { dbs: dbs.into() })
+        Ok(Store::with(Backend::Sqlite(
+            sqlite::Sqlite::open_readers(data_dir, connections).await?,
+        )))
     }
-}
 
-/// One read-only connection to `DATA_DIR/podium.db`.
-async fn read_only_db(data_dir: &Path) -> Result<Db> {
-    {
-        let path = data_dir.join("podium.db");
-        if !path.is_file() {
-            return Err(StoreError::Missing {
-                dir: data_dir.to_owned(),
-            });
-        }
-        let options = SqliteConnectOptions::new()
-            .filename(&path)
-            .read_only(true)
-            .busy_timeout(StdDuration::from_secs(10));
-        let mut conn = options.connect().await?;
-        // A WAL database needs its `-shm` index; on a read-only copy made
-        // after a clean stop it is gone and cannot be created. Nothing can
-        // be writing to such a copy, so it is read as an immutable file.
-        let options = match applied_version(&mut conn).await {
-            Ok(_) => options,
-            Err(e) if is_cannot_open(&e) => {
-                drop(conn);
-                let options = options.immutable(true);
-                conn = options.connect().await?;
-                options
-            }
-            Err(e) => return Err(e.into()),
+    /// Readers wherever the store is: on PostgreSQL a pool of
+    /// `connections` whose every transaction is read-only.
+    ///
+    /// # Errors
+    /// As [`Store::open_read_only`], or [`StoreError::Connect`].
+    pub async fn open_readers_at(
+        db: &Database,
+        data_dir: &Path,
+        connections: usize,
+    ) -> Result<Store> {
+        let Some(url) = db.postgres() else {
+            return Store::open_readers(data_dir, connections).await;
         };
-        let latest = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
-        if applied_version(&mut conn).await? < latest {
-            return Err(StoreError::Outdated {
-                dir: data_dir.to_owned(),
-            });
-        }
-        Ok(Db {
-            conn,
-            options,
-            broken: false,
-            _keeper: None,
-            _lock: None,
-        })
+        let mut o = db.pg(true, false);
+        o.pool = u32::try_from(connections)
+            .unwrap_or(u32::MAX)
+            .clamp(1, o.pool.max(1));
+        Ok(Store::with(Backend::Postgres(
+            postgres::Postgres::open(url, &o).await?,
+        )))
     }
-}
 
-impl Store {
     /// A private in-memory database, for tests and benchmarks.
     ///
     /// # Errors
     /// As [`Store::open`].
     pub async fn open_memory() -> Result<Store> {
-        // `sqlite::memory:` names a fresh shared-cache database, so a
-        // reconnect after a failure reaches the same data while the keeper
-        // connection holds it open.
-        let options = SqliteConnectOptions::from_str("sqlite::memory:")?.foreign_keys(true);
-        let keeper = options.connect().await?;
-        let mut conn = options.connect().await?;
-        MIGRATOR.run(&mut conn).await?;
-        Ok(Store::new(Db {
-            conn,
-            options,
-            broken: false,
-            _keeper: Some(keeper),
-            _lock: None,
-        }))
+        Ok(Store::with(Backend::Sqlite(
+            sqlite::Sqlite::open_memory().await?,
+        )))
     }
 
-    fn new(db: Db) -> Store {
-        Store {
-            dbs: Arc::new([Mutex::new(db)]),
+    /// Which backend, for logs and `/healthz`.
+    #[must_use]
+    pub fn backend_name(&self) -> &'static str {
+        match &*self.backend {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgres",
         }
     }
 
     /// Makes the database "full" at `pages` pages (`None`: SQLite's maximum),
     /// as a full disk would, for tests of what happens then. The limit
-    /// stays across reconnects until changed.
+    /// stays across reconnects until changed. SQLite only.
     ///
     /// # Errors
-    /// Database failures.
+    /// Database failures; [`StoreError::Unsupported`] on PostgreSQL.
     #[doc(hidden)]
     pub async fn set_max_pages(&self, pages: Option<u32>) -> Result<()> {
-        // SQLite's own ceiling, 2^32 - 2 pages.
-        let pages = pages.map_or(4_294_967_294, u64::from);
-        let mut c = self.conn().await?;
-        c.0.options =
-            c.0.options
-                .clone()
-                .pragma("max_page_count", pages.to_string());
-        let r = sqlx::query(AssertSqlSafe(format!("PRAGMA max_page_count = {pages}")))
-            .execute(c.c())
-            .await;
-        c.check(r)?;
-        Ok(())
-    }
-
-    /// The connection for one operation: a fresh one if the last failed.
-    async fn conn(&self) -> Result<Conn<'_>> {
-        // A free connection if there is one, else wait for the first.
-        let free = self.dbs.iter().find_map(|db| db.try_lock().ok());
-        let mut db = match free {
-            Some(db) => db,
-            None => self.dbs[0].lock().await,
-        };
-        if db.broken {
-            let fresh = db.options.connect().await?;
-            let old = std::mem::replace(&mut db.conn, fresh);
-            // Closed before anything else runs, so a transaction it still
-            // holds cannot keep the new connection waiting.
-            if let Err(e) = old.close().await {
-                tracing::debug!(cause = %e, "closing the failed database connection");
-            }
-            db.broken = false;
-            tracing::info!("reopened the database connection after a failure");
+        match &*self.backend {
+            Backend::Sqlite(db) => db.set_max_pages(pages).await,
+            Backend::Postgres(_) => Err(StoreError::Unsupported("a page limit")),
         }
-        Ok(Conn(db))
     }
 }

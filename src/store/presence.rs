@@ -14,10 +14,7 @@
 //! shown as missing. Erring that way is the safe side.
 
 use chrono::{DateTime, Duration, Utc};
-use sqlx::Row;
-use sqlx::sqlite::SqliteConnection;
 
-use super::codec::{parse_ts, ts};
 use super::{Result, Store};
 use crate::domain::Network;
 
@@ -37,7 +34,7 @@ pub const MIN_ABSENCE: Duration = Duration::seconds(5);
 /// can move a debate up to a day earlier than scheduled, so an occurrence
 /// just inside the retention period can have started before the cutoff,
 /// and its absences need the rows covering that start.
-const KEPT_BEFORE_CUTOFF: Duration = Duration::days(2);
+pub(super) const KEPT_BEFORE_CUTOFF: Duration = Duration::days(2);
 
 impl Store {
     /// `network` is reachable from `at`: a new presence row; its id.
@@ -48,14 +45,7 @@ impl Store {
     /// # Errors
     /// Database failures.
     pub async fn presence_begin(&self, network: Network, at: DateTime<Utc>) -> Result<i64> {
-        let mut c = self.conn().await?;
-        let r = sqlx::query("INSERT INTO presence (network, since, until) VALUES (?, ?, ?)")
-            .bind(network.as_str())
-            .bind(ts(at))
-            .bind(ts(at))
-            .execute(c.c())
-            .await;
-        Ok(c.check(r)?.last_insert_rowid())
+        run!(self, presence::presence_begin(network, at))
     }
 
     /// Still reachable at `at` (also called once more when the connection
@@ -70,14 +60,7 @@ impl Store {
     /// # Errors
     /// Database failures.
     pub async fn presence_extend(&self, id: i64, at: DateTime<Utc>) -> Result<()> {
-        let mut c = self.conn().await?;
-        let r = sqlx::query("UPDATE presence SET until = max(until, ?) WHERE id = ?")
-            .bind(ts(at))
-            .bind(id)
-            .execute(c.c())
-            .await;
-        c.check(r)?;
-        Ok(())
+        run!(self, presence::presence_extend(id, at))
     }
 
     /// The parts of [from, until] in which `network` was not known to be
@@ -98,51 +81,9 @@ impl Store {
         if until <= from {
             return Ok(Vec::new());
         }
-        let mut c = self.conn().await?;
-        let r = presence_in(c.c(), network, from, until).await;
-        let Some(rows) = c.check(r)? else {
-            return Ok(Vec::new());
-        };
-        Ok(uncovered(from, until, &rows))
+        let rows = run!(self, presence::presence_in(network, from, until))?;
+        Ok(rows.map_or_else(Vec::new, |rows| uncovered(from, until, &rows)))
     }
-}
-
-/// The presence rows of `network` that overlap [from, until], by start;
-/// `None` when none was ever recorded up to `until`.
-async fn presence_in(
-    conn: &mut SqliteConnection,
-    network: Network,
-    from: DateTime<Utc>,
-    until: DateTime<Utc>,
-) -> Result<Option<Vec<(DateTime<Utc>, DateTime<Utc>)>>> {
-    let ever: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM presence WHERE network = ? AND since <= ?)",
-    )
-    .bind(network.as_str())
-    .bind(ts(until))
-    .fetch_one(&mut *conn)
-    .await?;
-    if !ever {
-        return Ok(None);
-    }
-    let rows = sqlx::query(
-        "SELECT since, until FROM presence WHERE network = ? AND since <= ? AND until >= ? \
-         ORDER BY since, id",
-    )
-    .bind(network.as_str())
-    .bind(ts(until))
-    .bind(ts(from))
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok((
-                parse_ts(&r.try_get::<String, _>("since")?)?,
-                parse_ts(&r.try_get::<String, _>("until")?)?,
-            ))
-        })
-        .collect::<Result<Vec<_>>>()
-        .map(Some)
 }
 
 /// The parts of [from, until] that no span in `covered` (sorted by start)
@@ -169,19 +110,6 @@ fn uncovered(
     }
     out.retain(|(a, b)| *b - *a >= MIN_ABSENCE);
     out
-}
-
-/// Deletes presence rows that ended well before the retention `cutoff`,
-/// inside the caller's transaction (the purge of answers).
-pub(super) async fn purge_presence(
-    conn: &mut SqliteConnection,
-    cutoff: DateTime<Utc>,
-) -> Result<u64> {
-    Ok(sqlx::query("DELETE FROM presence WHERE until < ?")
-        .bind(ts(cutoff - KEPT_BEFORE_CUTOFF))
-        .execute(conn)
-        .await?
-        .rows_affected())
 }
 
 #[cfg(test)]

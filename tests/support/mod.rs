@@ -8,13 +8,16 @@
 //!   through its terminal, and the helpers that read its console output;
 //! - [`bot`]: the engine over the in-memory chat network, with a schedule
 //!   and a clock of the test's choosing;
-//! - [`store`]: stores and stored rows the store and engine tests start from.
+//! - [`store`]: stores and stored rows the store and engine tests start from;
+//! - [`postgres`]: a real PostgreSQL server per test binary
+//!   (`scripts/postgres-up.sh`), and a fresh database on it per test.
 //!
 //! Each test binary uses part of it, hence `dead_code` is allowed here.
 #![allow(dead_code)]
 
 pub mod bot;
 pub mod cli;
+pub mod postgres;
 pub mod rehearsal;
 pub mod store;
 

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::WAIT;
-use super::cli::{podium_in, run_in};
+use super::cli::podium_in;
 
 /// A running `podium rehearse`: its stdout lines arrive over a channel from
 /// a reader thread, so no read can block the test.
@@ -317,11 +317,19 @@ pub fn hinted_date(hint: &str) -> String {
 /// The `drill` transcript as JSON; without a date, `podium transcript`
 /// picks the most recent occurrence itself.
 pub fn transcript_json(data: &Path, date: Option<&str>) -> Value {
+    transcript_json_with_env(data, date, &[])
+}
+
+/// As [`transcript_json`], with these environment variables set (the
+/// database's URL, say).
+pub fn transcript_json_with_env(data: &Path, date: Option<&str>, env: &[(&str, &str)]) -> Value {
     let mut args = vec!["transcript", "drill", "--format", "json"];
     if let Some(d) = date {
         args.extend(["--date", d]);
     }
-    let out = run_in(data, &args);
+    let mut cmd = super::cli::podium_in(data);
+    cmd.envs(env.iter().copied()).args(&args);
+    let out = super::cli::output(cmd);
     assert_eq!(
         out.code,
         Some(0),
