@@ -30,7 +30,8 @@
 //! - [`schedule`]: `debates.yaml` parsed, validated and expanded into
 //!   occurrences, with every time right in every zone; pure, but for its
 //!   reloader (a file watcher and SIGHUP).
-//! - [`store`]: the database through sqlx; the only place with SQL.
+//! - [`store`]: the database (SQLite in the data directory, or
+//!   PostgreSQL) through sqlx; the only place with SQL.
 //! - [`config`]: the typed configuration of `podium run`: `podium.toml`,
 //!   `PODIUM_*` variables and flags, secrets kept out of logs.
 //! - [`ics`]: the schedule as an iCalendar feed.
