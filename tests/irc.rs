@@ -423,11 +423,11 @@ fn podium_text(podium: &Podium, debate: &str) -> String {
     String::from_utf8(out.stdout).expect("UTF-8")
 }
 
-/// Waits until the transcript has `body` under question `n`.
-async fn stored(podium: &Podium, n: u64, body: &str) {
+/// Waits until the transcript of `debate` has `body` under question `n`.
+async fn stored(podium: &Podium, debate: &str, n: u64, body: &str) {
     let deadline = std::time::Instant::now() + support::WAIT;
     loop {
-        let t = podium.transcript("crash");
+        let t = podium.transcript(debate);
         if answers(&t, n).iter().any(|a| a.1 == body) {
             return;
         }
@@ -482,7 +482,7 @@ async fn stopped_and_restarted(database: Option<&str>) {
     typing().await;
     alice.privmsg(&chan, "A1: to the first run").await;
     alice.privmsg(&chan, "untagged, to the first run").await;
-    stored(&podium, 1, "untagged, to the first run").await;
+    stored(&podium, "crash", 1, "untagged, to the first run").await;
     let status = podium.terminate();
     assert!(status.success(), "{status}\n{}", podium.logs());
     restart(&mut podium, &mut alice).await;
@@ -494,7 +494,7 @@ async fn stopped_and_restarted(database: Option<&str>) {
     podium.kill();
     restart(&mut podium, &mut alice).await;
     alice.privmsg(&chan, "A2: to the third run").await;
-    stored(&podium, 2, "A2: to the third run").await;
+    stored(&podium, "crash", 2, "A2: to the third run").await;
     podium.kill();
     restart(&mut podium, &mut alice).await;
     alice
