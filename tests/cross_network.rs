@@ -6,7 +6,8 @@
 //! 16, item 1), and a new organiser's whole debate across both networks
 //! (issue 16): the intro per network, namesakes and network marks, a reply
 //! after a command's answer, /me, edits, chatter before and after, the
-//! ignore list, the raw log, every zone in every view.
+//! ignore list, the raw log, every zone in every view; that debate once
+//! more with the store on PostgreSQL (tests/support/postgres.rs).
 
 #[path = "support/irc.rs"]
 mod irc_support;
@@ -63,10 +64,18 @@ fn schedule(debates: &[Planned<'_>]) -> String {
 /// `podium run` as `bot` on the binary's Synapse and as `nick` on its
 /// InspIRCd, hosting `yaml`.
 fn podium(bot: &Person, nick: &str, yaml: &str) -> Podium {
+    podium_on(bot, nick, yaml, None)
+}
+
+/// [`podium`], storing in the PostgreSQL `database` if given.
+fn podium_on(bot: &Person, nick: &str, yaml: &str, database: Option<&str>) -> Podium {
     let mut podium = Podium::new(bot, yaml);
     podium.env("PODIUM_IRC_SERVER", &ircd().addr);
     podium.env("PODIUM_IRC_TLS", "false");
     podium.env("PODIUM_IRC_NICK", nick);
+    if let Some(url) = database {
+        podium.on_database(url);
+    }
     podium.start();
     podium
 }
@@ -356,6 +365,20 @@ fn filed(t: &Value, n: Option<u64>) -> Vec<(String, String, String, String, bool
 /// and an IRC channel: each defect's fix, seen on the real networks.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_organisers_debate_across_matrix_and_irc() {
+    organisers_debate(None).await;
+}
+
+/// The same debate with the store on PostgreSQL: `podium run` hosting it
+/// on Synapse and IRC at once, every view served from the database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_organisers_debate_across_matrix_and_irc_on_postgres() {
+    let database = support::postgres::database().await;
+    organisers_debate(Some(&database)).await;
+}
+
+/// The debate of [`a_new_organisers_debate_across_matrix_and_irc`], stored
+/// in the data directory, or in the PostgreSQL `database`.
+async fn organisers_debate(database: Option<&str>) {
     let url = synapse().url.clone();
     let (bot, host, dana, alice_m) = tokio::join!(
         Person::register(&url, "podium"),
@@ -398,7 +421,7 @@ async fn a_new_organisers_debate_across_matrix_and_irc() {
         local_start.format("%Y-%m-%d %H:%M:%S"),
     );
     let nick = unique_nick("podium");
-    let mut podium = podium(&bot, &nick, &yaml);
+    let mut podium = podium_on(&bot, &nick, &yaml, database);
     joined(&mut alice, &nick, &chan, &podium).await;
 
     // Before the intro: greetings (for the raw log only), and an ignored
@@ -547,5 +570,9 @@ async fn a_new_organisers_debate_across_matrix_and_irc() {
     assert!(!log.contains("spam from the troll"), "{log}");
     let (status, _) = get(&format!("{page}.log")).await;
     assert_eq!(status, 404, "the raw log is as private as the transcript");
+    podium.assert_served_as_stored("organiser", &link).await;
     assert_eq!(podium.terminate().code(), Some(0));
+    if database.is_some() {
+        podium.assert_no_sqlite_store();
+    }
 }

@@ -3,7 +3,9 @@
 //! `scripts/ircd-up.sh` (one shared by the tests of this binary, and a few
 //! of their own for the tests that restart it or need strict flood
 //! limits). Participants are the tests' own raw-socket clients
-//! (tests/support/irc.rs), not the `irc` crate the bot uses.
+//! (tests/support/irc.rs), not the `irc` crate the bot uses. The debate
+//! stopped and restarted mid-way runs once more with the store on
+//! PostgreSQL (tests/support/postgres.rs).
 
 #[path = "support/irc_podium.rs"]
 mod irc_podium;
@@ -421,13 +423,36 @@ fn podium_text(podium: &Podium, debate: &str) -> String {
     String::from_utf8(out.stdout).expect("UTF-8")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_killed_bot_restarted_posts_no_question_twice() {
+/// Waits until the transcript of `debate` has `body` under question `n`.
+async fn stored(podium: &Podium, debate: &str, n: u64, body: &str) {
+    let deadline = std::time::Instant::now() + support::WAIT;
+    loop {
+        let t = podium.transcript(debate);
+        if answers(&t, n).iter().any(|a| a.1 == body) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{body:?} was not stored under Q{n}: {t:#}\n{}",
+            podium.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// A debate whose bot is stopped four times and started again at once on
+/// the same store (the data directory, or the PostgreSQL `database`):
+/// with SIGKILL just after a question went out (twice), with SIGKILL
+/// once an answer was stored, and with SIGTERM. Every post goes out once,
+/// every stored answer stays once, and answers sent to a later run go
+/// where they belong: a tag, and a reply to a question an earlier run
+/// posted, found by its message id in the store.
+async fn stopped_and_restarted(database: Option<&str>) {
     let server = ircd();
     let chan = channel("crash");
     let bot = unique_nick("podium");
     let op = unique_nick("alice");
-    let mut alice = Client::connect(&server.addr, &op).await;
+    let mut alice = Client::connect_caps(&server.addr, &op, CAPS).await;
     alice.join(&chan).await;
     let (yaml, _) = debate(
         "crash",
@@ -435,25 +460,63 @@ async fn a_killed_bot_restarted_posts_no_question_twice() {
         &[],
         8,
         "1m",
-        &[("One?", "0s"), ("Two?", "15s"), ("Three?", "30s")],
+        &[("One?", "0s"), ("Two?", "20s"), ("Three?", "40s")],
     );
     let mut podium = podium_on(server, &bot, &yaml);
-    podium.start();
-    bot_joins(&mut alice, &bot, &chan, &podium).await;
-    for n in 1..=2 {
-        question(&mut alice, &bot, &chan, n, &podium).await;
-        // Killed just after a post, restarted at once: the nick may still be
-        // taken by the dead connection until the server notices.
-        podium.kill();
-        podium.start();
-        bot_joins(&mut alice, &bot, &chan, &podium).await;
+    if let Some(url) = database {
+        podium.on_database(url);
     }
-    question(&mut alice, &bot, &chan, 3, &podium).await;
+    // Restarted at once: the nick may still be taken by the dead
+    // connection until the server notices.
+    let restart = async |podium: &mut Podium, alice: &mut Client| {
+        podium.start();
+        bot_joins(alice, &bot, &chan, podium).await;
+    };
+    restart(&mut podium, &mut alice).await;
+
+    let q1 = question(&mut alice, &bot, &chan, 1, &podium).await;
+    let q1_id = q1
+        .msgid()
+        .expect("the server tags messages with ids")
+        .to_owned();
+    typing().await;
+    alice.privmsg(&chan, "A1: to the first run").await;
+    alice.privmsg(&chan, "untagged, to the first run").await;
+    stored(&podium, "crash", 1, "untagged, to the first run").await;
+    let status = podium.terminate();
+    assert!(status.success(), "{status}\n{}", podium.logs());
+    restart(&mut podium, &mut alice).await;
     alice
+        .reply(&chan, &q1_id, "a reply to Q1, to the second run")
+        .await;
+
+    question(&mut alice, &bot, &chan, 2, &podium).await;
+    podium.kill();
+    restart(&mut podium, &mut alice).await;
+    alice.privmsg(&chan, "A2: to the third run").await;
+    stored(&podium, "crash", 2, "A2: to the third run").await;
+    podium.kill();
+    restart(&mut podium, &mut alice).await;
+    alice
+        .privmsg(&chan, "A1: a late one, to the fourth run")
+        .await;
+
+    question(&mut alice, &bot, &chan, 3, &podium).await;
+    podium.kill();
+    restart(&mut podium, &mut alice).await;
+    alice.privmsg(&chan, "A3: to the fifth run").await;
+    let link = alice
         .wait_for("the transcript link", |m| {
             m.is_privmsg(&bot, &chan) && m.text().contains("/transcripts/crash/")
         })
         .await;
+    let link = plain(link.text())
+        .split_whitespace()
+        .find(|w| w.contains("/transcripts/crash/"))
+        .expect("an address")
+        .to_owned();
+    podium.assert_served_as_stored("crash", &link).await;
+
     // Whatever the restarted bot's nick, every post is by a Podium.
     let said: Vec<String> = alice
         .history()
@@ -462,13 +525,71 @@ async fn a_killed_bot_restarted_posts_no_question_twice() {
         .filter(|m| m.nick.as_deref().is_some_and(|n| n.starts_with(&bot)))
         .map(|m| plain(m.text()))
         .collect();
+    let report = || format!("{said:#?}\n{}", podium.logs());
     assert_eq!(
         question_counts(&said),
         vec![(1, 1), (2, 1), (3, 1)],
-        "{said:#?}\n{}",
+        "{}",
+        report()
+    );
+    let count = |start: &str| said.iter().filter(|l| l.starts_with(start)).count();
+    for once in [
+        "“Live test” starts now: ",
+        "That is the end of “Live test”.",
+        "The transcript of “Live test” is at ",
+    ] {
+        assert_eq!(count(once), 1, "{once:?}\n{}", report());
+    }
+    // The reminder is dropped if the bot joins after the start.
+    assert!(
+        count("Reminder: “Live test” starts in") <= 1,
+        "{}",
+        report()
+    );
+
+    let t = podium.transcript("crash");
+    let filed = |n| -> Vec<(String, String)> {
+        answers(&t, n)
+            .into_iter()
+            .map(|(_, body, _, by)| (body, by))
+            .collect()
+    };
+    let owned = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+        v.iter()
+            .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+            .collect()
+    };
+    assert_eq!(
+        filed(1),
+        owned(&[
+            ("A1: to the first run", "tag"),
+            ("untagged, to the first run", "latest"),
+            ("a reply to Q1, to the second run", "reply"),
+            ("A1: a late one, to the fourth run", "tag"),
+        ]),
+        "{t:#}\n{}",
         podium.logs()
     );
+    assert_eq!(filed(2), owned(&[("A2: to the third run", "tag")]), "{t:#}");
+    assert_eq!(filed(3), owned(&[("A3: to the fifth run", "tag")]), "{t:#}");
+    assert_eq!(t["unattributed"], serde_json::json!([]), "{t:#}");
     assert_eq!(podium.terminate().code(), Some(0));
+    if database.is_some() {
+        podium.assert_no_sqlite_store();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bot_stopped_and_restarted_posts_nothing_twice_and_keeps_every_answer() {
+    stopped_and_restarted(None).await;
+}
+
+/// The same with the store on PostgreSQL: each restart takes up the
+/// debate from the database, and the transcript is served from it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgres_a_bot_stopped_and_restarted_posts_nothing_twice_and_keeps_every_answer() {
+    let database = support::postgres::database().await;
+    stopped_and_restarted(Some(&database)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

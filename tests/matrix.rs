@@ -2,7 +2,8 @@
 //! `podium run` on a real Synapse (started by scripts/synapse-up.sh, one for
 //! this test binary): a one-minute debate in a room, answered by real
 //! Matrix clients with tags, replies, threads, edits and redactions;
-//! commands; the same in an encrypted room; logins that fail.
+//! commands; the same in an encrypted room, and with the store on
+//! PostgreSQL (tests/support/postgres.rs); logins that fail.
 
 #[path = "support/matrix.rs"]
 mod matrix_support;
@@ -78,11 +79,15 @@ async fn wait_for_question(r: &Room, who: &Person, n: u32) -> Value {
         .unwrap()
 }
 
-/// A whole debate: every kind of answer, commands, and the transcript.
-async fn a_debate_in(encrypted: bool) {
+/// A whole debate: every kind of answer, commands, and the transcript;
+/// stored in the data directory, or in the PostgreSQL `database`.
+async fn a_debate_in(encrypted: bool, database: Option<&str>) {
     let r = room(encrypted).await;
     let (yaml, _start) = one_minute_debate("live", &r.alias, r.host.user.as_str(), 12);
     let mut podium = Podium::new(&r.bot, &yaml);
+    if let Some(url) = database {
+        podium.on_database(url);
+    }
     podium.start();
     let bob_room = r.bob.room(&r.room.room_id().to_owned());
     let carol_room = r.carol.room(&r.room.room_id().to_owned());
@@ -144,6 +149,7 @@ async fn a_debate_in(encrypted: bool) {
         .map(str::to_owned)
         .unwrap();
     let page = the_page_behind(&podium, &link).await;
+    podium.assert_served_as_stored("live", &link).await;
     let status = podium.terminate();
     assert!(status.success(), "{status}\n{}", podium.logs());
 
@@ -251,6 +257,11 @@ async fn a_debate_in(encrypted: bool) {
     }
     assert!(page.contains("First question?"), "{page}");
     assert!(!page.contains("something I regret"), "{page}");
+    if database.is_some() {
+        podium.assert_no_sqlite_store();
+    } else {
+        assert!(podium.data.join("podium.db").exists());
+    }
 }
 
 /// The page at the bot's `link`, which must be its own private transcript
@@ -282,12 +293,21 @@ async fn the_page_behind(podium: &Podium, link: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_debate_runs_in_a_room_and_its_transcript_is_right() {
-    a_debate_in(false).await;
+    a_debate_in(false, None).await;
+}
+
+/// The same debate with the store on PostgreSQL: the answers, the
+/// commands' answers and the page all come from the database, and the
+/// data directory has no SQLite store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_debate_runs_in_a_room_on_postgres_and_its_transcript_is_right() {
+    let database = support::postgres::database().await;
+    a_debate_in(false, Some(&database)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_debate_runs_in_an_encrypted_room() {
-    a_debate_in(true).await;
+    a_debate_in(true, None).await;
 }
 
 /// SIGTERM stops `podium run` within the 10 s the contract gives it,

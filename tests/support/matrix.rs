@@ -453,13 +453,73 @@ impl Podium {
 
     /// `podium transcript DEBATE --format json` on this bot's data.
     pub fn transcript(&self, debate: &str) -> Value {
+        serde_json::from_str(&self.transcript_as(debate, "json")).expect("JSON")
+    }
+
+    /// `podium transcript DEBATE --format FORMAT` on this bot's store: its
+    /// data directory, and its database when it has one (a reader looks
+    /// where the bot writes, as an operator's would).
+    pub fn transcript_as(&self, debate: &str, format: &str) -> String {
         let mut cmd = podium();
         cmd.args(["--data-dir"])
             .arg(&self.data)
-            .args(["transcript", debate, "--format", "json"]);
+            .args(["transcript", debate, "--format", format]);
+        if let Some((key, url)) = self.env.iter().find(|(k, _)| k == "PODIUM_DATABASE_URL") {
+            cmd.env(key, url);
+        }
         let out: Output = output(cmd);
         assert_eq!(out.code, Some(0), "transcript: {}", out.stderr);
-        serde_json::from_str(&out.stdout).expect("JSON")
+        out.stdout
+    }
+}
+
+/// What a store on PostgreSQL must leave in the data directory: no SQLite
+/// file of its own (`podium.db`, nor the WAL files beside it).
+pub const SQLITE_FILES: [&str; 3] = ["podium.db", "podium.db-wal", "podium.db-shm"];
+
+impl Podium {
+    /// Stores in the database at `url` (`PODIUM_DATABASE_URL`) rather than
+    /// in its data directory.
+    pub fn on_database(&mut self, url: &str) {
+        self.env("PODIUM_DATABASE_URL", url);
+    }
+
+    /// Fails unless the data directory holds none of [`SQLITE_FILES`].
+    pub fn assert_no_sqlite_store(&self) {
+        for file in SQLITE_FILES {
+            let path = self.data.join(file);
+            assert!(
+                !path.exists(),
+                "{} exists: the store was not kept only in the database",
+                path.display()
+            );
+        }
+    }
+
+    /// Each view the running bot serves of the transcript behind `link`
+    /// (its `.json`, `.txt` and `.md` forms, with the link's key) is, byte
+    /// for byte, what `podium transcript` renders of `debate` from the
+    /// store: the page comes from where the answers were stored.
+    pub async fn assert_served_as_stored(&self, debate: &str, link: &str) {
+        let (page, query) = match link.split_once('?') {
+            Some((page, query)) => (page, format!("?{query}")),
+            None => (link, String::new()),
+        };
+        for format in ["json", "txt", "md"] {
+            let url = format!("{page}.{format}{query}");
+            let response = reqwest::get(&url)
+                .await
+                .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+            let status = response.status();
+            let served = response.text().await.expect("a body");
+            assert!(status.is_success(), "GET {url}: {status} {served}");
+            let stored = self.transcript_as(debate, format);
+            assert!(
+                served == stored,
+                "{url} is not what `podium transcript --format {format}` reads:\n\
+                 --- served\n{served}\n--- stored\n{stored}"
+            );
+        }
     }
 }
 
