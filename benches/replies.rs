@@ -186,7 +186,7 @@ where
     i64: for<'t> sqlx::Encode<'t, DB> + sqlx::Type<DB>,
     &'static str: for<'t> sqlx::Encode<'t, DB> + sqlx::Type<DB>,
     String: for<'t> sqlx::Encode<'t, DB> + sqlx::Type<DB>,
-    Option<String>: for<'t> sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    Option<T>: for<'t> sqlx::Encode<'t, DB> + sqlx::Type<DB>,
 {
     q.push_values(rows, |mut b, &i| {
         let text = body(i);
@@ -200,7 +200,7 @@ where
             .push_bind((i % 4 + 1) as i64)
             .push_bind("tag")
             .push_bind(format!("$e{i}"))
-            .push_bind(None::<String>)
+            .push_bind(None::<T>)
             .push_bind(received.clone());
     });
 }
@@ -250,7 +250,13 @@ async fn raw_sqlite(n: usize) -> Rate {
 /// The same on PostgreSQL, on a database of its own migrated by the store:
 /// [`RAW_TX`] rows per transaction, `per_statement` per multi-row INSERT
 /// (a prepared statement, as sqlx caches them).
-async fn raw_postgres(url: &str, n: usize, per_statement: usize, pg: Option<&Path>) -> Rate {
+async fn raw_postgres(
+    url: &str,
+    n: usize,
+    per_statement: usize,
+    conflict: bool,
+    pg: Option<&Path>,
+) -> Rate {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = Database {
         url: Some(url.to_owned()),
@@ -275,6 +281,9 @@ async fn raw_postgres(url: &str, n: usize, per_statement: usize, pg: Option<&Pat
         for rows in chunk.chunks(per_statement) {
             let mut q = sqlx::QueryBuilder::<sqlx::Postgres>::new(RAW_INSERT);
             push_rows(&mut q, rows, &received);
+            if conflict {
+                q.push(" ON CONFLICT (network, room, network_id) DO NOTHING");
+            }
             q.build().execute(&mut *tx).await.expect("insert");
         }
         tx.commit().await.expect("commit");
@@ -393,12 +402,18 @@ fn main() {
             for round in 1..=2 {
                 for per in [64, 128, 256, 512, 1024] {
                     let url = support::postgres::database().await;
-                    let r = raw_postgres(&url, n, per, data).await;
+                    let r = raw_postgres(&url, n, per, false, data).await;
                     println!(
                         "  round {round}: {RAW_TX}/tx, {per:>4}/INSERT: {:>9.0} rows/s, CPU podium {:.2} s, server {:.2} s",
                         r.per_s, r.cpu.ours.as_secs_f64(), r.cpu.server.as_secs_f64()
                     );
                 }
+                let url = support::postgres::database().await;
+                let r = raw_postgres(&url, n, RAW_ROWS_POSTGRES, true, data).await;
+                println!(
+                    "  round {round}: {RAW_TX}/tx, {RAW_ROWS_POSTGRES:>4}/INSERT ON CONFLICT DO NOTHING: {:>9.0} rows/s, CPU podium {:.2} s, server {:.2} s",
+                    r.per_s, r.cpu.ours.as_secs_f64(), r.cpu.server.as_secs_f64()
+                );
                 let url = support::postgres::database().await;
                 let r = raw_postgres_unnest(&url, n, data).await;
                 println!(
@@ -423,15 +438,29 @@ fn main() {
     if only("postgres") {
         let server = support::postgres::postgres();
         let data = Some(server.data.as_path());
-        let (raw, engine) = rt.block_on(async {
-            let raw_url = support::postgres::database().await;
-            let raw = raw_postgres(&raw_url, n, RAW_ROWS_POSTGRES, data).await;
+        let (raw, raw_conflict, engine) = rt.block_on(async {
+            let raw = raw_postgres(
+                &support::postgres::database().await,
+                n,
+                RAW_ROWS_POSTGRES,
+                false,
+                data,
+            )
+            .await;
+            let raw_conflict = raw_postgres(
+                &support::postgres::database().await,
+                n,
+                RAW_ROWS_POSTGRES,
+                true,
+                data,
+            )
+            .await;
             let db = Database {
                 url: Some(support::postgres::database().await),
                 pool: 0,
             };
             let engine = through_engine(&db, n, data).await;
-            (raw, engine)
+            (raw, raw_conflict, engine)
         });
         report(
             &format!(
@@ -442,6 +471,11 @@ fn main() {
             &raw,
             &format!("{RAW_TX}/tx, {RAW_ROWS_POSTGRES}/INSERT"),
             &engine,
+        );
+        println!(
+            "  raw again, with the store's ON CONFLICT DO NOTHING: {:.0} rows/s; engine/that {:.2}",
+            raw_conflict.per_s,
+            engine.per_s / raw_conflict.per_s
         );
         let goal = raw.per_s * 0.7;
         println!(
