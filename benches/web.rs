@@ -652,10 +652,15 @@ async fn commits(monitor: &mut sqlx::PgConnection, name: &str) -> i64 {
 const QUIET: Duration = Duration::from_secs(11);
 
 /// A debate of `answers` answers on PostgreSQL, served as `podium run`
-/// serves it; the database's transactions counted for one check, for one
-/// check followed by `requests` cached requests within the freshness
-/// window, and for concurrent requests under load for a few seconds.
-async fn cached_bench(answers: usize, requests: usize) {
+/// serves it, asked for with `Accept-Encoding: gzip` as browsers ask; the
+/// database's transactions counted (see [`commits`]) for concurrent
+/// requests under load for a few seconds, then, twice each, for one check
+/// of the page against the database alone and for one check followed by
+/// as many cached requests as fit in the rest of the page's freshness
+/// window. The load comes first so that every pooled connection has
+/// already prepared the statements it will use (a connection's first
+/// `PREPARE` of a statement is a transaction of its own).
+async fn cached_bench(answers: usize) {
     use sqlx::Connection as _;
     let server = support::postgres::postgres();
     let url = support::postgres::database().await;
@@ -674,43 +679,73 @@ async fn cached_bench(answers: usize, requests: usize) {
         .await
         .expect("vacuum");
     owner.close().await.ok();
+    // Every statement a session of this database runs from now on is
+    // written to the server's log (autovacuum's work is not: it runs no
+    // statements).
+    let mut superuser = sqlx::PgConnection::connect(&server.superuser_url("postgres"))
+        .await
+        .expect("connect as the superuser");
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "ALTER DATABASE {name} SET log_statement = 'all'"
+    )))
+    .execute(&mut superuser)
+    .await
+    .expect("log_statement");
+    superuser.close().await.ok();
+    let log = server.data.join("postgres.log");
+    let statements = || -> Vec<String> {
+        std::fs::read_to_string(&log)
+            .expect("postgres.log")
+            .lines()
+            .filter_map(|l| {
+                l.split_once("LOG:  statement: ")
+                    .or_else(|| l.split_once("LOG:  execute "))
+                    .map(|(_, s)| s.chars().take(110).collect())
+            })
+            .collect()
+    };
+    let logged = || statements().len();
     let mut monitor = sqlx::PgConnection::connect(&server.url)
         .await
         .expect("connect");
     let addr = serve_site(site(&db, dir.path()).await).await;
     let page = format!("http://{addr}/transcripts/{DEBATE}/{DATE}");
-    let client = reqwest::Client::new();
+    // The gzip bytes as they come, not decompressed (another dependency
+    // turns reqwest's decompression on).
+    let client = reqwest::Client::builder()
+        .no_gzip()
+        .build()
+        .expect("client");
     let get = |client: reqwest::Client, page: String| async move {
-        let r = client.get(&page).send().await.expect("get");
+        let r = client
+            .get(&page)
+            .header("accept-encoding", "gzip")
+            .send()
+            .await
+            .expect("get");
         assert!(r.status().is_success(), "{page}: {}", r.status());
         r.bytes().await.expect("body").len()
     };
+    let fresh = podium::web::FRESH_FOR;
     println!(
-        "PostgreSQL: {answers} answers; transactions counted by the server \
-         (pg_stat_database.xact_commit + xact_rollback of the debate's database, \
-         each read after {} s of quiet); page fresh for {} ms after a check; load average {}",
+        "PostgreSQL, served: {answers} answers; statements: those the server logged for the \
+         debate's database (log_statement = all); transactions: the database's as the server \
+         counts them (pg_stat_database, xact_commit + xact_rollback, each read after {} s of \
+         quiet); a page is fresh for {} ms after a check; load average {}",
         QUIET.as_secs(),
-        podium::web::FRESH_FOR.as_millis(),
+        fresh.as_millis(),
         load_average()
     );
-    // The first request renders the page.
+    // The first request loads and renders the page.
     let started = Instant::now();
     let bytes = get(client.clone(), page.clone()).await;
-    let first = started.elapsed();
-    let c0 = commits(&mut monitor, &name).await;
-    // A check (the page unchanged), then cached requests.
-    let started = Instant::now();
-    get(client.clone(), page.clone()).await;
-    let check = started.elapsed();
-    for _ in 0..requests {
-        get(client.clone(), page.clone()).await;
-    }
-    let window = started.elapsed();
-    let c1 = commits(&mut monitor, &name).await;
-    // A check alone.
-    get(client.clone(), page.clone()).await;
-    let c2 = commits(&mut monitor, &name).await;
+    println!(
+        "  page: {bytes} bytes gzipped; first request (find, fingerprint, load, render, gzip) {:.1} ms",
+        started.elapsed().as_secs_f64() * 1000.0
+    );
     // Under load: 32 clients at once for five seconds.
+    let c = commits(&mut monitor, &name).await;
+    let l = logged();
     let load_for = Duration::from_secs(5);
     let started = Instant::now();
     let clients: Vec<_> = (0..32)
@@ -731,29 +766,55 @@ async fn cached_bench(answers: usize, requests: usize) {
         served += c.await.expect("client");
     }
     let loaded = started.elapsed();
-    let c3 = commits(&mut monitor, &name).await;
-    let per_check = c2 - c1;
+    let mut logged_before = logged();
+    let mut before = commits(&mut monitor, &name).await;
     println!(
-        "  page: {bytes} bytes; first request (find, fingerprint, load, render) {:.1} ms",
-        first.as_secs_f64() * 1000.0
-    );
-    println!(
-        "  one check (find + fingerprint, page unchanged):                {per_check:>4} transactions ({:.1} ms)",
-        check.as_secs_f64() * 1000.0
-    );
-    println!(
-        "  one check + {requests} cached requests, all within {:>4.0} ms:     {:>4} transactions: {} for the cached requests",
-        window.as_secs_f64() * 1000.0,
-        c1 - c0,
-        c1 - c0 - per_check
-    );
-    println!(
-        "  under load: 32 clients, {:.1} s, {served} requests ({:.0}/s):  {:>4} transactions ({:.1} checks' worth)",
+        "  under load, 32 clients for {:.2} s: {served} requests ({:.0}/s): {} statements, {} transactions",
         loaded.as_secs_f64(),
         served as f64 / loaded.as_secs_f64(),
-        c3 - c2,
-        (c3 - c2) as f64 / per_check.max(1) as f64
+        logged_before - l,
+        before - c
     );
+    for round in 1..=2 {
+        // A check alone (the page is no longer fresh after the quiet).
+        let started = Instant::now();
+        get(client.clone(), page.clone()).await;
+        let check = started.elapsed();
+        let logged_after = logged();
+        let after = commits(&mut monitor, &name).await;
+        println!(
+            "  round {round}: one request, a check (page unchanged, {:.1} ms): {} statements, {} transactions",
+            check.as_secs_f64() * 1000.0,
+            logged_after - logged_before,
+            after - before
+        );
+        if round == 1 {
+            for s in &statements()[logged_before..] {
+                println!("      {s}");
+            }
+        }
+        before = after;
+        logged_before = logged_after;
+        // A check, then cached requests until 80% of the window has gone.
+        let started = Instant::now();
+        let mut cached = 0;
+        get(client.clone(), page.clone()).await;
+        while started.elapsed() < fresh.mul_f64(0.8) {
+            get(client.clone(), page.clone()).await;
+            cached += 1;
+        }
+        let window = started.elapsed();
+        let logged_after = logged();
+        let after = commits(&mut monitor, &name).await;
+        println!(
+            "  round {round}: a check + {cached} cached requests, all within {:.0} ms: {} statements, {} transactions",
+            window.as_secs_f64() * 1000.0,
+            logged_after - logged_before,
+            after - before
+        );
+        before = after;
+        logged_before = logged_after;
+    }
 }
 
 /// Times the page and `/healthz` with no connection held, then with `held`
@@ -835,7 +896,7 @@ fn main() {
             pool: 0,
         };
         rt.block_on(render_bench(&db, answers, runs));
-        rt.block_on(cached_bench(answers, 500));
+        rt.block_on(cached_bench(answers));
         return;
     }
     if args.first().map(String::as_str) == Some("held") {
