@@ -636,16 +636,42 @@ async fn serve_debate(db: &Database, dir: &Path, answers: usize) {
 /// server (so that reading them does not count). A backend reports its
 /// counts when it goes idle, but at most once a second, and one that
 /// reported less than a second before holds them for up to 10 s: so this
-/// first waits [`QUIET`] with nothing asked of the database.
-async fn commits(monitor: &mut sqlx::PgConnection, name: &str) -> i64 {
+/// first waits [`QUIET`] with nothing asked of the database. Also the
+/// sessions opened in it so far (a new pooled connection's start is a
+/// transaction too).
+async fn commits(monitor: &mut sqlx::PgConnection, name: &str) -> Counted {
     tokio::time::sleep(QUIET).await;
-    sqlx::query_scalar(
-        "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = $1",
+    let (transactions, sessions) = sqlx::query_as(
+        "SELECT xact_commit + xact_rollback, sessions FROM pg_stat_database WHERE datname = $1",
     )
     .bind(name)
     .fetch_one(monitor)
     .await
-    .expect("pg_stat_database")
+    .expect("pg_stat_database");
+    Counted {
+        transactions,
+        sessions,
+    }
+}
+
+/// What [`commits`] reads.
+#[derive(Clone, Copy)]
+struct Counted {
+    transactions: i64,
+    sessions: i64,
+}
+
+impl std::ops::Sub for Counted {
+    type Output = String;
+
+    /// What happened between two readings, for the report.
+    fn sub(self, before: Counted) -> String {
+        format!(
+            "{} transactions, {} new sessions",
+            self.transactions - before.transactions,
+            self.sessions - before.sessions
+        )
+    }
 }
 
 /// Long enough for every backend to have reported its counts.
@@ -769,7 +795,7 @@ async fn cached_bench(answers: usize) {
     let mut logged_before = logged();
     let mut before = commits(&mut monitor, &name).await;
     println!(
-        "  under load, 32 clients for {:.2} s: {served} requests ({:.0}/s): {} statements, {} transactions",
+        "  under load, 32 clients for {:.2} s: {served} requests ({:.0}/s): {} statements, {}",
         loaded.as_secs_f64(),
         served as f64 / loaded.as_secs_f64(),
         logged_before - l,
@@ -783,7 +809,7 @@ async fn cached_bench(answers: usize) {
         let logged_after = logged();
         let after = commits(&mut monitor, &name).await;
         println!(
-            "  round {round}: one request, a check (page unchanged, {:.1} ms): {} statements, {} transactions",
+            "  round {round}: one request, a check (page unchanged, {:.1} ms): {} statements, {}",
             check.as_secs_f64() * 1000.0,
             logged_after - logged_before,
             after - before
@@ -807,7 +833,7 @@ async fn cached_bench(answers: usize) {
         let logged_after = logged();
         let after = commits(&mut monitor, &name).await;
         println!(
-            "  round {round}: a check + {cached} cached requests, all within {:.0} ms: {} statements, {} transactions",
+            "  round {round}: a check + {cached} cached requests, all within {:.0} ms: {} statements, {}",
             window.as_secs_f64() * 1000.0,
             logged_after - logged_before,
             after - before
