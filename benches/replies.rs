@@ -6,7 +6,9 @@
 //! (`scripts/postgres-up.sh`, one for the run, a new database for each
 //! measurement). Run with `cargo bench --bench replies [-- N] [sqlite|postgres]`
 //! (default 100,000 replies, both backends); results are recorded in
-//! docs/benchmarks.md.
+//! docs/benchmarks.md. `-- N sweep` times plain batchings on PostgreSQL
+//! instead (rows per multi-row INSERT, with and without `ON CONFLICT`,
+//! and inserting from arrays), to choose the raw side.
 //!
 //! Besides the rates it prints the CPU each side used (this process, and
 //! PostgreSQL's server processes): on two shared cores that says where the
