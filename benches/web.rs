@@ -25,6 +25,14 @@
 //! reply to an earlier answer (some to a reply) a little after it, 5% were
 //! edited, and a further one in 200 was deleted (not shown, not counted).
 //! Generated from a fixed seed, so every run measures the same transcript.
+//!
+//! `cargo bench --bench web -- postgres [ANSWERS [RUNS]]` measures the same
+//! on PostgreSQL (a real server on loopback, `scripts/postgres-up.sh`, with
+//! a database of its own), then serves the page from there as `podium run`
+//! does and counts the transactions the database ran (its own
+//! `pg_stat_database.xact_commit`) for cached requests between two checks,
+//! and under load. `serve DIR [ANSWERS] postgres` serves from PostgreSQL
+//! too (`BACKEND=postgres scripts/bench-web.sh`).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -35,10 +43,13 @@ use podium::clock::Clock;
 use podium::domain::AttributedBy;
 use podium::health::Health;
 use podium::store::{
-    NewOccurrence, NewPost, NewReply, OccurrenceRow, PostKind, PostStatus, Store, WriteOp,
+    Database, NewOccurrence, NewPost, NewReply, OccurrenceRow, PostKind, PostStatus, Store, WriteOp,
 };
 use podium::transcript::{self, html};
 use podium::web::{Site, serve};
+
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 const DEBATE: &str = "bench";
 const TITLE: &str = "What makes a city good to live in?";
@@ -230,13 +241,14 @@ fn yaml() -> String {
     )
 }
 
-/// Writes `debates.yaml` and a finished public debate with `answers`
-/// shown answers into `dir`, through the store's own API.
-async fn populate(dir: &Path, answers: usize) -> OccurrenceRow {
+/// Writes `debates.yaml` into `dir` and a finished public debate with
+/// `answers` shown answers into the store (`db`, or SQLite in `dir`),
+/// through the store's own API.
+async fn populate(db: &Database, dir: &Path, answers: usize) -> OccurrenceRow {
     std::fs::create_dir_all(dir).expect("data dir");
     std::fs::write(dir.join("debates.yaml"), yaml()).expect("debates.yaml");
     let start = utc(START);
-    let store = Store::open(dir).await.expect("store");
+    let store = Store::open_at(db, dir).await.expect("store");
     let occ = store
         .occurrence(&NewOccurrence {
             debate: DEBATE,
@@ -460,11 +472,13 @@ where
     (wall, cpu, last.expect("at least one run"))
 }
 
-async fn render_bench(answers: usize, runs: usize) {
+async fn render_bench(db: &Database, answers: usize, runs: usize) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let occ = populate(dir.path(), answers).await;
+    let occ = populate(db, dir.path(), answers).await;
     // As `podium run` reads for its pages: four read-only connections.
-    let store = Store::open_readers(dir.path(), 4).await.expect("readers");
+    let store = Store::open_readers_at(db, dir.path(), 4)
+        .await
+        .expect("readers");
     let day: NaiveDate = DATE.parse().expect("date");
     let now = Utc::now();
     let links = html::Links::served(DATE, None);
@@ -533,6 +547,7 @@ async fn render_bench(answers: usize, runs: usize) {
     })
     .await;
 
+    println!("store: {}", store.backend_name());
     println!(
         "transcript: {shown} answers shown, {authors} authors, {} questions, {:.1} KB of answer text",
         t.questions.len(),
@@ -585,24 +600,247 @@ async fn render_bench(answers: usize, runs: usize) {
     println!("target: rendering under 50 ms");
 }
 
-/// Serves a finished debate of `answers` answers written into `dir` on a
-/// free loopback port, as `podium run` does, until killed.
-async fn serve_debate(dir: &Path, answers: usize) {
-    populate(dir, answers).await;
+/// The site `podium run` serves from the store at `db` (or SQLite in
+/// `dir`) and `dir`'s `debates.yaml`, on four read-only connections.
+async fn site(db: &Database, dir: &Path) -> Site {
     let (schedule, _) = podium::schedule::load(&dir.join("debates.yaml"), Utc::now())
         .unwrap_or_else(|e| panic!("debates.yaml: {e:?}"));
+    // The schedule never changes here: the sender may go.
     let (_tx, rx) = tokio::sync::watch::channel(Arc::new(schedule));
-    let readers = Store::open_readers(dir, 4).await.expect("readers");
-    let site = Site::new(readers, rx, Health::default(), Clock::System);
+    let readers = Store::open_readers_at(db, dir, 4).await.expect("readers");
+    Site::new(readers, rx, Health::default(), Clock::System)
+}
+
+/// Serves `site` on a free loopback port, in the background: its address.
+async fn serve_site(site: Site) -> std::net::SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("a loopback port");
     let addr = listener.local_addr().expect("address");
     assert!(addr.ip().is_loopback());
+    tokio::spawn(serve(listener, Arc::new(site), std::future::pending()));
+    addr
+}
+
+/// Serves a finished debate of `answers` answers written into `dir` (and
+/// `db`) on a free loopback port, as `podium run` does, until killed.
+async fn serve_debate(db: &Database, dir: &Path, answers: usize) {
+    populate(db, dir, answers).await;
+    let addr = serve_site(site(db, dir).await).await;
     println!("http://{addr}/transcripts/{DEBATE}/{DATE}");
-    serve(listener, Arc::new(site), std::future::pending())
+    std::future::pending::<()>().await;
+}
+
+/// Transactions committed in database `name` so far, as the server counts
+/// them, read over `monitor`, a connection to another database of the
+/// server (so that reading them does not count). A backend reports its
+/// counts when it goes idle, but at most once a second, and one that
+/// reported less than a second before holds them for up to 10 s: so this
+/// first waits [`QUIET`] with nothing asked of the database. Also the
+/// sessions opened in it so far (a new pooled connection's start is a
+/// transaction too).
+async fn commits(monitor: &mut sqlx::PgConnection, name: &str) -> Counted {
+    tokio::time::sleep(QUIET).await;
+    let (transactions, sessions) = sqlx::query_as(
+        "SELECT xact_commit + xact_rollback, sessions FROM pg_stat_database WHERE datname = $1",
+    )
+    .bind(name)
+    .fetch_one(monitor)
+    .await
+    .expect("pg_stat_database");
+    Counted {
+        transactions,
+        sessions,
+    }
+}
+
+/// What [`commits`] reads.
+#[derive(Clone, Copy)]
+struct Counted {
+    transactions: i64,
+    sessions: i64,
+}
+
+impl std::ops::Sub for Counted {
+    type Output = String;
+
+    /// What happened between two readings, for the report.
+    fn sub(self, before: Counted) -> String {
+        format!(
+            "{} transactions, {} new sessions",
+            self.transactions - before.transactions,
+            self.sessions - before.sessions
+        )
+    }
+}
+
+/// Long enough for every backend to have reported its counts.
+const QUIET: Duration = Duration::from_secs(11);
+
+/// A debate of `answers` answers on PostgreSQL, served as `podium run`
+/// serves it, asked for with `Accept-Encoding: gzip` as browsers ask; the
+/// database's transactions counted (see [`commits`]) for concurrent
+/// requests under load for a few seconds, then, twice each, for one check
+/// of the page against the database alone and for one check followed by
+/// as many cached requests as fit in the rest of the page's freshness
+/// window. The load comes first so that every pooled connection has
+/// already prepared the statements it will use (a connection's first
+/// `PREPARE` of a statement is a transaction of its own).
+async fn cached_bench(answers: usize) {
+    use sqlx::Connection as _;
+    let server = support::postgres::postgres();
+    let url = support::postgres::database().await;
+    let name = url.rsplit('/').next().expect("a database name").to_owned();
+    let db = Database {
+        url: Some(url.clone()),
+        pool: 0,
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    populate(&db, dir.path(), answers).await;
+    // Autovacuum's own transactions in the database would count too:
+    // leave it nothing to do.
+    let mut owner = sqlx::PgConnection::connect(&url).await.expect("connect");
+    sqlx::query("VACUUM ANALYZE")
+        .execute(&mut owner)
         .await
-        .expect("serve");
+        .expect("vacuum");
+    owner.close().await.ok();
+    // Every statement a session of this database runs from now on is
+    // written to the server's log (autovacuum's work is not: it runs no
+    // statements).
+    let mut superuser = sqlx::PgConnection::connect(&server.superuser_url("postgres"))
+        .await
+        .expect("connect as the superuser");
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "ALTER DATABASE {name} SET log_statement = 'all'"
+    )))
+    .execute(&mut superuser)
+    .await
+    .expect("log_statement");
+    superuser.close().await.ok();
+    let log = server.data.join("postgres.log");
+    let statements = || -> Vec<String> {
+        std::fs::read_to_string(&log)
+            .expect("postgres.log")
+            .lines()
+            .filter_map(|l| {
+                l.split_once("LOG:  statement: ")
+                    .or_else(|| l.split_once("LOG:  execute "))
+                    .map(|(_, s)| s.chars().take(110).collect())
+            })
+            .collect()
+    };
+    let logged = || statements().len();
+    let mut monitor = sqlx::PgConnection::connect(&server.url)
+        .await
+        .expect("connect");
+    let addr = serve_site(site(&db, dir.path()).await).await;
+    let page = format!("http://{addr}/transcripts/{DEBATE}/{DATE}");
+    // The gzip bytes as they come, not decompressed (another dependency
+    // turns reqwest's decompression on).
+    let client = reqwest::Client::builder()
+        .no_gzip()
+        .build()
+        .expect("client");
+    let get = |client: reqwest::Client, page: String| async move {
+        let r = client
+            .get(&page)
+            .header("accept-encoding", "gzip")
+            .send()
+            .await
+            .expect("get");
+        assert!(r.status().is_success(), "{page}: {}", r.status());
+        r.bytes().await.expect("body").len()
+    };
+    let fresh = podium::web::FRESH_FOR;
+    println!(
+        "PostgreSQL, served: {answers} answers; statements: those the server logged for the \
+         debate's database (log_statement = all); transactions: the database's as the server \
+         counts them (pg_stat_database, xact_commit + xact_rollback, each read after {} s of \
+         quiet); a page is fresh for {} ms after a check; load average {}",
+        QUIET.as_secs(),
+        fresh.as_millis(),
+        load_average()
+    );
+    // The first request loads and renders the page.
+    let started = Instant::now();
+    let bytes = get(client.clone(), page.clone()).await;
+    println!(
+        "  page: {bytes} bytes gzipped; first request (find, fingerprint, load, render, gzip) {:.1} ms",
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+    // Under load: 32 clients at once for five seconds.
+    let c = commits(&mut monitor, &name).await;
+    let l = logged();
+    let load_for = Duration::from_secs(5);
+    let started = Instant::now();
+    let clients: Vec<_> = (0..32)
+        .map(|_| {
+            let (client, page) = (client.clone(), page.clone());
+            tokio::spawn(async move {
+                let mut n = 0u64;
+                while started.elapsed() < load_for {
+                    get(client.clone(), page.clone()).await;
+                    n += 1;
+                }
+                n
+            })
+        })
+        .collect();
+    let mut served = 0;
+    for c in clients {
+        served += c.await.expect("client");
+    }
+    let loaded = started.elapsed();
+    let mut logged_before = logged();
+    let mut before = commits(&mut monitor, &name).await;
+    println!(
+        "  under load, 32 clients for {:.2} s: {served} requests ({:.0}/s): {} statements, {}",
+        loaded.as_secs_f64(),
+        served as f64 / loaded.as_secs_f64(),
+        logged_before - l,
+        before - c
+    );
+    for round in 1..=2 {
+        // A check alone (the page is no longer fresh after the quiet).
+        let started = Instant::now();
+        get(client.clone(), page.clone()).await;
+        let check = started.elapsed();
+        let logged_after = logged();
+        let after = commits(&mut monitor, &name).await;
+        println!(
+            "  round {round}: one request, a check (page unchanged, {:.1} ms): {} statements, {}",
+            check.as_secs_f64() * 1000.0,
+            logged_after - logged_before,
+            after - before
+        );
+        if round == 1 {
+            for s in &statements()[logged_before..] {
+                println!("      {s}");
+            }
+        }
+        before = after;
+        logged_before = logged_after;
+        // A check, then cached requests until 80% of the window has gone.
+        let started = Instant::now();
+        let mut cached = 0;
+        get(client.clone(), page.clone()).await;
+        while started.elapsed() < fresh.mul_f64(0.8) {
+            get(client.clone(), page.clone()).await;
+            cached += 1;
+        }
+        let window = started.elapsed();
+        let logged_after = logged();
+        let after = commits(&mut monitor, &name).await;
+        println!(
+            "  round {round}: a check + {cached} cached requests, all within {:.0} ms: {} statements, {}",
+            window.as_secs_f64() * 1000.0,
+            logged_after - logged_before,
+            after - before
+        );
+        before = after;
+        logged_before = logged_after;
+    }
 }
 
 /// Times the page and `/healthz` with no connection held, then with `held`
@@ -610,18 +848,11 @@ async fn serve_debate(dir: &Path, answers: usize) {
 async fn held_bench(held: usize) {
     use tokio::io::AsyncWriteExt as _;
     let dir = tempfile::tempdir().expect("temp dir");
-    populate(dir.path(), 300).await;
-    let (schedule, _) = podium::schedule::load(&dir.path().join("debates.yaml"), Utc::now())
-        .unwrap_or_else(|e| panic!("debates.yaml: {e:?}"));
-    let (_tx, rx) = tokio::sync::watch::channel(Arc::new(schedule));
-    let readers = Store::open_readers(dir.path(), 4).await.expect("readers");
-    let site = Site::new(readers, rx, Health::default(), Clock::System);
+    let db = Database::default();
+    populate(&db, dir.path(), 300).await;
+    let site = site(&db, dir.path()).await;
     let max = site.limits.max_connections;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a loopback port");
-    let addr = listener.local_addr().expect("address");
-    tokio::spawn(serve(listener, Arc::new(site), std::future::pending()));
+    let addr = serve_site(site).await;
     let base = format!("http://{addr}");
     let client = reqwest::Client::new();
     let mut open = Vec::new();
@@ -668,9 +899,30 @@ fn main() {
         .build()
         .expect("runtime");
     if args.first().map(String::as_str) == Some("serve") {
-        let dir = args.get(1).expect("usage: web serve DIR [ANSWERS]");
+        let dir = args
+            .get(1)
+            .expect("usage: web serve DIR [ANSWERS] [postgres]");
         let answers = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(300);
-        rt.block_on(serve_debate(Path::new(dir), answers));
+        let db = if args.iter().any(|a| a == "postgres") {
+            Database {
+                url: Some(rt.block_on(support::postgres::database())),
+                pool: 0,
+            }
+        } else {
+            Database::default()
+        };
+        rt.block_on(serve_debate(&db, Path::new(dir), answers));
+        return;
+    }
+    if args.first().map(String::as_str) == Some("postgres") {
+        let answers = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(10_000);
+        let runs = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(30);
+        let db = Database {
+            url: Some(rt.block_on(support::postgres::database())),
+            pool: 0,
+        };
+        rt.block_on(render_bench(&db, answers, runs));
+        rt.block_on(cached_bench(answers));
         return;
     }
     if args.first().map(String::as_str) == Some("held") {
@@ -680,5 +932,5 @@ fn main() {
     }
     let answers = args.first().and_then(|a| a.parse().ok()).unwrap_or(10_000);
     let runs = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(30);
-    rt.block_on(render_bench(answers, runs));
+    rt.block_on(render_bench(&Database::default(), answers, runs));
 }

@@ -18,7 +18,10 @@
 #
 # Usage: scripts/bench-web.sh [ANSWERS]
 # Environment: DURATION (15s), CONNECTIONS (50), THREADS (2), ROUNDS (2),
-# ENCODINGS ("identity gzip"), NGINX_WORKERS (2).
+# ENCODINGS ("identity gzip"), NGINX_WORKERS (2), BACKEND (sqlite, or
+# postgres: the debate is stored in, and served from, a PostgreSQL server
+# of the helper's own started with scripts/postgres-up.sh, stopped when
+# the helper exits).
 # Installs nothing: needs wrk, nginx, curl and python3
 # (apt-get install wrk nginx). Results: docs/benchmarks.md.
 set -euo pipefail
@@ -30,6 +33,8 @@ threads="${THREADS:-2}"
 rounds="${ROUNDS:-2}"
 encodings="${ENCODINGS:-identity gzip}"
 workers="${NGINX_WORKERS:-2}"
+backend="${BACKEND:-sqlite}"
+case "$backend" in sqlite|postgres) ;; *) echo "BACKEND: sqlite or postgres" >&2; exit 2 ;; esac
 
 nginx_bin="$(command -v nginx || true)"
 [ -z "$nginx_bin" ] && [ -x /usr/sbin/nginx ] && nginx_bin=/usr/sbin/nginx
@@ -74,7 +79,7 @@ free_port() {
 }
 
 # Podium: writes the debate, then prints the page's address.
-"$exe" serve "$work/data" "$answers" >"$work/podium.url" 2>"$work/podium.log" &
+"$exe" serve "$work/data" "$answers" "$backend" >"$work/podium.url" 2>"$work/podium.log" &
 podium_pid=$!
 for _ in $(seq 600); do
   [ -s "$work/podium.url" ] && break
@@ -99,7 +104,7 @@ curl -sS -H 'Accept-Encoding: gzip' -D "$work/gzip.headers" -o "$www/$path.gz" "
 grep -qi '^content-encoding: gzip' "$work/gzip.headers" || { echo "no gzip from podium" >&2; exit 1; }
 # nginx's workers run as nobody when started by root.
 chmod -R a+rX "$work"
-echo "page: $(wc -c <"$www/$path") bytes, $(wc -c <"$www/$path.gz") gzipped; $answers answers"
+echo "page: $(wc -c <"$www/$path") bytes, $(wc -c <"$www/$path.gz") gzipped; $answers answers, stored in $backend"
 
 nginx_port="$(free_port)"
 nginx_url="http://127.0.0.1:$nginx_port/$path"

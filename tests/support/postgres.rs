@@ -79,6 +79,19 @@ impl Postgres {
         )
     }
 
+    /// The URL of database `db` as the superuser `postgres` (its password
+    /// is in the data dir), for what Podium's role may not do: server
+    /// settings, a database's logging.
+    pub fn superuser_url(&self, db: &str) -> String {
+        let password = std::fs::read_to_string(self.data.join("superuser-password"))
+            .expect("the superuser's password");
+        format!(
+            "postgres://postgres:{}@127.0.0.1:{}/{db}",
+            password.trim(),
+            self.port
+        )
+    }
+
     /// Stops it (`scripts/postgres-down.sh`, data kept): an outage. Every
     /// open session ends.
     pub fn stop(&self) {
