@@ -249,6 +249,26 @@ async fn raw_sqlite(n: usize) -> Rate {
     }
 }
 
+/// A connection to `url` with the store's schema made there (by opening
+/// the store once) and the occurrence the raw rows belong to.
+async fn raw_postgres_connection(url: &str) -> sqlx::PgConnection {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = Database {
+        url: Some(url.to_owned()),
+        pool: 1,
+    };
+    drop(Store::open_at(&db, dir.path()).await.expect("store"));
+    let mut conn = sqlx::PgConnection::connect(url).await.expect("connect");
+    sqlx::query(
+        "INSERT INTO occurrences (id, debate, scheduled_start, title, timezone, created_at, token) \
+         VALUES (1, 'b', now(), 'b', 'UTC', now(), 't')",
+    )
+    .execute(&mut conn)
+    .await
+    .expect("occurrence");
+    conn
+}
+
 /// The same on PostgreSQL, on a database of its own migrated by the store:
 /// [`RAW_TX`] rows per transaction, `per_statement` per multi-row INSERT
 /// (a prepared statement, as sqlx caches them).
@@ -259,21 +279,7 @@ async fn raw_postgres(
     conflict: bool,
     pg: Option<&Path>,
 ) -> Rate {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = Database {
-        url: Some(url.to_owned()),
-        pool: 1,
-    };
-    // The same schema as the store's.
-    drop(Store::open_at(&db, dir.path()).await.expect("store"));
-    let mut conn = sqlx::PgConnection::connect(url).await.expect("connect");
-    sqlx::query(
-        "INSERT INTO occurrences (id, debate, scheduled_start, title, timezone, created_at, token) \
-         VALUES (1, 'b', now(), 'b', 'UTC', now(), 't')",
-    )
-    .execute(&mut conn)
-    .await
-    .expect("occurrence");
+    let mut conn = raw_postgres_connection(url).await;
     let received = Utc::now();
     let cpu = Cpu::now(pg);
     let started = Instant::now();
@@ -304,20 +310,7 @@ async fn raw_postgres(
 /// inserts from arrays (`UNNEST`): one prepared statement whatever the
 /// batch's size.
 async fn raw_postgres_unnest(url: &str, n: usize, pg: Option<&Path>) -> Rate {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = Database {
-        url: Some(url.to_owned()),
-        pool: 1,
-    };
-    drop(Store::open_at(&db, dir.path()).await.expect("store"));
-    let mut conn = sqlx::PgConnection::connect(url).await.expect("connect");
-    sqlx::query(
-        "INSERT INTO occurrences (id, debate, scheduled_start, title, timezone, created_at, token) \
-         VALUES (1, 'b', now(), 'b', 'UTC', now(), 't')",
-    )
-    .execute(&mut conn)
-    .await
-    .expect("occurrence");
+    let mut conn = raw_postgres_connection(url).await;
     let received = Utc::now();
     let cpu = Cpu::now(pg);
     let started = Instant::now();
