@@ -34,14 +34,16 @@ use sqlx::{ConnectOptions, Row as _};
 use tokio::sync::Mutex;
 
 use super::lock::DataDirLock;
+use super::replies::{NewReply, insert_replies_head};
 use super::{Result, StoreError};
 
 pub(super) type Conn = sqlx::PgConnection;
 pub(super) type Row = sqlx::postgres::PgRow;
 pub(super) type Db = sqlx::Postgres;
 
-/// Rows per multi-row INSERT: 14 parameters each, far under PostgreSQL's
-/// limit of 65,535; large batches are where PostgreSQL's round trips go.
+/// Rows per INSERT from arrays (see [`insert_replies`]): the statement's
+/// parameters do not grow with it; a writer's batch (1,024 at most) goes in
+/// one or two statements.
 pub(super) const INSERT_ROWS: usize = 512;
 
 /// The PostgreSQL schema's migrations, embedded and applied at open under
@@ -67,6 +69,48 @@ pub(super) fn get_ts(r: &Row, column: &str) -> Result<DateTime<Utc>> {
 
 pub(super) fn get_opt_ts(r: &Row, column: &str) -> Result<Option<DateTime<Utc>>> {
     Ok(r.try_get(column)?)
+}
+
+/// New replies in one statement whatever their number: each column goes as
+/// one array parameter and `UNNEST` turns the arrays back into rows, so
+/// the statement's text (and its prepared plan) is the same for 1 row or
+/// 4,000, and PostgreSQL parses 14 parameters instead of 14 per row. One
+/// already stored (the same network event) is skipped.
+pub(super) async fn insert_replies(conn: &mut Conn, rows: &[&NewReply]) -> Result<()> {
+    let sql = concat!(
+        insert_replies_head!(),
+        " SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], \
+         $5::text[], $6::text[], $7::text[], $8::bigint[], $9::text[], $10::text[], \
+         $11::text[], $12::timestamptz[], $13::timestamptz[], $14::boolean[]) \
+         ON CONFLICT (network, room, network_id) DO NOTHING"
+    );
+    let col = |f: fn(&NewReply) -> &str| rows.iter().map(|r| f(r)).collect::<Vec<_>>();
+    sqlx::query(sql)
+        .bind(rows.iter().map(|r| r.occurrence_id).collect::<Vec<_>>())
+        .bind(col(|r| &r.network))
+        .bind(col(|r| &r.room))
+        .bind(col(|r| &r.sender_id))
+        .bind(col(|r| &r.sender_name))
+        .bind(col(|r| &r.body))
+        .bind(col(|r| &r.body))
+        .bind(
+            rows.iter()
+                .map(|r| r.question.map(i64::from))
+                .collect::<Vec<_>>(),
+        )
+        .bind(col(|r| r.attributed_by.as_str()))
+        .bind(col(|r| &r.network_id))
+        .bind(
+            rows.iter()
+                .map(|r| r.in_reply_to.as_deref())
+                .collect::<Vec<_>>(),
+        )
+        .bind(rows.iter().map(|r| r.server_ts).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.received_at).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.action).collect::<Vec<_>>())
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// The PostgreSQL text of a statement whose SQL differs between backends.

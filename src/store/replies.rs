@@ -6,6 +6,19 @@ use super::room_log::LogLine;
 use super::{Result, Store};
 use crate::domain::{AttributedBy, Cursor};
 
+/// The head of the statement that stores new replies; each backend adds its
+/// rows its own way (multi-row `VALUES` on SQLite, arrays on PostgreSQL).
+/// A macro so that `concat!` can make each backend's whole statement a
+/// `&'static str`.
+macro_rules! insert_replies_head {
+    () => {
+        "INSERT INTO replies (occurrence_id, network, room, sender_id, sender_name, \
+         original_body, body, question, attributed_by, network_id, in_reply_to, server_ts, \
+         received_at, action)"
+    };
+}
+pub(super) use insert_replies_head;
+
 /// A reply ready to be stored.
 #[derive(Clone, Debug)]
 pub struct NewReply {

@@ -28,6 +28,7 @@ use tokio::sync::{Mutex, MutexGuard};
 use super::codec::{opt_ts, parse_ts};
 use super::lock::DataDirLock;
 use super::private::{create_private_dir, private_file};
+use super::replies::{NewReply, insert_replies_head};
 use super::{Result, StoreError};
 
 pub(super) type Conn = sqlx::SqliteConnection;
@@ -52,6 +53,31 @@ pub(super) fn get_ts(r: &Row, column: &str) -> Result<DateTime<Utc>> {
 
 pub(super) fn get_opt_ts(r: &Row, column: &str) -> Result<Option<DateTime<Utc>>> {
     opt_ts(r.try_get(column)?)
+}
+
+/// New replies in one multi-row `VALUES` statement; one already stored
+/// (the same network event) is skipped.
+pub(super) async fn insert_replies(conn: &mut Conn, rows: &[&NewReply]) -> Result<()> {
+    let mut q = sqlx::QueryBuilder::<Db>::new(concat!(insert_replies_head!(), " "));
+    q.push_values(rows, |mut b, r| {
+        b.push_bind(r.occurrence_id)
+            .push_bind(r.network.as_str())
+            .push_bind(r.room.as_str())
+            .push_bind(r.sender_id.as_str())
+            .push_bind(r.sender_name.as_str())
+            .push_bind(r.body.as_str())
+            .push_bind(r.body.as_str())
+            .push_bind(r.question.map(i64::from))
+            .push_bind(r.attributed_by.as_str())
+            .push_bind(r.network_id.as_str())
+            .push_bind(r.in_reply_to.as_deref())
+            .push_bind(r.server_ts.map(ts))
+            .push_bind(ts(r.received_at))
+            .push_bind(r.action);
+    });
+    q.push(" ON CONFLICT (network, room, network_id) DO NOTHING");
+    q.build().execute(conn).await?;
+    Ok(())
 }
 
 /// The SQLite text of a statement whose SQL differs between backends.

@@ -18,4 +18,4 @@ pub(in crate::store) mod progress;
 pub(in crate::store) mod replies;
 pub(in crate::store) mod room_log;
 
-use super::{Conn, Db, INSERT_ROWS, Row, after_erase, get_opt_ts, get_ts, pick, ts};
+use super::{Conn, INSERT_ROWS, Row, after_erase, get_opt_ts, get_ts, insert_replies, pick, ts};

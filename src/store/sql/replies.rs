@@ -3,7 +3,7 @@ use sqlx::{Connection as _, Row as _};
 
 use super::progress::save_cursors;
 use super::room_log::{delete_line, edit_line, insert_line};
-use super::{Conn, Db, INSERT_ROWS, Row, after_erase, get_opt_ts, get_ts, ts};
+use super::{Conn, INSERT_ROWS, Row, after_erase, get_opt_ts, get_ts, insert_replies, ts};
 use crate::domain::Cursor;
 use crate::store::Result;
 use crate::store::replies::{NewReply, ReplyRow, StoredReply, WriteOp};
@@ -69,36 +69,6 @@ pub async fn reply_questions(
         .collect()
 }
 
-async fn insert_replies<'a>(
-    conn: &mut Conn,
-    rows: impl Iterator<Item = &'a NewReply>,
-) -> Result<()> {
-    let mut q = sqlx::QueryBuilder::<Db>::new(
-        "INSERT INTO replies (occurrence_id, network, room, sender_id, sender_name, \
-         original_body, body, question, attributed_by, network_id, in_reply_to, server_ts, \
-         received_at, action) ",
-    );
-    q.push_values(rows, |mut b, r| {
-        b.push_bind(r.occurrence_id)
-            .push_bind(r.network.as_str())
-            .push_bind(r.room.as_str())
-            .push_bind(r.sender_id.as_str())
-            .push_bind(r.sender_name.as_str())
-            .push_bind(r.body.as_str())
-            .push_bind(r.body.as_str())
-            .push_bind(r.question.map(i64::from))
-            .push_bind(r.attributed_by.as_str())
-            .push_bind(r.network_id.as_str())
-            .push_bind(r.in_reply_to.as_deref())
-            .push_bind(r.server_ts.map(ts))
-            .push_bind(ts(r.received_at))
-            .push_bind(r.action);
-    });
-    q.push(" ON CONFLICT (network, room, network_id) DO NOTHING");
-    q.build().execute(conn).await?;
-    Ok(())
-}
-
 /// A batch of reply operations and, in the same transaction, the cursors
 /// that cover them; how many rows each op touched.
 pub async fn write_batch(conn: &mut Conn, ops: &[WriteOp], cursors: &[Cursor]) -> Result<Vec<u64>> {
@@ -114,14 +84,14 @@ pub async fn write_batch(conn: &mut Conn, ops: &[WriteOp], cursors: &[Cursor]) -
             .take_while(|op| matches!(op, WriteOp::Insert(_)))
             .count();
         if run > 0 {
-            insert_replies(
-                &mut tx,
-                ops[i..i + run].iter().filter_map(|op| match op {
+            let rows: Vec<&NewReply> = ops[i..i + run]
+                .iter()
+                .filter_map(|op| match op {
                     WriteOp::Insert(r) => Some(r),
                     _ => None,
-                }),
-            )
-            .await?;
+                })
+                .collect();
+            insert_replies(&mut tx, &rows).await?;
             touched.extend(std::iter::repeat_n(1, run));
             i += run;
             continue;
