@@ -218,11 +218,15 @@ named!(PostKind, "post kind", {
     Transcript => "transcript",
 });
 
-/// Where a post stands. A post is claimed (`Sending`) before the network is
-/// asked and marked `Sent` after; `Unknown` is a claim a crash interrupted
-/// on a network that cannot deduplicate.
+/// Where a post stands. A post is claimed (`Queued`) when it falls due,
+/// moves to `Sending` at the moment it is handed to the network (under the
+/// claimant's lease, with replicas), and is marked `Sent` after; `Unknown`
+/// is a `Sending` claim a crash interrupted on a network that cannot
+/// deduplicate, or one another replica left. A `Queued` claim never
+/// reached the network, so whoever finds it may send it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PostStatus {
+    Queued,
     Sending,
     Sent,
     Skipped,
@@ -231,6 +235,7 @@ pub enum PostStatus {
 }
 
 named!(PostStatus, "post status", {
+    Queued => "queued",
     Sending => "sending",
     Sent => "sent",
     Skipped => "skipped",

@@ -114,7 +114,7 @@ const fn key(
     }
 }
 
-pub const SECTIONS: &[&str] = &["web", "engine", "database", "matrix", "irc"];
+pub const SECTIONS: &[&str] = &["web", "engine", "database", "replicas", "matrix", "irc"];
 
 pub const KEYS: &[Key] = &[
     key(
@@ -187,6 +187,34 @@ pub const KEYS: &[Key] = &[
         Kind::Count,
         Some("4"),
         "connections to PostgreSQL at most",
+    ),
+    key(
+        Some("replicas"),
+        "enabled",
+        Kind::Bool,
+        Some("false"),
+        "several Podiums share this PostgreSQL database, each debate led by one (docs/replicas.md)",
+    ),
+    key(
+        Some("replicas"),
+        "name",
+        Kind::Text,
+        None,
+        "this replica's name, unique among the live ones (not set: host name and process id)",
+    ),
+    key(
+        Some("replicas"),
+        "renew",
+        Kind::Duration,
+        Some("2s"),
+        "how often a replica renews its leases and looks for free ones",
+    ),
+    key(
+        Some("replicas"),
+        "ttl",
+        Kind::Duration,
+        Some("10s"),
+        "a lease not renewed for this long is taken over by another replica",
     ),
     key(
         Some("matrix"),

@@ -136,6 +136,32 @@ pub struct Timings {
     pub collect_grace: Duration,
 }
 
+/// This Podium as one of several replicas sharing a PostgreSQL database.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReplicasConfig {
+    /// Unique among the live replicas; shown in logs, `/healthz` and
+    /// `podium replicas`.
+    pub name: String,
+    /// How often leases are renewed.
+    pub renew: std::time::Duration,
+    /// How long an unrenewed lease lasts before another replica takes it.
+    pub ttl: std::time::Duration,
+}
+
+/// The default replica name: the host's name and this process's id, unique
+/// on a network of machines without any setting (but not stable across
+/// restarts: see docs/replicas.md).
+#[must_use]
+pub fn default_replica_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "podium".to_owned());
+    format!("{host}-{}", std::process::id())
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MatrixConfig {
     pub homeserver: String,
@@ -194,6 +220,8 @@ pub struct Config {
     pub timings: Timings,
     /// Where the store is: SQLite in the data directory, or PostgreSQL.
     pub database: crate::store::Database,
+    /// Several Podiums on one PostgreSQL database (`None`: this one alone).
+    pub replicas: Option<ReplicasConfig>,
     pub matrix: Option<MatrixConfig>,
     pub irc: Option<IrcConfig>,
     /// Every key, in the order of [`KEYS`], for `podium config`.
@@ -287,6 +315,7 @@ impl Config {
                 url: get.database_url("database.url"),
                 pool: get.count("database.pool"),
             },
+            replicas: networks::replicas(get, errors),
             matrix: networks::matrix(get, errors),
             irc: networks::irc(get, errors),
             settings,

@@ -9,7 +9,7 @@ use chrono::Duration;
 use super::keys::{KEYS, Key};
 use super::secret::Secret;
 use super::value::Value;
-use super::{ConfigError, IrcConfig, MatrixConfig, Origin};
+use super::{ConfigError, IrcConfig, MatrixConfig, Origin, ReplicasConfig};
 
 /// Typed access to the checked values.
 pub struct Lookup<'a>(pub &'a HashMap<String, (Value, Origin)>);
@@ -75,6 +75,54 @@ impl Lookup<'_> {
 
 /// Matrix is on when any of its identifying keys is set; then all that a
 /// login needs must be.
+/// Replicas, when enabled: they need PostgreSQL, and a lease time long
+/// enough to be renewed at least twice before it runs out.
+pub fn replicas(get: &Lookup<'_>, errors: &mut Vec<ConfigError>) -> Option<ReplicasConfig> {
+    if !get.bool("replicas.enabled") {
+        return None;
+    }
+    let at = get.origin("replicas.enabled").unwrap_or(Origin::Default);
+    if get.database_url("database.url").is_none() {
+        errors.push(
+            ConfigError::new(
+                at.clone(),
+                "replicas.enabled needs PostgreSQL: replicas share one database, and the \
+                 SQLite store is one file on one machine",
+            )
+            .hint(
+                "set database.url (PODIUM_DATABASE_URL) to a PostgreSQL database, or set \
+                 replicas.enabled = false",
+            ),
+        );
+    }
+    let renew = get.duration("replicas.renew");
+    let ttl = get.duration("replicas.ttl");
+    if renew <= Duration::zero() || ttl < renew * 2 {
+        errors.push(
+            ConfigError::new(
+                get.origin("replicas.ttl").unwrap_or(at.clone()),
+                format!(
+                    "replicas.ttl ({}s) must be at least twice replicas.renew ({}s), so a lease \
+                     survives one missed renewal",
+                    ttl.num_milliseconds() as f64 / 1000.0,
+                    renew.num_milliseconds() as f64 / 1000.0
+                ),
+            )
+            .hint("the defaults are renew = 2s and ttl = 10s"),
+        );
+    }
+    let name = get
+        .text("replicas.name")
+        .map(|n| n.trim().to_owned())
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(super::default_replica_name);
+    Some(ReplicasConfig {
+        name,
+        renew: renew.to_std().unwrap_or_default(),
+        ttl: ttl.to_std().unwrap_or_default(),
+    })
+}
+
 pub fn matrix(get: &Lookup<'_>, errors: &mut Vec<ConfigError>) -> Option<MatrixConfig> {
     let identity = [
         "matrix.homeserver",

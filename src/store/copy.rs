@@ -65,6 +65,8 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("late", Flag),
             ("status", Text),
             ("network_id", Text),
+            ("holder", Text),
+            ("epoch", Int),
         ],
     ),
     (
@@ -91,7 +93,12 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
     ),
     (
         "cursors",
-        &[("network", Text), ("position", Text), ("updated_at", Time)],
+        &[
+            ("replica", Text),
+            ("network", Text),
+            ("position", Text),
+            ("updated_at", Time),
+        ],
     ),
     (
         "handled_commands",

@@ -36,6 +36,7 @@ macro_rules! run {
 mod codec;
 mod copy;
 mod erase;
+mod leases;
 mod lock;
 mod occurrences;
 mod postgres;
@@ -52,10 +53,11 @@ use std::sync::Arc;
 
 pub use self::codec::{parse_ts, ts};
 pub use self::copy::Counts;
+pub use self::leases::{LeaseRow, ReplicaRow, Tick, Ticked};
 pub use self::lock::{DataDirLock, LOCK_FILE};
 pub use self::occurrences::{NewOccurrence, OccurrenceRow};
 pub use self::postgres::{PgOptions, redact};
-pub use self::posts::{NewPost, PostRow};
+pub use self::posts::{Fence, NewPost, PostRow};
 pub use self::presence::{MIN_ABSENCE, PRESENCE_EVERY};
 pub use self::private::{create_private_dir, keep_new_files_private, private_file, write_private};
 pub use self::replies::{NewReply, ReplyRow, StoredReply, WriteOp};
@@ -104,6 +106,11 @@ pub enum StoreError {
          this one a database of its own"
     )]
     InUse { url: String, holder: String },
+    #[error(
+        "another live replica is running under the name {name:?}: give each replica its own \
+         replicas.name (PODIUM_REPLICAS_NAME)"
+    )]
+    ReplicaName { name: String },
     #[error("{0} is not possible on this backend")]
     Unsupported(&'static str),
     #[error(
@@ -184,6 +191,9 @@ impl Database {
 #[derive(Clone, Debug)]
 pub struct Store {
     backend: Arc<Backend>,
+    /// The replica this handle writes for: its network cursors are its own
+    /// ('' without replicas).
+    replica: Arc<str>,
 }
 
 #[derive(Debug)]
@@ -196,6 +206,17 @@ impl Store {
     fn with(backend: Backend) -> Store {
         Store {
             backend: Arc::new(backend),
+            replica: Arc::from(""),
+        }
+    }
+
+    /// The same store, writing for replica `name`: network cursors are
+    /// kept per replica (a Matrix sync token belongs to one device).
+    #[must_use]
+    pub fn for_replica(&self, name: &str) -> Store {
+        Store {
+            backend: self.backend.clone(),
+            replica: Arc::from(name),
         }
     }
 

@@ -32,6 +32,20 @@ pub struct PostRow {
     pub late: bool,
     pub status: PostStatus,
     pub network_id: Option<String>,
+    /// The replica that handed it to the network, and under which lease
+    /// epoch (`None` before it was handed, and without replicas before
+    /// they existed).
+    pub holder: Option<String>,
+    pub epoch: Option<i64>,
+}
+
+/// Under what a post is handed to the network: with replicas, the
+/// claimant's lease of the post's debate.
+#[derive(Clone, Debug)]
+pub struct Fence<'a> {
+    pub holder: &'a str,
+    /// `None` without replicas: nothing to check.
+    pub lease: Option<(&'a str, i64)>,
 }
 
 impl Store {
@@ -51,6 +65,18 @@ impl Store {
     /// Database failures.
     pub async fn claim_post(&self, post: &NewPost<'_>) -> Result<(PostRow, bool)> {
         run!(self, posts::claim_post(post))
+    }
+
+    /// Moves a claim to `Sending` as it is handed to the network, recording
+    /// who hands it. With replicas this is the fence: it succeeds only while
+    /// `fence.lease` (debate and epoch) is this replica's and unexpired, by
+    /// the database's clock, in the same statement. False: not to be sent
+    /// (the lease was lost, or the claim is no longer waiting).
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn hand_post(&self, post_id: i64, fence: &Fence<'_>) -> Result<bool> {
+        run!(self, posts::hand_post(post_id, fence))
     }
 
     /// # Errors

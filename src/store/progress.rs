@@ -21,11 +21,12 @@ impl Store {
         run!(self, progress::claim_command(network, room, network_id, at))
     }
 
-    /// Where `network` resumes from.
+    /// Where `network` resumes from, for this replica (see
+    /// [`Store::for_replica`]).
     ///
     /// # Errors
     /// Database failures.
     pub async fn cursor(&self, network: &str) -> Result<Option<String>> {
-        run!(self, progress::cursor(network))
+        run!(self, progress::cursor(&self.replica, network))
     }
 }

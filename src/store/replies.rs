@@ -105,7 +105,7 @@ impl Store {
     /// # Errors
     /// Database failures; then nothing of the batch is written.
     pub async fn write_batch(&self, ops: &[WriteOp], cursors: &[Cursor]) -> Result<Vec<u64>> {
-        run!(self, replies::write_batch(ops, cursors))
+        run!(self, replies::write_batch(ops, &self.replica, cursors))
     }
 
     /// Replies of an occurrence in the order they were received, deleted

@@ -220,6 +220,8 @@ mod tests {
             late: false,
             status: store::PostStatus::Sent,
             network_id: None,
+            holder: None,
+            epoch: None,
         }
     }
 

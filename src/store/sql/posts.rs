@@ -2,7 +2,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row as _;
 
 use super::{Conn, Row, get_opt_ts, get_ts, ts};
-use crate::store::posts::{NewPost, PostRow};
+use crate::store::posts::{Fence, NewPost, PostRow};
 use crate::store::{PostStatus, Result};
 
 fn post_row(r: &Row) -> Result<PostRow> {
@@ -19,13 +19,15 @@ fn post_row(r: &Row) -> Result<PostRow> {
         late: r.try_get("late")?,
         status: r.try_get::<String, _>("status")?.parse()?,
         network_id: r.try_get("network_id")?,
+        holder: r.try_get("holder")?,
+        epoch: r.try_get("epoch")?,
     })
 }
 
 pub async fn posts(conn: &mut Conn, occurrence_id: i64) -> Result<Vec<PostRow>> {
     let rows = sqlx::query(
         "SELECT id, occurrence_id, room, kind, seq, body, question_text, due_at, sent_at, late, \
-         status, network_id FROM posts WHERE occurrence_id = $1 ORDER BY due_at, id",
+         status, network_id, holder, epoch FROM posts WHERE occurrence_id = $1 ORDER BY due_at, id",
     )
     .bind(occurrence_id)
     .fetch_all(conn)
@@ -54,7 +56,7 @@ pub async fn claim_post(conn: &mut Conn, post: &NewPost<'_>) -> Result<(PostRow,
         == 1;
     let row = sqlx::query(
         "SELECT id, occurrence_id, room, kind, seq, body, question_text, due_at, sent_at, late, \
-         status, network_id FROM posts \
+         status, network_id, holder, epoch FROM posts \
          WHERE occurrence_id = $1 AND room = $2 AND kind = $3 AND seq = $4",
     )
     .bind(post.occurrence_id)
@@ -64,6 +66,37 @@ pub async fn claim_post(conn: &mut Conn, post: &NewPost<'_>) -> Result<(PostRow,
     .fetch_one(conn)
     .await?;
     Ok((post_row(&row)?, inserted))
+}
+
+pub async fn hand_post(conn: &mut Conn, post_id: i64, fence: &Fence<'_>) -> Result<bool> {
+    let r = match fence.lease {
+        None => {
+            sqlx::query(
+                "UPDATE posts SET status = 'sending', holder = $2 \
+                 WHERE id = $1 AND status IN ('queued', 'sending')",
+            )
+            .bind(post_id)
+            .bind(fence.holder)
+            .execute(conn)
+            .await?
+        }
+        // Replicas run on PostgreSQL only (refused at start otherwise).
+        Some((debate, epoch)) => {
+            sqlx::query(
+                "UPDATE posts SET status = 'sending', holder = $2, epoch = $3 \
+                 WHERE id = $1 AND status IN ('queued', 'sending') AND EXISTS \
+                 (SELECT 1 FROM leases WHERE debate = $4 AND holder = $2 AND epoch = $3 \
+                  AND expires_at > now())",
+            )
+            .bind(post_id)
+            .bind(fence.holder)
+            .bind(epoch)
+            .bind(debate)
+            .execute(conn)
+            .await?
+        }
+    };
+    Ok(r.rows_affected() == 1)
 }
 
 pub async fn mark_sent(

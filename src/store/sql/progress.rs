@@ -25,9 +25,10 @@ pub async fn claim_command(
         == 1)
 }
 
-pub async fn cursor(conn: &mut Conn, network: &str) -> Result<Option<String>> {
+pub async fn cursor(conn: &mut Conn, replica: &str, network: &str) -> Result<Option<String>> {
     Ok(
-        sqlx::query_scalar("SELECT position FROM cursors WHERE network = $1")
+        sqlx::query_scalar("SELECT position FROM cursors WHERE replica = $1 AND network = $2")
+            .bind(replica)
             .bind(network)
             .fetch_optional(conn)
             .await?,
@@ -36,14 +37,15 @@ pub async fn cursor(conn: &mut Conn, network: &str) -> Result<Option<String>> {
 
 /// Saves where each network resumes from, inside the caller's transaction
 /// (the one that wrote the replies these cursors cover).
-pub async fn save_cursors(conn: &mut Conn, cursors: &[Cursor]) -> Result<()> {
+pub async fn save_cursors(conn: &mut Conn, replica: &str, cursors: &[Cursor]) -> Result<()> {
     let now = Utc::now();
     for c in cursors {
         sqlx::query(
-            "INSERT INTO cursors (network, position, updated_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (network) DO UPDATE SET position = excluded.position, \
+            "INSERT INTO cursors (replica, network, position, updated_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (replica, network) DO UPDATE SET position = excluded.position, \
              updated_at = excluded.updated_at",
         )
+        .bind(replica)
         .bind(&c.network)
         .bind(&c.position)
         .bind(ts(now))

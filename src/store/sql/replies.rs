@@ -71,7 +71,12 @@ pub async fn reply_questions(
 
 /// A batch of reply operations and, in the same transaction, the cursors
 /// that cover them; how many rows each op touched.
-pub async fn write_batch(conn: &mut Conn, ops: &[WriteOp], cursors: &[Cursor]) -> Result<Vec<u64>> {
+pub async fn write_batch(
+    conn: &mut Conn,
+    ops: &[WriteOp],
+    replica: &str,
+    cursors: &[Cursor],
+) -> Result<Vec<u64>> {
     let mut tx = conn.begin().await?;
     let mut touched = Vec::with_capacity(ops.len());
     let mut i = 0;
@@ -99,7 +104,7 @@ pub async fn write_batch(conn: &mut Conn, ops: &[WriteOp], cursors: &[Cursor]) -
         touched.push(write_one(&mut tx, &ops[i]).await?);
         i += 1;
     }
-    save_cursors(&mut tx, cursors).await?;
+    save_cursors(&mut tx, replica, cursors).await?;
     tx.commit().await?;
     let erased = ops
         .iter()

@@ -1,0 +1,39 @@
+-- Replicas: several `podium run` processes sharing this database, each
+-- debate led by one of them at a time (docs/replicas.md).
+
+-- The replicas that have run against this database. A replica is live
+-- while its `seen_at` is within its lease time; `session` is drawn at each
+-- start, so a second process given the same name is refused while the
+-- first one lives.
+CREATE TABLE replicas (
+    name       text PRIMARY KEY,
+    session    text NOT NULL,
+    started_at timestamptz NOT NULL,
+    seen_at    timestamptz NOT NULL,
+    ttl_ms     bigint NOT NULL,
+    stopped_at timestamptz
+);
+
+-- One lease per debate of the schedule (all its occurrences and rooms):
+-- only its holder posts for it and answers commands in its rooms. `epoch`
+-- grows at each change of holder; a post is handed to a network only
+-- while its claimant's lease, at that epoch, is unexpired. Times are the
+-- database's own clock, so replicas' clocks need not agree.
+CREATE TABLE leases (
+    debate     text PRIMARY KEY,
+    holder     text,
+    epoch      bigint NOT NULL DEFAULT 0,
+    expires_at timestamptz NOT NULL DEFAULT '-infinity'
+);
+CREATE INDEX leases_holder ON leases (holder);
+
+-- Who claimed a post, and under which lease epoch: a claim left `sending`
+-- by another holder is never sent again (see docs/replicas.md).
+ALTER TABLE posts ADD COLUMN holder text;
+ALTER TABLE posts ADD COLUMN epoch bigint;
+
+-- Network cursors are each replica's own (a Matrix sync token belongs to
+-- one device); '' is a Podium without replicas.
+ALTER TABLE cursors ADD COLUMN replica text NOT NULL DEFAULT '';
+ALTER TABLE cursors DROP CONSTRAINT cursors_pkey;
+ALTER TABLE cursors ADD PRIMARY KEY (replica, network);
