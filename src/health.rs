@@ -19,6 +19,9 @@ pub const START_WINDOW: Duration = Duration::from_secs(120);
 #[derive(Clone, Debug)]
 pub struct Health {
     parts: Arc<RwLock<BTreeMap<String, Part>>>,
+    /// Sections shown beside the parts that say nothing of health (which
+    /// replica this is, what it leads).
+    sections: Arc<RwLock<BTreeMap<String, serde_json::Value>>>,
     started: Instant,
     start_window: Duration,
 }
@@ -62,6 +65,7 @@ impl Health {
     pub fn with_start_window(window: Duration) -> Health {
         Health {
             parts: Arc::default(),
+            sections: Arc::default(),
             started: Instant::now(),
             start_window: window,
         }
@@ -78,6 +82,21 @@ impl Health {
             detail: detail.into(),
         };
         parts.insert(part.to_owned(), Part { state, was_ok });
+    }
+
+    /// Sets a section of `/healthz` that is information only.
+    pub fn set_section(&self, name: &str, value: serde_json::Value) {
+        self.sections
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(name.to_owned(), value);
+    }
+
+    pub fn sections(&self) -> BTreeMap<String, serde_json::Value> {
+        self.sections
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     pub fn snapshot(&self) -> BTreeMap<String, State> {

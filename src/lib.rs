@@ -30,6 +30,9 @@
 //! - [`schedule`]: `debates.yaml` parsed, validated and expanded into
 //!   occurrences, with every time right in every zone; pure, but for its
 //!   reloader (a file watcher and SIGHUP).
+//! - [`replicas`]: several Podiums on one PostgreSQL database: the lease
+//!   keeper, and the [`replicas::Leadership`] the engine reads to know
+//!   which debates it leads.
 //! - [`store`]: the database (SQLite in the data directory, or
 //!   PostgreSQL) through sqlx; the only place with SQL.
 //! - [`config`]: the typed configuration of `podium run`: `podium.toml`,
@@ -53,6 +56,7 @@ pub mod engine;
 pub mod health;
 pub mod ics;
 pub mod outage;
+pub mod replicas;
 pub mod safe_text;
 pub mod schedule;
 pub mod store;

@@ -22,7 +22,7 @@ use crate::chat::matrix::{LoginError, Matrix, MatrixChat};
 use crate::chat::router::{self, Router};
 use crate::chat::{Chat, Incoming, Room};
 use crate::clock::Clock;
-use crate::config::{IrcConfig, MatrixConfig};
+use crate::config::{IrcConfig, MatrixConfig, ReplicasConfig};
 use crate::domain::Refused;
 use crate::engine::{Engine, EngineConfig};
 use crate::health::Health;
@@ -69,6 +69,8 @@ pub struct Options {
     /// jumps to any timer while the store works on its own thread, so a
     /// deadline there would pass at once.
     pub shutdown_deadline: Option<Duration>,
+    /// One of several replicas sharing a PostgreSQL database.
+    pub replicas: Option<ReplicasConfig>,
 }
 
 impl Options {
@@ -87,6 +89,7 @@ impl Options {
             retention: None,
             queue: EVENTS,
             shutdown_deadline: Some(SHUTDOWN_DEADLINE),
+            replicas: None,
         }
     }
 }
@@ -124,6 +127,23 @@ pub async fn open_store(database: &Database, data_dir: Option<&Path>) -> anyhow:
         return Ok(Store::open_memory().await?);
     };
     let store = Store::open_at(database, dir).await?;
+    tracing::info!(store = store.backend_name(), at = %database.shown(dir), "store open");
+    Ok(store)
+}
+
+/// The store of one of several replicas: PostgreSQL, shared with the
+/// others; network cursors kept under this replica's name.
+async fn open_replica_store(
+    database: &Database,
+    data_dir: Option<&Path>,
+    name: &str,
+) -> anyhow::Result<Store> {
+    let Some(dir) = data_dir else {
+        anyhow::bail!("a replica needs a data directory (its Matrix device and keys live there)");
+    };
+    let store = Store::open_replica_at(database, dir)
+        .await?
+        .for_replica(name);
     tracing::info!(store = store.backend_name(), at = %database.shown(dir), "store open");
     Ok(store)
 }
@@ -220,18 +240,34 @@ pub async fn build_with<C: Chat>(opts: Options, chat: Arc<C>) -> anyhow::Result<
 
 /// The store, the engine, and the services `opts` ask for.
 async fn assemble<C: Chat>(opts: Options, chat: Arc<C>, health: Health) -> anyhow::Result<App<C>> {
-    let store = match opts.store {
-        Some(store) => store,
-        None => open_store(&opts.database, opts.data_dir.as_deref()).await?,
+    let store = match (opts.store, &opts.replicas) {
+        (Some(store), Some(r)) => store.for_replica(&r.name),
+        (Some(store), None) => store,
+        (None, Some(r)) => {
+            open_replica_store(&opts.database, opts.data_dir.as_deref(), &r.name).await?
+        }
+        (None, None) => open_store(&opts.database, opts.data_dir.as_deref()).await?,
     };
     let (schedule, schedule_rx) = watch::channel(opts.schedule);
-    let engine = Engine::new(
+    let mut engine = Engine::new(
         store.clone(),
         chat,
         opts.clock.clone(),
         opts.engine,
         schedule_rx.clone(),
     );
+    let mut keeper = None;
+    if let Some(r) = &opts.replicas {
+        let settings = crate::replicas::Settings {
+            name: r.name.clone(),
+            renew: r.renew,
+            ttl: r.ttl,
+        };
+        let (k, leadership) =
+            crate::replicas::Keeper::register(store.clone(), settings, schedule_rx.clone()).await?;
+        engine = engine.with_leadership(leadership);
+        keeper = Some(k.reporting_to(health.clone()));
+    }
     let (events, events_rx) = mpsc::channel(opts.queue);
     let mut app = App {
         store,
@@ -248,6 +284,10 @@ async fn assemble<C: Chat>(opts: Options, chat: Arc<C>, health: Health) -> anyho
         web_addr: None,
         deadline: opts.shutdown_deadline,
     };
+    if let Some(keeper) = keeper {
+        let released = app.tokens.released.clone();
+        app.services.spawn(keeper.run(released));
+    }
     if let Some(addr) = opts.web {
         let listener = TcpListener::bind(addr)
             .await

@@ -70,6 +70,8 @@ struct Tokens {
     engine: CancellationToken,
     networks: CancellationToken,
     services: CancellationToken,
+    /// The engine is done: a replica's leases may be handed back.
+    released: CancellationToken,
 }
 
 impl Tokens {
@@ -78,11 +80,13 @@ impl Tokens {
         let engine = app.child_token();
         let networks = engine.child_token();
         let services = app.child_token();
+        let released = app.child_token();
         Tokens {
             app,
             engine,
             networks,
             services,
+            released,
         }
     }
 }
@@ -281,8 +285,10 @@ impl<C: Chat> App<C> {
         }
         drop(networks);
         tokens.engine.cancel();
+        let released = tokens.released.clone();
         let rest = within(deadline, async {
             let result = engine.await;
+            released.cancel();
             while services.join_next().await.is_some() {}
             result
         });

@@ -84,6 +84,7 @@ async fn serve(config: &Config, schedule: Schedule) -> anyhow::Result<RunEnd> {
     opts.schedule_file = Some(config.schedule.clone());
     opts.web = Some(config.web_addr);
     opts.retention = config.retention;
+    opts.replicas = config.replicas.clone();
     let networks = Networks {
         matrix: config.matrix.clone(),
         irc: config.irc.clone(),
@@ -93,9 +94,12 @@ async fn serve(config: &Config, schedule: Schedule) -> anyhow::Result<RunEnd> {
         Ok(app) => app,
         Err(e) => {
             return match e.downcast_ref::<StoreError>() {
-                Some(StoreError::Connect { .. } | StoreError::InUse { .. }) => {
-                    Ok(RunEnd::Refused(e.to_string()))
-                }
+                Some(
+                    StoreError::Connect { .. }
+                    | StoreError::InUse { .. }
+                    | StoreError::ReplicaName { .. }
+                    | StoreError::Unsupported(_),
+                ) => Ok(RunEnd::Refused(e.to_string())),
                 _ => Err(e),
             };
         }

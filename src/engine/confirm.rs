@@ -43,6 +43,17 @@ impl<C: Chat> Engine<C> {
                 Ok(())
             }
             Progress::Done(ready, result) => self.confirm(*ready, result).await,
+            Progress::Withheld(ready) => {
+                // The lease moved on (or the claim was settled elsewhere):
+                // the debate's holder sends it. Nothing is retried here.
+                tracing::info!(debate = %ready.key.0, room = %ready.room,
+                    kind = ready.row.kind.as_str(), seq = ready.row.seq,
+                    "a post was not sent: this replica no longer leads its debate");
+                let k = ready.post_key();
+                self.occs.set_in_flight(&ready.key, k.clone(), false);
+                self.done(&ready.key, &k);
+                Ok(())
+            }
         }
     }
 

@@ -124,6 +124,9 @@ impl<C: Chat> Engine<C> {
         parsed: Result<command::Command, command::CommandError>,
         now: DateTime<Utc>,
     ) -> Receipt {
+        if !self.answers_in(room, now) {
+            return Receipt::Ignored(ANOTHER_REPLICA);
+        }
         if !self.admit(room, sender, id).await {
             return Receipt::Ignored("too many commands");
         }
@@ -138,6 +141,31 @@ impl<C: Chat> Engine<C> {
             Err(e) => tracing::error!(cause = %e, "cannot record a command; ignoring it"),
         }
         Receipt::Command
+    }
+
+    /// Whether this process answers commands in `room`: without replicas
+    /// always; with them, the replica leading the room's debate does. A
+    /// room several debates share belongs, for this, to the one whose
+    /// occurrence runs or comes next there (by the schedule alone, so every
+    /// replica reaches the same answer).
+    fn answers_in(&self, room: &Room, now: DateTime<Utc>) -> bool {
+        let schedule = self.schedule.borrow().clone();
+        let grace = self.config.collect_grace;
+        let owner = schedule
+            .debates
+            .iter()
+            .filter(|d| d.rooms.contains(room))
+            .min_by_key(|d| {
+                let next = d
+                    .occurrences()
+                    .find(|o| o.ends_at + grace >= now)
+                    .map(|o| o.starts_at);
+                (next.is_none(), next, d.id.clone())
+            });
+        match owner {
+            Some(d) => self.lease(&d.id).leads(),
+            None => self.leadership.borrow().replica().is_none(),
+        }
     }
 
     /// A message filed as an answer to the occurrence collecting in the
@@ -345,7 +373,14 @@ impl<C: Chat> Engine<C> {
         };
         let key: OccKey = (debate.id.clone(), start);
         let slot: PastSlot = (room.to_string(), key.clone());
-        if !self.rooms.has_past(&slot) {
+        // A debate another replica leads is running here: its questions
+        // are learnt from the store, looked at again at most every
+        // FOLLOW_EVERY (the holder's own copy of an answer, filed as it
+        // posts, is stored first in the usual case anyway).
+        let follower = !self.lease(&debate.id).leads();
+        if !self.rooms.has_past(&slot)
+            || (follower && self.rooms.past_older_than(&slot, FOLLOW_EVERY))
+        {
             let debate = debate.clone();
             let id = self.occurrence_id(&key, &debate, at).await?;
             let posts = self.store.posts(id).await?;
@@ -360,6 +395,9 @@ impl<C: Chat> Engine<C> {
         Ok(Some(slot))
     }
 }
+
+/// How stale a follower's view of a debate another replica leads may be.
+const FOLLOW_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Why an edit or deletion of someone else's message was ignored.
 const NOT_THE_AUTHOR: &str = "only its author (or, to remove it, a moderator) may change a message";
@@ -398,3 +436,4 @@ const OVER: &str = "the debate is over";
 const NO_DEBATE: &str = "no debate is running in this room";
 const NEXT_BEGUN: &str = "another debate has begun in this room";
 const IGNORED: &str = "the debate ignores this sender";
+const ANOTHER_REPLICA: &str = "another replica answers commands in this room";

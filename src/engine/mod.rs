@@ -38,6 +38,7 @@ use crate::clock::Clock;
 use crate::config::{DEFAULT_PUBLIC_URL, Timings};
 use crate::domain::PostKind;
 use crate::outage;
+use crate::replicas::{Leadership, Lease};
 use crate::schedule::{Debate, Occurrence, Schedule};
 use crate::store::Store;
 use occurrences::Occurrences;
@@ -147,6 +148,13 @@ pub struct Engine<C: Chat> {
     /// Set when something changed the plan (a post, a command, a reload).
     replan: bool,
     next_due: Option<DateTime<Utc>>,
+    /// Which debates this process leads (all of them without replicas).
+    leadership: watch::Receiver<Arc<Leadership>>,
+    /// Keeps a Podium without replicas' leadership channel open.
+    _solo: Option<watch::Sender<Arc<Leadership>>>,
+    /// The debates led at the last look, so a lost one's cached state is
+    /// dropped (its new holder may change it).
+    led: std::collections::HashSet<String>,
 }
 
 /// The earliest of the instants offered to it.
@@ -171,8 +179,16 @@ impl<C: Chat> Engine<C> {
         config: EngineConfig,
         schedule: watch::Receiver<Arc<Schedule>>,
     ) -> Self {
-        let (outbox, sent) = outbox::Outbox::new(chat.clone(), clock.clone());
+        let (solo, leadership) = watch::channel(Arc::new(Leadership::solo()));
+        let fencer = outbox::Fencer {
+            store: store.clone(),
+            leadership: leadership.clone(),
+        };
+        let (outbox, sent) = outbox::Outbox::new(chat.clone(), clock.clone(), fencer);
         Engine {
+            leadership,
+            _solo: Some(solo),
+            led: std::collections::HashSet::new(),
             answers: answers::Answers::new(chat.clone()),
             limits: limits::Limiter::default(),
             store,
@@ -187,6 +203,47 @@ impl<C: Chat> Engine<C> {
             notices: broadcast::channel(1024).0,
             replan: true,
             next_due: None,
+        }
+    }
+
+    /// Leads only the debates `leadership` says (several replicas share
+    /// the database); without this, every debate is this engine's.
+    #[must_use]
+    pub fn with_leadership(mut self, leadership: watch::Receiver<Arc<Leadership>>) -> Self {
+        let fencer = outbox::Fencer {
+            store: self.store.clone(),
+            leadership: leadership.clone(),
+        };
+        let (outbox, sent) = outbox::Outbox::new(self.chat.clone(), self.clock.clone(), fencer);
+        self.outbox = outbox;
+        self.sent = sent;
+        self.leadership = leadership;
+        self._solo = None;
+        self
+    }
+
+    /// What this process may do for `debate` now.
+    fn lease(&self, debate: &str) -> Lease {
+        self.leadership.borrow().lease(debate)
+    }
+
+    /// Whether this process leads `debate`; when it stopped doing so, what
+    /// it had cached of the debate is dropped, to be loaded afresh from the
+    /// store if the lease comes back (another replica may have posted).
+    fn leads(&mut self, debate: &str) -> bool {
+        if self.lease(debate).leads() {
+            if self.led.insert(debate.to_owned()) {
+                self.occs.forget_debate(debate);
+                self.rooms.forget_debate(debate);
+            }
+            true
+        } else {
+            if self.led.remove(debate) {
+                tracing::info!(debate = %debate, "no longer leading this debate");
+                self.occs.forget_debate(debate);
+                self.rooms.forget_debate(debate);
+            }
+            false
         }
     }
 
@@ -213,6 +270,7 @@ impl<C: Chat> Engine<C> {
         tokio::pin!(shutdown);
         let mut events_open = true;
         let mut schedule_open = true;
+        let mut leadership_open = true;
         loop {
             let now = self.clock.now();
             if self.replan || self.next_due.is_some_and(|d| d <= now) {
@@ -235,6 +293,13 @@ impl<C: Chat> Engine<C> {
                     } else {
                         // Nobody can reload any more: keep the last schedule.
                         schedule_open = false;
+                    }
+                }
+                changed = self.leadership.changed(), if leadership_open => {
+                    if changed.is_ok() {
+                        self.replan = true;
+                    } else {
+                        leadership_open = false;
                     }
                 }
                 Some(progress) = self.sent.recv() => self.record(progress).await,
@@ -366,6 +431,9 @@ impl<C: Chat> Engine<C> {
             .copied()
             .unwrap_or_else(Duration::zero);
         let mut next = Earliest::default();
+        if !self.leads(&debate.id) {
+            return Ok(None);
+        }
         let occurrences = debate
             .occurrences()
             .skip_while(|o| o.starts_at + FORGET_AFTER <= now);

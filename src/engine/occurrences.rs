@@ -140,16 +140,22 @@ impl Occurrences {
         self.map.get(key).is_some_and(|o| o.is_done(k))
     }
 
-    /// The post needs nothing more: sent, skipped or given up.
+    /// The post needs nothing more: sent, skipped or given up. (Nothing
+    /// to do for an occurrence forgotten meanwhile: see
+    /// [`Occurrences::forget_debate`].)
     pub fn mark_done(&mut self, key: &OccKey, k: &PostKey) {
-        let state = self.entry(key);
+        let Some(state) = self.map.get_mut(key) else {
+            return;
+        };
         state.retries.remove(k);
         state.done.insert(k.clone());
     }
 
     /// A post is (or is no longer) on its way to the room.
     pub fn set_in_flight(&mut self, key: &OccKey, k: PostKey, on: bool) {
-        let state = self.entry(key);
+        let Some(state) = self.map.get_mut(key) else {
+            return;
+        };
         if on {
             state.in_flight.insert(k);
         } else {
@@ -174,7 +180,9 @@ impl Occurrences {
 
     pub fn schedule_retry(&mut self, key: &OccKey, row: PostRow, at: DateTime<Utc>) {
         let k = (row.room.clone(), row.kind, row.seq);
-        self.entry(key).retries.insert(k, (row, at));
+        if let Some(state) = self.map.get_mut(key) {
+            state.retries.insert(k, (row, at));
+        }
     }
 
     /// The posts whose retry time has come, taken out of the retry list.
@@ -235,6 +243,14 @@ impl Occurrences {
         }
         state.finished = true;
         true
+    }
+
+    /// Forgets every occurrence of `debate`: its lease moved (to another
+    /// replica, or back here), so the store's truth is loaded afresh when
+    /// it is next needed. Results of posts in flight that come back later
+    /// find nothing to update.
+    pub fn forget_debate(&mut self, debate: &str) {
+        self.map.retain(|(d, _), _| d != debate);
     }
 
     /// Forgets occurrences that started before `cutoff`.

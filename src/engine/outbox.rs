@@ -26,6 +26,8 @@ use super::occurrences::{OccKey, PostKey};
 use super::posting::Ready;
 use crate::chat::{Chat, ChatError, Outgoing, Room};
 use crate::clock::Clock;
+use crate::replicas::{Leadership, Lease};
+use crate::store::{Fence, Store};
 
 /// What became of a post the outbox took.
 #[derive(Debug)]
@@ -38,11 +40,58 @@ pub enum Progress {
     },
     /// Sent (with the network's id), or not.
     Done(Box<Ready>, Result<String, ChatError>),
+    /// Not handed to the network: the debate's lease is no longer this
+    /// replica's (or the claim no longer waits). Its new holder sends it.
+    Withheld(Box<Ready>),
+}
+
+/// The last check before a post goes out: the claim moves to `sending`
+/// under this process's lease of the post's debate, in one statement
+/// (`Store::hand_post`), so a replica that lost its lease posts nothing.
+#[derive(Clone)]
+pub struct Fencer {
+    pub store: Store,
+    pub leadership: tokio::sync::watch::Receiver<Arc<Leadership>>,
+}
+
+/// What the fence said.
+enum Handed {
+    Yes,
+    No,
+    Failed(String),
+}
+
+impl Fencer {
+    async fn hand(&self, ready: &Ready) -> Handed {
+        let debate = ready.key().0.as_str();
+        let (replica, lease) = {
+            let l = self.leadership.borrow();
+            (l.replica().map(str::to_owned), l.lease(debate))
+        };
+        let holder = replica.as_deref().unwrap_or("");
+        let fence = match lease {
+            // Without replicas the claim was made `sending` already: no
+            // other process can take it over, and a store round trip here
+            // would only delay the post.
+            Lease::Solo => return Handed::Yes,
+            Lease::Held(epoch) => Fence {
+                holder,
+                lease: Some((debate, epoch)),
+            },
+            Lease::NotHeld => return Handed::No,
+        };
+        match self.store.hand_post(ready.row().id, &fence).await {
+            Ok(true) => Handed::Yes,
+            Ok(false) => Handed::No,
+            Err(e) => Handed::Failed(e.to_string()),
+        }
+    }
 }
 
 pub struct Outbox<C: Chat> {
     chat: Arc<C>,
     clock: Clock,
+    fencer: Fencer,
     rooms: HashMap<Room, mpsc::UnboundedSender<Ready>>,
     results: mpsc::UnboundedSender<Progress>,
     /// The rooms' tasks.
@@ -52,11 +101,16 @@ pub struct Outbox<C: Chat> {
 
 impl<C: Chat> Outbox<C> {
     /// An outbox sending through `chat`, and where its progress arrives.
-    pub fn new(chat: Arc<C>, clock: Clock) -> (Self, mpsc::UnboundedReceiver<Progress>) {
+    pub fn new(
+        chat: Arc<C>,
+        clock: Clock,
+        fencer: Fencer,
+    ) -> (Self, mpsc::UnboundedReceiver<Progress>) {
         let (results, results_rx) = mpsc::unbounded_channel();
         let outbox = Outbox {
             chat,
             clock,
+            fencer,
             rooms: HashMap::new(),
             results,
             tasks: JoinSet::new(),
@@ -83,6 +137,7 @@ impl<C: Chat> Outbox<C> {
             let room_task = RoomTask {
                 chat: self.chat.clone(),
                 clock: self.clock.clone(),
+                fencer: self.fencer.clone(),
                 room: room.clone(),
                 results: self.results.clone(),
             };
@@ -106,11 +161,34 @@ impl<C: Chat> Outbox<C> {
 struct RoomTask<C: Chat> {
     chat: Arc<C>,
     clock: Clock,
+    fencer: Fencer,
     room: Room,
     results: mpsc::UnboundedSender<Progress>,
 }
 
 impl<C: Chat> RoomTask<C> {
+    /// Hands one post to the network; `None` when the engine is gone.
+    async fn send(&self, ready: &mut Ready) -> Option<Result<String, ChatError>> {
+        let at = self.clock.now();
+        ready.hand(at);
+        let handed = Progress::Handed {
+            key: ready.key().clone(),
+            post: ready.post_key(),
+            at,
+        };
+        self.results.send(handed).ok()?;
+        let send_key = format!("podium-{}", ready.row().id);
+        let post = Outgoing {
+            key: &send_key,
+            body: &ready.row().body,
+            kind: Some(ready.row().kind),
+            reply_to: None,
+        };
+        let result = self.chat.send(&self.room, post).await;
+        ready.accepted(self.clock.now());
+        Some(result)
+    }
+
     /// Sends the room's posts in order. After a temporary failure, the
     /// posts already waiting behind it are handed back unsent, to be
     /// retried after it: a later post never overtakes an earlier one.
@@ -126,25 +204,23 @@ impl<C: Chat> RoomTask<C> {
                 next = queue.recv() => next,
             };
             let Some(mut ready) = next else { return };
-            let at = self.clock.now();
-            ready.hand(at);
-            let handed = Progress::Handed {
-                key: ready.key().clone(),
-                post: ready.post_key(),
-                at,
+            let result = match self.fencer.hand(&ready).await {
+                Handed::Yes => self.send(&mut ready).await,
+                Handed::No => {
+                    if self
+                        .results
+                        .send(Progress::Withheld(Box::new(ready)))
+                        .is_err()
+                    {
+                        return;
+                    }
+                    continue;
+                }
+                Handed::Failed(e) => Some(Err(ChatError::Temporary(format!(
+                    "cannot record the post as being sent: {e}"
+                )))),
             };
-            if self.results.send(handed).is_err() {
-                return;
-            }
-            let send_key = format!("podium-{}", ready.row().id);
-            let post = Outgoing {
-                key: &send_key,
-                body: &ready.row().body,
-                kind: Some(ready.row().kind),
-                reply_to: None,
-            };
-            let result = self.chat.send(&self.room, post).await;
-            ready.accepted(self.clock.now());
+            let Some(result) = result else { return };
             let held = matches!(result, Err(ChatError::Temporary(_)));
             if self
                 .results

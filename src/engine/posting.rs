@@ -139,14 +139,22 @@ impl<C: Chat> Engine<C> {
                 question_text: question.as_deref(),
                 due_at: item.due,
                 late: lateness.late && lateness.too_late,
+                // With replicas a claim waits as `queued` and becomes
+                // `sending` only as it is handed over, under the lease (see
+                // the outbox's fence); alone, it is `sending` at once.
                 status: if lateness.too_late {
                     PostStatus::Skipped
-                } else {
+                } else if self.lease(&debate.id) == crate::replicas::Lease::Solo {
                     PostStatus::Sending
+                } else {
+                    PostStatus::Queued
                 },
             })
             .await?;
-        if inserted && row.status == PostStatus::Sending {
+        // A queued claim never reached the network, whoever made it (an
+        // earlier holder of the lease, or this one): it is sent now, and
+        // the hand-over statement settles who sends it.
+        if (inserted && row.status == PostStatus::Sending) || row.status == PostStatus::Queued {
             let ready = self.ready(debate, key, room, row);
             return Ok(Prepared::Send(Box::new(ready)));
         }
@@ -178,6 +186,21 @@ impl<C: Chat> Engine<C> {
         row: PostRow,
         lateness: &Lateness,
     ) -> anyhow::Result<Prepared> {
+        // Another replica's claim: its network send key was its own
+        // device's, so sending again could post it twice.
+        let foreign = match self.lease(&debate.id) {
+            crate::replicas::Lease::Solo => false,
+            _ => row.holder.as_deref() != self.leadership.borrow().replica(),
+        };
+        if foreign {
+            tracing::warn!(debate = %debate.id, room = %room, kind = row.kind.as_str(), seq = row.seq,
+                holder = row.holder.as_deref().unwrap_or("?"), epoch = row.epoch.unwrap_or(0),
+                "a post another replica was sending when it lost its lease may or may not have \
+                 reached the room; leaving it (missing rather than twice)");
+            self.store.mark_status(row.id, PostStatus::Unknown).await?;
+            self.done(key, &(row.room.clone(), row.kind, row.seq));
+            return Ok(Prepared::Done);
+        }
         if lateness.too_late || !self.chat.deduplicates(room) {
             tracing::warn!(debate = %debate.id, room = %room, kind = row.kind.as_str(), seq = row.seq,
                 "a post was interrupted by a restart and cannot be safely sent again \

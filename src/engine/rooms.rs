@@ -119,6 +119,8 @@ pub type PastSlot = (String, OccKey);
 pub struct Rooms {
     live: HashMap<String, ActiveRoom>,
     past: HashMap<PastSlot, ActiveRoom>,
+    /// When each past room was rebuilt from the store.
+    past_built: HashMap<PastSlot, tokio::time::Instant>,
 }
 
 impl Rooms {
@@ -232,7 +234,14 @@ impl Rooms {
         self.past.contains_key(slot)
     }
 
+    /// Whether the past room was rebuilt from the store longer than `ago`.
+    pub fn past_older_than(&self, slot: &PastSlot, ago: std::time::Duration) -> bool {
+        self.past_built.get(slot).is_none_or(|t| t.elapsed() > ago)
+    }
+
     pub fn add_past(&mut self, slot: PastSlot, active: ActiveRoom) {
+        self.past_built
+            .insert(slot.clone(), tokio::time::Instant::now());
         self.past.insert(slot, active);
     }
 
@@ -259,9 +268,19 @@ impl Rooms {
 
     /// Forgets rooms closed a day ago and past rooms of occurrences that
     /// started before `cutoff`.
+    /// Forgets the rooms' state of every occurrence of `debate` (its lease
+    /// moved): messages there are then filed from the store's posts, as
+    /// for a past occurrence, until this process leads it again.
+    pub fn forget_debate(&mut self, debate: &str) {
+        self.live.retain(|_, r| r.key.0 != debate);
+        self.past.retain(|(_, (d, _)), _| d != debate);
+        self.past_built.retain(|(_, (d, _)), _| d != debate);
+    }
+
     pub fn forget(&mut self, now: DateTime<Utc>, cutoff: DateTime<Utc>) {
         self.live
             .retain(|_, r| r.closes.is_none_or(|c| c > now - Duration::days(1)));
         self.past.retain(|(_, (_, start)), _| *start > cutoff);
+        self.past_built.retain(|(_, (_, start)), _| *start > cutoff);
     }
 }

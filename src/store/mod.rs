@@ -176,6 +176,7 @@ impl Database {
 
     fn pg(&self, read_only: bool, writer: bool) -> PgOptions {
         PgOptions {
+            replica: false,
             pool: if self.pool == 0 {
                 DEFAULT_POOL
             } else {
@@ -243,6 +244,23 @@ impl Store {
     /// As [`Store::open`]; for PostgreSQL also [`StoreError::Connect`]
     /// (unreachable, refused, wrong password) and [`StoreError::InUse`].
     pub async fn open_at(db: &Database, data_dir: &Path) -> Result<Store> {
+        Store::open_writer(db, data_dir, false).await
+    }
+
+    /// The store of one of several replicas (PostgreSQL only): as
+    /// [`Store::open_at`], but the one-writer lock is shared among
+    /// replicas, which coordinate through their leases.
+    ///
+    /// # Errors
+    /// As [`Store::open_at`]; [`StoreError::Unsupported`] on SQLite.
+    pub async fn open_replica_at(db: &Database, data_dir: &Path) -> Result<Store> {
+        if db.postgres().is_none() {
+            return Err(StoreError::Unsupported("replicas (they need PostgreSQL)"));
+        }
+        Store::open_writer(db, data_dir, true).await
+    }
+
+    async fn open_writer(db: &Database, data_dir: &Path, replica: bool) -> Result<Store> {
         let Some(url) = db.postgres() else {
             return Store::open(data_dir).await;
         };
@@ -251,7 +269,9 @@ impl Store {
             cause,
         })?;
         let dir_lock = DataDirLock::acquire(data_dir)?;
-        let pg = postgres::Postgres::open(url, &db.pg(false, true)).await?;
+        let mut o = db.pg(false, true);
+        o.replica = replica;
+        let pg = postgres::Postgres::open(url, &o).await?;
         // The directory stays locked while the store lives.
         Ok(Store::with(Backend::Postgres(pg.holding(dir_lock))))
     }

@@ -134,6 +134,10 @@ pub struct PgOptions {
     pub read_only: bool,
     /// Takes the one-writer lock (`podium run`, rehearsals).
     pub writer: bool,
+    /// Takes it shared: one of several replicas, which coordinate through
+    /// their leases. A Podium without replicas (exclusive) and replicas
+    /// (shared) never run on one database together.
+    pub replica: bool,
 }
 
 #[derive(Debug)]
@@ -215,7 +219,11 @@ impl Postgres {
         let mut options = PgConnectOptions::from_str(url).map_err(connect_err)?;
         options = options.application_name(&format!(
             "podium {} (pid {})",
-            if o.writer { "writer" } else { "reader" },
+            match (o.writer, o.replica) {
+                (true, true) => "replica",
+                (true, false) => "writer",
+                _ => "reader",
+            },
             std::process::id()
         ));
         if o.read_only {
@@ -225,11 +233,15 @@ impl Postgres {
         // server's own reason (a wrong password, no such database).
         let mut first = options.connect().await.map_err(connect_err)?;
         let lock = if o.writer {
-            let held: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-                .bind(WRITER_LOCK)
-                .fetch_one(&mut first)
-                .await
-                .map_err(connect_err)?;
+            let held: bool = sqlx::query_scalar(if o.replica {
+                "SELECT pg_try_advisory_lock_shared($1)"
+            } else {
+                "SELECT pg_try_advisory_lock($1)"
+            })
+            .bind(WRITER_LOCK)
+            .fetch_one(&mut first)
+            .await
+            .map_err(connect_err)?;
             if !held {
                 let holder: Option<String> = sqlx::query_scalar(
                     "SELECT a.application_name || ' on ' || \
@@ -243,9 +255,14 @@ impl Postgres {
                 .await
                 .ok()
                 .flatten();
-                return Err(StoreError::InUse {
-                    url: shown,
-                    holder: holder.unwrap_or_else(|| "another process".to_owned()),
+                let holder = holder.unwrap_or_else(|| "another process".to_owned());
+                return Err(if o.replica {
+                    StoreError::InUse {
+                        url: shown,
+                        holder: format!("{holder}, without replicas"),
+                    }
+                } else {
+                    StoreError::InUse { url: shown, holder }
                 });
             }
             Some(Mutex::new(first))

@@ -115,12 +115,15 @@ pub async fn health(State(site): State<Arc<Site>>) -> Response {
         (true, s) => s,
     };
     let ok = status == Status::Ok;
-    let body = serde_json::json!({
+    let mut body = serde_json::json!({
         "ok": ok,
         "status": status,
         "store": match &store { Ok(()) => "ok".to_owned(), Err(_) => "unreachable".to_owned() },
         "networks": networks,
     });
+    for (name, value) in site.health.sections() {
+        body[name] = value;
+    }
     let code = if ok {
         StatusCode::OK
     } else {
