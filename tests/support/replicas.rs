@@ -921,12 +921,17 @@ pub fn start_in(secs: i64) -> DateTime<Utc> {
 }
 
 /// The schedule of `debates`, each in its place of `cast` (its Matrix room
-/// by id and its IRC channel), no reminders, questions "Question N of
-/// ID?", and [`CLOSING`].
+/// by id and its IRC channel; a debate without a place of its own is held
+/// in the first place), no reminders, questions "Question N of ID?", and
+/// [`CLOSING`].
 pub fn schedule(cast: &Cast, debates: &[Planned<'_>]) -> String {
     let mut yaml = "timezone: Europe/London\nzones: [Europe/London]\ndebates:\n".to_owned();
     for d in debates {
-        let p = cast.place(d.id);
+        let p = cast
+            .places
+            .iter()
+            .find(|p| p.debate == d.id)
+            .unwrap_or(&cast.places[0]);
         let local = d.start.with_timezone(&chrono_tz::Europe::London);
         yaml.push_str(&format!(
             "  - id: {}\n    title: Replica test {}\n    starts: {}\n    duration: {}s\n\
