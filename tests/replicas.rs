@@ -104,8 +104,15 @@ fn matrix_posters(reps: &Replicas, debate: &str, room: &str) -> Vec<usize> {
         .collect()
 }
 
-/// Prints `watch`'s holder changes of `debate` since `from`.
+/// Prints `watch`'s holder changes of `debate` since `from`, and when two
+/// replicas claimed it at once.
 fn print_changes(test: &str, watch: &Watch, reps: &Replicas, debate: &str, from: DateTime<Utc>) {
+    for at in watch.doubles(debate).iter().filter(|at| **at >= from) {
+        eprintln!(
+            "{test}: {debate}: claimed by two replicas at once at {}",
+            at.format("%H:%M:%S%.3f")
+        );
+    }
     for g in watch.gaps(debate, from) {
         eprintln!(
             "{test}: {debate}: {} -> {} at {}: {:.2} s without a holder (by /healthz)",
@@ -115,7 +122,20 @@ fn print_changes(test: &str, watch: &Watch, reps: &Replicas, debate: &str, from:
             g.to.format("%H:%M:%S%.3f"),
             g.seconds()
         );
+        if g.before == Some(g.after) || !watch.doubles(debate).is_empty() {
+            // A holder that stayed, yet was not seen as the only one.
+            eprintln!("{}", watch.between(g.from, g.to));
+        }
     }
+}
+
+/// Who leads what, by replica name.
+fn named(reps: &Replicas, holders: &BTreeMap<String, usize>) -> String {
+    holders
+        .iter()
+        .map(|(d, i)| format!("{d}={}", reps.list[*i].name))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// (a) Three debates over three replicas: each debate's posts come from
@@ -144,13 +164,10 @@ async fn debates_are_split_among_replicas_and_each_is_posted_by_one() {
     let holders = reps.wait_balanced(&ids, Duration::from_secs(45)).await;
     let balanced = Utc::now();
     eprintln!(
-        "split: ready {:.1} s before the first debate, balanced {:.1} s after ready: {:?}",
+        "split: ready {:.1} s before the first debate, balanced {:.1} s after ready: {}",
         secs_between(ready, starts[0]),
         secs_between(ready, balanced),
-        holders
-            .iter()
-            .map(|(d, i)| format!("{d}={}", reps.list[*i].name))
-            .collect::<Vec<_>>()
+        named(&reps, &holders)
     );
     for id in ids {
         cast.wait_closing(&reps, id, WAIT * 2).await;
@@ -600,7 +617,7 @@ async fn postgres_restarted_mid_debate_loses_and_doubles_nothing() {
 /// debate stays with its holder (a hand-over mid-send could cost a post:
 /// only idle debates are given back to make room for a new replica), so
 /// besides the live debate `e` the schedule has seven idle ones (tomorrow,
-/// in the same room): eight over three replicas is 3, 3, 2; over four, 2
+/// an hour apart in the same room): eight over three replicas is 3, 3, 2; over four, 2
 /// each, so the new replica takes two, and hands them back at its SIGTERM.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_replica_joining_and_leaving_moves_leases_without_a_gap() {
@@ -615,9 +632,15 @@ async fn a_replica_joining_and_leaving_moves_leases_without_a_gap() {
     ids.extend(idle.iter().map(String::as_str));
     let plan: Vec<Planned<'_>> = ids
         .iter()
-        .map(|id| Planned {
+        .zip(0..)
+        .map(|(id, n)| Planned {
             id,
-            start: if *id == "e" { start } else { tomorrow },
+            // The idle ones an hour apart: one room holds one at a time.
+            start: if n == 0 {
+                start
+            } else {
+                tomorrow + chrono::Duration::hours(n)
+            },
             seconds: 60,
             questions: &questions,
         })
@@ -627,7 +650,7 @@ async fn a_replica_joining_and_leaving_moves_leases_without_a_gap() {
     let (mut reps, watch) = launch(&mut cast, &yaml, &database, 3).await;
     let before = reps.wait_balanced(&ids, Duration::from_secs(30)).await;
     let live_holder = before["e"];
-    eprintln!("join-leave: three replicas: {before:?}");
+    eprintln!("join-leave: three replicas: {}", named(&reps, &before));
     sleep_until(start + chrono::Duration::seconds(5)).await;
 
     let fourth = reps.add();
@@ -637,9 +660,10 @@ async fn a_replica_joining_and_leaving_moves_leases_without_a_gap() {
     cast.wait_joined(&reps, &[fourth]).await;
     let with_four = reps.wait_balanced(&ids, Duration::from_secs(30)).await;
     eprintln!(
-        "join-leave: r4 started at {}, leases balanced over four {:.3} s later: {with_four:?}",
+        "join-leave: r4 started at {}, leases balanced over four {:.3} s later: {}",
         joined.format("%H:%M:%S%.3f"),
-        secs_between(joined, Utc::now())
+        secs_between(joined, Utc::now()),
+        named(&reps, &with_four)
     );
     let taken: Vec<&String> = with_four
         .iter()
@@ -656,9 +680,10 @@ async fn a_replica_joining_and_leaving_moves_leases_without_a_gap() {
     assert!(status.success(), "r4: {status}\n{}", reps.log(fourth));
     let after = reps.wait_balanced(&ids, Duration::from_secs(15)).await;
     eprintln!(
-        "join-leave: r4 SIGTERMed at {}, leases balanced over three {:.3} s later: {after:?}",
+        "join-leave: r4 SIGTERMed at {}, leases balanced over three {:.3} s later: {}",
         terminated.format("%H:%M:%S%.3f"),
-        secs_between(terminated, Utc::now())
+        secs_between(terminated, Utc::now()),
+        named(&reps, &after)
     );
     cast.wait_closing(&reps, "e", WAIT).await;
 

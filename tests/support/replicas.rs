@@ -652,6 +652,28 @@ impl Watch {
         gaps
     }
 
+    /// What the samples from `from` to `to` (inclusive) said, one line
+    /// each (`r1:[a,b] r2:- r3:[]`, `-` for no answer), for reports.
+    pub fn between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> String {
+        self.samples()
+            .into_iter()
+            .filter(|s| s.at >= from && s.at <= to)
+            .map(|s| {
+                let each: Vec<String> = s
+                    .leads
+                    .iter()
+                    .enumerate()
+                    .map(|(i, l)| match l {
+                        Some(l) => format!("r{}:[{}]", i + 1, l.join(",")),
+                        None => format!("r{}:-", i + 1),
+                    })
+                    .collect();
+                format!("  {} {}", s.at.format("%H:%M:%S%.3f"), each.join(" "))
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
     /// The holder changes of `debate` after `from`: (when the new holder
     /// was first seen, before, after).
     pub fn changes(&self, debate: &str, from: DateTime<Utc>) -> Vec<Gap> {
