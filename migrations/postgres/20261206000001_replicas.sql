@@ -32,6 +32,12 @@ CREATE INDEX leases_holder ON leases (holder);
 ALTER TABLE posts ADD COLUMN holder text;
 ALTER TABLE posts ADD COLUMN epoch bigint;
 
+-- Whether the replica leading the debate stored the answer: every replica
+-- stores what it receives, the first copy wins, and the leader's copy then
+-- corrects the question it was filed under (it knows the time line
+-- exactly; the others learn it from the store).
+ALTER TABLE replies ADD COLUMN led boolean NOT NULL DEFAULT true;
+
 -- Network cursors are each replica's own (a Matrix sync token belongs to
 -- one device); '' is a Podium without replicas.
 ALTER TABLE cursors ADD COLUMN replica text NOT NULL DEFAULT '';
