@@ -50,11 +50,17 @@ async fn leases_are_shared_fenced_taken_over_and_handed_back() {
     let all = debates(7);
     a.add_leases(&all).await.unwrap();
     for (s, n) in [(&a, "a"), (&b, "b"), (&c, "c")] {
-        s.register_replica(n, n, TTL).await.unwrap();
+        s.register_replica(n, n, n, TTL).await.unwrap();
     }
     // A second live process under a taken name is refused.
-    let err = b.register_replica("a", "other", TTL).await.unwrap_err();
+    let err = b
+        .register_replica("a", "elsewhere", "other", TTL)
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::ReplicaName { .. }), "{err}");
+    // The same name from the same data directory is a restart: taken over.
+    c.register_replica("c", "c", "c-again", TTL).await.unwrap();
+    c.register_replica("c", "c", "c", TTL).await.unwrap();
 
     // Each takes at most its share (7 over 3: 3), and together all.
     let ha = tick(&a, "a", &all).await;
@@ -188,7 +194,7 @@ async fn replicas_are_refused_on_sqlite() {
     assert!(err.to_string().contains("PostgreSQL"), "{err}");
     let store = Store::open(dir.path()).await.unwrap();
     assert!(matches!(
-        store.register_replica("a", "a", TTL).await,
+        store.register_replica("a", "a", "a", TTL).await,
         Err(StoreError::Unsupported(_))
     ));
 }

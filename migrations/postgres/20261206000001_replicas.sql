@@ -3,11 +3,14 @@
 
 -- The replicas that have run against this database. A replica is live
 -- while its `seen_at` is within its lease time; `session` is drawn at each
--- start, so a second process given the same name is refused while the
--- first one lives.
+-- start. `home` names the replica's data directory (an id kept there): a
+-- process restarted on the same directory takes its name over at once (the
+-- directory's lock proves the old one gone), while a second live process
+-- elsewhere under the same name is refused.
 CREATE TABLE replicas (
     name       text PRIMARY KEY,
     session    text NOT NULL,
+    home       text NOT NULL,
     started_at timestamptz NOT NULL,
     seen_at    timestamptz NOT NULL,
     ttl_ms     bigint NOT NULL,

@@ -79,8 +79,10 @@ impl Store {
         }
     }
 
-    /// Records this replica as started. Refused while another live
-    /// process runs under the same name.
+    /// Records this replica as started, from the data directory `home`
+    /// names. Refused while another live process, on another data
+    /// directory, runs under the same name; a restart on the same one
+    /// takes the name over at once, with the leases it still holds.
     ///
     /// # Errors
     /// [`StoreError::ReplicaName`]; database failures;
@@ -88,6 +90,7 @@ impl Store {
     pub async fn register_replica(
         &self,
         name: &str,
+        home: &str,
         session: &str,
         ttl: StdDuration,
     ) -> Result<()> {
@@ -95,16 +98,17 @@ impl Store {
         let mut c = pg.conn().await?;
         let r = async {
             let row = sqlx::query(
-                "INSERT INTO replicas (name, session, started_at, seen_at, ttl_ms) \
-                 VALUES ($1, $2, now(), now(), $3) \
+                "INSERT INTO replicas (name, home, session, started_at, seen_at, ttl_ms) \
+                 VALUES ($1, $2, $3, now(), now(), $4) \
                  ON CONFLICT (name) DO UPDATE SET session = excluded.session, \
-                   started_at = excluded.started_at, seen_at = excluded.seen_at, \
-                   ttl_ms = excluded.ttl_ms, stopped_at = NULL \
-                 WHERE replicas.stopped_at IS NOT NULL \
+                   home = excluded.home, started_at = excluded.started_at, \
+                   seen_at = excluded.seen_at, ttl_ms = excluded.ttl_ms, stopped_at = NULL \
+                 WHERE replicas.stopped_at IS NOT NULL OR replicas.home = excluded.home \
                     OR replicas.seen_at + make_interval(secs => replicas.ttl_ms / 1000.0) < now() \
                  RETURNING name",
             )
             .bind(name)
+            .bind(home)
             .bind(session)
             .bind(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX))
             .fetch_optional(&mut *c)

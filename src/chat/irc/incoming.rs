@@ -31,10 +31,16 @@ impl Connection<'_> {
         let from_me = source
             .as_deref()
             .is_some_and(|n| self.fold(n) == self.fold(&me));
+        let from_sibling = !from_me
+            && self.config.replicas
+            && source
+                .as_deref()
+                .is_some_and(|n| super::is_sibling(&self.config.nick, n, |s| self.fold(s)));
         match &m.command {
             Command::PRIVMSG(target, _) | Command::NOTICE(target, _) if from_me => {
                 self.echoed(&m, target);
             }
+            Command::PRIVMSG(..) | Command::NOTICE(..) | Command::Raw(..) if from_sibling => {}
             Command::PRIVMSG(target, body) => self.said(&m, target, body),
             Command::NOTICE(_, text) if source.as_deref() == Some("NickServ") => {
                 tracing::info!(notice = %lines::strip_formatting(text), "NickServ says");
