@@ -22,7 +22,7 @@ use crate::store::{LeaseRow, ReplicaRow, Store, StoreError};
 #[derive(Debug, Args)]
 pub struct ReplicasArgs {
     /// Print one JSON object instead of text (its shape is in README.md,
-    /// under Operations).
+    /// under Commands).
     #[arg(long)]
     pub json: bool,
 }
