@@ -66,7 +66,7 @@ async fn tick(store: &Store, name: &str, ttl: Duration, debates: &[&str]) -> Vec
 
 async fn register(store: &Store, name: &str, ttl: Duration) {
     store
-        .register_replica(name, &format!("{name}-session"), ttl)
+        .register_replica(name, name, &format!("{name}-session"), ttl)
         .await
         .unwrap();
 }
