@@ -18,15 +18,17 @@ CREATE TABLE replicas (
 );
 
 -- One lease per debate of the schedule (all its occurrences and rooms):
--- only its holder posts for it and answers commands in its rooms. `epoch`
--- grows at each change of holder; a post is handed to a network only
--- while its claimant's lease, at that epoch, is unexpired. Times are the
--- database's own clock, so replicas' clocks need not agree.
+-- only its holder posts for it and answers commands in its rooms. A lease
+-- lasts while its holder is live (its `replicas.seen_at` within its
+-- `ttl_ms`): renewing every lease a replica holds is its one heartbeat,
+-- whatever their number. `epoch` grows at each change of holder; a post is
+-- handed to a network only while its claimant holds the lease at that
+-- epoch and is live. Times are the database's own clock, so replicas'
+-- clocks need not agree.
 CREATE TABLE leases (
-    debate     text PRIMARY KEY,
-    holder     text,
-    epoch      bigint NOT NULL DEFAULT 0,
-    expires_at timestamptz NOT NULL DEFAULT '-infinity'
+    debate text PRIMARY KEY,
+    holder text,
+    epoch  bigint NOT NULL DEFAULT 0
 );
 CREATE INDEX leases_holder ON leases (holder);
 
