@@ -347,6 +347,7 @@ async fn populate(db: &Database, dir: &Path, answers: usize) -> OccurrenceRow {
             server_ts: None,
             received_at: sent,
             action: false,
+            led: true,
         };
         if let Some(q) = question {
             let before = &earlier[q];

@@ -104,6 +104,8 @@ impl Leadership {
 #[derive(Clone, Debug)]
 pub struct Settings {
     pub name: String,
+    /// The id kept in this replica's data directory (see [`home_id`]).
+    pub home: String,
     pub renew: Duration,
     pub ttl: Duration,
 }
@@ -138,7 +140,7 @@ impl Keeper {
         getrandom::fill(&mut bytes).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let session: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         store
-            .register_replica(&settings.name, &session, settings.ttl)
+            .register_replica(&settings.name, &settings.home, &session, settings.ttl)
             .await?;
         tracing::info!(replica = %settings.name, renew = ?settings.renew, ttl = ?settings.ttl,
             "registered as a replica");
@@ -319,6 +321,27 @@ impl Keeper {
             .cloned()
             .collect()
     }
+}
+
+/// The id of the data directory `dir`, kept in it (`replica-id`, drawn at
+/// its first use): it tells a replica restarted on the same directory from
+/// another process under the same name.
+///
+/// # Errors
+/// The file cannot be read or written.
+pub fn home_id(dir: &std::path::Path) -> std::io::Result<String> {
+    let path = dir.join("replica-id");
+    match std::fs::read_to_string(&path) {
+        Ok(id) if !id.trim().is_empty() => return Ok(id.trim().to_owned()),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    let mut bytes = [0u8; 12];
+    getrandom::fill(&mut bytes).map_err(std::io::Error::other)?;
+    let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    crate::store::write_private(&path, id.as_bytes())?;
+    Ok(id)
 }
 
 /// A debate is busy from this long before its first reminder...

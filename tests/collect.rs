@@ -198,6 +198,7 @@ fn reply(occurrence_id: i64, id: &str, body: &str) -> podium::store::NewReply {
         server_ts: None,
         received_at: utc("2011-11-01T20:10:00Z"),
         action: false,
+        led: true,
     }
 }
 

@@ -89,6 +89,7 @@ fn answer(occurrence_id: i64, n: usize) -> Job {
             server_ts: None,
             received_at: utc(START),
             action: false,
+            led: true,
         }),
         cursor: Some(Cursor {
             network: "console".into(),

@@ -72,6 +72,7 @@ async fn answer(store: &Store, occ: &OccurrenceRow, room: &str, id: &str, at: &s
         server_ts: None,
         received_at: utc(at),
         action: false,
+        led: true,
     };
     store
         .write_batch(&[WriteOp::Insert(reply)], &[])

@@ -28,6 +28,70 @@ fn post(occurrence_id: i64) -> NewPost<'static> {
 }
 
 on_both_backends! {
+async fn an_answer_is_stored_once_and_the_leaders_copy_sets_its_question(place) {
+    // With replicas every one stores what it receives: the first copy is
+    // kept, but the leader's (which knows the time line exactly) corrects
+    // the question a follower filed it under, unless its author edited it.
+    use podium::store::{NewReply, WriteOp};
+    let store = place.open().await;
+    let start = utc("2030-01-01T20:00:00Z");
+    let occ = store.occurrence(&occurrence(start)).await.unwrap();
+    let copy = |id: &str, question: u32, led: bool| NewReply {
+        occurrence_id: occ.id,
+        network: "matrix".into(),
+        room: "#d:example.org".into(),
+        sender_id: "@a:example.org".into(),
+        sender_name: "a".into(),
+        body: "right after Q2".into(),
+        question: Some(question),
+        attributed_by: podium::domain::AttributedBy::Latest,
+        network_id: id.into(),
+        in_reply_to: None,
+        server_ts: Some(start),
+        received_at: start,
+        action: false,
+        led,
+    };
+    let write = |ops: Vec<NewReply>| {
+        let store = store.clone();
+        async move {
+            let ops: Vec<WriteOp> = ops.into_iter().map(WriteOp::Insert).collect();
+            store.write_batch(&ops, &[]).await.unwrap();
+        }
+    };
+    // A follower's copy first, then the leader's, then another follower's
+    // (the same event twice in one batch too).
+    write(vec![copy("$x", 1, false)]).await;
+    write(vec![copy("$x", 2, true), copy("$x", 2, true)]).await;
+    write(vec![copy("$x", 3, false)]).await;
+    // An edited answer keeps what its edit made of it.
+    write(vec![copy("$y", 1, false)]).await;
+    store
+        .write_batch(
+            &[WriteOp::Edit {
+                network: "matrix".into(),
+                room: "#d:example.org".into(),
+                target: "$y".into(),
+                sender: "@a:example.org".into(),
+                body: "A1: edited".into(),
+                question: Some(1),
+                at: start,
+            }],
+            &[],
+        )
+        .await
+        .unwrap();
+    write(vec![copy("$y", 2, true)]).await;
+    let replies = store.replies(occ.id).await.unwrap();
+    let got: Vec<(&str, Option<u32>)> = replies
+        .iter()
+        .map(|r| (r.network_id.as_str(), r.question))
+        .collect();
+    assert_eq!(got, [("$x", Some(2)), ("$y", Some(1))]);
+}
+}
+
+on_both_backends! {
 async fn a_question_is_claimed_once_even_across_reopens(place) {
     let start = utc("2030-01-01T20:00:00Z");
     let first = {
@@ -194,6 +258,7 @@ async fn old_answers_are_purged_and_the_occurrence_says_so(place) {
             server_ts: Some(start),
             received_at: start,
             action: false,
+            led: true,
         };
         store
             .write_batch(&[WriteOp::Insert(reply)], &[])

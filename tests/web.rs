@@ -527,6 +527,7 @@ async fn a_new_answer_shows_once_the_page_is_no_longer_fresh() {
                 server_ts: Some(utc("2011-11-01T20:45:00Z")),
                 received_at: utc("2011-11-01T20:45:00Z"),
                 action: false,
+                led: true,
             })],
             &[],
         )

@@ -6,6 +6,9 @@
 ALTER TABLE posts ADD COLUMN holder TEXT;
 ALTER TABLE posts ADD COLUMN epoch INTEGER;
 
+-- Whether the debate's leader stored the answer (always, on SQLite).
+ALTER TABLE replies ADD COLUMN led INTEGER NOT NULL DEFAULT 1;
+
 -- Network cursors per replica; '' is a Podium without replicas.
 CREATE TABLE cursors_new (
     replica    TEXT NOT NULL DEFAULT '',

@@ -173,9 +173,12 @@ async fn open_readers(
 pub async fn build(opts: Options, networks: Networks) -> anyhow::Result<App<Router>> {
     let Networks {
         matrix,
-        irc,
+        mut irc,
         console,
     } = networks;
+    if let Some(irc) = &mut irc {
+        irc.replicas = opts.replicas.is_some();
+    }
     let mut router = Router::new();
     let connected = matrix.as_ref().map(|_| {
         let (later, connected) = Later::new(router::MATRIX);
@@ -258,7 +261,15 @@ async fn assemble<C: Chat>(opts: Options, chat: Arc<C>, health: Health) -> anyho
     );
     let mut keeper = None;
     if let Some(r) = &opts.replicas {
+        let dir = opts
+            .data_dir
+            .as_deref()
+            .ok_or_else(|| anyhow::anyhow!("a replica needs a data directory"))?;
+        let home = crate::replicas::home_id(dir).map_err(|e| {
+            anyhow::anyhow!("cannot keep the replica's id in {}: {e}", dir.display())
+        })?;
         let settings = crate::replicas::Settings {
+            home,
             name: r.name.clone(),
             renew: r.renew,
             ttl: r.ttl,

@@ -8,6 +8,7 @@ mod db;
 mod ics;
 mod load;
 mod rehearse;
+mod replicas;
 mod run;
 mod schedule;
 mod transcript;
@@ -112,6 +113,18 @@ pub enum Command {
     /// Move the store between databases.
     #[command(subcommand)]
     Db(DbCommand),
+    /// List the replicas sharing the PostgreSQL database and the debates
+    /// each leads.
+    ///
+    /// Each replica (live ones first) with when it started and was last
+    /// seen, and the debates whose lease it holds, with the lease's epoch,
+    /// its expiry and, from the schedule, the debate's rooms; then the
+    /// leases no replica holds (free, or expired: their holder stopped
+    /// renewing them) and the schedule's debates that have no lease yet.
+    /// Live and expired are judged by the database's clock. Reads in
+    /// read-only transactions, beside running replicas. Replicas need
+    /// PostgreSQL: with the SQLite store it exits 78. See docs/replicas.md.
+    Replicas(replicas::ReplicasArgs),
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -272,6 +285,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Transcript(args) => transcript::run(&ctx, &args, &mut out),
         Command::Config => config::run(&ctx, &mut out),
         Command::Db(DbCommand::Copy(args)) => db::copy(&ctx, &args, &mut out),
+        Command::Replicas(args) => replicas::run(&ctx, &args, &mut out),
         Command::Rehearse(args) => {
             drop(out);
             return rehearse::run(&ctx, args);

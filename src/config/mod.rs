@@ -189,6 +189,11 @@ pub struct IrcConfig {
     pub send_burst: u32,
     pub send_interval: std::time::Duration,
     pub operators_are_organisers: bool,
+    /// One of several replicas, each with its own connection: they take
+    /// the nick and its numbered forms (`podium`, `podium-2`, ...), and
+    /// ignore what the others say (see [`crate::chat::irc::is_sibling`]).
+    /// Set by the app from `[replicas]`, not a setting of its own.
+    pub replicas: bool,
 }
 
 /// Values given on the command line, which win over everything else.

@@ -215,6 +215,7 @@ pub fn irc(get: &Lookup<'_>, errors: &mut Vec<ConfigError>) -> Option<IrcConfig>
             .unwrap_or_default()
             .max(std::time::Duration::from_millis(1)),
         operators_are_organisers: get.bool("irc.operators_are_organisers"),
+        replicas: false,
         nick,
     })
 }

@@ -84,6 +84,13 @@ impl<C: Chat> Engine<C> {
                         .set_late_body(ready.row.id, &ready.row.body)
                         .await?;
                 }
+                if self.lease(&debate_id) != crate::replicas::Lease::Solo {
+                    // It certainly did not reach the room: whoever leads
+                    // the debate when it is retried may send it.
+                    self.store
+                        .mark_status(ready.row.id, PostStatus::Queued)
+                        .await?;
+                }
                 self.occs
                     .schedule_retry(&ready.key, ready.row, now + RETRY_AFTER);
                 self.replan = true;
@@ -132,7 +139,10 @@ impl<C: Chat> Engine<C> {
             .await?;
         self.done(&ready.key, &ready.post_key());
         let schedule = self.schedule.borrow().clone();
-        if let Some(debate) = schedule.debate(&ready.key.0) {
+        // A debate led elsewhere by now is followed from the store.
+        if let Some(debate) = schedule.debate(&ready.key.0)
+            && self.lease(&debate.id).leads()
+        {
             self.after_post(debate, &ready, network_id, accepted);
         }
         Ok(())

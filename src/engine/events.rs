@@ -216,8 +216,13 @@ impl<C: Chat> Engine<C> {
         active
             .state
             .remember(m.id.clone(), m.sender.id.clone(), question);
+        let occurrence_id = active.occurrence_id;
+        let led = {
+            let debate = active.key.0.clone();
+            self.lease(&debate).leads()
+        };
         let reply = NewReply {
-            occurrence_id: active.occurrence_id,
+            occurrence_id,
             network: room.network().as_str().to_owned(),
             room: name,
             sender_id: m.sender.id.clone(),
@@ -230,6 +235,7 @@ impl<C: Chat> Engine<C> {
             server_ts: m.server_ts,
             received_at: now,
             action: m.action,
+            led,
         };
         Ok((reply, Receipt::Saved { question, by }))
     }

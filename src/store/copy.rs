@@ -89,6 +89,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("deleted_at", Time),
             ("in_reply_to", Text),
             ("action", Flag),
+            ("led", Flag),
         ],
     ),
     (

@@ -5,10 +5,11 @@
 //! and a lease changes hands only through a row update that bumps its
 //! epoch. What the replicas do with their leases is `crate::replicas`.
 //!
-//! Cost: a replica's periodic tick is a fixed handful of statements (its
-//! heartbeat, one renewal of all its leases, a count of live replicas, and
-//! an acquisition only while it holds less than its share), whatever the
-//! number of debates.
+//! A lease lasts while its holder is live: renewing all a replica's leases
+//! is its one heartbeat row. So a replica's periodic tick writes one row
+//! and runs a fixed handful of statements (heartbeat, a read of what it
+//! holds, a count of live replicas, and an acquisition only while it holds
+//! less than its share), whatever the number of debates.
 
 use std::time::Duration as StdDuration;
 
@@ -67,9 +68,20 @@ pub struct LeaseRow {
     pub live: bool,
 }
 
-fn secs(d: StdDuration) -> f64 {
-    d.as_secs_f64()
+/// SQL: replica `r` is live (seen within its lease time, not stopped).
+macro_rules! live {
+    ($r:literal) => {
+        concat!(
+            $r,
+            ".stopped_at IS NULL AND ",
+            $r,
+            ".seen_at + make_interval(secs => ",
+            $r,
+            ".ttl_ms / 1000.0) > now()"
+        )
+    };
 }
+pub(super) use live;
 
 impl Store {
     fn pg(&self, what: &'static str) -> Result<&super::postgres::Postgres> {
@@ -79,8 +91,10 @@ impl Store {
         }
     }
 
-    /// Records this replica as started. Refused while another live
-    /// process runs under the same name.
+    /// Records this replica as started, from the data directory `home`
+    /// names. Refused while another live process, on another data
+    /// directory, runs under the same name; a restart on the same one
+    /// takes the name over at once, with the leases it still holds.
     ///
     /// # Errors
     /// [`StoreError::ReplicaName`]; database failures;
@@ -88,6 +102,7 @@ impl Store {
     pub async fn register_replica(
         &self,
         name: &str,
+        home: &str,
         session: &str,
         ttl: StdDuration,
     ) -> Result<()> {
@@ -95,16 +110,17 @@ impl Store {
         let mut c = pg.conn().await?;
         let r = async {
             let row = sqlx::query(
-                "INSERT INTO replicas (name, session, started_at, seen_at, ttl_ms) \
-                 VALUES ($1, $2, now(), now(), $3) \
+                "INSERT INTO replicas (name, home, session, started_at, seen_at, ttl_ms) \
+                 VALUES ($1, $2, $3, now(), now(), $4) \
                  ON CONFLICT (name) DO UPDATE SET session = excluded.session, \
-                   started_at = excluded.started_at, seen_at = excluded.seen_at, \
-                   ttl_ms = excluded.ttl_ms, stopped_at = NULL \
-                 WHERE replicas.stopped_at IS NOT NULL \
+                   home = excluded.home, started_at = excluded.started_at, \
+                   seen_at = excluded.seen_at, ttl_ms = excluded.ttl_ms, stopped_at = NULL \
+                 WHERE replicas.stopped_at IS NOT NULL OR replicas.home = excluded.home \
                     OR replicas.seen_at + make_interval(secs => replicas.ttl_ms / 1000.0) < now() \
                  RETURNING name",
             )
             .bind(name)
+            .bind(home)
             .bind(session)
             .bind(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX))
             .fetch_optional(&mut *c)
@@ -120,9 +136,10 @@ impl Store {
         pg.observe(r)
     }
 
-    /// One tick of the lease keeper, in one transaction: heartbeat, leases
-    /// given back, renewal of the rest, and, while this replica holds less
-    /// than its share, acquisition of free or expired ones.
+    /// One tick of the lease keeper, in one transaction: the heartbeat
+    /// (which renews every lease this replica holds), leases given back,
+    /// and, while this replica holds less than its share, acquisition of
+    /// free ones and of those whose holder is no longer live.
     ///
     /// # Errors
     /// [`StoreError::ReplicaName`] when another process took this name
@@ -149,29 +166,27 @@ impl Store {
             }
             if !t.shed.is_empty() {
                 sqlx::query(
-                    "UPDATE leases SET holder = NULL, expires_at = '-infinity' \
-                     WHERE holder = $1 AND debate = ANY($2)",
+                    "UPDATE leases SET holder = NULL WHERE holder = $1 AND debate = ANY($2)",
                 )
                 .bind(t.name)
                 .bind(t.shed)
                 .execute(&mut *tx)
                 .await?;
             }
-            let mut held: Vec<(String, i64)> = sqlx::query(
-                "UPDATE leases SET expires_at = now() + make_interval(secs => $2) \
-                 WHERE holder = $1 AND expires_at > now() RETURNING debate, epoch",
-            )
-            .bind(t.name)
-            .bind(secs(t.ttl))
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(|r| Ok((r.try_get("debate")?, r.try_get("epoch")?)))
-            .collect::<Result<_>>()?;
-            let live: i64 = sqlx::query_scalar(
-                "SELECT count(*) FROM replicas WHERE stopped_at IS NULL \
-                 AND seen_at + make_interval(secs => ttl_ms / 1000.0) > now()",
-            )
+            // The heartbeat above renewed them all; this says which they
+            // are (one taken while this replica was not live is gone).
+            let mut held: Vec<(String, i64)> =
+                sqlx::query("SELECT debate, epoch FROM leases WHERE holder = $1")
+                    .bind(t.name)
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .iter()
+                    .map(|r| Ok((r.try_get("debate")?, r.try_get("epoch")?)))
+                    .collect::<Result<_>>()?;
+            let live: i64 = sqlx::query_scalar(concat!(
+                "SELECT count(*) FROM replicas r WHERE ",
+                live!("r")
+            ))
             .fetch_one(&mut *tx)
             .await?;
             let share = t
@@ -180,20 +195,21 @@ impl Store {
                 .div_ceil(usize::try_from(live.max(1)).unwrap_or(1));
             let mut taken = Vec::new();
             if held.len() < share {
-                // Each replica walks the free leases in its own order (a
-                // hash of the debate and its name), so replicas starting
-                // together take different ones rather than queue for the
-                // same rows.
-                taken = sqlx::query(
-                    "UPDATE leases l SET holder = $1, epoch = l.epoch + 1, \
-                       expires_at = now() + make_interval(secs => $2) \
-                     FROM (SELECT debate FROM leases \
-                           WHERE (holder IS NULL OR expires_at <= now()) AND debate = ANY($3) \
-                           ORDER BY md5(debate || $1) LIMIT $4 FOR UPDATE SKIP LOCKED) f \
-                     WHERE l.debate = f.debate RETURNING l.debate, l.epoch",
-                )
+                // Free leases, and those of replicas no longer live. Each
+                // replica walks them in its own order (a hash of the debate
+                // and its name), so replicas starting together take
+                // different ones rather than queue for the same rows.
+                taken = sqlx::query(concat!(
+                    "UPDATE leases l SET holder = $1, epoch = l.epoch + 1 \
+                     FROM (SELECT f.debate FROM leases f \
+                           LEFT JOIN replicas r ON r.name = f.holder \
+                           WHERE f.debate = ANY($2) AND (f.holder IS NULL OR r.name IS NULL \
+                             OR NOT (",
+                    live!("r"),
+                    ")) ORDER BY md5(f.debate || $1) LIMIT $3 FOR UPDATE OF f SKIP LOCKED) c \
+                     WHERE l.debate = c.debate RETURNING l.debate, l.epoch"
+                ))
                 .bind(t.name)
-                .bind(secs(t.ttl))
                 .bind(t.debates)
                 .bind(i64::try_from(share - held.len()).unwrap_or(i64::MAX))
                 .fetch_all(&mut *tx)
@@ -245,13 +261,11 @@ impl Store {
         let mut c = pg.conn().await?;
         let r = async {
             let mut tx = c.begin().await?;
-            let n = sqlx::query(
-                "UPDATE leases SET holder = NULL, expires_at = '-infinity' WHERE holder = $1",
-            )
-            .bind(name)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+            let n = sqlx::query("UPDATE leases SET holder = NULL WHERE holder = $1")
+                .bind(name)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
             sqlx::query("UPDATE replicas SET stopped_at = now() WHERE name = $1 AND session = $2")
                 .bind(name)
                 .bind(session)
@@ -272,12 +286,11 @@ impl Store {
         let pg = self.pg("replicas")?;
         let mut c = pg.conn().await?;
         let r = async {
-            sqlx::query(
-                "SELECT name, started_at, seen_at, stopped_at, \
-                   (stopped_at IS NULL AND \
-                    seen_at + make_interval(secs => ttl_ms / 1000.0) > now()) AS live \
-                 FROM replicas ORDER BY live DESC, name",
-            )
+            sqlx::query(concat!(
+                "SELECT name, started_at, seen_at, stopped_at, (",
+                live!("r"),
+                ") AS live FROM replicas r ORDER BY live DESC, name"
+            ))
             .fetch_all(&mut *c)
             .await?
             .iter()
@@ -304,12 +317,14 @@ impl Store {
         let pg = self.pg("replicas")?;
         let mut c = pg.conn().await?;
         let r = async {
-            sqlx::query(
-                "SELECT debate, holder, epoch, \
-                   CASE WHEN isfinite(expires_at) THEN expires_at END AS expires_at, \
-                   (holder IS NOT NULL AND expires_at > now()) AS live \
-                 FROM leases ORDER BY debate",
-            )
+            sqlx::query(concat!(
+                "SELECT l.debate, l.holder, l.epoch, \
+                   r.seen_at + make_interval(secs => r.ttl_ms / 1000.0) AS expires_at, \
+                   coalesce(",
+                live!("r"),
+                ", false) AS live \
+                 FROM leases l LEFT JOIN replicas r ON r.name = l.holder ORDER BY l.debate"
+            ))
             .fetch_all(&mut *c)
             .await?
             .iter()

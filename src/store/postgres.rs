@@ -34,7 +34,7 @@ use sqlx::{ConnectOptions, Row as _};
 use tokio::sync::Mutex;
 
 use super::lock::DataDirLock;
-use super::replies::{NewReply, insert_replies_head};
+use super::replies::{NewReply, insert_replies_head, insert_replies_tail};
 use super::{Result, StoreError};
 
 pub(super) type Conn = sqlx::PgConnection;
@@ -74,15 +74,16 @@ pub(super) fn get_opt_ts(r: &Row, column: &str) -> Result<Option<DateTime<Utc>>>
 /// New replies in one statement whatever their number: each column goes as
 /// one array parameter and `UNNEST` turns the arrays back into rows, so
 /// the statement's text (and its prepared plan) is the same for 1 row or
-/// 4,000, and PostgreSQL parses 14 parameters instead of 14 per row. One
-/// already stored (the same network event) is skipped.
+/// 4,000, and PostgreSQL parses 15 parameters instead of 15 per row. One
+/// already stored (the same network event) is met as the statement's tail
+/// says (see `insert_replies_tail`).
 pub(super) async fn insert_replies(conn: &mut Conn, rows: &[&NewReply]) -> Result<()> {
     let sql = concat!(
         insert_replies_head!(),
         " SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], \
          $5::text[], $6::text[], $7::text[], $8::bigint[], $9::text[], $10::text[], \
-         $11::text[], $12::timestamptz[], $13::timestamptz[], $14::boolean[]) \
-         ON CONFLICT (network, room, network_id) DO NOTHING"
+         $11::text[], $12::timestamptz[], $13::timestamptz[], $14::boolean[], $15::boolean[])",
+        insert_replies_tail!()
     );
     let col = |f: fn(&NewReply) -> &str| rows.iter().map(|r| f(r)).collect::<Vec<_>>();
     sqlx::query(sql)
@@ -108,6 +109,7 @@ pub(super) async fn insert_replies(conn: &mut Conn, rows: &[&NewReply]) -> Resul
         .bind(rows.iter().map(|r| r.server_ts).collect::<Vec<_>>())
         .bind(rows.iter().map(|r| r.received_at).collect::<Vec<_>>())
         .bind(rows.iter().map(|r| r.action).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.led).collect::<Vec<_>>())
         .execute(conn)
         .await?;
     Ok(())

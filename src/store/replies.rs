@@ -14,10 +14,22 @@ macro_rules! insert_replies_head {
     () => {
         "INSERT INTO replies (occurrence_id, network, room, sender_id, sender_name, \
          original_body, body, question, attributed_by, network_id, in_reply_to, server_ts, \
-         received_at, action)"
+         received_at, action, led)"
     };
 }
 pub(super) use insert_replies_head;
+
+/// How a copy of an answer already stored is met: another replica's copy
+/// stays (first wins), but the leader's corrects the question of one a
+/// follower stored, unless its author has edited it since.
+macro_rules! insert_replies_tail {
+    () => {
+        " ON CONFLICT (network, room, network_id) DO UPDATE SET question = excluded.question, \
+         attributed_by = excluded.attributed_by, led = true \
+         WHERE excluded.led AND NOT replies.led AND replies.edited_at IS NULL"
+    };
+}
+pub(super) use insert_replies_tail;
 
 /// A reply ready to be stored.
 #[derive(Clone, Debug)]
@@ -37,6 +49,9 @@ pub struct NewReply {
     pub received_at: DateTime<Utc>,
     /// An action (`/me waves`), shown as one in transcripts.
     pub action: bool,
+    /// Filed by the replica leading the debate (always, without
+    /// replicas): its question wins over another replica's copy.
+    pub led: bool,
 }
 
 /// One write in a batch.

@@ -28,7 +28,7 @@ use tokio::sync::{Mutex, MutexGuard};
 use super::codec::{opt_ts, parse_ts};
 use super::lock::DataDirLock;
 use super::private::{create_private_dir, private_file};
-use super::replies::{NewReply, insert_replies_head};
+use super::replies::{NewReply, insert_replies_head, insert_replies_tail};
 use super::{Result, StoreError};
 
 pub(super) type Conn = sqlx::SqliteConnection;
@@ -56,7 +56,7 @@ pub(super) fn get_opt_ts(r: &Row, column: &str) -> Result<Option<DateTime<Utc>>>
 }
 
 /// New replies in one multi-row `VALUES` statement; one already stored
-/// (the same network event) is skipped.
+/// (the same network event) is met as the statement's tail says.
 pub(super) async fn insert_replies(conn: &mut Conn, rows: &[&NewReply]) -> Result<()> {
     let mut q = sqlx::QueryBuilder::<Db>::new(concat!(insert_replies_head!(), " "));
     q.push_values(rows, |mut b, r| {
@@ -73,9 +73,10 @@ pub(super) async fn insert_replies(conn: &mut Conn, rows: &[&NewReply]) -> Resul
             .push_bind(r.in_reply_to.as_deref())
             .push_bind(r.server_ts.map(ts))
             .push_bind(ts(r.received_at))
-            .push_bind(r.action);
+            .push_bind(r.action)
+            .push_bind(r.led);
     });
-    q.push(" ON CONFLICT (network, room, network_id) DO NOTHING");
+    q.push(insert_replies_tail!());
     q.build().execute(conn).await?;
     Ok(())
 }

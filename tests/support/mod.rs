@@ -9,6 +9,7 @@
 //! - [`bot`]: the engine over the in-memory chat network, with a schedule
 //!   and a clock of the test's choosing;
 //! - [`store`]: stores and stored rows the store and engine tests start from;
+//! - [`cpu`]: CPU time from `/proc`, for the benchmarks;
 //! - [`postgres`]: a real PostgreSQL server per test binary
 //!   (`scripts/postgres-up.sh`), and a fresh database on it per test.
 //!
@@ -17,6 +18,7 @@
 
 pub mod bot;
 pub mod cli;
+pub mod cpu;
 pub mod postgres;
 pub mod rehearsal;
 pub mod store;

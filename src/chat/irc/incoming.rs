@@ -31,10 +31,16 @@ impl Connection<'_> {
         let from_me = source
             .as_deref()
             .is_some_and(|n| self.fold(n) == self.fold(&me));
+        let from_sibling = !from_me
+            && self.config.replicas
+            && source
+                .as_deref()
+                .is_some_and(|n| super::is_sibling(&self.config.nick, n, |s| self.fold(s)));
         match &m.command {
             Command::PRIVMSG(target, _) | Command::NOTICE(target, _) if from_me => {
                 self.echoed(&m, target);
             }
+            Command::PRIVMSG(..) | Command::NOTICE(..) | Command::Raw(..) if from_sibling => {}
             Command::PRIVMSG(target, body) => self.said(&m, target, body),
             Command::NOTICE(_, text) if source.as_deref() == Some("NickServ") => {
                 tracing::info!(notice = %lines::strip_formatting(text), "NickServ says");
@@ -245,7 +251,10 @@ impl Connection<'_> {
         if body.trim().is_empty() {
             return;
         }
-        let id = tag(m, "msgid").map_or_else(|| self.local_id(), ToOwned::to_owned);
+        let id = match tag(m, "msgid") {
+            Some(id) => id.to_owned(),
+            None => self.derived_id(m, nick, target, &body),
+        };
         // A reply to a post whose echo came late names the server's id;
         // the engine knows the post by Podium's own.
         let in_reply_to = tag(m, "+draft/reply")
@@ -313,11 +322,38 @@ impl Connection<'_> {
         }
     }
 
+    /// An id for a message the server gave none (no `msgid`): where it
+    /// stamped the message's time (`server-time`), one every connection
+    /// derives alike from that time, the sender, the channel and the text,
+    /// so replicas store their copies once; otherwise one of this
+    /// connection's own.
+    fn derived_id(&mut self, m: &Message, nick: &str, target: &str, body: &str) -> String {
+        match tag(m, "time") {
+            Some(time) => {
+                let key = [time, &self.fold(nick), &self.fold(target), body];
+                format!("{LOCAL_ID}t-{}", fnv1a(&key))
+            }
+            None => self.local_id(),
+        }
+    }
+
     fn local_id(&mut self) -> String {
         self.counter += 1;
         let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
         format!("{LOCAL_ID}{nanos}-{}", self.counter)
     }
+}
+
+/// FNV-1a over the parts (each followed by a 0 byte): stable across
+/// processes and versions, unlike std's hasher, and enough to tell
+/// messages apart that already share their time to the millisecond.
+fn fnv1a(parts: &[&str]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in parts.iter().flat_map(|p| p.bytes().chain([0])) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
 }
 
 /// A tag's value.
@@ -332,6 +368,24 @@ fn tag<'m>(m: &'m Message, name: &str) -> Option<&'m str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_message_without_msgid_gets_the_same_id_on_every_connection_when_timed() {
+        let a = super::fnv1a(&["2026-12-05T09:00:00.123Z", "alice", "#d", "A1: yes"]);
+        assert_eq!(
+            a,
+            super::fnv1a(&["2026-12-05T09:00:00.123Z", "alice", "#d", "A1: yes"])
+        );
+        assert_ne!(
+            a,
+            super::fnv1a(&["2026-12-05T09:00:00.124Z", "alice", "#d", "A1: yes"])
+        );
+        assert_ne!(
+            a,
+            super::fnv1a(&["2026-12-05T09:00:00.123Z", "alic", "e#d", "A1: yes"])
+        );
+        assert_eq!(a.len(), 16);
+    }
 
     #[test]
     fn tags_are_read_unescaped() {

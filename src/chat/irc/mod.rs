@@ -45,6 +45,29 @@ use echo::Aliases;
 use members::Members;
 use queue::{Bucket, Job, Lane, Link, Queue};
 pub use session::OpenError;
+
+/// Whether `nick` is one of the replicas' nicks (the configured one, its
+/// numbered forms `podium-2`..., and the alternates taken while it is in
+/// use), compared folded by `fold`. What another replica posts is not an
+/// answer; a participant who takes such a nick only silences themselves.
+pub fn is_sibling(configured: &str, nick: &str, fold: impl Fn(&str) -> String) -> bool {
+    let configured = fold(configured);
+    let base = match configured.rsplit_once('-') {
+        Some((b, n)) if !b.is_empty() && !n.is_empty() && n.bytes().all(|c| c.is_ascii_digit()) => {
+            b
+        }
+        _ => configured.as_str(),
+    };
+    let nick = fold(nick);
+    let Some(rest) = nick.strip_prefix(base) else {
+        return false;
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
+    rest.is_empty()
+        || rest.strip_prefix('-').is_some_and(digits)
+        || (!rest.is_empty() && rest.bytes().all(|c| c == b'_'))
+        || digits(rest)
+}
 use session::Session;
 
 /// The name of this network in the health report.
@@ -374,5 +397,38 @@ impl Chat for IrcChat {
     /// rfc1459, `irc:org[a]` in the schedule is `org{a}` in the channel.
     fn same_user(&self, _room: &Room, listed: &str, sender_id: &str) -> bool {
         read(&self.shared.casemap).same(listed, sender_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_sibling;
+
+    #[test]
+    fn replicas_know_each_others_nicks_and_no_one_elses() {
+        let fold = |s: &str| s.to_ascii_lowercase();
+        for configured in ["podium", "Podium", "podium-2"] {
+            for nick in [
+                "podium",
+                "PODIUM-2",
+                "podium-13",
+                "podium_",
+                "podium__",
+                "podium7",
+            ] {
+                assert!(is_sibling(configured, nick, fold), "{configured} {nick}");
+            }
+            for nick in [
+                "podiumfan",
+                "podium-",
+                "podium-x",
+                "pod",
+                "alice",
+                "podium_2",
+                "xpodium",
+            ] {
+                assert!(!is_sibling(configured, nick, fold), "{configured} {nick}");
+            }
+        }
     }
 }

@@ -84,7 +84,7 @@ fn irc_config(config: &IrcConfig) -> Result<irc::client::data::Config, OpenError
         .ok_or_else(|| OpenError::Refused(format!("`{}` is not host:port", config.server)))?;
     Ok(irc::client::data::Config {
         nickname: Some(config.nick.clone()),
-        alt_nicks: alternates(&config.nick),
+        alt_nicks: alternates(&config.nick, config.replicas),
         username: Some(config.username.clone()),
         realname: Some(config.realname.clone()),
         server: Some(host),
@@ -114,10 +114,14 @@ fn host_port(server: &str) -> Option<(String, u16)> {
 
 /// Nicks to fall back on while the configured one is taken. Many, since
 /// the `irc` crate gives up (and drops the connection) when it runs out.
-fn alternates(nick: &str) -> Vec<String> {
-    let mut out: Vec<String> = (1..=3)
-        .map(|n| format!("{nick}{}", "_".repeat(n)))
-        .collect();
+/// Replicas share the configured nick and number themselves first
+/// (`podium-2`, `podium-3`, ...), so a channel sees which one posts.
+fn alternates(nick: &str, replicas: bool) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    if replicas {
+        out.extend((2..=9).map(|n| format!("{nick}-{n}")));
+    }
+    out.extend((1..=3).map(|n| format!("{nick}{}", "_".repeat(n))));
     out.extend((1..=20).map(|n| format!("{nick}{n}")));
     out
 }
@@ -419,7 +423,7 @@ mod tests {
 
     #[test]
     fn alternates_never_run_out_quickly() {
-        let alts = alternates("podium");
+        let alts = alternates("podium", false);
         assert_eq!(alts[0], "podium_");
         assert!(alts.len() >= 20);
     }

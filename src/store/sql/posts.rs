@@ -82,12 +82,14 @@ pub async fn hand_post(conn: &mut Conn, post_id: i64, fence: &Fence<'_>) -> Resu
         }
         // Replicas run on PostgreSQL only (refused at start otherwise).
         Some((debate, epoch)) => {
-            sqlx::query(
+            sqlx::query(concat!(
                 "UPDATE posts SET status = 'sending', holder = $2, epoch = $3 \
                  WHERE id = $1 AND status IN ('queued', 'sending') AND EXISTS \
-                 (SELECT 1 FROM leases WHERE debate = $4 AND holder = $2 AND epoch = $3 \
-                  AND expires_at > now())",
-            )
+                 (SELECT 1 FROM leases l JOIN replicas r ON r.name = l.holder \
+                  WHERE l.debate = $4 AND l.holder = $2 AND l.epoch = $3 AND ",
+                crate::store::leases::live!("r"),
+                ")"
+            ))
             .bind(post_id)
             .bind(fence.holder)
             .bind(epoch)

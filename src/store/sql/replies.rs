@@ -89,12 +89,16 @@ pub async fn write_batch(
             .take_while(|op| matches!(op, WriteOp::Insert(_)))
             .count();
         if run > 0 {
+            // The same event twice in one statement would be an error for
+            // its upsert (a row changed twice): the first copy is kept.
+            let mut seen = std::collections::HashSet::new();
             let rows: Vec<&NewReply> = ops[i..i + run]
                 .iter()
                 .filter_map(|op| match op {
                     WriteOp::Insert(r) => Some(r),
                     _ => None,
                 })
+                .filter(|r| seen.insert((&r.network, &r.room, &r.network_id)))
                 .collect();
             insert_replies(&mut tx, &rows).await?;
             touched.extend(std::iter::repeat_n(1, run));
