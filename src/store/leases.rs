@@ -194,7 +194,22 @@ impl Store {
                 .len()
                 .div_ceil(usize::try_from(live.max(1)).unwrap_or(1));
             let mut taken = Vec::new();
-            if held.len() < share {
+            // Whether anything is there to take at all: cheap (by the
+            // holder index, and the few replicas), where the acquisition
+            // itself reads through the schedule's debates.
+            let takeable: bool = if held.len() < share {
+                sqlx::query_scalar(concat!(
+                    "SELECT EXISTS (SELECT 1 FROM leases WHERE holder IS NULL) \
+                     OR EXISTS (SELECT 1 FROM replicas r WHERE NOT (",
+                    live!("r"),
+                    ") AND EXISTS (SELECT 1 FROM leases l WHERE l.holder = r.name))"
+                ))
+                .fetch_one(&mut *tx)
+                .await?
+            } else {
+                false
+            };
+            if takeable {
                 // Free leases, and those of replicas no longer live. Each
                 // replica walks them in its own order (a hash of the debate
                 // and its name), so replicas starting together take
