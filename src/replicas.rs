@@ -136,9 +136,7 @@ impl Keeper {
         settings: Settings,
         schedule: watch::Receiver<Arc<Schedule>>,
     ) -> Result<(Keeper, watch::Receiver<Arc<Leadership>>), StoreError> {
-        let mut bytes = [0u8; 12];
-        getrandom::fill(&mut bytes).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let session: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let session = crate::store::new_token()?;
         store
             .register_replica(&settings.name, &settings.home, &session, settings.ttl)
             .await?;
@@ -337,9 +335,7 @@ pub fn home_id(dir: &std::path::Path) -> std::io::Result<String> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(e),
     }
-    let mut bytes = [0u8; 12];
-    getrandom::fill(&mut bytes).map_err(std::io::Error::other)?;
-    let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let id = crate::store::new_token().map_err(std::io::Error::other)?;
     crate::store::write_private(&path, id.as_bytes())?;
     Ok(id)
 }

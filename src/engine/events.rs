@@ -12,8 +12,8 @@ use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
 use super::occurrences::OccKey;
-use super::rooms::PastSlot;
-use super::{Engine, START_AHEAD, command, writer};
+use super::rooms::{ActiveRoom, PastSlot};
+use super::{Engine, START_AHEAD, command, scheduled_questions, writer};
 use crate::chat::{AttributedBy, Chat, Event, Incoming, Network, Receipt, Room, Sender};
 use crate::store::{LOG_BEFORE, LogLine, NewReply, Store, WriteOp};
 
@@ -379,20 +379,34 @@ impl<C: Chat> Engine<C> {
         };
         let key: OccKey = (debate.id.clone(), start);
         let slot: PastSlot = (room.to_string(), key.clone());
-        // A debate another replica leads is running here: its questions
-        // are learnt from the store, looked at again at most every
-        // FOLLOW_EVERY (the holder's own copy of an answer, filed as it
-        // posts, is stored first in the usual case anyway).
+        // A debate another replica leads is running here: its time line is
+        // learnt from the store's posts, looked at again at most every
+        // FOLLOW_EVERY (the leader's copy of an answer corrects the
+        // question filed here, if it differs).
+        let known = self.rooms.has_past(&slot);
         let follower = !self.lease(&debate.id).leads();
-        if !self.rooms.has_past(&slot)
-            || (follower && self.rooms.past_older_than(&slot, FOLLOW_EVERY))
-        {
+        if !known || (follower && self.rooms.past_older_than(&slot, FOLLOW_EVERY)) {
             let debate = debate.clone();
             let id = self.occurrence_id(&key, &debate, at).await?;
             let posts = self.store.posts(id).await?;
-            let mut active = self
-                .rebuild_room(&key, id, &debate, &slot.0, &posts)
-                .await?;
+            let mut active = if known {
+                // Only the time line moves: the answers filed here are
+                // remembered already, so they are not read again (a flood
+                // in the room must not mean a read of all its answers
+                // twice a second).
+                ActiveRoom::rebuild(
+                    &key,
+                    id,
+                    scheduled_questions(&debate),
+                    &slot.0,
+                    &posts,
+                    Vec::new(),
+                    grace,
+                )
+            } else {
+                self.rebuild_room(&key, id, &debate, &slot.0, &posts)
+                    .await?
+            };
             if active.closes.is_none() {
                 active.closes = Some(start + debate.duration + grace);
             }

@@ -239,7 +239,18 @@ impl Rooms {
         self.past_built.get(slot).is_none_or(|t| t.elapsed() > ago)
     }
 
-    pub fn add_past(&mut self, slot: PastSlot, active: ActiveRoom) {
+    /// Sets the past room's state; one rebuilt again keeps what the old
+    /// state remembered of the answers filed there.
+    pub fn add_past(&mut self, slot: PastSlot, mut active: ActiveRoom) {
+        if let Some(old) = self.past.remove(&slot) {
+            let state = &mut active.state;
+            for (id, q) in old.state.reply_questions {
+                state.reply_questions.entry(id).or_insert(q);
+            }
+            for (id, a) in old.state.reply_authors {
+                state.reply_authors.entry(id).or_insert(a);
+            }
+        }
         self.past_built
             .insert(slot.clone(), tokio::time::Instant::now());
         self.past.insert(slot, active);

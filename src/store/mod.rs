@@ -55,7 +55,7 @@ pub use self::codec::{parse_ts, ts};
 pub use self::copy::Counts;
 pub use self::leases::{LeaseRow, ReplicaRow, Tick, Ticked};
 pub use self::lock::{DataDirLock, LOCK_FILE};
-pub use self::occurrences::{NewOccurrence, OccurrenceRow};
+pub use self::occurrences::{NewOccurrence, OccurrenceRow, new_token};
 pub use self::postgres::{PgOptions, redact};
 pub use self::posts::{Fence, NewPost, PostRow};
 pub use self::presence::{MIN_ABSENCE, PRESENCE_EVERY};

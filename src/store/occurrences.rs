@@ -64,7 +64,10 @@ pub(super) fn json_list(column: &str, json: Option<String>) -> Result<Vec<String
 }
 
 /// 128 bits from the operating system's random source, in hex.
-fn new_token() -> Result<String> {
+///
+/// # Errors
+/// The source fails.
+pub fn new_token() -> Result<String> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes)
         .map_err(|e| StoreError::Corrupt(format!("no randomness for a token: {e}")))?;
