@@ -1024,6 +1024,13 @@ pub fn answer_problems(t: &Value, sent: &[Sent]) -> Vec<String> {
             many => problems.push(format!("stored {} times: {:?}", many.len(), a.body)),
         }
     }
+    // Nothing else is an answer: in particular not what one replica posted,
+    // as another received it (IRC replicas have nicks of their own).
+    for (n, body) in &found {
+        if !sent.iter().any(|a| a.body == *body) {
+            problems.push(format!("stored under Q{n} but never sent as an answer: {body:?}"));
+        }
+    }
     problems
 }
 
