@@ -1028,7 +1028,9 @@ pub fn answer_problems(t: &Value, sent: &[Sent]) -> Vec<String> {
     // as another received it (IRC replicas have nicks of their own).
     for (n, body) in &found {
         if !sent.iter().any(|a| a.body == *body) {
-            problems.push(format!("stored under Q{n} but never sent as an answer: {body:?}"));
+            problems.push(format!(
+                "stored under Q{n} but never sent as an answer: {body:?}"
+            ));
         }
     }
     problems
