@@ -6,7 +6,8 @@
 //!
 //! - (a) the debates are split among the replicas, each posted by exactly
 //!   one, every question once per room;
-//! - (b) the holder of a live debate SIGKILLed right after Q2: another
+//! - (b) the holder of the seed debate (debates.yaml's, its texts as
+//!   written, its questions seconds apart) SIGKILLed at Q2: another
 //!   replica posts the next question within ttl + 5 s, the debate
 //!   completes, every question at most once per room (at most one missing,
 //!   around the kill), every answer stored once;
@@ -37,8 +38,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use replicas_support::{
-    CLOSING, Cast, Planned, Replicas, Seen, Sent, Timing, Watch, one_at_a_time, question_counts,
-    question_number, schedule, secs_between, show, sleep_until, start_in, wait_answers,
+    Cast, Planned, Replicas, SEED, Seen, Sent, Timing, Watch, one_at_a_time, question_counts,
+    question_number, schedule, secs_between, seed_schedule, show, sleep_until, start_in,
+    wait_answers,
 };
 use support::WAIT;
 
@@ -247,36 +249,31 @@ async fn debates_are_split_among_replicas_and_each_is_posted_by_one() {
     }
 }
 
-/// (b) The holder of a live debate is SIGKILLed right after Q2.
+/// (b) The seed debate (debates.yaml's `leadership-2011`, its texts as
+/// written, its four questions seconds apart instead of a quarter of an
+/// hour) on Matrix and IRC, its holder SIGKILLed as Q2 is posted: another
+/// replica posts Q3 within ttl + 5 s, the debate completes, and the killed
+/// replica, started again, posts nothing twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn the_holder_killed_after_q2_another_replica_posts_on() {
+async fn the_holder_killed_at_q2_of_the_seed_debate_another_replica_posts_on() {
     let _one = one_at_a_time().await;
     let timing = Timing::default();
-    let mut cast = Cast::new(&["b"]).await;
+    let mut cast = Cast::new(&[SEED]).await;
     // Q3 falls due 2 s after Q2, while the holder is dead.
-    let questions = [0, 8, 10, 20, 30];
     let start = start_in(60);
-    let yaml = schedule(
-        &cast,
-        &[Planned {
-            id: "b",
-            start,
-            seconds: 60,
-            questions: &questions,
-        }],
-    );
+    let (yaml, closing) = seed_schedule(&cast, start, 40, &[0, 8, 10, 20]);
     let database = support::postgres::database().await;
     let (mut reps, watch) = launch(&mut cast, &yaml, &database, 3).await;
     let mut sent: Vec<Sent> = Vec::new();
 
     let q1 = cast
-        .wait_irc_question(&reps, "b", 1, WAIT)
+        .wait_irc_question(&reps, SEED, 1, WAIT)
         .await
         .unwrap_or_else(|| panic!("no Q1\n{}", reps.logs()));
-    sent.push(cast.answer_matrix("b", 1, "matrix before the kill").await);
-    sent.push(cast.answer_irc("b", 1, "irc before the kill").await);
+    sent.push(cast.answer_matrix(SEED, 1, "matrix before the kill").await);
+    sent.push(cast.answer_irc(SEED, 1, "irc before the kill").await);
     let q2 = cast
-        .wait_irc_question(&reps, "b", 2, WAIT)
+        .wait_irc_question(&reps, SEED, 2, WAIT)
         .await
         .unwrap_or_else(|| panic!("no Q2\n{}", reps.logs()));
     let holder = sender(&reps, &q2);
@@ -292,18 +289,18 @@ async fn the_holder_killed_after_q2_another_replica_posts_on() {
         secs_between(q2.at, killed)
     );
     sent.push(
-        cast.answer_matrix("b", 2, "matrix right after the kill")
+        cast.answer_matrix(SEED, 2, "matrix right after the kill")
             .await,
     );
-    sent.push(cast.answer_irc("b", 2, "irc right after the kill").await);
+    sent.push(cast.answer_irc(SEED, 2, "irc right after the kill").await);
 
     let limit = timing.ttl + Duration::from_secs(5);
     let q3 = cast
-        .wait_irc_question(&reps, "b", 3, limit + Duration::from_secs(10))
+        .wait_irc_question(&reps, SEED, 3, limit + Duration::from_secs(10))
         .await
         .unwrap_or_else(|| panic!("no Q3 on IRC after the kill\n{}", reps.logs()));
     let successor = sender(&reps, &q3);
-    let took = reps.took(successor, Some("b"));
+    let took = reps.took(successor, Some(SEED));
     let took_at = took.iter().map(|l| l.at).find(|at| *at > killed);
     eprintln!(
         "kill: Q3 on IRC {:.3} s after the kill, from {}; its `took lease` {} s after the kill",
@@ -322,55 +319,77 @@ async fn the_holder_killed_after_q2_another_replica_posts_on() {
         reps.logs()
     );
     sent.push(
-        cast.answer_matrix("b", 3, "matrix after the takeover")
+        cast.answer_matrix(SEED, 3, "matrix after the takeover")
             .await,
     );
-    sent.push(cast.answer_irc("b", 3, "irc after the takeover").await);
+    sent.push(cast.answer_irc(SEED, 3, "irc after the takeover").await);
     // The killed machine comes back: it must post nothing twice.
     reps.start(holder);
     reps.wait_ready(holder).await;
-    cast.wait_irc_question(&reps, "b", 4, WAIT)
+    cast.wait_irc_question(&reps, SEED, 4, WAIT)
         .await
         .unwrap_or_else(|| panic!("no Q4\n{}", reps.logs()));
     sent.push(
-        cast.answer_matrix("b", 4, "matrix with the first back")
+        cast.answer_matrix(SEED, 4, "matrix with the first back")
             .await,
     );
-    sent.push(cast.answer_irc("b", 4, "irc with the first back").await);
-    cast.wait_closing(&reps, "b", WAIT).await;
+    sent.push(cast.answer_irc(SEED, 4, "irc with the first back").await);
+    cast.wait_closing_of(&reps, SEED, &closing, WAIT).await;
 
-    let (matrix, irc) = posts(&mut cast, &reps, "b").await;
+    let (matrix, irc) = posts(&mut cast, &reps, SEED).await;
     if let Some(m3) = matrix.iter().find(|s| question_number(&s.body) == Some(3)) {
         eprintln!(
             "kill: Q3 on Matrix {:.3} s after the kill",
             secs_between(killed, m3.at)
         );
     }
-    let missing_matrix = at_most_once("Matrix", &matrix, 5, &reps);
-    let missing_irc = at_most_once("IRC", &irc, 5, &reps);
+    let missing_matrix = at_most_once("Matrix", &matrix, 4, &reps);
+    let missing_irc = at_most_once("IRC", &irc, 4, &reps);
     eprintln!("kill: missing on Matrix {missing_matrix:?}, on IRC {missing_irc:?}");
     for m in missing_matrix.iter().chain(&missing_irc) {
         assert!(
             (2..=3).contains(m),
-            "Q{m} missing, not around the kill (after Q2)\nMatrix:\n{}\nIRC:\n{}\n{}",
+            "Q{m} missing, not around the kill (at Q2)\nMatrix:\n{}\nIRC:\n{}\n{}",
             show(&matrix),
             show(&irc),
             reps.logs()
         );
     }
+    // The seed's own texts went out: its intro, and its questions as
+    // debates.yaml words them.
+    let intro = matrix
+        .iter()
+        .find(|s| s.body.contains("starts now"))
+        .unwrap_or_else(|| panic!("no intro on Matrix:\n{}", show(&matrix)));
     assert!(
-        matrix.iter().any(|s| s.body.starts_with(CLOSING))
-            && irc.iter().any(|s| s.body.starts_with(CLOSING)),
+        intro
+            .body
+            .contains("Developing Leadership in Social Work and Social Care")
+            && intro.body.contains("#SWSCmedia"),
+        "the seed's intro: {}",
+        intro.body
+    );
+    assert!(
+        matrix.iter().chain(&irc).any(|s| s
+            .body
+            .starts_with("Q1: What does leadership mean in social work and social care today?")),
+        "the seed's Q1:\n{}\n{}",
+        show(&matrix),
+        show(&irc)
+    );
+    assert!(
+        matrix.iter().any(|s| s.body.starts_with(&closing))
+            && irc.iter().any(|s| s.body.starts_with(&closing)),
         "the debate did not complete"
     );
-    let problems = wait_answers(&reps, "b", &sent).await;
+    let problems = wait_answers(&reps, SEED, &sent).await;
     assert!(
         problems.is_empty(),
         "answers: {problems:#?}\n{:#}\n{}",
-        reps.transcript("b"),
+        reps.transcript(SEED),
         reps.logs()
     );
-    print_changes("kill", &watch, &reps, "b", killed);
+    print_changes("kill", &watch, &reps, SEED, killed);
 }
 
 /// (c) The holder SIGSTOPped for 2 x ttl, then SIGCONTed.

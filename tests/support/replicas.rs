@@ -858,19 +858,33 @@ impl Cast {
         }
     }
 
-    /// Waits until the closing of `debate` is in both its places.
+    /// Waits until the closing of `debate` ([`CLOSING`]) is in both its
+    /// places.
     pub async fn wait_closing(&mut self, replicas: &Replicas, debate: &str, timeout: Duration) {
+        self.wait_closing_of(replicas, debate, CLOSING, timeout)
+            .await;
+    }
+
+    /// Waits until a post starting with `closing` is in both places of
+    /// `debate`.
+    pub async fn wait_closing_of(
+        &mut self,
+        replicas: &Replicas,
+        debate: &str,
+        closing: &str,
+        timeout: Duration,
+    ) {
         let deadline = Instant::now() + timeout;
         loop {
             let irc = self
                 .irc_posts(replicas, debate)
                 .iter()
-                .any(|s| s.body.starts_with(CLOSING));
+                .any(|s| s.body.starts_with(closing));
             let matrix = self
                 .matrix_posts(debate)
                 .await
                 .iter()
-                .any(|s| s.body.starts_with(CLOSING));
+                .any(|s| s.body.starts_with(closing));
             if irc && matrix {
                 return;
             }
@@ -976,6 +990,67 @@ pub fn schedule(cast: &Cast, debates: &[Planned<'_>]) -> String {
         }
     }
     yaml
+}
+
+/// The id of the seed debate in the repository's debates.yaml: the
+/// debate that inspired Podium.
+pub const SEED: &str = "leadership-2011";
+
+/// The seed debate as debates.yaml has it (title, intro, hashtag, shown
+/// zones, question texts, closing), held in its place of `cast` from
+/// `start`, for `seconds`, its questions at `offsets` (seconds) instead of
+/// every quarter of an hour, without reminders. Returns the schedule and
+/// the closing text (the bot's closing post starts with it).
+pub fn seed_schedule(
+    cast: &Cast,
+    start: DateTime<Utc>,
+    seconds: i64,
+    offsets: &[i64],
+) -> (String, String) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("debates.yaml");
+    let (file, _) = podium::schedule::load(&path, Utc::now())
+        .unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
+    let seed = file
+        .debates
+        .iter()
+        .find(|d| d.id == SEED)
+        .unwrap_or_else(|| panic!("no {SEED} in {}", path.display()));
+    assert_eq!(
+        offsets.len(),
+        seed.questions.len(),
+        "one offset per question of {SEED}"
+    );
+    let q = |s: &str| serde_json::to_string(s).expect("a string");
+    let place = cast.place(SEED);
+    let local = start.with_timezone(&seed.timezone);
+    let zones: Vec<String> = seed.zones.iter().map(|z| q(z.name())).collect();
+    let mut yaml = format!(
+        "debates:\n  - id: {SEED}\n    title: {}\n    timezone: {}\n    zones: [{}]\n\
+         \x20   starts: {}\n    duration: {seconds}s\n    remind: []\n\
+         \x20   rooms: [\"{}\", \"irc:{}\"]\n    organisers: [\"{}\"]\n",
+        q(&seed.title),
+        q(seed.timezone.name()),
+        zones.join(", "),
+        local.format("%Y-%m-%d %H:%M:%S"),
+        place.room_id,
+        place.channel,
+        cast.host.user,
+    );
+    if let Some(tag) = &seed.hashtag {
+        yaml.push_str(&format!("    hashtag: {}\n", q(tag)));
+    }
+    if let Some(intro) = &seed.intro {
+        yaml.push_str(&format!("    intro: {}\n", q(intro)));
+    }
+    let closing = seed.closing.clone().expect("the seed debate has a closing");
+    yaml.push_str(&format!("    closing: {}\n    questions:\n", q(&closing)));
+    for (question, at) in seed.questions.iter().zip(offsets) {
+        yaml.push_str(&format!(
+            "      - {{text: {}, at: {at}s}}\n",
+            q(&question.text)
+        ));
+    }
+    (yaml, closing.trim().to_owned())
 }
 
 /// An answer sent by a participant, once the network took it.
