@@ -701,6 +701,52 @@ async fn a_temporary_network_failure_is_retried_without_losing_the_post() {
     assert_eq!(intros, 2, "one per room, the failed one retried");
 }
 
+/// Q1 refused for a moment (a rate limit) and retried 10 s later must
+/// still come before a Q2 that fell due in between, in every room.
+#[tokio::test(start_paused = true)]
+async fn a_question_waiting_for_its_retry_is_not_overtaken_by_the_next() {
+    let store = memory_store().await;
+    let chat = MemoryChat::new();
+    let yaml = YAML.replace("at: 20m", "at: 305s");
+    let mut bot = start(
+        &store,
+        &chat,
+        Clock::starting_at(utc("2011-11-01T20:04:00Z")),
+        schedule(&yaml),
+    )
+    .await;
+    bot.wait_for(PostKind::Intro, 0).await;
+    tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+    // The next send is Q1 in the first room, at 20:05; Q2 falls due at
+    // 20:05:05, before the retry at 20:05:10.
+    chat.fail_next(1);
+    // Q2 in each room; in the first only after its Q1.
+    bot.wait_for(PostKind::Question, 2).await;
+    bot.wait_for(PostKind::Question, 2).await;
+    bot.stop().await;
+    let mut rooms: Vec<String> = chat.posts().iter().map(|p| p.room.to_string()).collect();
+    rooms.sort();
+    rooms.dedup();
+    assert_eq!(rooms.len(), 2, "{rooms:?}");
+    for room in &rooms {
+        let questions: Vec<String> = chat
+            .posts()
+            .into_iter()
+            .filter(|p| p.room.to_string() == *room && p.body.starts_with('Q'))
+            .map(|p| p.body.chars().take(2).collect())
+            .collect();
+        assert!(
+            questions.len() >= 2,
+            "{room}: {:?}",
+            chat.posts()
+                .iter()
+                .map(|p| (p.room.to_string(), p.body.clone()))
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(questions[..2], ["Q1", "Q2"], "{room}: {questions:?}");
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn next_lists_the_coming_debates_of_the_room_in_every_zone() {
     let store = memory_store().await;

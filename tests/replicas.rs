@@ -261,7 +261,7 @@ async fn the_holder_killed_at_q2_of_the_seed_debate_another_replica_posts_on() {
     let mut cast = Cast::new(&[SEED]).await;
     // Q3 falls due 2 s after Q2, while the holder is dead.
     let start = start_in(60);
-    let (yaml, closing) = seed_schedule(&cast, start, 40, &[0, 8, 10, 20]);
+    let (yaml, closing) = seed_schedule(&cast, start, 60, &[0, 8, 10, 20]);
     let database = support::postgres::database().await;
     let (mut reps, watch) = launch(&mut cast, &yaml, &database, 3).await;
     let mut sent: Vec<Sent> = Vec::new();

@@ -472,15 +472,25 @@ impl<C: Chat> Engine<C> {
         }
         let items = timeline::timeline(debate, o.starts_at, state.live);
         let mut next = Earliest::default();
+        // A room whose earlier post waits to be retried (a rate limit, an
+        // outage) gets nothing later until that one is out: Q2 must not
+        // overtake a Q1 the server refused for a moment.
+        let mut held: Vec<&Room> = Vec::new();
         for item in &items {
             if item.due > now {
                 next.offer(Some(item.due));
                 continue;
             }
             for room in &debate.rooms {
+                if held.contains(&room) {
+                    continue;
+                }
                 match self.prepare(debate, &key, room, item, now, None).await? {
                     posting::Prepared::Done => {}
-                    posting::Prepared::RetryAt(at) => next.offer(Some(at)),
+                    posting::Prepared::RetryAt(at) => {
+                        next.offer(Some(at));
+                        held.push(room);
+                    }
                     posting::Prepared::Send(r) => ready.push(*r),
                 }
             }
