@@ -30,7 +30,6 @@ mod replicas_support;
 mod support;
 
 use std::collections::HashMap;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -217,13 +216,9 @@ async fn spread(bot: &Person, host: &Person, rooms: &[matrix_sdk::Room], count: 
     tokio::time::sleep(Duration::from_secs(5)).await;
     let start = start_in(20);
     let yaml = debates(start);
-    for r in &reps.list {
-        std::fs::write(&r.podium.schedule, &yaml).expect("schedule");
-        let pid = r.podium.pid().expect("running");
-        Command::new("kill")
-            .args(["-HUP", &pid.to_string()])
-            .status()
-            .expect("kill -HUP");
+    for i in 0..reps.len() {
+        std::fs::write(&reps.list[i].podium.schedule, &yaml).expect("schedule");
+        reps.signal(i, "-HUP");
     }
     let mut conn = sqlx::postgres::PgConnectOptions::from_url(&database.parse().expect("a URL"))
         .expect("a database URL")

@@ -196,7 +196,8 @@ impl Replicas {
         at
     }
 
-    fn signal(&self, i: usize, signal: &str) {
+    /// Sends `signal` (`-STOP`, `-HUP`...) to replica `i`.
+    pub fn signal(&self, i: usize, signal: &str) {
         let pid = self.list[i]
             .podium
             .pid()
