@@ -660,3 +660,73 @@ fn a_file_over_the_size_limit_is_refused_without_reading_it() {
         out.stderr
     );
 }
+
+#[test]
+fn a_last_call_must_be_some_time_and_shorter_than_the_debate() {
+    let yaml = format!(
+        "{HEAD}  - id: a\n    title: A\n    starts: 2026-12-01 20:00\n    duration: 1h\n    last_call: 2h\n    questions: [Q?]\n  - id: b\n    title: B\n    starts: 2026-12-02 20:00\n    last_call: 0m\n    questions: [Q?]\n  - id: c\n    title: C\n    starts: 2026-12-03 20:00\n    last_call: 2\n    questions: [Q?]\n  - id: d\n    title: D\n    starts: 2026-12-04 20:00\n    last_call: 1h\n    questions: [Q?]\n  - id: e\n    title: E\n    starts: 2026-12-05 20:00\n    last_call: off\n    questions: [Q?]\n  - id: f\n    title: F\n    starts: 2026-12-06 20:00\n    last_call: 59m 59s\n    questions: [Q?]\n"
+    );
+    let out = check(&yaml);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert_eq!(
+        errors(&out),
+        vec![
+            "9:16: error: last call `2h` is not shorter than debate 1, which lasts 1h",
+            "14:16: error: last call `0m` is no time at all",
+            "19:16: error: last call `2` has no unit",
+            "24:16: error: last call `1h` is not shorter than debate 4, which lasts 1h",
+        ],
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("debates.yaml:9:16: error: last call `2h`"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains(
+            "hint: a last call comes that long before each next question and the closing"
+        ),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_top_level_last_call_is_checked_once_there_and_against_each_debate_s_own_duration() {
+    // As long as the default hour: one error, at the top, not one per debate.
+    let yaml = format!(
+        "timezone: Europe/London\nrooms: [\"#d:example.org\"]\nlast_call: 1h\ndebates:\n{}{}",
+        one_question("a", "2026-12-01 20:00"),
+        one_question("b", "2026-12-02 20:00")
+    );
+    let out = check(&yaml);
+    assert_eq!(
+        errors(&out),
+        vec![
+            "3:12: error: last call `1h` is not shorter than a debate, which lasts 1h unless it says otherwise"
+        ],
+        "{}",
+        out.stderr
+    );
+    // Fine for the default hour, too long for a debate of its own 5
+    // minutes (said at its `duration`), and `off` where a debate opts out.
+    let yaml = "timezone: Europe/London\nrooms: [\"#d:example.org\"]\nlast_call: 10m\ndebates:\n  - id: a\n    title: A\n    starts: 2026-12-01 20:00\n    questions: [Q?]\n  - id: b\n    title: B\n    starts: 2026-12-02 20:00\n    duration: 5m\n    questions: [Q?]\n  - id: c\n    title: C\n    starts: 2026-12-03 20:00\n    duration: 5m\n    last_call: off\n    questions: [Q?]\n";
+    let out = check(yaml);
+    assert_eq!(
+        errors(&out),
+        vec![
+            "12:15: error: last call `10m` (from the top of the file) is not shorter than debate 2, which lasts 5m"
+        ],
+        "{}",
+        out.stderr
+    );
+    // A valid last call changes nothing `check` says.
+    let plain = format!("{HEAD}{}", one_question("a", "2026-12-01 20:00"));
+    let with = plain.replace("debates:\n", "last_call: 2m\ndebates:\n");
+    let (a, b) = (check(&plain), check(&with));
+    assert_eq!(b.code, Some(0), "{}", b.stderr);
+    assert_eq!((a.stdout, a.stderr), (b.stdout, b.stderr));
+}

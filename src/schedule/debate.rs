@@ -2,15 +2,17 @@
 //! each problem is reported, not just the first), then the debate is
 //! assembled only if all of them were good.
 
+use chrono::Duration;
 use chrono_tz::Tz;
 
 use super::defaults::Defaults;
 use super::diag::Diagnostic;
 use super::model::Debate;
 use super::questions::read_questions;
-use super::read::{Ctx, Fields};
+use super::read::{Ctx, Fields, written};
 use super::repeat::{note_cut, read_repeat};
 use super::start::{read_start, resolve_start};
+use super::time::format_duration;
 use super::yaml::Node;
 use crate::domain::Room;
 
@@ -30,6 +32,7 @@ const DEBATE_KEYS: &[&str] = &[
     "closing",
     "public",
     "remind",
+    "last_call",
     "repeat",
     "until",
     "count",
@@ -62,6 +65,7 @@ pub(super) fn read_debate(
     let questions = entry.required(ctx, "questions", |ctx, n| read_questions(ctx, n, duration));
     let repeat = read_repeat(ctx, &entry.f, start.map(|s| s.0));
     let rooms = entry.some_rooms(ctx, settings.rooms);
+    let last_call = entry.last_call(ctx, settings.last_call, duration);
 
     let timezone = timezone?;
     let debate = Debate {
@@ -81,6 +85,7 @@ pub(super) fn read_debate(
         closing: settings.closing?,
         public: settings.public?,
         remind: settings.remind?,
+        last_call: last_call?,
         repeat: repeat?,
         pos: node.pos,
         starts_pos: starts_node.map_or(node.pos, |n| n.pos),
@@ -150,6 +155,46 @@ impl<'a> Entry<'a> {
                 "`rooms` is empty: a debate needs somewhere to be held",
             ),
         }
+        None
+    }
+
+    /// The last call, if it leaves the debate some time: one as long as
+    /// the debate would come before it starts. Reported at the debate's own
+    /// `last_call`, else at its own `duration`, else at the entry (both
+    /// came from the top of the file, and only this debate is wrong).
+    fn last_call(
+        &self,
+        ctx: &mut Ctx,
+        last_call: Option<Option<Duration>>,
+        duration: Option<Duration>,
+    ) -> Option<Option<Duration>> {
+        let (Some(lc), Some(duration)) = (last_call?, duration) else {
+            return last_call;
+        };
+        if lc < duration {
+            return last_call;
+        }
+        let (pos, what) = match self.f.get("last_call") {
+            Some(n) => (n.pos, format!("last call `{}`", written(n, lc))),
+            None => (
+                self.f.get("duration").map_or(self.node.pos, |n| n.pos),
+                format!(
+                    "last call `{}` (from the top of the file)",
+                    format_duration(lc)
+                ),
+            ),
+        };
+        ctx.diags.push(
+            Diagnostic::error(
+                pos,
+                format!(
+                    "{what} is not shorter than debate {}, which lasts {}",
+                    self.number,
+                    format_duration(duration)
+                ),
+            )
+            .with_hint("a last call comes that long before each next question and the closing; make it shorter, or `off`"),
+        );
         None
     }
 }

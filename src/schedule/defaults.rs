@@ -8,7 +8,9 @@ use std::collections::BTreeSet;
 use chrono::Duration;
 use chrono_tz::Tz;
 
-use super::read::{Ctx, Fields};
+use super::diag::Diagnostic;
+use super::read::{Ctx, Fields, written};
+use super::time::format_duration;
 use super::yaml::Node;
 use crate::domain::Room;
 
@@ -35,6 +37,8 @@ pub(super) struct Defaults {
     intro: Option<String>,
     closing: Option<String>,
     public: Option<bool>,
+    /// `Some(None)`: given as `off`.
+    last_call: Option<Option<Duration>>,
     /// The top-level fields given but invalid.
     broken: BTreeSet<&'static str>,
 }
@@ -52,6 +56,8 @@ pub(super) struct Inherited {
     pub(super) intro: Option<Option<String>>,
     pub(super) closing: Option<Option<String>>,
     pub(super) public: Option<bool>,
+    /// `Some(None)`: no last calls.
+    pub(super) last_call: Option<Option<Duration>>,
 }
 
 /// Reads the top-level defaults, reporting each broken one.
@@ -81,7 +87,37 @@ pub(super) fn read_defaults(ctx: &mut Ctx, top: &Fields<'_>) -> Defaults {
     field!("intro", intro, |c: &mut Ctx, n| c.text(n, "`intro`"));
     field!("closing", closing, |c: &mut Ctx, n| c.text(n, "`closing`"));
     field!("public", public, |c: &mut Ctx, n| c.boolean(n, "`public`"));
+    field!("last_call", last_call, |c: &mut Ctx, n| c.last_call(n));
+    default_last_call_fits(ctx, top, &mut d);
     d
+}
+
+/// A top-level last call as long as the debates' default duration is
+/// reported once, here, rather than at every debate that takes both.
+fn default_last_call_fits(ctx: &mut Ctx, top: &Fields<'_>, d: &mut Defaults) {
+    let (Some(Some(lc)), Some(node)) = (d.last_call, top.get("last_call")) else {
+        return;
+    };
+    if d.broken.contains("duration") {
+        return;
+    }
+    let duration = d.duration.unwrap_or(DEFAULT_DURATION);
+    if lc < duration {
+        return;
+    }
+    ctx.diags.push(
+        Diagnostic::error(
+            node.pos,
+            format!(
+                "last call `{}` is not shorter than a debate, which lasts {} unless it says otherwise",
+                written(node, lc),
+                format_duration(duration)
+            ),
+        )
+        .with_hint("a last call comes that long before each next question and the closing; make it shorter"),
+    );
+    d.last_call = None;
+    d.broken.insert("last_call");
 }
 
 impl Defaults {
@@ -120,6 +156,10 @@ impl Defaults {
                 |c: &mut Ctx, n| c.boolean(n, "`public`"),
                 || self.public.unwrap_or(false),
             ),
+            // Off unless the top of the file asks for it.
+            last_call: self.inherit(ctx, f, "last_call", Ctx::last_call, || {
+                self.last_call.flatten()
+            }),
         }
     }
 

@@ -100,6 +100,9 @@ pub struct Debate {
     pub closing: Option<String>,
     /// Reminder lead times before the start, longest first.
     pub remind: Vec<Duration>,
+    /// How long before each next question, and before the closing, a last
+    /// call is posted; `None` for none. Shorter than `duration`.
+    pub last_call: Option<Duration>,
     pub repeat: Option<Repeat>,
     /// Where the debate's entry and its `starts` are, for later diagnostics.
     pub pos: Pos,

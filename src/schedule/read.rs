@@ -210,20 +210,40 @@ impl Ctx {
     pub(super) fn debate_duration(&mut self, node: &Node) -> Option<Duration> {
         let d = self.duration(node, "duration")?;
         if d < Duration::minutes(1) || d > MAX_DURATION {
-            // As the organiser wrote it: `24h 1s`, not a reformatting of it.
-            let written = match &node.value {
-                Value::Str(s) => s.trim().to_owned(),
-                _ => format_duration(d),
-            };
             self.error(
                 node.pos,
                 format!(
-                    "duration `{written}` is out of range: a debate lasts from 1 minute to 24 hours"
+                    "duration `{}` is out of range: a debate lasts from 1 minute to 24 hours",
+                    written(node, d)
                 ),
             );
             return None;
         }
         Some(d)
+    }
+
+    /// `last_call`: how long before each next question (and the closing)
+    /// the room is told time is nearly up; `off` (or `false`) for none, so
+    /// that one debate can opt out of a top-level default. `Some(None)` is
+    /// off, `None` broken.
+    pub(super) fn last_call(&mut self, node: &Node) -> Option<Option<Duration>> {
+        match &node.value {
+            Value::Bool(false) => return Some(None),
+            Value::Str(s) if s.trim() == "off" => return Some(None),
+            _ => {}
+        }
+        let d = self.duration(node, "last call")?;
+        if d <= Duration::zero() {
+            self.diags.push(
+                Diagnostic::error(
+                    node.pos,
+                    format!("last call `{}` is no time at all", written(node, d)),
+                )
+                .with_hint("give how long before each next question it comes, such as `2m`, or `off` for none"),
+            );
+            return None;
+        }
+        Some(Some(d))
     }
 
     pub(super) fn remind(&mut self, node: &Node) -> Option<Vec<Duration>> {
@@ -295,5 +315,14 @@ impl Ctx {
             }
         }
         ok.then_some(out)
+    }
+}
+
+/// A duration as the organiser wrote it (`24h 1s`, not a reformatting of
+/// it), for messages that echo it.
+pub(super) fn written(node: &Node, d: Duration) -> String {
+    match &node.value {
+        Value::Str(s) => s.trim().to_owned(),
+        _ => format_duration(d),
     }
 }

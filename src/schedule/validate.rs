@@ -35,6 +35,7 @@ const TOP_KEYS: &[&str] = &[
     "intro",
     "closing",
     "public",
+    "last_call",
     "debates",
 ];
 /// More debates than any community runs; the cap keeps hostile files cheap.
