@@ -206,6 +206,9 @@ pub enum PostKind {
     Reminder,
     Intro,
     Question,
+    /// "Last call for Q2": time is nearly up for the question being
+    /// answered (`last_call` before the next question or the closing).
+    LastCall,
     Closing,
     Transcript,
 }
@@ -214,6 +217,7 @@ named!(PostKind, "post kind", {
     Reminder => "reminder",
     Intro => "intro",
     Question => "question",
+    LastCall => "last_call",
     Closing => "closing",
     Transcript => "transcript",
 });
@@ -316,6 +320,7 @@ mod tests {
             PostKind::Reminder,
             PostKind::Intro,
             PostKind::Question,
+            PostKind::LastCall,
             PostKind::Closing,
             PostKind::Transcript,
         ] {

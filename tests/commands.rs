@@ -1121,3 +1121,257 @@ async fn a_reload_logs_the_next_debate() {
         lines[0]
     );
 }
+
+// ---------------------------------------------------------------------------
+// Last calls (`last_call`): before each next question and the closing.
+
+/// A ten-minute debate with a last call a minute before Q2 (20:03), Q3
+/// (20:06) and the closing (20:09).
+const CALLS: &str = r##"
+timezone: Europe/London
+zones: [Europe/London, America/New_York]
+rooms: ["#debate:example.org", "#debate"]
+organisers: ["@host:example.org"]
+remind: []
+last_call: 1m
+debates:
+  - id: calls
+    title: Calls
+    starts: 2011-11-01 20:00
+    duration: 10m
+    hashtag: "#SWSC"
+    questions:
+      - {text: One?, at: 1m}
+      - {text: Two?, at: 4m}
+      - {text: Three?, at: 7m}
+"##;
+
+/// The rooms of [`CALLS`].
+fn both_rooms() -> [Room; 2] {
+    [matrix("debate"), irc("debate")]
+}
+
+/// The stored posts of the [`CALLS`] debate of `kind`: room, number,
+/// due time and status.
+async fn stored(
+    store: &Store,
+    kind: PostKind,
+) -> Vec<(
+    String,
+    i64,
+    chrono::DateTime<chrono::Utc>,
+    podium::store::PostStatus,
+)> {
+    let occ = store.occurrences_of("calls").await.unwrap()[0].clone();
+    let mut rows: Vec<_> = store
+        .posts(occ.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|p| p.kind == kind)
+        .map(|p| (p.room, p.seq, p.due_at, p.status))
+        .collect();
+    rows.sort_by_key(|(r, seq, due, _)| (r.clone(), *due, *seq));
+    rows
+}
+
+#[tokio::test(start_paused = true)]
+async fn last_calls_come_before_each_question_and_the_closing() {
+    let store = memory_store().await;
+    let chat = TestChat::default();
+    let started_at = Instant::now();
+    let bot = start(&store, &chat, "2011-11-01T20:00:00Z", CALLS).await;
+    idle(&bot, Duration::from_secs(11 * 60)).await;
+    bot.stop().await;
+    for room in both_rooms() {
+        let bodies = chat.bodies(&room);
+        assert_eq!(
+            bodies[1..8],
+            [
+                "Q1: One? #SWSC",
+                "Last call for Q1: the next question is in 1 minute #SWSC",
+                "Q2: Two? #SWSC",
+                "Last call for Q2: the next question is in 1 minute #SWSC",
+                "Q3: Three? #SWSC",
+                "Last call for Q3: the debate closes in 1 minute #SWSC",
+                "That is the end of “Calls”. Thank you all for taking part! #SWSC",
+            ],
+            "{room}: {bodies:#?}"
+        );
+        assert_eq!(bodies.len(), 9, "{room}: {bodies:#?}");
+    }
+    // Handed to the network at 20:03, 20:06 and 20:09, in each room.
+    let mut calls: Vec<(Room, u64)> = chat
+        .handed(PostKind::LastCall)
+        .into_iter()
+        .map(|(room, _, at)| (room, at.duration_since(started_at).as_millis() as u64))
+        .collect();
+    calls.sort_by_key(|(r, ms)| (r.to_string(), *ms));
+    let mut expected: Vec<(Room, u64)> = both_rooms()
+        .into_iter()
+        .flat_map(|r| [180_000, 360_000, 540_000].map(|ms| (r.clone(), ms)))
+        .collect();
+    expected.sort_by_key(|(r, ms)| (r.to_string(), *ms));
+    assert_eq!(calls.len(), expected.len(), "{calls:?}");
+    for ((room, ms), (want_room, want)) in calls.iter().zip(&expected) {
+        assert_eq!(room, want_room);
+        assert!(
+            (*want..*want + 1_000).contains(ms),
+            "a last call in {room} at {ms} ms, not {want}"
+        );
+    }
+    // Claimed, sent and recorded like any post, numbered by what they
+    // announce (0: the closing).
+    let rows = stored(&store, PostKind::LastCall).await;
+    let sent = podium::store::PostStatus::Sent;
+    let mut want = Vec::new();
+    for room in both_rooms() {
+        for (seq, due) in [
+            (2, "2011-11-01T20:03:00Z"),
+            (3, "2011-11-01T20:06:00Z"),
+            (0, "2011-11-01T20:09:00Z"),
+        ] {
+            want.push((room.to_string(), seq, utc(due), sent));
+        }
+    }
+    want.sort_by_key(|(r, seq, due, _)| (r.clone(), *due, *seq));
+    assert_eq!(rows, want);
+}
+
+/// A question `!skip` brought forward is not announced afterwards: its
+/// last call is dropped (and the debate still finishes), and the next one
+/// is for it.
+#[tokio::test(start_paused = true)]
+async fn a_skipped_question_gets_no_late_last_call() {
+    let store = memory_store().await;
+    let chat = TestChat::default();
+    let mut bot = start(&store, &chat, "2011-11-01T20:00:00Z", CALLS).await;
+    // 20:02: Q1 is out; Q2 comes now instead of at 20:04.
+    idle(&bot, Duration::from_secs(120)).await;
+    assert_eq!(
+        hand(&bot, &matrix("debate"), message("$s", "host", "!skip")).await,
+        Receipt::Command
+    );
+    idle(&bot, Duration::from_secs(9 * 60)).await;
+    let mut finished = false;
+    while let Ok(n) = bot.notices.try_recv() {
+        finished |=
+            matches!(n, podium::engine::Notice::Finished { ref debate, .. } if debate == "calls");
+    }
+    assert!(finished, "the debate never finished");
+    bot.stop().await;
+    for room in both_rooms() {
+        let bodies = chat.bodies(&room);
+        assert_eq!(
+            bodies[1..7],
+            [
+                "Q1: One? #SWSC",
+                "Q2: Two? #SWSC",
+                "Last call for Q2: the next question is in 1 minute #SWSC",
+                "Q3: Three? #SWSC",
+                "Last call for Q3: the debate closes in 1 minute #SWSC",
+                "That is the end of “Calls”. Thank you all for taking part! #SWSC",
+            ],
+            "{room}: {bodies:#?}"
+        );
+    }
+    let numbers: Vec<i64> = stored(&store, PostKind::LastCall)
+        .await
+        .into_iter()
+        .map(|(_, seq, _, _)| seq)
+        .collect();
+    assert_eq!(
+        numbers,
+        [3, 0, 3, 0],
+        "no last call for Q2 was even claimed"
+    );
+}
+
+/// After `!end` no last call comes: not Q3's, which is not asked, nor the
+/// closing's, which is now.
+#[tokio::test(start_paused = true)]
+async fn no_last_call_after_end() {
+    let store = memory_store().await;
+    let chat = TestChat::default();
+    let bot = start(&store, &chat, "2011-11-01T20:00:00Z", CALLS).await;
+    // 20:05: Q2 and its last call are out.
+    idle(&bot, Duration::from_secs(300)).await;
+    assert_eq!(
+        hand(&bot, &matrix("debate"), message("$e", "host", "!end")).await,
+        Receipt::Command
+    );
+    idle(&bot, Duration::from_secs(6 * 60)).await;
+    bot.stop().await;
+    for room in both_rooms() {
+        let bodies = chat.bodies(&room);
+        assert_eq!(
+            bodies[1..5],
+            [
+                "Q1: One? #SWSC",
+                "Last call for Q1: the next question is in 1 minute #SWSC",
+                "Q2: Two? #SWSC",
+                "That is the end of “Calls”. Thank you all for taking part! #SWSC",
+            ],
+            "{room}: {bodies:#?}"
+        );
+        assert_eq!(bodies.len(), 6, "{room}: {bodies:#?}");
+        assert!(bodies[5].starts_with("The transcript of"), "{}", bodies[5]);
+    }
+    let numbers: Vec<i64> = stored(&store, PostKind::LastCall)
+        .await
+        .into_iter()
+        .map(|(_, seq, _, _)| seq)
+        .collect();
+    assert_eq!(numbers, [2, 2]);
+}
+
+/// A restart sends no last call twice, skips one whose question is due
+/// by then, and a late one says what is really left.
+#[tokio::test(start_paused = true)]
+async fn a_restart_repeats_no_last_call_and_skips_one_whose_moment_has_passed() {
+    let store = memory_store().await;
+    let chat = TestChat::default();
+    // Down from 20:03:30 (Q2's last call sent) to 20:03:31.
+    let bot = start(&store, &chat, "2011-11-01T20:00:00Z", CALLS).await;
+    idle(&bot, Duration::from_secs(210)).await;
+    bot.stop().await;
+    let bot = start(&store, &chat, "2011-11-01T20:03:31Z", CALLS).await;
+    idle(&bot, Duration::from_secs(40)).await;
+    bot.stop().await;
+    // Down from 20:04:11 to 20:07:30: Q3 (20:07) is due, so its last call
+    // (20:06) is skipped.
+    let bot = start(&store, &chat, "2011-11-01T20:07:30Z", CALLS).await;
+    idle(&bot, Duration::from_secs(60)).await;
+    bot.stop().await;
+    // Down from 20:08:30 to 20:09:20: the closing's last call (20:09) goes
+    // out 20 seconds late, saying so in what it says is left.
+    let bot = start(&store, &chat, "2011-11-01T20:09:20Z", CALLS).await;
+    idle(&bot, Duration::from_secs(120)).await;
+    bot.stop().await;
+    for room in both_rooms() {
+        let bodies = chat.bodies(&room);
+        let calls: Vec<&String> = bodies
+            .iter()
+            .filter(|b| b.starts_with("Last call"))
+            .collect();
+        assert_eq!(
+            calls,
+            [
+                "Last call for Q1: the next question is in 1 minute #SWSC",
+                "Last call for Q3: the debate closes in less than a minute #SWSC",
+            ],
+            "{room}: {bodies:#?}"
+        );
+    }
+    let skipped = podium::store::PostStatus::Skipped;
+    let rows = stored(&store, PostKind::LastCall).await;
+    for room in both_rooms() {
+        let here: Vec<(i64, podium::store::PostStatus)> = rows
+            .iter()
+            .filter(|(r, ..)| *r == room.to_string())
+            .map(|(_, seq, _, status)| (*seq, *status))
+            .collect();
+        let sent = podium::store::PostStatus::Sent;
+        assert_eq!(here, [(2, sent), (3, skipped), (0, sent)], "{room}");
+    }
+}

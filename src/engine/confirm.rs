@@ -177,6 +177,18 @@ impl<C: Chat> Engine<C> {
                 self.done(&key, &(row.room.clone(), row.kind, row.seq));
                 continue;
             }
+            // So is a last call whose question or closing went out
+            // meanwhile, or became due.
+            if row.kind == PostKind::LastCall
+                && (self.last_call_moot(&key, &room, row.seq)
+                    || super::posting::last_call_passed(debate, row.due_at, now))
+            {
+                tracing::info!(debate = %debate.id, room = %row.room,
+                    "a last call held up until what it announced is dropped");
+                self.store.mark_status(row.id, PostStatus::Skipped).await?;
+                self.done(&key, &(row.room.clone(), row.kind, row.seq));
+                continue;
+            }
             ready.push(self.ready(debate, &key, &room, row));
         }
         // Oldest first, so a room's retried posts keep their order.
@@ -225,7 +237,7 @@ impl<C: Chat> Engine<C> {
             PostKind::Closing => {
                 self.rooms.close(&name, key, at + self.config.collect_grace);
             }
-            PostKind::Reminder | PostKind::Transcript => {}
+            PostKind::Reminder | PostKind::LastCall | PostKind::Transcript => {}
         }
     }
 

@@ -140,6 +140,18 @@ impl Occurrences {
         self.map.get(key).is_some_and(|o| o.is_done(k))
     }
 
+    /// Whether the post was claimed at all: done, on its way, waiting for
+    /// a retry, or left by a crash. Such a post has gone out or may yet,
+    /// so nothing should announce it as still to come.
+    pub fn is_claimed(&self, key: &OccKey, k: &PostKey) -> bool {
+        self.map.get(key).is_some_and(|o| {
+            o.done.contains(k)
+                || o.in_flight.contains(k)
+                || o.retries.contains_key(k)
+                || o.stale_claims.contains_key(k)
+        })
+    }
+
     /// The post needs nothing more: sent, skipped or given up. (Nothing
     /// to do for an occurrence forgotten meanwhile: see
     /// [`Occurrences::forget_debate`].)

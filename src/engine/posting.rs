@@ -119,9 +119,18 @@ impl<C: Chat> Engine<C> {
         if self.occs.is_in_flight(key, &k) {
             return Ok(Prepared::Done);
         }
+        if item.kind == PostKind::LastCall && self.last_call_moot(key, room, item.seq) {
+            // Not recorded: the store already says why (the question's
+            // own post, or the end), so a restart decides the same.
+            if let Some(row) = self.occs.take_stale_claim(key, &k) {
+                self.store.mark_status(row.id, PostStatus::Unknown).await?;
+            }
+            self.occs.mark_done(key, &k);
+            return Ok(Prepared::Done);
+        }
         let stale = self.occs.take_stale_claim(key, &k);
         let occurrence_id = self.occurrence_id(key, debate, now).await?;
-        let lateness = self.lateness(key, item, now);
+        let lateness = self.lateness(debate, key, item, now);
         if let Some(row) = stale {
             return self.resume_claim(debate, key, room, row, &lateness).await;
         }
@@ -165,14 +174,34 @@ impl<C: Chat> Engine<C> {
         Ok(Prepared::Done)
     }
 
-    fn lateness(&self, key: &OccKey, item: &Item, now: DateTime<Utc>) -> Lateness {
+    fn lateness(&self, debate: &Debate, key: &OccKey, item: &Item, now: DateTime<Utc>) -> Lateness {
         let lateness = now - item.due;
         let actual_start = key.1 + self.occs.live(key).shift;
+        // A reminder after the start, or a last call once what it
+        // announces is due, has nothing left to say.
+        let passed = match item.kind {
+            PostKind::Reminder => now >= actual_start,
+            PostKind::LastCall => last_call_passed(debate, item.due, now),
+            _ => false,
+        };
         Lateness {
-            too_late: lateness > self.config.late_grace
-                || (item.kind == PostKind::Reminder && now >= actual_start),
+            too_late: lateness > self.config.late_grace || passed,
             late: lateness > self.config.late_after,
         }
+    }
+
+    /// Whether last call `seq` (0: the closing's) in `room` would come too
+    /// late to mean anything: what it announces was claimed already (a
+    /// question `!skip` brought forward), or the debate was ended with
+    /// `!end`.
+    pub(super) fn last_call_moot(&self, key: &OccKey, room: &Room, seq: i64) -> bool {
+        let next = if seq == 0 {
+            PostKind::Closing
+        } else {
+            PostKind::Question
+        };
+        self.occs.live(key).ended_at.is_some()
+            || self.occs.is_claimed(key, &(room.to_string(), next, seq))
     }
 
     /// A claim left by a crash: it may or may not have reached the room.
@@ -216,7 +245,8 @@ impl<C: Chat> Engine<C> {
     /// A claimed row, ready to go out, with the note it gets if it is
     /// handed over late.
     pub(super) fn ready(&self, debate: &Debate, key: &OccKey, room: &Room, row: PostRow) -> Ready {
-        let late_note = (row.kind != PostKind::Reminder)
+        // Reminders and last calls say how long is left instead.
+        let late_note = (!matches!(row.kind, PostKind::Reminder | PostKind::LastCall))
             .then(|| text::late_note(row.due_at, debate))
             .filter(|note| {
                 self.chat
@@ -311,6 +341,20 @@ impl<C: Chat> Engine<C> {
                 });
                 (text::question(debate, item.seq, &q), Some(q))
             }
+            PostKind::LastCall => {
+                // What it announces is due `last_call` after it; sent
+                // late, it says what is really left (see reminders).
+                let lead = debate.last_call.unwrap_or_else(Duration::zero);
+                let left = item.due + lead - now;
+                let said = if lead - left <= ON_TIME { lead } else { left };
+                let next = if item.seq == 0 {
+                    text::Next::Closing
+                } else {
+                    text::Next::Question
+                };
+                let current = self.rooms.latest(&room.to_string(), key, now);
+                (text::last_call(debate, current, next, said), None)
+            }
             PostKind::Closing => (text::closing(debate), None),
             PostKind::Transcript => {
                 let link = self.occs.link(key, debate.public).unwrap_or_default();
@@ -340,10 +384,17 @@ fn fit(debate: &Debate, room: &Room, item: &Item, body: String, max: Option<usiz
                 text::transcript(title, link)
             })
         }
-        PostKind::Reminder => text::shorten(&body, max),
+        PostKind::Reminder | PostKind::LastCall => text::shorten(&body, max),
         _ => {
             let note = text::late_note(item.due, debate).chars().count();
             text::shorten(&body, max.saturating_sub(note).max(1))
         }
     }
+}
+
+/// Whether what a last call due at `due` announces is due by `now`: the
+/// call is then too late to be of use. (A debate whose `last_call` was
+/// removed by a reload has none to make.)
+pub(super) fn last_call_passed(debate: &Debate, due: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    debate.last_call.is_none_or(|lead| now >= due + lead)
 }

@@ -173,6 +173,15 @@ impl Rooms {
         }
     }
 
+    /// The latest question of `key` handed over in the room by `at`: the
+    /// one a message sent then answers, so the one a last call is for.
+    pub fn latest(&self, name: &str, key: &OccKey, at: DateTime<Utc>) -> Option<u32> {
+        self.live
+            .get(name)
+            .filter(|a| a.key == *key)
+            .and_then(|a| a.latest_at(at))
+    }
+
     /// The occurrence running in the room (opened and not yet closed).
     pub fn running(&self, name: &str) -> Option<&OccKey> {
         self.live

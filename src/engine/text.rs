@@ -34,19 +34,47 @@ fn lead_words(lead: Duration) -> String {
 /// truth ("starts in 10 minutes" 25 seconds before the start would lie).
 pub fn reminder(debate: &Debate, starts_at: DateTime<Utc>, left: Duration) -> String {
     let line = zones::time_line(starts_at, debate.timezone, &debate.zones);
-    let when = if left < Duration::minutes(1) {
+    format!(
+        "Reminder: “{}” starts in {}: {}.{}",
+        debate.title,
+        time_left(left),
+        line.render(),
+        tag(debate)
+    )
+}
+
+/// `left` in words, in whole minutes, never more than the truth.
+fn time_left(left: Duration) -> String {
+    if left < Duration::minutes(1) {
         "less than a minute".to_owned()
     } else if left.num_seconds() % 60 == 0 {
         lead_words(left)
     } else {
         lead_words(Duration::minutes(left.num_minutes()))
+    }
+}
+
+/// What a last call announces: the next question, or the closing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Next {
+    Question,
+    Closing,
+}
+
+/// A last call, `left` before the next question or the closing, for the
+/// question being answered (`current`, the latest asked in the room;
+/// `None` when none has been, and then no number is named). Like a
+/// reminder, one sent late says what is really left.
+pub fn last_call(debate: &Debate, current: Option<u32>, next: Next, left: Duration) -> String {
+    let call = match current {
+        Some(n) => format!("Last call for Q{n}"),
+        None => "Last call".to_owned(),
     };
-    format!(
-        "Reminder: “{}” starts in {when}: {}.{}",
-        debate.title,
-        line.render(),
-        tag(debate)
-    )
+    let what = match next {
+        Next::Question => "the next question is",
+        Next::Closing => "the debate closes",
+    };
+    format!("{call}: {what} in {}{}", time_left(left), tag(debate))
 }
 
 /// The intro, with the start in every shown zone. How to answer is said
@@ -194,6 +222,37 @@ mod tests {
         ] {
             assert!(!mentions_answering(no), "{no}");
         }
+    }
+
+    #[test]
+    fn a_last_call_names_the_question_and_what_comes_next() {
+        let mut debate = crate::schedule::parse(
+            "timezone: UTC\nrooms: [\"#d:example.org\"]\ndebates:\n  - id: d\n    title: D\n    starts: 2011-11-01 20:00\n    hashtag: \"#SWSC\"\n    questions: [A?, B?]\n",
+            DateTime::parse_from_rfc3339("2011-10-01T00:00:00Z").unwrap().to_utc(),
+        )
+        .unwrap()
+        .0
+        .debates
+        .remove(0);
+        let two = Duration::minutes(2);
+        assert_eq!(
+            last_call(&debate, Some(2), Next::Question, two),
+            "Last call for Q2: the next question is in 2 minutes #SWSC"
+        );
+        assert_eq!(
+            last_call(&debate, Some(4), Next::Closing, Duration::minutes(1)),
+            "Last call for Q4: the debate closes in 1 minute #SWSC"
+        );
+        // Late: what is left, in whole minutes, never more.
+        assert_eq!(
+            last_call(&debate, Some(1), Next::Question, Duration::seconds(119)),
+            "Last call for Q1: the next question is in 1 minute #SWSC"
+        );
+        debate.hashtag = None;
+        assert_eq!(
+            last_call(&debate, None, Next::Closing, Duration::seconds(30)),
+            "Last call: the debate closes in less than a minute"
+        );
     }
 
     #[test]

@@ -208,6 +208,10 @@ mod tests {
         );
         assert_eq!(format("Quite: so", Some(PostKind::Question)), "Quite: so");
         assert_eq!(format("Q: so", Some(PostKind::Question)), "Q: so");
+        assert_eq!(
+            format("Q2: last call", Some(PostKind::LastCall)),
+            "Q2: last call"
+        );
     }
 
     #[test]

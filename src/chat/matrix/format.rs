@@ -135,10 +135,22 @@ mod tests {
              <a href=\"http://127.0.0.1:8080/transcripts/a/2011-11-01\">\
              http://127.0.0.1:8080/transcripts/a/2011-11-01</a>."
         );
-        // Only a question's own number is bold.
+        // Only a question's own number is bold: a last call names a
+        // question but is not one.
         assert_eq!(
             html("Q1: not a question post", None),
             "Q1: not a question post"
+        );
+        assert_eq!(
+            html(
+                "Last call for Q2: the next question is in 2 minutes #SWSC",
+                Some(PostKind::LastCall)
+            ),
+            "Last call for Q2: the next question is in 2 minutes #SWSC"
+        );
+        assert_eq!(
+            html("Q2: shaped like a question", Some(PostKind::LastCall)),
+            "Q2: shaped like a question"
         );
         assert_eq!(html("two\nlines", None), "two<br>lines");
         // A control character ends a link.
@@ -153,6 +165,7 @@ mod tests {
         assert_eq!(max_chars(Some(PostKind::Question), false), 5_118);
         assert_eq!(max_chars(None, false), 5_120);
         assert_eq!(max_chars(Some(PostKind::Question), true), 3_838);
+        assert_eq!(max_chars(Some(PostKind::LastCall), false), 5_120);
         // The plain body as JSON plus the HTML, for the costliest text
         // there is at the limit, within the event with its envelope.
         for kind in [None, Some(PostKind::Question), Some(PostKind::Intro)] {
