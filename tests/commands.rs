@@ -1294,8 +1294,9 @@ async fn no_last_call_after_end() {
     let store = memory_store().await;
     let chat = TestChat::default();
     let bot = start(&store, &chat, "2011-11-01T20:00:00Z", CALLS).await;
-    // 20:05: Q2 and its last call are out.
-    idle(&bot, Duration::from_secs(300)).await;
+    // 20:05:30: Q2 and its last call are out; a last call a minute before
+    // a closing said now would be 20:04:30, after Q2.
+    idle(&bot, Duration::from_secs(330)).await;
     assert_eq!(
         hand(&bot, &matrix("debate"), message("$e", "host", "!end")).await,
         Receipt::Command
@@ -1373,5 +1374,34 @@ async fn a_restart_repeats_no_last_call_and_skips_one_whose_moment_has_passed() 
             .collect();
         let sent = podium::store::PostStatus::Sent;
         assert_eq!(here, [(2, sent), (3, skipped), (0, sent)], "{room}");
+    }
+}
+
+/// A last call is for the latest question asked in the room: an extra
+/// question asked with `!ask` after Q1 is the one called before Q2.
+#[tokio::test(start_paused = true)]
+async fn a_last_call_is_for_the_latest_question_asked() {
+    let store = memory_store().await;
+    let chat = TestChat::default();
+    let bot = start(&store, &chat, "2011-11-01T20:00:00Z", CALLS).await;
+    idle(&bot, Duration::from_secs(120)).await;
+    assert_eq!(
+        hand(&bot, &irc("debate"), message("$a", "host", "!ask Extra?")).await,
+        Receipt::Command
+    );
+    idle(&bot, Duration::from_secs(150)).await;
+    bot.stop().await;
+    for room in both_rooms() {
+        let bodies = chat.bodies(&room);
+        assert_eq!(
+            bodies[1..5],
+            [
+                "Q1: One? #SWSC",
+                "Q4: Extra? #SWSC",
+                "Last call for Q4: the next question is in 1 minute #SWSC",
+                "Q2: Two? #SWSC",
+            ],
+            "{room}: {bodies:#?}"
+        );
     }
 }
