@@ -1405,3 +1405,41 @@ async fn a_last_call_is_for_the_latest_question_asked() {
         );
     }
 }
+
+/// A last call that failed and waits for its retry is dropped when its
+/// question goes out first.
+#[tokio::test(start_paused = true)]
+async fn a_last_call_waiting_for_a_retry_is_dropped_once_its_question_is_out() {
+    let store = memory_store().await;
+    let chat = TestChat::default();
+    let bot = start(&store, &chat, "2011-11-01T20:00:00Z", CALLS).await;
+    idle(&bot, Duration::from_secs(179)).await;
+    // Both rooms' last calls at 20:03 fail for now (retried 10 s later).
+    chat.log.fail_next(2);
+    idle(&bot, Duration::from_secs(4)).await;
+    assert_eq!(
+        hand(&bot, &matrix("debate"), message("$s", "host", "!skip")).await,
+        Receipt::Command
+    );
+    idle(&bot, Duration::from_secs(60)).await;
+    bot.stop().await;
+    for room in both_rooms() {
+        let bodies = chat.bodies(&room);
+        assert_eq!(
+            bodies[1..3],
+            ["Q1: One? #SWSC", "Q2: Two? #SWSC"],
+            "{room}: {bodies:#?}"
+        );
+        assert!(
+            !bodies.iter().any(|b| b.starts_with("Last call")),
+            "{room}: {bodies:#?}"
+        );
+    }
+    let skipped = podium::store::PostStatus::Skipped;
+    let rows: Vec<(i64, podium::store::PostStatus)> = stored(&store, PostKind::LastCall)
+        .await
+        .into_iter()
+        .map(|(_, seq, _, status)| (seq, status))
+        .collect();
+    assert_eq!(rows, [(2, skipped), (2, skipped)]);
+}
