@@ -360,8 +360,8 @@ impl Replicas {
     }
 
     /// Waits (up to `timeout`) until each of `debates` is led by exactly
-    /// one of the running replicas and the leads are spread evenly among
-    /// them (counts differ by at most one); returns who leads what, by
+    /// one of the running replicas and none leads more than its share
+    /// (`ceil(debates / replicas)`); returns who leads what, by
     /// replica index. Fails with what `/healthz` said.
     pub async fn wait_balanced(
         &mut self,
@@ -448,7 +448,7 @@ impl Replicas {
 }
 
 /// Who leads each debate, if each of `debates` has exactly one holder
-/// among `running` and the counts differ by at most one.
+/// among `running` and none holds more than its share.
 fn balanced(
     healths: &[Option<Health>],
     running: &[usize],
@@ -474,11 +474,11 @@ fn balanced(
         .iter()
         .map(|&i| healths[i].as_ref().map_or(0, |h| h.leads.len()))
         .collect();
-    let (min, max) = (
-        counts.iter().min().copied().unwrap_or(0),
-        counts.iter().max().copied().unwrap_or(0),
-    );
-    (max - min <= 1).then_some(holders)
+    // Each within its share as docs/replicas.md defines it,
+    // `ceil(debates / live replicas)`: 100 over 3 may settle as 34, 34, 32.
+    let share = debates.len().div_ceil(running.len().max(1));
+    let max = counts.iter().max().copied().unwrap_or(0);
+    (max <= share).then_some(holders)
 }
 
 /// What each replica's `/healthz` said, for failure reports.
