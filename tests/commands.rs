@@ -1443,3 +1443,210 @@ async fn a_last_call_waiting_for_a_retry_is_dropped_once_its_question_is_out() {
         .collect();
     assert_eq!(rows, [(2, skipped), (2, skipped)]);
 }
+
+// ---------------------------------------------------------------------------
+// `!extend` (issue 19, point 4).
+
+/// When each post of `kind` was handed to the network in `room`, in
+/// seconds after `t0`.
+fn handed_at(chat: &TestChat, kind: PostKind, room: &Room, t0: Instant) -> Vec<u64> {
+    let mut at: Vec<u64> = chat
+        .handed(kind)
+        .into_iter()
+        .filter(|(r, _, _)| r == room)
+        .map(|(_, _, at)| at.duration_since(t0).as_secs())
+        .collect();
+    at.sort_unstable();
+    at
+}
+
+/// `!extend 5m` at 20:02: Q1 (20:01) stays where it was; the last calls,
+/// Q2, Q3, the closing and the link come 5 minutes later; an answer sent
+/// after the debate's planned end is still filed under its question; the
+/// stored duration (what the transcript reads) grows.
+#[tokio::test(start_paused = true)]
+async fn extend_moves_only_what_is_still_to_come() {
+    let store = memory_store().await;
+    let chat = TestChat::default();
+    let t0 = Instant::now();
+    let bot = start(&store, &chat, "2011-11-01T20:00:00Z", CALLS).await;
+    idle(&bot, Duration::from_secs(120)).await;
+    let answers = ask_all(&bot, &chat, &[(&irc("debate"), "$x", "host", "!extend 5m")]).await;
+    let answer = answers["$x"].clone().expect("an answer to !extend");
+    assert_eq!(
+        answer,
+        "“Calls” goes on 5 minutes longer: what is still to come moves with it, and it now \
+         closes Tue 1 Nov 2011 20:15 London · 16:15 New York (note: clocks change on \
+         different dates: New York is 4 hours behind London this week, not the usual 5)."
+    );
+    // 20:13: after the planned end (20:10) and its last call, an answer.
+    idle(&bot, Duration::from_secs(11 * 60)).await;
+    assert!(
+        matches!(
+            hand(
+                &bot,
+                &matrix("debate"),
+                message("$late", "ann", "A3: still on")
+            )
+            .await,
+            Receipt::Saved {
+                question: Some(3),
+                ..
+            }
+        ),
+        "an answer after the planned end is still collected"
+    );
+    idle(&bot, Duration::from_secs(3 * 60)).await;
+    bot.stop().await;
+    for room in both_rooms() {
+        assert_eq!(
+            handed_at(&chat, PostKind::Question, &room, t0),
+            [60, 540, 720],
+            "{room}: Q1 at 20:01, Q2 at 20:09, Q3 at 20:12"
+        );
+        assert_eq!(
+            handed_at(&chat, PostKind::LastCall, &room, t0),
+            [480, 660, 840],
+            "{room}"
+        );
+        assert_eq!(handed_at(&chat, PostKind::Closing, &room, t0), [900]);
+        assert_eq!(handed_at(&chat, PostKind::Transcript, &room, t0), [900]);
+        let bodies = chat.bodies(&room);
+        assert!(
+            bodies.contains(&"Last call for Q1: the next question is in 1 minute #SWSC".into()),
+            "{room}: {bodies:#?}"
+        );
+    }
+    let occ = store.occurrences_of("calls").await.unwrap()[0].clone();
+    assert_eq!(occ.duration, Some(chrono::Duration::minutes(15)));
+    let replies = store.replies(occ.id).await.unwrap();
+    let late: Vec<_> = replies
+        .iter()
+        .filter(|r| r.body == "A3: still on")
+        .collect();
+    assert_eq!(late.len(), 1, "{replies:#?}");
+    assert_eq!(late[0].question, Some(3));
+}
+
+/// Extensions are stored: a restart (the store's copy) keeps them, and a
+/// second one adds to the first.
+#[tokio::test(start_paused = true)]
+async fn a_restart_keeps_the_extensions() {
+    let store = memory_store().await;
+    let chat = TestChat::default();
+    let t0 = Instant::now();
+    let bot = start(&store, &chat, "2011-11-01T20:00:00Z", CALLS).await;
+    idle(&bot, Duration::from_secs(120)).await;
+    ask_all(
+        &bot,
+        &chat,
+        &[(&matrix("debate"), "$x", "host", "!extend 2m")],
+    )
+    .await;
+    bot.stop().await;
+    // Down a second; then Q2 at 20:06, and 3 more minutes said at 20:07.
+    let bot = start(&store, &chat, "2011-11-01T20:02:01Z", CALLS).await;
+    idle(&bot, Duration::from_secs(299)).await;
+    ask_all(
+        &bot,
+        &chat,
+        &[(&matrix("debate"), "$y", "host", "!extend 3m")],
+    )
+    .await;
+    idle(&bot, Duration::from_secs(10 * 60)).await;
+    bot.stop().await;
+    for room in both_rooms() {
+        // Q1 20:01, Q2 20:06, Q3 20:09 + 3 = 20:12, the closing 20:15
+        // (the restarted clock's seconds count from 20:02:01).
+        let q: Vec<u64> = handed_at(&chat, PostKind::Question, &room, t0);
+        assert_eq!(q.len(), 3, "{room}: {q:?}");
+        assert_eq!(q[0], 60, "{room}");
+        let closing = handed_at(&chat, PostKind::Closing, &room, t0);
+        assert_eq!(closing.len(), 1, "{room}");
+        let posts = chat.bodies(&room);
+        assert_eq!(
+            posts.iter().filter(|b| b.starts_with("Q2:")).count(),
+            1,
+            "{room}: {posts:#?}"
+        );
+    }
+    let occ = store.occurrences_of("calls").await.unwrap()[0].clone();
+    assert_eq!(occ.duration, Some(chrono::Duration::minutes(15)));
+    let due: Vec<_> = stored(&store, PostKind::Question)
+        .await
+        .into_iter()
+        .filter(|(r, ..)| *r == matrix("debate").to_string())
+        .map(|(_, _, due, _)| due)
+        .collect();
+    assert_eq!(
+        due,
+        [
+            utc("2011-11-01T20:01:00Z"),
+            utc("2011-11-01T20:06:00Z"),
+            utc("2011-11-01T20:12:00Z")
+        ]
+    );
+    let closing: Vec<_> = stored(&store, PostKind::Closing)
+        .await
+        .into_iter()
+        .map(|(_, _, due, _)| due)
+        .collect();
+    assert_eq!(closing, [utc("2011-11-01T20:15:00Z"); 2]);
+}
+
+/// Who may extend, and by how much.
+#[tokio::test(start_paused = true)]
+async fn extend_is_for_organisers_while_a_debate_runs_and_is_bounded() {
+    let store = memory_store().await;
+    let chat = TestChat::default();
+    let bot = start(&store, &chat, "2011-11-01T19:59:00Z", CALLS).await;
+    let debate = matrix("debate");
+    let answers = ask_all(&bot, &chat, &[(&debate, "$early", "host", "!extend 5m")]).await;
+    assert_eq!(
+        answers["$early"].as_deref(),
+        Some("No debate is running in this room.")
+    );
+    idle(&bot, Duration::from_secs(120)).await;
+    let answers = ask_all(
+        &bot,
+        &chat,
+        &[
+            (&debate, "$ann", "ann", "!extend 5m"),
+            (&debate, "$big", "host", "!extend 3h"),
+            (&debate, "$a", "host", "!extend 2h"),
+        ],
+    )
+    .await;
+    assert!(
+        answers["$ann"]
+            .as_deref()
+            .is_some_and(|a| a.contains("only the organisers")),
+        "{answers:?}"
+    );
+    assert_eq!(
+        answers["$big"].as_deref(),
+        Some("`!extend` takes from 10 seconds to 2 hours at a time, such as !extend 5m")
+    );
+    assert!(
+        answers["$a"]
+            .as_deref()
+            .is_some_and(|a| a.contains("goes on 2 hours longer"))
+    );
+    for (i, id) in ["$b", "$c"].into_iter().enumerate() {
+        tokio::time::sleep(Duration::from_secs(1 + i as u64)).await;
+        let a = ask_all(&bot, &chat, &[(&debate, id, "host", "!extend 2h")]).await;
+        assert!(
+            a[id].as_deref().is_some_and(|a| a.contains("longer")),
+            "{a:?}"
+        );
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let answers = ask_all(&bot, &chat, &[(&debate, "$d", "host", "!extend 10s")]).await;
+    assert_eq!(
+        answers["$d"].as_deref(),
+        Some("“Calls” has been extended by 6 hours already; it can be by 6 hours in all.")
+    );
+    bot.stop().await;
+    let occ = store.occurrences_of("calls").await.unwrap()[0].clone();
+    assert_eq!(occ.duration, Some(chrono::Duration::minutes(6 * 60 + 10)));
+}

@@ -576,3 +576,155 @@ async fn organisers_debate(database: Option<&str>) {
         podium.assert_no_sqlite_store();
     }
 }
+
+/// `last_call` and `!extend` on both networks (issue 19, point 4): a
+/// one-minute debate with questions at 0 s and 20 s and a 10 s last call;
+/// the host (the Matrix room's creator, so a moderator there) says
+/// `!extend 20s` after Q1, so Q1's last call comes at 30 s, Q2 at 40 s, the
+/// closing's last call at 70 s and the closing at 80 s, as each server
+/// dates them; an IRC answer sent after the planned end is filed under Q2.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn last_calls_and_extend_across_matrix_and_irc() {
+    let url = synapse().url.clone();
+    let (bot, host) = tokio::join!(
+        Person::register(&url, "podium"),
+        Person::register(&url, "host"),
+    );
+    let room = host
+        .create_room(&unique("calls"), &[&bot.user], false)
+        .await;
+    let room_id = room.room_id().to_string();
+    let chan = format!("#{}", unique_nick("calls"));
+    let a_nick = unique_nick("alice");
+    let mut alice = Client::connect_caps(&ircd().addr, &a_nick, &["server-time"]).await;
+    alice.join(&chan).await;
+
+    let start = chrono::SubsecRound::trunc_subsecs(Utc::now() + chrono::Duration::seconds(25), 0);
+    let local_start = start.with_timezone(&chrono_tz::Europe::London);
+    let yaml = format!(
+        "timezone: Europe/London\ndebates:\n  - id: calls\n    title: Calls\n\
+         \x20   starts: {}\n    duration: 1m\n    remind: []\n    last_call: 10s\n\
+         \x20   rooms: ['{room_id}', 'irc:{chan}']\n    questions:\n\
+         \x20     - {{text: 'First?', at: 0s}}\n\
+         \x20     - {{text: 'Second?', at: 20s}}\n",
+        local_start.format("%Y-%m-%d %H:%M:%S"),
+    );
+    let nick = unique_nick("podium");
+    let mut podium = podium_on(&bot, &nick, &yaml, None);
+    joined(&mut alice, &nick, &chan, &podium).await;
+
+    post(&host, &room, &bot, "Q1", &podium).await;
+    let answer = ask_matrix(&host, &room, &bot, "!extend 20s", &podium).await;
+    assert!(
+        answer.starts_with("“Calls” goes on 20s longer"),
+        "{answer}\n{}",
+        podium.logs()
+    );
+
+    // Every post on IRC, as the server dated it, until the link.
+    let mut seen: Vec<(f64, String)> = Vec::new();
+    let mut answered = false;
+    loop {
+        let m = alice
+            .wait_for("the debate's posts", |m| m.is_privmsg(&nick, &chan))
+            .await;
+        let at = m.time().expect("server-time");
+        let secs = (at - start).num_milliseconds() as f64 / 1000.0;
+        let text = m.text().to_owned();
+        if text.contains("/transcripts/calls/") {
+            break;
+        }
+        // After the planned end (60 s) and its moved last call: an answer.
+        if text.starts_with("Last call for Q2") && !answered {
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            alice.privmsg(&chan, "A2: after the planned end").await;
+            answered = true;
+        }
+        seen.push((secs, text));
+    }
+    let find = |prefix: &str| {
+        seen.iter()
+            .find(|(_, t)| t.contains(prefix))
+            .unwrap_or_else(|| panic!("{prefix:?} not posted on IRC: {seen:#?}"))
+            .0
+    };
+    let near = |at: f64, want: f64, what: &str| {
+        assert!(
+            (want..want + 3.0).contains(&at),
+            "{what} at {at:.1} s, not {want} s: {seen:#?}\n{}",
+            podium.logs()
+        );
+    };
+    println!("last calls and !extend on IRC: {seen:?}");
+    near(
+        find("Last call for Q1: the next question is in"),
+        30.0,
+        "Q1's last call",
+    );
+    near(find("Second?"), 40.0, "Q2");
+    near(
+        find("Last call for Q2: the debate closes in"),
+        70.0,
+        "the closing's last call",
+    );
+    near(find("That is the end"), 80.0, "the closing");
+    assert_eq!(
+        seen.iter()
+            .filter(|(_, t)| t.starts_with("Last call"))
+            .count(),
+        2,
+        "{seen:#?}"
+    );
+
+    // The same posts on Matrix, in order, as Synapse dated them.
+    post(&host, &room, &bot, "The transcript", &podium).await;
+    let messages = host.messages(&room).await;
+    let posts: Vec<(f64, String)> = messages
+        .iter()
+        .filter(|m| m["sender"] == bot.user.as_str() && m["content"]["m.relates_to"].is_null())
+        .map(|m| {
+            let ts = m["origin_server_ts"].as_i64().unwrap_or(0);
+            (
+                (ts - start.timestamp_millis()) as f64 / 1000.0,
+                body(m).to_owned(),
+            )
+        })
+        .collect();
+    let at = |prefix: &str| {
+        posts
+            .iter()
+            .find(|(_, b)| b.starts_with(prefix))
+            .unwrap_or_else(|| panic!("{prefix:?} not posted on Matrix: {posts:#?}"))
+            .0
+    };
+    near(
+        at("Last call for Q1: the next question is in"),
+        30.0,
+        "Q1's last call on Matrix",
+    );
+    near(at("Q2: Second?"), 40.0, "Q2 on Matrix");
+    near(
+        at("Last call for Q2: the debate closes in"),
+        70.0,
+        "the closing's last call on Matrix",
+    );
+    near(at("That is the end"), 80.0, "the closing on Matrix");
+
+    let deadline = tokio::time::Instant::now() + support::WAIT;
+    loop {
+        let t = podium.transcript("calls");
+        if filed(&t, Some(2))
+            .iter()
+            .any(|r| r.2 == "A2: after the planned end")
+        {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the answer after the planned end was not filed under Q2: {t:#}\n{}",
+            podium.logs()
+        );
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+    assert_eq!(podium.terminate().code(), Some(0));
+}

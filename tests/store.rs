@@ -92,6 +92,44 @@ async fn an_answer_is_stored_once_and_the_leaders_copy_sets_its_question(place) 
 }
 
 on_both_backends! {
+async fn extensions_are_kept_in_order_and_lengthen_the_occurrence(place) {
+    let start = utc("2030-01-01T20:00:00Z");
+    let store = place.open().await;
+    let occ = store.occurrence(&occurrence(start)).await.unwrap();
+    let before = occ.duration.expect("a duration");
+    let fingerprint = store.fingerprint(occ.id).await.unwrap();
+    store
+        .add_extension(occ.id, utc("2030-01-01T20:20:00Z"), 600)
+        .await
+        .unwrap();
+    store
+        .add_extension(occ.id, utc("2030-01-01T20:10:00Z"), 300)
+        .await
+        .unwrap();
+    // The same instant twice is refused, and changes nothing.
+    assert!(
+        store
+            .add_extension(occ.id, utc("2030-01-01T20:10:00Z"), 60)
+            .await
+            .is_err()
+    );
+    drop(store);
+    let store = place.open().await;
+    assert_eq!(
+        store.extensions(occ.id).await.unwrap(),
+        [
+            (utc("2030-01-01T20:10:00Z"), 300),
+            (utc("2030-01-01T20:20:00Z"), 600)
+        ]
+    );
+    let occ = store.occurrences_of(&occ.debate).await.unwrap()[0].clone();
+    assert_eq!(occ.duration, Some(before + chrono::Duration::minutes(15)));
+    // The page of the debate is rendered afresh: its end moved.
+    assert_ne!(store.fingerprint(occ.id).await.unwrap(), fingerprint);
+}
+}
+
+on_both_backends! {
 async fn a_question_is_claimed_once_even_across_reopens(place) {
     let start = utc("2030-01-01T20:00:00Z");
     let first = {
@@ -617,6 +655,7 @@ async fn a_rehearsals_data_is_copied_into_postgres_and_reads_the_same() {
         tables,
         [
             "occurrences",
+            "extensions",
             "posts",
             "replies",
             "cursors",

@@ -9,7 +9,7 @@
 
 use std::fmt;
 
-use chrono::NaiveDate;
+use chrono::{Duration, NaiveDate};
 
 /// A chat command, with its arguments checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +33,8 @@ pub enum Command {
     Ask(String),
     /// `!end` (alias `!stop`): end the debate.
     End,
+    /// `!extend DURATION`: give the running debate more time.
+    Extend(Duration),
     /// A `!word` that is not a command; carried so the bot can answer "unknown command, try !help".
     ///
     /// Holds the word as typed, without the `!`, so the reply can quote it.
@@ -61,6 +63,7 @@ const HELP: &str = "\
 !start — (organisers) start the debate now
 !skip — (organisers) move on to the next question
 !ask TEXT — (organisers) ask TEXT as the next question
+!extend DURATION — (organisers) move the rest of the debate DURATION later, such as 5m
 !end — (organisers) end the debate";
 
 /// Shown with `!transcript` errors, so the person sees the right form.
@@ -99,6 +102,7 @@ impl Command {
                 "`!ask` needs the question: !ask What next?".into(),
             )),
             "ask" => Ok(Command::Ask(args.to_owned())),
+            "extend" => extend(args),
             _ => Ok(Command::Unknown(word.to_owned())),
         })
     }
@@ -107,7 +111,11 @@ impl Command {
     /// ask, end). Transcripts are for everyone, as the issue lists them.
     pub fn organiser_only(&self) -> bool {
         match self {
-            Command::Start | Command::Skip | Command::Ask(_) | Command::End => true,
+            Command::Start
+            | Command::Skip
+            | Command::Ask(_)
+            | Command::Extend(_)
+            | Command::End => true,
             Command::Help | Command::Next | Command::Transcript { .. } | Command::Unknown(_) => {
                 false
             }
@@ -118,6 +126,31 @@ impl Command {
     pub fn help_text() -> &'static str {
         HELP
     }
+}
+
+/// The shortest and longest single `!extend`: less than a few seconds is
+/// surely a slip, and hours more is a new debate, not an extension.
+pub const EXTEND_MIN: Duration = Duration::seconds(10);
+pub const EXTEND_MAX: Duration = Duration::hours(2);
+
+fn extend(args: &str) -> Result<Command, CommandError> {
+    const EXAMPLE: &str = "!extend 5m";
+    if args.is_empty() {
+        return Err(CommandError(format!(
+            "`!extend` needs how much more time: {EXAMPLE}"
+        )));
+    }
+    let d = crate::schedule::time::parse_duration(args).map_err(|why| {
+        CommandError(format!(
+            "`!extend {args}` is not a duration ({why}); for example {EXAMPLE}"
+        ))
+    })?;
+    if d < EXTEND_MIN || d > EXTEND_MAX {
+        return Err(CommandError(format!(
+            "`!extend` takes from 10 seconds to 2 hours at a time, such as {EXAMPLE}"
+        )));
+    }
+    Ok(Command::Extend(d))
 }
 
 fn without_arguments(name: &str, args: &str, command: Command) -> Result<Command, CommandError> {
@@ -349,6 +382,33 @@ mod tests {
     }
 
     #[test]
+    fn extend_takes_a_duration_within_bounds() {
+        check(&[
+            ("!extend 5m", ok(Command::Extend(Duration::minutes(5)))),
+            ("!EXTEND 1h 30m", ok(Command::Extend(Duration::minutes(90)))),
+            ("!extend 10s", ok(Command::Extend(Duration::seconds(10)))),
+            ("!extend 2h", ok(Command::Extend(Duration::hours(2)))),
+            (
+                "!extend",
+                err("`!extend` needs how much more time: !extend 5m"),
+            ),
+            (
+                "!extend 9s",
+                err("`!extend` takes from 10 seconds to 2 hours at a time, such as !extend 5m"),
+            ),
+            (
+                "!extend 2h 1s",
+                err("`!extend` takes from 10 seconds to 2 hours at a time, such as !extend 5m"),
+            ),
+        ]);
+        let Some(Err(e)) = Command::parse("!extend five") else {
+            panic!("expected an error");
+        };
+        assert!(e.0.starts_with("`!extend five` is not a duration ("), "{e}");
+        assert!(e.0.ends_with("; for example !extend 5m"), "{e}");
+    }
+
+    #[test]
     fn transcript_takes_a_debate_and_a_date_in_either_order() {
         let date = Some((2011, 11, 1));
         check(&[
@@ -468,6 +528,7 @@ mod tests {
             (Command::Skip, true),
             (Command::Ask("Why?".into()), true),
             (Command::End, true),
+            (Command::Extend(Duration::minutes(5)), true),
         ];
         for (command, expected) in cases {
             assert_eq!(command.organiser_only(), expected, "{command:?}");
@@ -490,6 +551,7 @@ mod tests {
                 "!start",
                 "!skip",
                 "!ask",
+                "!extend",
                 "!end"
             ]
         );
@@ -499,6 +561,7 @@ mod tests {
             // The usage line, with TEXT filled in, is itself a valid command.
             let example = usage
                 .replace("TEXT", "Why?")
+                .replace("DURATION", "5m")
                 .replace(" [DEBATE] [DATE]", "");
             let command = Command::parse(&example).unwrap().unwrap();
             assert!(!matches!(command, Command::Unknown(_)), "{line}");

@@ -18,11 +18,11 @@ use super::limits::{self, Verdict};
 use super::links;
 use super::occurrences::OccKey;
 use super::posting::Prepared;
-use super::timeline::{self, Item};
+use super::timeline::{self, Item, MAX_EXTENDED};
 use super::{Engine, START_AHEAD, scheduled_questions, text};
 use crate::chat::{Chat, Room, Sender};
 use crate::domain::PostKind;
-use crate::schedule::{Debate, Schedule};
+use crate::schedule::{Debate, Schedule, zones};
 
 const NOT_RUNNING: &str = "No debate is running in this room.";
 const REMOVED: &str = "This debate is no longer in the schedule.";
@@ -144,6 +144,7 @@ impl<C: Chat> Engine<C> {
             Command::End => self.end(&here, now).await,
             Command::Skip => self.skip(&here, now).await,
             Command::Ask(text) => self.ask(&here, &text, now).await,
+            Command::Extend(by) => self.extend(&here, by, now).await,
         }
     }
 
@@ -192,6 +193,57 @@ impl<C: Chat> Engine<C> {
         Ok(format!("Closing “{}” now.", title(here, key)))
     }
 
+    /// `!extend D`: what is still to come (questions, last calls, the
+    /// closing and its link) moves `by` later; what was posted stays.
+    async fn extend(
+        &mut self,
+        here: &Here<'_>,
+        by: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<String> {
+        let Some(key) = &here.running else {
+            return Ok(NOT_RUNNING.to_owned());
+        };
+        let Some(debate) = here.schedule.debate(&key.0) else {
+            return Ok(REMOVED.to_owned());
+        };
+        let live = self.occs.live(key);
+        if live.ended_at.is_some() {
+            return Ok(format!("“{}” is closing already.", debate.title));
+        }
+        if live.extended() + by > MAX_EXTENDED {
+            return Ok(format!(
+                "“{}” has been extended by {} already; it can be by {} in all.",
+                debate.title,
+                text::lead_words(live.extended()),
+                text::lead_words(MAX_EXTENDED)
+            ));
+        }
+        // Two `!extend`s in the same instant (a second's resolution in
+        // the store) are one, doubled: the second would move nothing more.
+        if live.extensions.iter().any(|(at, _)| *at == now) {
+            return Ok("Extended a moment ago; say it again in a second.".to_owned());
+        }
+        let id = self
+            .occs
+            .id(key)
+            .ok_or_else(|| anyhow::anyhow!("running occurrence {key:?} has no stored row"))?;
+        self.store.add_extension(id, now, by.num_seconds()).await?;
+        self.occs.extend(key, now, by);
+        self.replan = true;
+        let live = self.occs.live(key);
+        let close = live.moved(key.1 + live.shift + debate.duration);
+        tracing::info!(debate = %debate.id, by_s = by.num_seconds(),
+            extended_s = live.extended().num_seconds(), closes = %close, "debate extended");
+        let line = zones::time_line(close, debate.timezone, &debate.zones);
+        Ok(format!(
+            "“{}” goes on {} longer: what is still to come moves with it, and it now closes {}.",
+            debate.title,
+            text::lead_words(by),
+            line.render()
+        ))
+    }
+
     /// `!skip`: the next question not yet posted goes out now, in every
     /// room of the debate.
     async fn skip(&mut self, here: &Here<'_>, now: DateTime<Utc>) -> anyhow::Result<String> {
@@ -202,7 +254,7 @@ impl<C: Chat> Engine<C> {
             return Ok(REMOVED.to_owned());
         };
         let name = here.room.to_string();
-        let next = timeline::timeline(debate, key.1, self.occs.live(key))
+        let next = timeline::timeline(debate, key.1, &self.occs.live(key))
             .into_iter()
             .find(|i| {
                 i.kind == PostKind::Question

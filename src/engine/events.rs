@@ -8,11 +8,12 @@
 //! debate's window. Senders a debate held in the room ignores are not
 //! collected, logged or answered.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use tokio::sync::mpsc;
 
 use super::occurrences::OccKey;
 use super::rooms::{ActiveRoom, PastSlot};
+use super::timeline::MAX_EXTENDED;
 use super::{Engine, START_AHEAD, command, scheduled_questions, writer};
 use crate::chat::{AttributedBy, Chat, Event, Incoming, Network, Receipt, Room, Sender};
 use crate::store::{LOG_BEFORE, LogLine, NewReply, Store, WriteOp};
@@ -158,7 +159,10 @@ impl<C: Chat> Engine<C> {
             .min_by_key(|d| {
                 let next = d
                     .occurrences()
-                    .find(|o| o.ends_at + grace >= now)
+                    .find(|o| {
+                        let key = (d.id.clone(), o.starts_at);
+                        o.ends_at + self.occs.extended(&key) + grace >= now
+                    })
                     .map(|o| o.starts_at);
                 (next.is_none(), next, d.id.clone())
             });
@@ -273,11 +277,13 @@ impl<C: Chat> Engine<C> {
             .iter()
             .filter(|d| d.rooms.contains(room))
             .any(|d| {
-                let from = at - d.duration - grace - START_AHEAD;
+                let from = at - d.duration - grace - START_AHEAD - MAX_EXTENDED;
                 let until = at + LOG_BEFORE + START_AHEAD;
                 d.occurrences_between(from, until).any(|o| {
-                    let shift = self.occs.live(&(d.id.clone(), o.starts_at)).shift;
-                    o.starts_at + shift - LOG_BEFORE <= at && at <= o.ends_at + shift + grace
+                    let key = (d.id.clone(), o.starts_at);
+                    let shift = self.occs.shift(&key);
+                    let ends = o.ends_at + shift + self.occs.extended(&key);
+                    o.starts_at + shift - LOG_BEFORE <= at && at <= ends + grace
                 })
             })
     }
@@ -369,7 +375,9 @@ impl<C: Chat> Engine<C> {
             .filter(|d| d.rooms.contains(room))
             .filter_map(|d| {
                 d.occurrences()
-                    .find(|o| o.ends_at + grace >= at)
+                    // One `!extend` may have kept going past its end:
+                    // how long is known once it is found.
+                    .find(|o| o.ends_at + grace + MAX_EXTENDED >= at)
                     .filter(|o| o.starts_at <= at)
                     .map(|o| (d, o.starts_at))
             })
@@ -408,7 +416,14 @@ impl<C: Chat> Engine<C> {
                     .await?
             };
             if active.closes.is_none() {
-                active.closes = Some(start + debate.duration + grace);
+                let extended: Duration = self
+                    .store
+                    .extensions(id)
+                    .await?
+                    .into_iter()
+                    .map(|(_, s)| Duration::seconds(s))
+                    .sum();
+                active.closes = Some(start + debate.duration + extended + grace);
             }
             self.rooms.add_past(slot.clone(), active);
         }

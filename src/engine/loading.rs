@@ -27,6 +27,13 @@ impl<C: Chat> Engine<C> {
         if let Some(row) = self.store.find_occurrence(&key.0, key.1).await? {
             let posts = self.store.posts(row.id).await?;
             state = OccState::from_store(&row, &posts);
+            state.live.extensions = self
+                .store
+                .extensions(row.id)
+                .await?
+                .into_iter()
+                .map(|(at, s)| (at, chrono::Duration::seconds(s)))
+                .collect();
             state.link = Some(self.transcript_links(&row));
             self.restore_rooms(key, row.id, debate, &posts, now).await?;
         }

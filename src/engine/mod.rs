@@ -467,10 +467,12 @@ impl<C: Chat> Engine<C> {
         // Long over: only one that an earlier run started needs anything
         // (what was left of it is skipped and logged).
         let slack = self.config.late_grace + self.config.collect_grace + Duration::minutes(1);
-        if o.ends_at + slack < now && (state.id.is_none() || state.is_finished()) {
+        if o.ends_at + state.live.extended() + slack < now
+            && (state.id.is_none() || state.is_finished())
+        {
             return Ok(None);
         }
-        let items = timeline::timeline(debate, o.starts_at, state.live);
+        let items = timeline::timeline(debate, o.starts_at, &state.live);
         let mut next = Earliest::default();
         // A room whose earlier post waits to be retried (a rate limit, an
         // outage) gets nothing later until that one is out: Q2 must not

@@ -50,6 +50,7 @@ impl OccState {
             live: Live {
                 shift: chrono::Duration::seconds(row.shift_seconds),
                 ended_at: row.ended_at,
+                extensions: Vec::new(),
             },
             ..OccState::default()
         };
@@ -123,7 +124,29 @@ impl Occurrences {
     }
 
     pub fn live(&self, key: &OccKey) -> Live {
-        self.map.get(key).map(|o| o.live).unwrap_or_default()
+        self.map
+            .get(key)
+            .map(|o| o.live.clone())
+            .unwrap_or_default()
+    }
+
+    /// How far `!start` moved the occurrence.
+    pub fn shift(&self, key: &OccKey) -> chrono::Duration {
+        self.map
+            .get(key)
+            .map_or_else(chrono::Duration::zero, |o| o.live.shift)
+    }
+
+    /// How much later than planned `!extend` made the occurrence end.
+    pub fn extended(&self, key: &OccKey) -> chrono::Duration {
+        self.map
+            .get(key)
+            .map_or_else(chrono::Duration::zero, |o| o.live.extended())
+    }
+
+    /// `!extend`: what is still to come moves `by` later.
+    pub fn extend(&mut self, key: &OccKey, at: DateTime<Utc>, by: chrono::Duration) {
+        self.entry(key).live.extensions.push((at, by));
     }
 
     /// `!start`: the whole time line moves by `shift` seconds.

@@ -15,7 +15,7 @@ fn tag(debate: &Debate) -> String {
 }
 
 /// "1 day", "1 hour", "10 minutes": how far ahead a reminder is.
-fn lead_words(lead: Duration) -> String {
+pub(super) fn lead_words(lead: Duration) -> String {
     let secs = lead.num_seconds();
     let (n, unit) = if secs % 86_400 == 0 {
         (secs / 86_400, "day")

@@ -15,28 +15,57 @@ pub struct Item {
     pub seq: i64,
 }
 
+/// The most `!extend` may add to one occurrence in all: bounded, so that
+/// looking for the occurrence a late message belongs to stays cheap.
+pub const MAX_EXTENDED: Duration = Duration::hours(6);
+
 /// Live changes made by organisers, as stored.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Live {
     /// `!start` moved the whole debate by this much (negative: earlier).
     pub shift: Duration,
     /// `!end` closed it at this instant.
     pub ended_at: Option<DateTime<Utc>>,
+    /// `!extend`, oldest first: when it was said and by how much. Each
+    /// moves what was still to come then, so what was posted stays where
+    /// it was.
+    pub extensions: Vec<(DateTime<Utc>, Duration)>,
+}
+
+impl Live {
+    /// Where an item planned for `due` falls once the extensions said
+    /// before it apply: each one said before the item (as earlier ones
+    /// had moved it) pushes it later.
+    pub fn moved(&self, due: DateTime<Utc>) -> DateTime<Utc> {
+        self.extensions
+            .iter()
+            .fold(due, |d, (at, by)| if d > *at { d + *by } else { d })
+    }
+
+    /// How much later than planned the debate ends.
+    pub fn extended(&self) -> Duration {
+        self.extensions
+            .iter()
+            .fold(Duration::zero(), |total, (_, by)| total + *by)
+    }
 }
 
 /// Reminders before the scheduled start, the intro at the (possibly
 /// shifted) start, the questions at their offsets, the closing at the end
 /// (or when `!end` was said), and the transcript link right after it.
-/// Questions that would fall after an early end are left out.
+/// Questions that would fall after an early end are left out; `!extend`
+/// moves what was still to come when it was said (see [`Live::moved`]).
 ///
 /// With `last_call`, a last call comes that long before each question
 /// after the first and before the closing, when that is still after the
 /// question before it: one crowded in before the question it follows
 /// would cut that question short, and before Q1 nothing is being answered.
 /// After `!end` the closing has none (it was not announced: it is now).
-pub fn timeline(debate: &Debate, scheduled_start: DateTime<Utc>, live: Live) -> Vec<Item> {
+pub fn timeline(debate: &Debate, scheduled_start: DateTime<Utc>, live: &Live) -> Vec<Item> {
     let start = scheduled_start + live.shift;
-    let close = live.ended_at.unwrap_or(start + debate.duration);
+    let close = live
+        .ended_at
+        .unwrap_or_else(|| live.moved(start + debate.duration));
     let mut items = Vec::with_capacity(debate.remind.len() + 2 * debate.questions.len() + 4);
     // When the question before the next one was due (`None` before Q1).
     let mut previous: Option<DateTime<Utc>> = None;
@@ -65,7 +94,7 @@ pub fn timeline(debate: &Debate, scheduled_start: DateTime<Utc>, live: Live) -> 
         seq: 0,
     });
     for (i, q) in debate.questions.iter().enumerate() {
-        let due = start + q.at;
+        let due = live.moved(start + q.at);
         if due < close || (live.ended_at.is_none() && due <= close) {
             let seq = i64::try_from(i + 1).unwrap_or(i64::MAX);
             last_call(&mut items, previous, due, seq);
@@ -127,7 +156,7 @@ mod tests {
 
     /// The time line as (minutes:seconds after the start, kind, seq).
     fn plan(debate: &Debate, live: Live) -> Vec<(String, &'static str, i64)> {
-        timeline(debate, start(), live)
+        timeline(debate, start(), &live)
             .into_iter()
             .map(|i| {
                 let s = (i.due - start()).num_seconds();
@@ -159,11 +188,11 @@ mod tests {
     fn without_last_call_the_time_line_is_as_before() {
         let d = debate("1h", &[5, 20, 40], None);
         assert!(
-            timeline(&d, start(), Live::default())
+            timeline(&d, start(), &Live::default())
                 .iter()
                 .all(|i| i.kind != PostKind::LastCall)
         );
-        assert_eq!(timeline(&d, start(), Live::default()).len(), 6);
+        assert_eq!(timeline(&d, start(), &Live::default()).len(), 6);
     }
 
     #[test]
@@ -197,7 +226,7 @@ mod tests {
         let d = debate("1h", &[5, 20, 40], Some("2m"));
         let shifted = Live {
             shift: Duration::minutes(-10),
-            ended_at: None,
+            ..Live::default()
         };
         let calls: Vec<_> = plan(&d, shifted)
             .into_iter()
@@ -214,8 +243,8 @@ mod tests {
         // `!end` at 30 minutes: Q3 and its last call go, and the closing
         // (now) has none; the one before Q2, long past, stays.
         let ended = Live {
-            shift: Duration::zero(),
             ended_at: Some(start() + Duration::minutes(30)),
+            ..Live::default()
         };
         let calls: Vec<_> = plan(&d, ended)
             .into_iter()

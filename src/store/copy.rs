@@ -51,6 +51,10 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
         ],
     ),
     (
+        "extensions",
+        &[("occurrence_id", Int), ("at", Time), ("seconds", Int)],
+    ),
+    (
         "posts",
         &[
             ("id", Int),

@@ -131,6 +131,28 @@ impl Store {
         run!(self, occurrences::set_ended(occurrence_id, at))
     }
 
+    /// `!extend`: what was still to come at `at` moves `seconds` later,
+    /// and the occurrence's duration grows by as much.
+    ///
+    /// # Errors
+    /// Database failures, or an extension already recorded at `at`.
+    pub async fn add_extension(
+        &self,
+        occurrence_id: i64,
+        at: DateTime<Utc>,
+        seconds: i64,
+    ) -> Result<()> {
+        run!(self, occurrences::add_extension(occurrence_id, at, seconds))
+    }
+
+    /// An occurrence's extensions, oldest first: (said at, seconds).
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn extensions(&self, occurrence_id: i64) -> Result<Vec<(DateTime<Utc>, i64)>> {
+        run!(self, occurrences::extensions(occurrence_id))
+    }
+
     /// Public occurrences that have started by `now` (rehearsals never),
     /// newest first, at most `limit`.
     ///

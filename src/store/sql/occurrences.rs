@@ -136,6 +136,44 @@ pub async fn set_ended(conn: &mut Conn, occurrence_id: i64, at: DateTime<Utc>) -
     Ok(())
 }
 
+/// Records an extension and lengthens the occurrence by it, together.
+pub async fn add_extension(
+    conn: &mut Conn,
+    occurrence_id: i64,
+    at: DateTime<Utc>,
+    seconds: i64,
+) -> Result<()> {
+    let mut tx = conn.begin().await?;
+    sqlx::query("INSERT INTO extensions (occurrence_id, at, seconds) VALUES ($1, $2, $3)")
+        .bind(occurrence_id)
+        .bind(ts(at))
+        .bind(seconds)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "UPDATE occurrences SET duration_seconds = duration_seconds + $1 \
+         WHERE id = $2 AND duration_seconds IS NOT NULL",
+    )
+    .bind(seconds)
+    .bind(occurrence_id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// An occurrence's extensions, oldest first: (said at, seconds).
+pub async fn extensions(conn: &mut Conn, occurrence_id: i64) -> Result<Vec<(DateTime<Utc>, i64)>> {
+    let rows =
+        sqlx::query("SELECT at, seconds FROM extensions WHERE occurrence_id = $1 ORDER BY at")
+            .bind(occurrence_id)
+            .fetch_all(conn)
+            .await?;
+    rows.iter()
+        .map(|r| Ok((get_ts(r, "at")?, r.try_get::<i64, _>("seconds")?)))
+        .collect()
+}
+
 pub async fn public_occurrences(
     conn: &mut Conn,
     now: DateTime<Utc>,
@@ -160,7 +198,8 @@ pub async fn fingerprint(conn: &mut Conn, occurrence_id: i64) -> Result<String> 
     let sql = pick(
         "SELECT \
          (SELECT coalesce(ended_at, '') || '|' || coalesce(purged_at, '') || '|' || \
-                 shift_seconds FROM occurrences WHERE id = $1) || '|' || \
+                 shift_seconds || '|' || coalesce(duration_seconds, 0) \
+          FROM occurrences WHERE id = $1) || '|' || \
          (SELECT count(*) || ':' || coalesce(max(id), 0) || ':' || \
                  coalesce(max(sent_at), '') || ':' || coalesce(group_concat(status, ''), '') \
           FROM posts WHERE occurrence_id = $1) || '|' || \
@@ -170,7 +209,8 @@ pub async fn fingerprint(conn: &mut Conn, occurrence_id: i64) -> Result<String> 
           FROM replies WHERE occurrence_id = $1)",
         "SELECT \
          (SELECT coalesce(ended_at::text, '') || '|' || coalesce(purged_at::text, '') || '|' || \
-                 shift_seconds FROM occurrences WHERE id = $1) || '|' || \
+                 shift_seconds || '|' || coalesce(duration_seconds, 0) \
+          FROM occurrences WHERE id = $1) || '|' || \
          (SELECT count(*) || ':' || coalesce(max(id), 0) || ':' || \
                  coalesce(max(sent_at)::text, '') || ':' || \
                  coalesce(string_agg(status, '' ORDER BY id), '') \
