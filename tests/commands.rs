@@ -1650,3 +1650,98 @@ async fn extend_is_for_organisers_while_a_debate_runs_and_is_bounded() {
     let occ = store.occurrences_of("calls").await.unwrap()[0].clone();
     assert_eq!(occ.duration, Some(chrono::Duration::minutes(6 * 60 + 10)));
 }
+
+// ---------------------------------------------------------------------------
+// `!tz` (issue 19, point 3).
+
+/// A weekly debate at 14:00 New York; Berlin changes to summer time on
+/// 29 March 2026, New York did on 8 March.
+const WEEKLY_NY: &str = r##"
+timezone: America/New_York
+zones: [America/New_York, Europe/London]
+remind: []
+debates:
+  - id: weekly
+    title: Weekly
+    starts: 2026-03-24 14:00
+    duration: 1h
+    repeat: weekly
+    rooms: ["#debate:example.org"]
+    questions: [One?]
+"##;
+
+#[tokio::test(start_paused = true)]
+async fn next_shows_my_own_time_across_a_dst_change() {
+    let store = memory_store().await;
+    let chat = TestChat::default();
+    let room = matrix("debate");
+    let bot = start(&store, &chat, "2026-03-24T12:00:00Z", WEEKLY_NY).await;
+    let a = ask_all(
+        &bot,
+        &chat,
+        &[
+            (&room, "$show", "ann", "!tz"),
+            (&room, "$set", "ann", "!tz Europe/Berlin"),
+            (&room, "$next", "ann", "!next"),
+            (&room, "$bob", "bob", "!next"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        a["$show"].as_deref(),
+        Some("You have not set a time zone; say !tz Europe/Berlin, for example.")
+    );
+    assert_eq!(
+        a["$set"].as_deref(),
+        Some(
+            "Your time zone is now Europe/Berlin (it is Tue 24 Mar 13:00 CET (Berlin) there). \
+             !next shows your time too; !tz clear forgets it."
+        )
+    );
+    let next = a["$next"].clone().unwrap();
+    assert!(
+        next.ends_with("(your time: Tue 24 Mar 19:00 CET (Berlin))"),
+        "{next}"
+    );
+    // Only the sender's own zone: bob set none.
+    assert!(
+        !a["$bob"].as_deref().unwrap().contains("your time"),
+        "{a:?}"
+    );
+    bot.stop().await;
+
+    // A day later the next one is on the 31st: 14:00 in New York still,
+    // and Berlin is on summer time by then.
+    let bot = start(&store, &chat, "2026-03-25T12:00:00Z", WEEKLY_NY).await;
+    let a = ask_all(
+        &bot,
+        &chat,
+        &[
+            (&room, "$next2", "ann", "!next"),
+            (&room, "$london", "bob", "!tz Europe/London"),
+            (&room, "$bobnext", "bob", "!next"),
+            (&room, "$clear", "ann", "!tz clear"),
+            (&room, "$again", "ann", "!tz clear"),
+            (&room, "$next3", "ann", "!next"),
+        ],
+    )
+    .await;
+    let next = a["$next2"].clone().unwrap();
+    assert!(next.contains("Tue 31 Mar 2026 14:00"), "{next}");
+    assert!(
+        next.ends_with("(your time: Tue 31 Mar 20:00 CEST (Berlin))"),
+        "{next}"
+    );
+    // A zone the debate shows already is not repeated.
+    assert!(
+        !a["$bobnext"].as_deref().unwrap().contains("your time"),
+        "{a:?}"
+    );
+    assert_eq!(a["$clear"].as_deref(), Some("Forgotten: your time zone."));
+    assert_eq!(a["$again"].as_deref(), Some("You had no time zone set."));
+    assert!(
+        !a["$next3"].as_deref().unwrap().contains("your time"),
+        "{a:?}"
+    );
+    bot.stop().await;
+}

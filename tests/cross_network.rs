@@ -728,3 +728,62 @@ async fn last_calls_and_extend_across_matrix_and_irc() {
     }
     assert_eq!(podium.terminate().code(), Some(0));
 }
+
+/// `!tz` on both networks (issue 19, point 3): each person's zone is their
+/// own, kept by sender id, and `!next` then says the time there too; a
+/// typo gets the name meant.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_person_sees_next_in_their_own_zone_on_matrix_and_irc() {
+    let url = synapse().url.clone();
+    let (bot, dana) = tokio::join!(
+        Person::register(&url, "podium"),
+        Person::register(&url, "dana"),
+    );
+    let room = dana.create_room(&unique("tz"), &[&bot.user], false).await;
+    let room_id = room.room_id().to_string();
+    let chan = format!("#{}", unique_nick("tz"));
+    let a_nick = unique_nick("alice");
+    let mut alice = Client::connect(&ircd().addr, &a_nick).await;
+    alice.join(&chan).await;
+    // 1 July 2031, 20:00 London (BST): 21:00 in Berlin, 04:00 next day in Tokyo.
+    let yaml = format!(
+        "timezone: Europe/London\ndebates:\n  - id: later\n    title: Later\n\
+         \x20   starts: 2031-07-01 20:00\n    rooms: ['{room_id}', 'irc:{chan}']\n\
+         \x20   questions: [Why?]\n"
+    );
+    let nick = unique_nick("podium");
+    let mut podium = podium_on(&bot, &nick, &yaml, None);
+    joined(&mut alice, &nick, &chan, &podium).await;
+
+    let set = ask_matrix(&dana, &room, &bot, "!tz Europe/Berlin", &podium).await;
+    assert!(
+        set.starts_with("Your time zone is now Europe/Berlin"),
+        "{set}"
+    );
+    let next = ask_matrix(&dana, &room, &bot, "!next", &podium).await;
+    assert!(
+        next.contains("“Later”: Tue 1 Jul 2031 20:00")
+            && next.ends_with("(your time: Tue 1 Jul 21:00 CEST (Berlin))"),
+        "{next}"
+    );
+
+    let typo = ask_irc(&mut alice, &nick, &chan, "!tz asia/tokio").await;
+    assert_eq!(
+        typo,
+        "`asia/tokio` is not a time zone; did you mean Asia/Tokyo? Say !tz Asia/Tokyo"
+    );
+    let set = ask_irc(&mut alice, &nick, &chan, "!tz Asia/Tokyo").await;
+    assert!(set.starts_with("Your time zone is now Asia/Tokyo"), "{set}");
+    let next = ask_irc(&mut alice, &nick, &chan, "!next").await;
+    assert!(
+        next.ends_with("(your time: Wed 2 Jul 04:00 JST (Tokyo))"),
+        "{next}"
+    );
+    // Dana's zone is still hers.
+    let shown = ask_matrix(&dana, &room, &bot, "!tz", &podium).await;
+    assert!(
+        shown.starts_with("Your time zone is Europe/Berlin"),
+        "{shown}"
+    );
+    assert_eq!(podium.terminate().code(), Some(0));
+}

@@ -130,6 +130,32 @@ async fn extensions_are_kept_in_order_and_lengthen_the_occurrence(place) {
 }
 
 on_both_backends! {
+async fn a_persons_zone_is_kept_used_and_purged_by_retention(place) {
+    let store = place.open().await;
+    let t = |s: &str| utc(s);
+    store.set_zone("@ann:example.org", "Europe/Berlin", t("2030-01-01T00:00:00Z")).await.unwrap();
+    store.set_zone("irc:bob", "Asia/Tokyo", t("2030-01-01T00:00:00Z")).await.unwrap();
+    store.set_zone("irc:bob", "Europe/Paris", t("2030-01-02T00:00:00Z")).await.unwrap();
+    assert_eq!(
+        store.zone_of("irc:bob", t("2030-01-02T00:00:00Z")).await.unwrap().as_deref(),
+        Some("Europe/Paris")
+    );
+    // Ann's zone is read (so used) later; retention then removes only
+    // zones unused since its cutoff.
+    assert_eq!(
+        store.zone_of("@ann:example.org", t("2030-03-01T00:00:00Z")).await.unwrap().as_deref(),
+        Some("Europe/Berlin")
+    );
+    store.purge_before(t("2030-02-01T00:00:00Z"), t("2030-03-02T00:00:00Z")).await.unwrap();
+    assert_eq!(store.zone_of("irc:bob", t("2030-03-02T00:00:00Z")).await.unwrap(), None);
+    assert!(store.zone_of("@ann:example.org", t("2030-03-02T00:00:00Z")).await.unwrap().is_some());
+    assert!(store.clear_zone("@ann:example.org").await.unwrap());
+    assert!(!store.clear_zone("@ann:example.org").await.unwrap());
+    assert_eq!(store.zone_of("@ann:example.org", t("2030-03-02T00:00:00Z")).await.unwrap(), None);
+}
+}
+
+on_both_backends! {
 async fn a_question_is_claimed_once_even_across_reopens(place) {
     let start = utc("2030-01-01T20:00:00Z");
     let first = {
@@ -661,6 +687,7 @@ async fn a_rehearsals_data_is_copied_into_postgres_and_reads_the_same() {
             "cursors",
             "handled_commands",
             "presence",
+            "people",
             "room_log"
         ],
         "{}",

@@ -10,6 +10,7 @@
 use std::fmt;
 
 use chrono::{Duration, NaiveDate};
+use chrono_tz::Tz;
 
 /// A chat command, with its arguments checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,10 +36,23 @@ pub enum Command {
     End,
     /// `!extend DURATION`: give the running debate more time.
     Extend(Duration),
+    /// `!tz [ZONE|clear]`: the sender's own time zone.
+    Tz(TzCommand),
     /// A `!word` that is not a command; carried so the bot can answer "unknown command, try !help".
     ///
     /// Holds the word as typed, without the `!`, so the reply can quote it.
     Unknown(String),
+}
+
+/// What `!tz` asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TzCommand {
+    /// `!tz`: which zone is remembered.
+    Show,
+    /// `!tz Europe/Berlin`
+    Set(Tz),
+    /// `!tz clear`
+    Clear,
 }
 
 /// Why a message that is a command could not be understood: a sentence to
@@ -64,6 +78,7 @@ const HELP: &str = "\
 !skip — (organisers) move on to the next question
 !ask TEXT — (organisers) ask TEXT as the next question
 !extend DURATION — (organisers) move the rest of the debate DURATION later, such as 5m
+!tz [ZONE] — show times in your own zone too, such as !tz Europe/Berlin; !tz clear forgets it
 !end — (organisers) end the debate";
 
 /// Shown with `!transcript` errors, so the person sees the right form.
@@ -103,6 +118,7 @@ impl Command {
             )),
             "ask" => Ok(Command::Ask(args.to_owned())),
             "extend" => extend(args),
+            "tz" | "timezone" => tz(args),
             _ => Ok(Command::Unknown(word.to_owned())),
         })
     }
@@ -116,9 +132,11 @@ impl Command {
             | Command::Ask(_)
             | Command::Extend(_)
             | Command::End => true,
-            Command::Help | Command::Next | Command::Transcript { .. } | Command::Unknown(_) => {
-                false
-            }
+            Command::Help
+            | Command::Next
+            | Command::Transcript { .. }
+            | Command::Tz(_)
+            | Command::Unknown(_) => false,
         }
     }
 
@@ -151,6 +169,29 @@ fn extend(args: &str) -> Result<Command, CommandError> {
         )));
     }
     Ok(Command::Extend(d))
+}
+
+/// `!tz`: a zone is an IANA name (`Europe/Berlin`), as in the schedule;
+/// a near miss gets the name meant, never a silent guess.
+fn tz(args: &str) -> Result<Command, CommandError> {
+    const EXAMPLE: &str = "!tz Europe/Berlin";
+    if args.is_empty() {
+        return Ok(Command::Tz(TzCommand::Show));
+    }
+    if args.eq_ignore_ascii_case("clear") {
+        return Ok(Command::Tz(TzCommand::Clear));
+    }
+    // Quoted back, so bounded: a zone name is never this long.
+    let shown: String = args.chars().take(40).collect();
+    match crate::schedule::zones::parse_zone(args) {
+        Ok(zone) => Ok(Command::Tz(TzCommand::Set(zone))),
+        Err(Some(near)) => Err(CommandError(format!(
+            "`{shown}` is not a time zone; did you mean {near}? Say !tz {near}"
+        ))),
+        Err(None) => Err(CommandError(format!(
+            "`{shown}` is not a time zone: give a name from the IANA list, such as {EXAMPLE}"
+        ))),
+    }
 }
 
 fn without_arguments(name: &str, args: &str, command: Command) -> Result<Command, CommandError> {
@@ -409,6 +450,41 @@ mod tests {
     }
 
     #[test]
+    fn tz_takes_an_iana_zone_with_a_hint_for_near_misses() {
+        check(&[
+            ("!tz", ok(Command::Tz(TzCommand::Show))),
+            ("!tz clear", ok(Command::Tz(TzCommand::Clear))),
+            ("!TZ CLEAR", ok(Command::Tz(TzCommand::Clear))),
+            (
+                "!tz Europe/Berlin",
+                ok(Command::Tz(TzCommand::Set(chrono_tz::Europe::Berlin))),
+            ),
+            (
+                "!timezone America/New_York",
+                ok(Command::Tz(TzCommand::Set(chrono_tz::America::New_York))),
+            ),
+            (
+                "!tz Europe/Berln",
+                err(
+                    "`Europe/Berln` is not a time zone; did you mean Europe/Berlin? Say !tz Europe/Berlin",
+                ),
+            ),
+            (
+                "!tz london",
+                err(
+                    "`london` is not a time zone; did you mean Europe/London? Say !tz Europe/London",
+                ),
+            ),
+            (
+                "!tz <b>nowhere at all, really</b>",
+                err(
+                    "`<b>nowhere at all, really</b>` is not a time zone: give a name from the IANA list, such as !tz Europe/Berlin",
+                ),
+            ),
+        ]);
+    }
+
+    #[test]
     fn transcript_takes_a_debate_and_a_date_in_either_order() {
         let date = Some((2011, 11, 1));
         check(&[
@@ -529,6 +605,7 @@ mod tests {
             (Command::Ask("Why?".into()), true),
             (Command::End, true),
             (Command::Extend(Duration::minutes(5)), true),
+            (Command::Tz(TzCommand::Show), false),
         ];
         for (command, expected) in cases {
             assert_eq!(command.organiser_only(), expected, "{command:?}");
@@ -552,6 +629,7 @@ mod tests {
                 "!skip",
                 "!ask",
                 "!extend",
+                "!tz",
                 "!end"
             ]
         );
@@ -562,6 +640,7 @@ mod tests {
             let example = usage
                 .replace("TEXT", "Why?")
                 .replace("DURATION", "5m")
+                .replace(" [ZONE]", "")
                 .replace(" [DEBATE] [DATE]", "");
             let command = Command::parse(&example).unwrap().unwrap();
             assert!(!matches!(command, Command::Unknown(_)), "{line}");

@@ -9,10 +9,11 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use tokio::time::Instant;
 
 use super::answers::Answer;
-use super::command::{Command, CommandError};
+use super::command::{Command, CommandError, TzCommand};
 use super::here::Here;
 use super::limits::{self, Verdict};
 use super::links;
@@ -138,7 +139,11 @@ impl<C: Chat> Engine<C> {
         match cmd {
             Command::Help => Ok(Command::help_text().to_owned()),
             Command::Unknown(word) => Ok(format!("I do not know !{word}. Try !help.")),
-            Command::Next => Ok(links::next(&here, now)),
+            Command::Next => {
+                let personal = self.personal_zone(sender, now).await;
+                Ok(links::next(&here, now, personal))
+            }
+            Command::Tz(tz) => self.tz(sender, tz, now).await,
             Command::Transcript { debate, date } => self.transcript(&here, debate, date, now).await,
             Command::Start => self.start(&here, now).await,
             Command::End => self.end(&here, now).await,
@@ -146,6 +151,55 @@ impl<C: Chat> Engine<C> {
             Command::Ask(text) => self.ask(&here, &text, now).await,
             Command::Extend(by) => self.extend(&here, by, now).await,
         }
+    }
+
+    /// The zone the sender chose with `!tz`, if any. A store failure or a
+    /// zone this build no longer knows only loses the extra time shown.
+    async fn personal_zone(&self, sender: &Sender, now: DateTime<Utc>) -> Option<Tz> {
+        match self.store.zone_of(&sender.id, now).await {
+            Ok(zone) => zone.and_then(|z| z.parse().ok()),
+            Err(e) => {
+                tracing::warn!(cause = %e, "cannot read a person's time zone");
+                None
+            }
+        }
+    }
+
+    /// `!tz`: remembers, shows or forgets the sender's own zone.
+    async fn tz(
+        &mut self,
+        sender: &Sender,
+        tz: TzCommand,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<String> {
+        Ok(match tz {
+            TzCommand::Set(zone) => {
+                self.store.set_zone(&sender.id, zone.name(), now).await?;
+                format!(
+                    "Your time zone is now {} (it is {} there). !next shows your time too; \
+                     !tz clear forgets it.",
+                    zone.name(),
+                    text::personal_time(now, zone)
+                )
+            }
+            TzCommand::Show => match self.personal_zone(sender, now).await {
+                Some(zone) => format!(
+                    "Your time zone is {} (it is {} there).",
+                    zone.name(),
+                    text::personal_time(now, zone)
+                ),
+                None => {
+                    "You have not set a time zone; say !tz Europe/Berlin, for example.".to_owned()
+                }
+            },
+            TzCommand::Clear => {
+                if self.store.clear_zone(&sender.id).await? {
+                    "Forgotten: your time zone.".to_owned()
+                } else {
+                    "You had no time zone set.".to_owned()
+                }
+            }
+        })
     }
 
     /// `!start`: the room's next debate (within a day) starts now; its

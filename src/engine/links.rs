@@ -8,9 +8,10 @@
 //! Public debates are available everywhere.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
 
-use super::Engine;
 use super::here::Here;
+use super::{Engine, text};
 use crate::chat::{Chat, Room, Sender};
 use crate::schedule::Debate;
 use crate::store::OccurrenceRow;
@@ -106,7 +107,10 @@ impl<C: Chat> Engine<C> {
 
 /// `!next`: the next three debates of the room (in a room that holds
 /// none, of the public ones), each in every shown zone.
-pub(super) fn next(here: &Here<'_>, now: DateTime<Utc>) -> String {
+///
+/// With the sender's own zone (`!tz`) each line also says the time there,
+/// unless that zone is among the ones shown already.
+pub(super) fn next(here: &Here<'_>, now: DateTime<Utc>, personal: Option<Tz>) -> String {
     let pool: Vec<&Debate> = if here.debates.is_empty() {
         here.schedule.debates.iter().filter(|d| d.public).collect()
     } else {
@@ -122,7 +126,13 @@ pub(super) fn next(here: &Here<'_>, now: DateTime<Utc>) -> String {
     }
     next.iter()
         .take(3)
-        .map(|o| format!("“{}”: {}", o.debate.title, o.time_line().render()))
+        .map(|o| {
+            let mine = personal
+                .filter(|z| !o.debate.zones.contains(z))
+                .map(|z| format!(" (your time: {})", text::personal_time(o.starts_at, z)))
+                .unwrap_or_default();
+            format!("“{}”: {}{mine}", o.debate.title, o.time_line().render())
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }

@@ -54,6 +54,19 @@ fn time_left(left: Duration) -> String {
     }
 }
 
+/// `at` as the person who chose `zone` reads it: `Tue 31 Mar 20:00 CEST
+/// (Berlin)`. Computed at the instant itself, so daylight saving is right
+/// whatever the week.
+pub fn personal_time(at: DateTime<Utc>, zone: chrono_tz::Tz) -> String {
+    let local = at.with_timezone(&zone);
+    format!(
+        "{} {} ({})",
+        local.format("%a %-d %b %H:%M"),
+        zones::abbreviation(&local),
+        zones::label(zone)
+    )
+}
+
 /// What a last call announces: the next question, or the closing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Next {

@@ -124,6 +124,10 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
         ],
     ),
     (
+        "people",
+        &[("person_id", Text), ("zone", Text), ("used_at", Time)],
+    ),
+    (
         "room_log",
         &[
             ("id", Int),

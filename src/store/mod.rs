@@ -39,6 +39,7 @@ mod erase;
 mod leases;
 mod lock;
 mod occurrences;
+mod people;
 mod postgres;
 mod posts;
 mod presence;

@@ -12,6 +12,7 @@
 //! types lost.
 
 pub(in crate::store) mod occurrences;
+pub(in crate::store) mod people;
 pub(in crate::store) mod posts;
 pub(in crate::store) mod presence;
 pub(in crate::store) mod progress;

@@ -252,6 +252,11 @@ pub async fn purge_before(
     .await?
     .rows_affected();
     super::presence::purge_presence(&mut tx, cutoff).await?;
+    // A zone nobody used since the cutoff goes with the answers of then.
+    sqlx::query("DELETE FROM people WHERE used_at < $1")
+        .bind(ts(cutoff))
+        .execute(&mut *tx)
+        .await?;
     super::room_log::purge_lines(&mut tx, cutoff).await?;
     tx.commit().await?;
     after_erase(conn).await?;
