@@ -1745,3 +1745,396 @@ async fn next_shows_my_own_time_across_a_dst_change() {
     );
     bot.stop().await;
 }
+
+// ---------------------------------------------------------------------------
+// Questions from the floor (issue 19, point 1).
+
+/// A message from IRC nick `nick`: logged in to the account of that name,
+/// or not (then anyone could have taken the nick).
+fn irc_message(id: &str, nick: &str, body: &str, logged_in: bool) -> Event {
+    Event::Message {
+        id: id.to_owned(),
+        sender: Sender {
+            id: if logged_in {
+                format!("irc:{nick}")
+            } else {
+                format!("irc:~{nick}")
+            },
+            name: nick.to_owned(),
+            verified: logged_in,
+        },
+        body: body.to_owned(),
+        in_reply_to: None,
+        server_ts: None,
+        action: false,
+    }
+}
+
+/// Hands each IRC message over and returns the answers by id.
+async fn ask_irc(
+    bot: &Bot,
+    chat: &TestChat,
+    room: &Room,
+    commands: &[(&str, &str, &str, bool)],
+) -> HashMap<String, Option<String>> {
+    for (id, nick, body, logged_in) in commands {
+        assert_eq!(
+            hand(bot, room, irc_message(id, nick, body, *logged_in)).await,
+            Receipt::Command
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    commands
+        .iter()
+        .map(|(id, _, _, _)| ((*id).to_owned(), chat.answer(id)))
+        .collect()
+}
+
+fn said<'a>(answers: &'a HashMap<String, Option<String>>, id: &str) -> &'a str {
+    answers[id]
+        .as_deref()
+        .unwrap_or_else(|| panic!("no answer to {id}: {answers:?}"))
+}
+
+#[tokio::test(start_paused = true)]
+async fn proposals_are_numbered_across_rooms_voted_once_and_the_top_one_asked() {
+    let store = memory_store().await;
+    let chat = TestChat::default();
+    let bot = start(&store, &chat, "2011-11-01T20:00:10Z", CALLS).await;
+    idle(&bot, Duration::from_secs(1)).await;
+    let [m, i] = both_rooms();
+    let a = ask_all(
+        &bot,
+        &chat,
+        &[
+            (
+                &m,
+                "$p1",
+                "ann",
+                "!propose  What would\nyou \u{202E}change first?  ",
+            ),
+            (&m, "$again", "ann", "!propose Another?"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        said(&a, "$p1"),
+        "Proposed as P1: “What would you change first?”. Vote for it with !vote P1 or a 👍 on \
+         this message."
+    );
+    assert_eq!(
+        said(&a, "$again"),
+        "ann, your proposal P1 (“What would you change first?”) is still open: one each at \
+         a time, until an organiser asks it."
+    );
+    // Numbers are shared by the debate's rooms on both networks.
+    let a = ask_irc(
+        &bot,
+        &chat,
+        &i,
+        &[
+            ("i-p2", "bob", "!propose Who decides?", true),
+            ("i-anon", "mallory", "!vote P2", false),
+            ("i-own", "bob", "!vote P2", true),
+        ],
+    )
+    .await;
+    assert_eq!(
+        said(&a, "i-p2"),
+        "Proposed as P2: “Who decides?”. Vote for it with !vote P2."
+    );
+    assert_eq!(
+        said(&a, "i-anon"),
+        "mallory, votes are counted by account here: log in to your account on this \
+         network (NickServ), then vote again."
+    );
+    assert_eq!(
+        said(&a, "i-own"),
+        "P2 is your own proposal; your vote goes to someone else's."
+    );
+    // Within the room's limit of commands (10 in 6 s).
+    idle(&bot, Duration::from_secs(7)).await;
+    let a = ask_all(
+        &bot,
+        &chat,
+        &[
+            (&m, "$cat", "cat", "!vote P2"),
+            (&m, "$cat2", "cat", "!vote p2"),
+            (&m, "$ann", "ann", "!vote 2"),
+            (&m, "$none", "dan", "!vote P9"),
+            (&m, "$back", "cat", "!unvote P2"),
+            (&m, "$back2", "cat", "!unvote P2"),
+            (&m, "$cat3", "cat", "!vote P2"),
+            (&m, "$list", "dan", "!proposals"),
+            (&m, "$notyou", "ann", "!ask top"),
+        ],
+    )
+    .await;
+    assert_eq!(said(&a, "$cat"), "Your vote for P2 is counted: 1 vote.");
+    assert_eq!(
+        said(&a, "$cat2"),
+        "You have voted for P2 already (1 vote); one vote each."
+    );
+    assert_eq!(said(&a, "$ann"), "Your vote for P2 is counted: 2 votes.");
+    assert_eq!(
+        said(&a, "$none"),
+        "There is no P9 in this debate; !proposals lists them."
+    );
+    assert_eq!(said(&a, "$back"), "Your vote for P2 is taken back: 1 vote.");
+    assert_eq!(said(&a, "$back2"), "You had not voted for P2.");
+    assert_eq!(said(&a, "$cat3"), "Your vote for P2 is counted: 2 votes.");
+    assert_eq!(
+        said(&a, "$list"),
+        "Open proposals, most votes first (2 in all; vote with !vote P1):\n\
+         P2 (2 votes): Who decides? — bob\n\
+         P1 (0 votes): What would you change first? — ann"
+    );
+    assert!(said(&a, "$notyou").contains("only the organisers"), "{a:?}");
+    idle(&bot, Duration::from_secs(7)).await;
+    let a = ask_all(
+        &bot,
+        &chat,
+        &[
+            (&m, "$top", "host", "!ask top"),
+            (&m, "$twice", "host", "!ask P2"),
+        ],
+    )
+    .await;
+    assert_eq!(said(&a, "$top"), "Asked P2 as Q4.");
+    assert_eq!(said(&a, "$twice"), "P2 was asked already, as Q4.");
+    // Once asked, a proposal is no longer open: its proposer may propose again.
+    let a = ask_irc(
+        &bot,
+        &chat,
+        &i,
+        &[("i-p3", "bob", "!propose And then?", true)],
+    )
+    .await;
+    assert_eq!(
+        said(&a, "i-p3"),
+        "Proposed as P3: “And then?”. Vote for it with !vote P3."
+    );
+    let a = ask_all(&bot, &chat, &[(&m, "$p1q", "host", "!ask P1")]).await;
+    assert_eq!(said(&a, "$p1q"), "Asked P1 as Q5.");
+    idle(&bot, Duration::from_secs(1)).await;
+    bot.stop().await;
+    for room in [&m, &i] {
+        let asked: Vec<String> = chat
+            .bodies(room)
+            .into_iter()
+            .filter(|b| b.starts_with("Q4") || b.starts_with("Q5"))
+            .collect();
+        assert_eq!(
+            asked,
+            [
+                "Q4: Who decides? (proposed by bob) #SWSC",
+                "Q5: What would you change first? (proposed by ann) #SWSC"
+            ],
+            "{room}"
+        );
+    }
+    let occ = store.occurrences_of("calls").await.unwrap()[0].clone();
+    let kept: Vec<(i64, String, String, i64, Option<i64>)> = store
+        .proposals(occ.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| (p.number, p.text, p.proposer_id, p.votes, p.asked_as))
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            (
+                1,
+                "What would you change first?".to_owned(),
+                "@ann:example.org".to_owned(),
+                0,
+                Some(5)
+            ),
+            (
+                2,
+                "Who decides?".to_owned(),
+                "irc:bob".to_owned(),
+                2,
+                Some(4)
+            ),
+            (3, "And then?".to_owned(), "irc:bob".to_owned(), 0, None),
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn proposals_need_a_running_debate_and_a_length_that_can_be_asked() {
+    let store = memory_store().await;
+    let chat = TestChat::default();
+    chat.with(|b| b.max.insert(irc("debate"), 200));
+    let bot = start(&store, &chat, "2011-11-01T19:59:00Z", CALLS).await;
+    let m = matrix("debate");
+    let a = ask_all(
+        &bot,
+        &chat,
+        &[
+            (&m, "$early", "ann", "!propose Why?"),
+            (&m, "$list", "ann", "!proposals"),
+            (&m, "$vote", "ann", "!vote P1"),
+            (&m, "$ask", "host", "!ask top"),
+        ],
+    )
+    .await;
+    for id in ["$early", "$list", "$vote", "$ask"] {
+        assert_eq!(
+            said(&a, id),
+            "Proposals are taken while a debate runs in this room.",
+            "{id}"
+        );
+    }
+    idle(&bot, Duration::from_secs(70)).await;
+    let essay = "Why? ".repeat(57);
+    let long = "x".repeat(190);
+    let a = ask_all(
+        &bot,
+        &chat,
+        &[
+            (&m, "$none", "ann", "!proposals"),
+            (&m, "$top", "host", "!ask top"),
+            (&m, "$essay", "ann", &format!("!propose {essay}")),
+            (&m, "$long", "ann", &format!("!propose {long}")),
+            (&m, "$blank", "ann", "!propose \u{202E}\u{2066}"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        said(&a, "$none"),
+        "No questions proposed yet: propose one with !propose TEXT."
+    );
+    assert_eq!(said(&a, "$top"), "There is no open proposal to ask.");
+    assert_eq!(
+        said(&a, "$essay"),
+        "That proposal is too long: at most 280 characters, and it has 284. Nothing was \
+         proposed."
+    );
+    // "Q4: " and the hashtag, and the credit, must fit in IRC's 200.
+    let credit = " (proposed by ann)".chars().count();
+    let allowed = 200 - "Q4: ".len() - " #SWSC".len() - credit;
+    assert_eq!(
+        said(&a, "$long"),
+        format!(
+            "That proposal is too long for this debate's rooms once credited to you: at most \
+             {allowed} characters, and it has 190. Nothing was proposed."
+        )
+    );
+    assert_eq!(
+        said(&a, "$blank"),
+        "`!propose` needs the question: !propose What would you change first?"
+    );
+    bot.stop().await;
+    let occ = store.occurrences_of("calls").await.unwrap()[0].clone();
+    assert!(store.proposals(occ.id).await.unwrap().is_empty());
+}
+
+/// A reaction from `who` with `key` to message `target`.
+fn reaction(id: &str, who: &str, target: &str, key: &str) -> Event {
+    Event::Reaction {
+        id: id.to_owned(),
+        sender: Sender {
+            id: format!("@{who}:example.org"),
+            name: who.to_owned(),
+            verified: true,
+        },
+        target: target.to_owned(),
+        key: key.to_owned(),
+        server_ts: None,
+    }
+}
+
+/// A deletion by `who` of message `target`.
+fn deletion(who: &str, target: &str) -> Event {
+    Event::Delete {
+        target: target.to_owned(),
+        sender: Sender {
+            id: format!("@{who}:example.org"),
+            name: who.to_owned(),
+            verified: true,
+        },
+        moderator: false,
+        server_ts: None,
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_thumbs_up_is_a_vote_and_a_deletion_takes_back_the_vote_or_the_proposal() {
+    let store = memory_store().await;
+    let chat = TestChat::default();
+    let bot = start(&store, &chat, "2011-11-01T20:00:10Z", CALLS).await;
+    idle(&bot, Duration::from_secs(1)).await;
+    let m = matrix("debate");
+    ask_all(
+        &bot,
+        &chat,
+        &[
+            (&m, "$p1", "ann", "!propose Why?"),
+            (&m, "$p2", "bob", "!propose Who?"),
+        ],
+    )
+    .await;
+    let votes = async || -> Vec<(i64, i64)> {
+        let occ = store.occurrences_of("calls").await.unwrap()[0].clone();
+        let mut all = store.proposals(occ.id).await.unwrap();
+        all.retain(|p| p.withdrawn_at.is_none());
+        all.iter().map(|p| (p.number, p.votes)).collect()
+    };
+    let stored = Receipt::Updated;
+    let not_a_vote = Receipt::Ignored("a reaction that is not a vote for a proposal");
+    assert_eq!(
+        hand(&bot, &m, reaction("$r1", "cat", "$p1", "👍🏾")).await,
+        stored
+    );
+    assert_eq!(
+        hand(&bot, &m, reaction("$r2", "cat", "$p1", "👍")).await,
+        not_a_vote,
+        "once"
+    );
+    assert_eq!(
+        hand(&bot, &m, reaction("$r3", "ann", "$p1", "👍")).await,
+        not_a_vote,
+        "own"
+    );
+    assert_eq!(
+        hand(&bot, &m, reaction("$r4", "dan", "$p1", "❤️")).await,
+        not_a_vote
+    );
+    assert_eq!(
+        hand(&bot, &m, reaction("$r5", "dan", "$p2", "👍")).await,
+        stored
+    );
+    assert_eq!(votes().await, [(1, 1), (2, 1)]);
+    // Someone else's deletion of the reaction changes nothing; the voter's
+    // takes the vote back.
+    let not_theirs = Receipt::Ignored("no stored reply has that id");
+    assert_eq!(hand(&bot, &m, deletion("ann", "$r1")).await, not_theirs);
+    assert_eq!(hand(&bot, &m, deletion("cat", "$r1")).await, stored);
+    assert_eq!(votes().await, [(1, 0), (2, 1)]);
+    // The proposer deleting the `!propose` message withdraws the proposal.
+    assert_eq!(hand(&bot, &m, deletion("bob", "$p2")).await, stored);
+    assert_eq!(votes().await, [(1, 0)]);
+    idle(&bot, Duration::from_secs(7)).await;
+    let a = ask_all(
+        &bot,
+        &chat,
+        &[
+            (&m, "$vote", "dan", "!vote P2"),
+            (&m, "$ask", "host", "!ask P2"),
+            (&m, "$list", "dan", "!proposals"),
+            (&m, "$again", "bob", "!propose Who, then?"),
+        ],
+    )
+    .await;
+    assert_eq!(said(&a, "$vote"), "P2 was withdrawn by its proposer.");
+    assert_eq!(said(&a, "$ask"), "P2 was withdrawn by its proposer.");
+    assert!(
+        said(&a, "$list").ends_with("P1 (0 votes): Why? — ann"),
+        "{a:?}"
+    );
+    assert!(said(&a, "$again").starts_with("Proposed as P3:"), "{a:?}");
+    bot.stop().await;
+}

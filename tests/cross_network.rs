@@ -124,6 +124,59 @@ async fn ask_matrix(
     body(answer).to_owned()
 }
 
+/// [`ask_matrix`], with the answer's event id (to react to it).
+async fn ask_matrix_event(
+    who: &Person,
+    room: &matrix_sdk::Room,
+    bot: &Person,
+    command: &str,
+    podium: &Podium,
+) -> (OwnedEventId, String) {
+    let id: OwnedEventId = who.say(room, command).await;
+    let (bot, id) = (bot.user.to_string(), id.to_string());
+    let answer_to = |m: &Value| {
+        m["sender"] == bot && m["content"]["m.relates_to"]["m.in_reply_to"]["event_id"] == id
+    };
+    let messages = who
+        .wait_for_messages_or(
+            room,
+            &format!("the answer to {command}"),
+            |ms| ms.iter().any(answer_to),
+            || podium.logs(),
+        )
+        .await;
+    let answer = messages.iter().find(|m| answer_to(m)).unwrap();
+    let event: OwnedEventId = answer["event_id"]
+        .as_str()
+        .and_then(|e| e.try_into().ok())
+        .expect("an event id");
+    (event, body(answer).to_owned())
+}
+
+/// The proposals of debate `id` in its transcript once `done` holds of
+/// them (within [`support::WAIT`]).
+async fn proposals_when(
+    podium: &Podium,
+    id: &str,
+    what: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = tokio::time::Instant::now() + support::WAIT;
+    loop {
+        let t = podium.transcript(id);
+        if done(&t["proposals"]) {
+            return t["proposals"].clone();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what}: {:#}\n{}",
+            t["proposals"],
+            podium.logs()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+}
+
 /// `client` says `command` in `channel`; the bot's answer (a NOTICE).
 async fn ask_irc(client: &mut Client, bot: &str, channel: &str, command: &str) -> String {
     client.privmsg(channel, command).await;
@@ -785,5 +838,172 @@ async fn each_person_sees_next_in_their_own_zone_on_matrix_and_irc() {
         shown.starts_with("Your time zone is Europe/Berlin"),
         "{shown}"
     );
+    assert_eq!(podium.terminate().code(), Some(0));
+}
+
+/// [`ask_irc`] where others' answers are seen too (IRC sends them to the
+/// whole channel): the bot's answer that starts with `starts`.
+async fn ask_irc_for(
+    client: &mut Client,
+    bot: &str,
+    channel: &str,
+    command: &str,
+    starts: &str,
+) -> String {
+    client.privmsg(channel, command).await;
+    client
+        .wait_for(&format!("the answer to {command}"), |m| {
+            m.is_notice(bot, channel) && m.text().starts_with(starts)
+        })
+        .await
+        .text()
+        .to_owned()
+}
+
+/// Questions from the floor across both networks (issue 19, point 1):
+/// proposals numbered in one sequence whichever network they come from,
+/// votes counted once per person (a Matrix user id, an IRC account; a nick
+/// nobody is logged in with cannot vote), the top one asked in both rooms
+/// crediting its proposer, and the transcript listing every proposal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proposals_and_votes_across_matrix_and_irc() {
+    let url = synapse().url.clone();
+    let (bot, host, dana) = tokio::join!(
+        Person::register(&url, "podium"),
+        Person::register(&url, "host"),
+        Person::register(&url, "dana"),
+    );
+    let room = host
+        .create_room(&unique("floor"), &[&bot.user, &dana.user], false)
+        .await;
+    let room_id = room.room_id().to_string();
+    let dana_room = dana.join(&room_id).await;
+    let chan = format!("#{}", unique_nick("floor"));
+    let (b_nick, g_nick) = (unique_nick("bert"), unique_nick("guest"));
+    let (mut bert, mut guest) = tokio::join!(
+        Client::connect(&ircd().addr, &b_nick),
+        Client::connect(&ircd().addr, &g_nick),
+    );
+    // Bert is logged in to his account; the guest is not.
+    ircd().services().login(&b_nick, &b_nick);
+    guest.wait_account(&b_nick, &b_nick).await;
+    bert.join(&chan).await;
+    guest.join(&chan).await;
+
+    let start = Utc::now() + chrono::Duration::seconds(15);
+    let local = start.with_timezone(&chrono_tz::Europe::London);
+    let yaml = format!(
+        "timezone: Europe/London\ndebates:\n  - id: floor\n    title: Floor\n\
+         \x20   starts: {}\n    duration: 3m\n    remind: []\n\
+         \x20   rooms: ['{room_id}', 'irc:{chan}']\n    organisers: ['{}']\n\
+         \x20   questions: [Anything to say?]\n",
+        local.format("%Y-%m-%d %H:%M:%S"),
+        host.user
+    );
+    let nick = unique_nick("podium");
+    let mut podium = podium_on(&bot, &nick, &yaml, None);
+    joined(&mut bert, &nick, &chan, &podium).await;
+    post(&host, &room, &bot, "Q1", &podium).await;
+
+    let (ack, p1) = ask_matrix_event(
+        &dana,
+        &dana_room,
+        &bot,
+        "!propose Who <b>decides</b>?",
+        &podium,
+    )
+    .await;
+    assert_eq!(
+        p1,
+        "Proposed as P1: “Who <b>decides</b>?”. Vote for it with !vote P1 or a 👍 on this \
+         message."
+    );
+    let p2 = ask_irc_for(
+        &mut bert,
+        &nick,
+        &chan,
+        "!propose What comes next?",
+        "Proposed as P2",
+    )
+    .await;
+    assert_eq!(
+        p2,
+        "Proposed as P2: “What comes next?”. Vote for it with !vote P2."
+    );
+    let refused = ask_irc_for(&mut guest, &nick, &chan, "!vote P2", &g_nick).await;
+    assert!(
+        refused.contains("votes are counted by account here"),
+        "{refused}"
+    );
+    let counted = ask_irc_for(&mut bert, &nick, &chan, "!vote P1", "Your vote").await;
+    assert_eq!(counted, "Your vote for P1 is counted: 1 vote.");
+    let twice = ask_irc_for(&mut bert, &nick, &chan, "!vote P1", "You have voted").await;
+    assert_eq!(
+        twice,
+        "You have voted for P1 already (1 vote); one vote each."
+    );
+    // A 👍 on Podium's acknowledgement is a vote; on one's own, none.
+    let like = host.react(&room, &ack, "👍🏽").await;
+    dana.react(&dana_room, &ack, "👍").await;
+    let p = proposals_when(&podium, "floor", "the 👍 counted", |p| p[0]["votes"] == 2).await;
+    println!("proposals after the reaction: {p}");
+    let again = ask_matrix(&host, &room, &bot, "!vote P1", &podium).await;
+    assert_eq!(
+        again,
+        "You have voted for P1 already (2 votes); one vote each."
+    );
+    // Taking the reaction back takes the vote back.
+    host.redact(&room, &like).await;
+    proposals_when(&podium, "floor", "the redacted 👍 taken back", |p| {
+        p[0]["votes"] == 1
+    })
+    .await;
+    let counted = ask_matrix(&host, &room, &bot, "!vote P1", &podium).await;
+    assert_eq!(counted, "Your vote for P1 is counted: 2 votes.");
+    let counted = ask_matrix(&dana, &dana_room, &bot, "!vote P2", &podium).await;
+    assert_eq!(counted, "Your vote for P2 is counted: 1 vote.");
+    let back = ask_matrix(&dana, &dana_room, &bot, "!unvote P2", &podium).await;
+    assert_eq!(back, "Your vote for P2 is taken back: 0 votes.");
+    let list = ask_irc_for(&mut guest, &nick, &chan, "!proposals", "Open proposals").await;
+    assert!(
+        list.starts_with("Open proposals, most votes first (2 in all"),
+        "{list}"
+    );
+    // The rest of the list is on the lines that follow (IRC: one NOTICE each).
+    let top = guest
+        .wait_for("the list's first proposal", |m| {
+            m.is_notice(&nick, &chan) && m.text().starts_with("P1 ")
+        })
+        .await;
+    let dana_name = dana.user.localpart().to_owned();
+    assert_eq!(
+        top.text(),
+        format!("P1 (2 votes): Who <b>decides</b>? — {dana_name}")
+    );
+
+    let asked = ask_matrix(&host, &room, &bot, "!ask top", &podium).await;
+    assert_eq!(asked, "Asked P1 as Q2.");
+    let q2_text = format!("Q2: Who <b>decides</b>? (proposed by {dana_name})");
+    post(&host, &room, &bot, &q2_text, &podium).await;
+    let q2 = bert
+        .wait_for("Q2 on IRC", |m| {
+            m.is_privmsg(&nick, &chan) && m.text().replace('\x02', "").starts_with("Q2:")
+        })
+        .await;
+    // The number is in bold on IRC.
+    assert_eq!(q2.text().replace('\x02', ""), q2_text);
+
+    let p = proposals_when(&podium, "floor", "P1 asked", |p| p[0]["asked_as"] == 2).await;
+
+    assert_eq!(p[0]["number"], 1);
+    assert_eq!(p[0]["text"], "Who <b>decides</b>?");
+    assert_eq!(p[0]["network"], "matrix");
+    assert_eq!(p[0]["votes"], 2);
+    assert_eq!(p[0]["asked_as"], 2);
+    assert_eq!(p[1]["number"], 2);
+    assert_eq!(p[1]["network"], "irc");
+    assert_eq!(p[1]["proposer"], b_nick.as_str());
+    assert_eq!(p[1]["votes"], 0);
+    assert!(p[1]["asked_as"].is_null());
     assert_eq!(podium.terminate().code(), Some(0));
 }

@@ -6,7 +6,7 @@
 
 mod support;
 
-use podium::store::{NewPost, PostKind, PostStatus, Store};
+use podium::store::{NewPost, NewProposal, PostKind, PostStatus, Proposed, Store, WriteOp};
 use sqlx::ConnectOptions;
 
 use podium::domain::Network;
@@ -152,6 +152,257 @@ async fn a_persons_zone_is_kept_used_and_purged_by_retention(place) {
     assert!(store.clear_zone("@ann:example.org").await.unwrap());
     assert!(!store.clear_zone("@ann:example.org").await.unwrap());
     assert_eq!(store.zone_of("@ann:example.org", t("2030-03-02T00:00:00Z")).await.unwrap(), None);
+}
+}
+
+/// A proposal from `who` on `network`, made by message `id` in `room`.
+fn proposal<'a>(
+    occurrence_id: i64,
+    who: &'a str,
+    network: &'a str,
+    room: &'a str,
+    id: &'a str,
+) -> NewProposal<'a> {
+    NewProposal {
+        occurrence_id,
+        text: "What about the others?",
+        proposer_id: who,
+        proposer_name: who.trim_start_matches("irc:").trim_start_matches('@'),
+        network,
+        room,
+        network_id: id,
+        at: utc("2030-01-01T20:05:00Z"),
+    }
+}
+
+on_both_backends! {
+async fn proposals_are_numbered_once_per_occurrence_and_voted_once_per_person(place) {
+    let store = place.open().await;
+    let start = utc("2030-01-01T20:00:00Z");
+    let occ = store.occurrence(&occurrence(start)).await.unwrap();
+    let other = store
+        .occurrence(&occurrence(utc("2030-01-08T20:00:00Z")))
+        .await
+        .unwrap();
+    let new = |p: Proposed| match p {
+        Proposed::New(row) => row,
+        other => panic!("not stored anew: {other:?}"),
+    };
+    // Numbered across rooms and networks.
+    let p1 = new(store.propose(&proposal(occ.id, "@ann:example.org", "matrix", "!d:example.org", "$1")).await.unwrap());
+    let p2 = new(store.propose(&proposal(occ.id, "irc:bob", "irc", "#d", "irc-1")).await.unwrap());
+    let p3 = new(store.propose(&proposal(occ.id, "@cat:example.org", "matrix", "!e:example.org", "$2")).await.unwrap());
+    assert_eq!([p1.number, p2.number, p3.number], [1, 2, 3]);
+    assert_eq!(p2.proposer_id, "irc:bob");
+    assert_eq!(p2.network, "irc");
+    assert_eq!(p2.proposed_at, utc("2030-01-01T20:05:00Z"));
+    assert_eq!((p2.asked_as, p2.votes), (None, 0));
+    assert_eq!(store.proposal(occ.id, 2).await.unwrap(), Some(p2.clone()));
+    // Ann's first is still open: her second is not stored.
+    let again = store.propose(&proposal(occ.id, "@ann:example.org", "matrix", "!d:example.org", "$3")).await.unwrap();
+    assert_eq!(again, Proposed::AlreadyOpen(p1.clone()));
+    // The same message again (a replayed event) is the same proposal.
+    let replayed = store.propose(&proposal(occ.id, "irc:bob", "irc", "#d", "irc-1")).await.unwrap();
+    assert_eq!(replayed, Proposed::Duplicate(p2.clone()));
+    assert_eq!(store.proposals(occ.id).await.unwrap().len(), 3, "nothing inserted");
+    assert_eq!(store.proposal(occ.id, 4).await.unwrap(), None);
+    // Once hers is asked, Ann may propose again.
+    assert!(store.mark_asked(p1.id, 2).await.unwrap());
+    assert!(!store.mark_asked(p1.id, 3).await.unwrap(), "asked already");
+    let p4 = new(store.propose(&proposal(occ.id, "@ann:example.org", "matrix", "!d:example.org", "$3")).await.unwrap());
+    assert_eq!(p4.number, 4);
+    // Each occurrence numbers its own.
+    let q1 = new(store.propose(&proposal(other.id, "@ann:example.org", "matrix", "!d:example.org", "$4")).await.unwrap());
+    assert_eq!(q1.number, 1);
+
+    let at = utc("2030-01-01T20:06:00Z");
+    assert!(store.vote(p2.id, "@ann:example.org", at).await.unwrap());
+    assert!(!store.vote(p2.id, "@ann:example.org", at).await.unwrap(), "one vote each");
+    assert!(store.vote(p2.id, "irc:dan", at).await.unwrap());
+    assert!(store.vote(q1.id, "irc:dan", at).await.unwrap());
+    // Votes by reaction (Matrix 👍) are written with the incoming events,
+    // to the message that made the proposal; one's own counts for nothing.
+    let react = |who: &str, target: &str, reaction: &str| WriteOp::Vote {
+        network: "matrix".into(),
+        room: "!e:example.org".into(),
+        target: target.into(),
+        voter: who.into(),
+        reaction: reaction.into(),
+        at,
+    };
+    let touched = store
+        .write_batch(
+            &[
+                react("@ann:example.org", "$2", "$r2"),
+                react("@ann:example.org", "$2", "$r2b"),
+                react("@cat:example.org", "$2", "$own"),
+                react("@dan:example.org", "$nothing", "$r3"),
+            ],
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(touched, [1, 0, 0, 0]);
+    assert_eq!(store.proposal(occ.id, 2).await.unwrap().unwrap().votes, 2);
+    assert!(store.unvote(p2.id, "irc:dan").await.unwrap());
+    assert!(!store.unvote(p2.id, "irc:dan").await.unwrap(), "withdrawn already");
+    // A redacted reaction withdraws the vote it cast, only by its voter.
+    let withdraw = |by: &str, target: &str| WriteOp::Delete {
+        network: "matrix".into(),
+        room: "!e:example.org".into(),
+        target: target.into(),
+        only_by: Some(by.into()),
+        at,
+    };
+    let touched = store
+        .write_batch(&[withdraw("@cat:example.org", "$r2"), withdraw("@ann:example.org", "$r2")], &[])
+        .await
+        .unwrap();
+    assert_eq!(touched, [0, 1]);
+    assert_eq!(store.proposal(occ.id, 3).await.unwrap().unwrap().votes, 0);
+    // Deleting the message that made a proposal withdraws it (its
+    // proposer's deletion, or a moderator's) unless it was asked: text and
+    // name erased, votes gone, its number still used.
+    assert!(store.vote(p3.id, "irc:dan", at).await.unwrap());
+    let touched = store
+        .write_batch(
+            &[
+                withdraw("@ann:example.org", "$2"),
+                withdraw("@cat:example.org", "$2"),
+                withdraw("@cat:example.org", "$2"),
+            ],
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(touched, [0, 1, 0]);
+    let gone = store.proposal(occ.id, 3).await.unwrap().unwrap();
+    assert!(gone.withdrawn_at.is_some());
+    assert_eq!((gone.text.as_str(), gone.proposer_name.as_str(), gone.votes), ("", "", 0));
+    let asked = WriteOp::Delete {
+        network: "matrix".into(),
+        room: "!d:example.org".into(),
+        target: "$1".into(),
+        only_by: None,
+        at,
+    };
+    assert_eq!(store.write_batch(&[asked], &[]).await.unwrap(), [0], "asked: it stays");
+    let p5 = new(store.propose(&proposal(occ.id, "@cat:example.org", "matrix", "!e:example.org", "$5")).await.unwrap());
+    assert_eq!(p5.number, 5, "a withdrawn proposal is not open, and keeps its number");
+    let got: Vec<(i64, Option<i64>, i64)> = store
+        .proposals(occ.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| (p.number, p.asked_as, p.votes))
+        .collect();
+    assert_eq!(got, [(1, Some(2), 0), (2, None, 1), (3, None, 0), (4, None, 0), (5, None, 0)]);
+    assert_eq!(store.proposals(other.id).await.unwrap()[0].votes, 1);
+
+    // Kept across a restart, and a reader sees them.
+    drop(store);
+    let reader = place.reader().await;
+    assert_eq!(reader.proposals(occ.id).await.unwrap().len(), 5);
+}
+}
+
+on_both_backends! {
+/// Proposals made at the same moment (on PostgreSQL, over several
+/// connections) each get a number of their own, with none skipped.
+async fn proposals_made_at_once_get_numbers_of_their_own(place) {
+    let store = place.open().await;
+    let occ = store.occurrence(&occurrence(utc("2030-01-01T20:00:00Z"))).await.unwrap();
+    let people: Vec<(String, String)> = (0..16).map(|i| (format!("irc:p{i}"), format!("m{i}"))).collect();
+    let made = futures_util::future::join_all(people.iter().map(|(who, id)| {
+        let store = store.clone();
+        async move {
+            store.propose(&proposal(occ.id, who, "irc", "#d", id)).await.unwrap()
+        }
+    }))
+    .await;
+    let mut numbers: Vec<i64> = made
+        .into_iter()
+        .map(|p| match p {
+            Proposed::New(row) => row.number,
+            other => panic!("not stored anew: {other:?}"),
+        })
+        .collect();
+    numbers.sort_unstable();
+    assert_eq!(numbers, (1..=16).collect::<Vec<i64>>());
+}
+}
+
+on_both_backends! {
+/// Retention removes the proposals and votes of the occurrences it purges,
+/// and marks an occurrence that had only proposals purged too.
+async fn retention_removes_proposals_and_votes(place) {
+    let store = place.open().await;
+    let old = store.occurrence(&occurrence(utc("2030-01-01T20:00:00Z"))).await.unwrap();
+    let recent = store.occurrence(&occurrence(utc("2030-03-01T20:00:00Z"))).await.unwrap();
+    for (occ, id) in [(&old, "$old"), (&recent, "$recent")] {
+        let Proposed::New(p) = store
+            .propose(&proposal(occ.id, "@ann:example.org", "matrix", "!d:example.org", id))
+            .await
+            .unwrap()
+        else {
+            panic!("not stored")
+        };
+        store.vote(p.id, "irc:bob", utc("2030-01-01T20:06:00Z")).await.unwrap();
+        store.vote(p.id, "@cat:example.org", utc("2030-01-01T20:06:00Z")).await.unwrap();
+    }
+    let fingerprint = store.fingerprint(old.id).await.unwrap();
+    let now = utc("2030-03-02T00:00:00Z");
+    store.purge_before(now - chrono::Duration::days(30), now).await.unwrap();
+    assert!(store.proposals(old.id).await.unwrap().is_empty());
+    let kept = store.proposals(recent.id).await.unwrap();
+    assert_eq!(kept.iter().map(|p| (p.number, p.votes)).collect::<Vec<_>>(), [(1, 2)]);
+    let purged: Vec<bool> = store
+        .occurrences_of("d")
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.purged_at.is_some())
+        .collect();
+    assert_eq!(purged, [false, true], "newest first");
+    assert_ne!(store.fingerprint(old.id).await.unwrap(), fingerprint);
+}
+}
+
+on_both_backends! {
+/// The page of a debate is rendered afresh when a proposal is made or
+/// asked, and when a vote is cast or withdrawn.
+async fn the_fingerprint_follows_proposals_and_votes(place) {
+    let store = place.open().await;
+    let occ = store.occurrence(&occurrence(utc("2030-01-01T20:00:00Z"))).await.unwrap();
+    let mut seen = vec![store.fingerprint(occ.id).await.unwrap()];
+    let mut changed = |f: String| {
+        assert!(!seen.contains(&f), "{f} seen before: {seen:?}");
+        seen.push(f);
+    };
+    let at = utc("2030-01-01T20:06:00Z");
+    let propose = |who: &'static str, id: &'static str| {
+        let store = store.clone();
+        async move {
+            match store.propose(&proposal(occ.id, who, "irc", "#d", id)).await.unwrap() {
+                Proposed::New(p) => p.id,
+                other => panic!("not stored anew: {other:?}"),
+            }
+        }
+    };
+    let p1 = propose("irc:ann", "m1").await;
+    changed(store.fingerprint(occ.id).await.unwrap());
+    let p2 = propose("irc:bob", "m2").await;
+    changed(store.fingerprint(occ.id).await.unwrap());
+    store.vote(p1, "irc:cat", at).await.unwrap();
+    changed(store.fingerprint(occ.id).await.unwrap());
+    // The same number of votes, on another proposal.
+    store.unvote(p1, "irc:cat").await.unwrap();
+    store.vote(p2, "irc:cat", at).await.unwrap();
+    changed(store.fingerprint(occ.id).await.unwrap());
+    store.mark_asked(p1, 2).await.unwrap();
+    changed(store.fingerprint(occ.id).await.unwrap());
+    store.unvote(p2, "irc:cat").await.unwrap();
+    changed(store.fingerprint(occ.id).await.unwrap());
 }
 }
 
@@ -636,6 +887,42 @@ async fn a_rehearsals_data_is_copied_into_postgres_and_reads_the_same() {
     run.send("!next");
     run.wait_for("the end", |l| l.starts_with("(or: podium transcript "));
     run.finish();
+    {
+        // Questions from the floor, one asked, and a vote, stored as the
+        // engine stores them.
+        let store = Store::open(&s.data).await.unwrap();
+        let occ = store.occurrences_of("drill").await.unwrap().remove(0);
+        let at = occ.scheduled_start + chrono::Duration::minutes(5);
+        let mut ids = Vec::new();
+        for (who, text) in [("alice", "And the third?"), ("bob", "Why not?")] {
+            let p = NewProposal {
+                occurrence_id: occ.id,
+                text,
+                proposer_id: who,
+                proposer_name: who,
+                network: "console",
+                room: "console:rehearsal",
+                network_id: text,
+                at,
+            };
+            match store.propose(&p).await.unwrap() {
+                Proposed::New(row) => ids.push(row.id),
+                other => panic!("not stored anew: {other:?}"),
+            }
+        }
+        assert!(store.vote(ids[0], "carol", at).await.unwrap());
+        // A vote by reaction carries the reaction's id.
+        let reaction = WriteOp::Vote {
+            network: "console".into(),
+            room: "console:rehearsal".into(),
+            target: "Why not?".into(),
+            voter: "carol".into(),
+            reaction: "$reaction".into(),
+            at,
+        };
+        assert_eq!(store.write_batch(&[reaction], &[]).await.unwrap(), [1]);
+        assert!(store.mark_asked(ids[0], 3).await.unwrap());
+    }
 
     let transcript = |url: Option<&str>, format: &str| {
         let mut cmd = podium_in(&s.data);
@@ -682,6 +969,8 @@ async fn a_rehearsals_data_is_copied_into_postgres_and_reads_the_same() {
         [
             "occurrences",
             "extensions",
+            "proposals",
+            "votes",
             "posts",
             "replies",
             "cursors",
@@ -700,6 +989,7 @@ async fn a_rehearsals_data_is_copied_into_postgres_and_reads_the_same() {
     assert_eq!(rows("occurrences"), 1);
     assert!(rows("posts") >= 5, "{}", out.stdout);
     assert!(rows("replies") >= 3, "{}", out.stdout);
+    assert_eq!((rows("proposals"), rows("votes")), (2, 2), "{}", out.stdout);
     assert!(
         out.stdout
             .contains("transcripts: 1 occurrences, each in 4 formats: byte-identical"),

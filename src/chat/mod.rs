@@ -68,6 +68,17 @@ pub enum Event {
         moderator: bool,
         server_ts: Option<DateTime<Utc>>,
     },
+    /// A reaction (Matrix `m.reaction`) to `target`: a 👍 is a vote for the
+    /// proposal `target` made, or that Podium's acknowledgement of it
+    /// answers (the adapter gives the proposal's message then). Taking it
+    /// back is a [`Event::Delete`] of `id`.
+    Reaction {
+        id: String,
+        sender: Sender,
+        target: String,
+        key: String,
+        server_ts: Option<DateTime<Utc>>,
+    },
     /// Nothing to store: the network has moved on (a sync with nothing for
     /// Podium in it) and the event's cursor is to be saved in order.
     Checkpoint,

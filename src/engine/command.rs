@@ -38,6 +38,16 @@ pub enum Command {
     Extend(Duration),
     /// `!tz [ZONE|clear]`: the sender's own time zone.
     Tz(TzCommand),
+    /// `!propose TEXT`: a question from the floor, numbered P1, P2, ...
+    Propose(String),
+    /// `!vote P2`: one vote per person for a proposal.
+    Vote(u32),
+    /// `!unvote P2`: takes the vote back.
+    Unvote(u32),
+    /// `!proposals`: the open proposals with most votes.
+    Proposals,
+    /// `!ask P2` or `!ask top`: asks a proposal as the next question.
+    AskProposal(Pick),
     /// A `!word` that is not a command; carried so the bot can answer "unknown command, try !help".
     ///
     /// Holds the word as typed, without the `!`, so the reply can quote it.
@@ -53,6 +63,15 @@ pub enum TzCommand {
     Set(Tz),
     /// `!tz clear`
     Clear,
+}
+
+/// Which proposal `!ask` asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pick {
+    /// `!ask P2`
+    Number(u32),
+    /// `!ask top`: the open proposal with most votes (the earliest of equals).
+    Top,
 }
 
 /// Why a message that is a command could not be understood: a sentence to
@@ -76,9 +95,13 @@ const HELP: &str = "\
 !transcript [DEBATE] [DATE] — post the link to the transcript of a debate, the latest by default; DATE is YYYY-MM-DD
 !start — (organisers) start the debate now
 !skip — (organisers) move on to the next question
-!ask TEXT — (organisers) ask TEXT as the next question
+!ask TEXT — (organisers) ask TEXT as the next question; !ask P2 or !ask top asks a proposal
 !extend DURATION — (organisers) move the rest of the debate DURATION later, such as 5m
 !tz [ZONE] — show times in your own zone too, such as !tz Europe/Berlin; !tz clear forgets it
+!propose TEXT — propose a question for the organisers to ask (one open proposal each)
+!vote P2 — vote for proposal P2, once each
+!unvote P2 — take your vote for P2 back
+!proposals — the open proposals with most votes
 !end — (organisers) end the debate";
 
 /// Shown with `!transcript` errors, so the person sees the right form.
@@ -116,7 +139,14 @@ impl Command {
             "ask" if args.is_empty() => Err(CommandError(
                 "`!ask` needs the question: !ask What next?".into(),
             )),
-            "ask" => Ok(Command::Ask(args.to_owned())),
+            "ask" => Ok(ask(args)),
+            "propose" if args.is_empty() => Err(CommandError(
+                "`!propose` needs the question: !propose What would you change first?".into(),
+            )),
+            "propose" => Ok(Command::Propose(args.to_owned())),
+            "vote" => proposal_number(&name, args).map(Command::Vote),
+            "unvote" => proposal_number(&name, args).map(Command::Unvote),
+            "proposals" => Ok(Command::Proposals),
             "extend" => extend(args),
             "tz" | "timezone" => tz(args),
             _ => Ok(Command::Unknown(word.to_owned())),
@@ -130,12 +160,17 @@ impl Command {
             Command::Start
             | Command::Skip
             | Command::Ask(_)
+            | Command::AskProposal(_)
             | Command::Extend(_)
             | Command::End => true,
             Command::Help
             | Command::Next
             | Command::Transcript { .. }
             | Command::Tz(_)
+            | Command::Propose(_)
+            | Command::Vote(_)
+            | Command::Unvote(_)
+            | Command::Proposals
             | Command::Unknown(_) => false,
         }
     }
@@ -192,6 +227,42 @@ fn tz(args: &str) -> Result<Command, CommandError> {
             "`{shown}` is not a time zone: give a name from the IANA list, such as {EXAMPLE}"
         ))),
     }
+}
+
+/// `!ask P2` and `!ask top` ask a proposal; anything else is the text of
+/// a question. Only the whole argument counts, so `!ask Top ten risks?`
+/// is a question.
+fn ask(args: &str) -> Command {
+    if args.eq_ignore_ascii_case("top") {
+        return Command::AskProposal(Pick::Top);
+    }
+    match proposal_ref(args) {
+        Some(n) => Command::AskProposal(Pick::Number(n)),
+        None => Command::Ask(args.to_owned()),
+    }
+}
+
+/// `P2` (or `p2`): a proposal's number.
+fn proposal_ref(word: &str) -> Option<u32> {
+    let digits = word.strip_prefix(['P', 'p'])?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok().filter(|n| *n > 0)
+}
+
+/// The one argument of `!vote` and `!unvote`: `P2`, or just `2`.
+fn proposal_number(name: &str, args: &str) -> Result<u32, CommandError> {
+    let plain = args
+        .bytes()
+        .all(|b| b.is_ascii_digit())
+        .then(|| args.parse().ok().filter(|n: &u32| *n > 0))
+        .flatten();
+    proposal_ref(args).or(plain).ok_or_else(|| {
+        CommandError(format!(
+            "`!{name}` needs a proposal's number, as !proposals lists them: !{name} P2"
+        ))
+    })
 }
 
 fn without_arguments(name: &str, args: &str, command: Command) -> Result<Command, CommandError> {
@@ -485,6 +556,52 @@ mod tests {
     }
 
     #[test]
+    fn proposals_are_proposed_voted_for_and_asked_by_number() {
+        let vote_usage = "`!vote` needs a proposal's number, as !proposals lists them: !vote P2";
+        check(&[
+            (
+                "!propose What would you change first?",
+                ok(Command::Propose("What would you change first?".into())),
+            ),
+            (
+                "!PROPOSE  two\nlines ",
+                ok(Command::Propose("two\nlines".into())),
+            ),
+            (
+                "!propose",
+                err("`!propose` needs the question: !propose What would you change first?"),
+            ),
+            ("!vote P2", ok(Command::Vote(2))),
+            ("!vote p12", ok(Command::Vote(12))),
+            ("!Vote 3", ok(Command::Vote(3))),
+            ("!unvote P2", ok(Command::Unvote(2))),
+            ("!vote", err(vote_usage)),
+            ("!vote P0", err(vote_usage)),
+            ("!vote P2 P3", err(vote_usage)),
+            ("!vote Q2", err(vote_usage)),
+            ("!vote P99999999999", err(vote_usage)),
+            (
+                "!unvote x",
+                err("`!unvote` needs a proposal's number, as !proposals lists them: !unvote P2"),
+            ),
+            ("!proposals", ok(Command::Proposals)),
+            ("!proposals please", ok(Command::Proposals)),
+            ("!ask P2", ok(Command::AskProposal(Pick::Number(2)))),
+            ("!ask p7", ok(Command::AskProposal(Pick::Number(7)))),
+            ("!ask top", ok(Command::AskProposal(Pick::Top))),
+            ("!ask TOP", ok(Command::AskProposal(Pick::Top))),
+            // Only the whole argument names a proposal: these are questions.
+            (
+                "!ask Top ten risks?",
+                ok(Command::Ask("Top ten risks?".into())),
+            ),
+            ("!ask P2?", ok(Command::Ask("P2?".into()))),
+            ("!ask P0", ok(Command::Ask("P0".into()))),
+            ("!ask Pizza", ok(Command::Ask("Pizza".into()))),
+        ]);
+    }
+
+    #[test]
     fn transcript_takes_a_debate_and_a_date_in_either_order() {
         let date = Some((2011, 11, 1));
         check(&[
@@ -606,6 +723,12 @@ mod tests {
             (Command::End, true),
             (Command::Extend(Duration::minutes(5)), true),
             (Command::Tz(TzCommand::Show), false),
+            (Command::Propose("Why?".into()), false),
+            (Command::Vote(2), false),
+            (Command::Unvote(2), false),
+            (Command::Proposals, false),
+            (Command::AskProposal(Pick::Top), true),
+            (Command::AskProposal(Pick::Number(2)), true),
         ];
         for (command, expected) in cases {
             assert_eq!(command.organiser_only(), expected, "{command:?}");
@@ -630,6 +753,10 @@ mod tests {
                 "!ask",
                 "!extend",
                 "!tz",
+                "!propose",
+                "!vote",
+                "!unvote",
+                "!proposals",
                 "!end"
             ]
         );

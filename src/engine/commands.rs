@@ -47,7 +47,7 @@ impl<C: Chat> Engine<C> {
                     sender.name
                 )
             }
-            Ok(cmd) => match self.apply(room, sender, cmd, now).await {
+            Ok(cmd) => match self.apply(room, sender, message_id, cmd, now).await {
                 Ok(text) => text,
                 Err(e) => {
                     tracing::error!(cause = %e, room = %room, "command failed");
@@ -120,6 +120,7 @@ impl<C: Chat> Engine<C> {
         &mut self,
         room: &Room,
         sender: &Sender,
+        message_id: &str,
         cmd: Command,
         now: DateTime<Utc>,
     ) -> anyhow::Result<String> {
@@ -150,6 +151,11 @@ impl<C: Chat> Engine<C> {
             Command::Skip => self.skip(&here, now).await,
             Command::Ask(text) => self.ask(&here, &text, now).await,
             Command::Extend(by) => self.extend(&here, by, now).await,
+            Command::Propose(text) => self.propose(&here, message_id, &text, now).await,
+            Command::Vote(n) => self.vote(&here, n, true, now).await,
+            Command::Unvote(n) => self.vote(&here, n, false, now).await,
+            Command::Proposals => self.list_proposals(&here).await,
+            Command::AskProposal(pick) => self.ask_proposal(&here, pick, now).await,
         }
     }
 
@@ -335,9 +341,25 @@ impl<C: Chat> Engine<C> {
         let Some(debate) = here.schedule.debate(&key.0) else {
             return Ok(REMOVED.to_owned());
         };
-        if let Some(refusal) = self.too_long(debate, key, text) {
-            return Ok(refusal);
+        if let Some((allowed, length)) = self.over_length(debate, key, text) {
+            return Ok(format!(
+                "That question is too long for this debate's rooms: at most {allowed} \
+                 characters, and it has {length}. Nothing was asked."
+            ));
         }
+        let n = self.ask_numbered(debate, key, text, now).await?;
+        Ok(format!("Asked as Q{n}."))
+    }
+
+    /// Posts `text` now in every room as the next extra question; its
+    /// number, after the scheduled ones and those asked before.
+    pub(super) async fn ask_numbered(
+        &mut self,
+        debate: &Debate,
+        key: &OccKey,
+        text: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<u32> {
         let n = self.occs.reserve_question(key, scheduled_questions(debate));
         // Answers tagged with the new number count from now on, before the
         // question is confirmed posted.
@@ -350,13 +372,19 @@ impl<C: Chat> Engine<C> {
             seq: i64::from(n),
         };
         self.post_now(debate, key, &item, now, Some(text)).await?;
-        Ok(format!("Asked as Q{n}."))
+        Ok(n)
     }
 
-    /// Why `!ask TEXT` cannot be posted whole in every room of the debate,
-    /// if it cannot: checked before a number is given out, so that nothing
-    /// is said to be asked that a network would refuse.
-    fn too_long(&self, debate: &Debate, key: &OccKey, question: &str) -> Option<String> {
+    /// When `question` cannot be posted whole in every room of the debate:
+    /// the characters it may have there and the ones it has. Checked
+    /// before a number is given out, so that nothing is said to be asked
+    /// that a network would refuse.
+    pub(super) fn over_length(
+        &self,
+        debate: &Debate,
+        key: &OccKey,
+        question: &str,
+    ) -> Option<(usize, usize)> {
         let asked = self.occs.get(key).map_or(0, |o| o.questions());
         let n = asked.max(scheduled_questions(debate)) + 1;
         let post = text::question(debate, i64::from(n), question)
@@ -369,12 +397,7 @@ impl<C: Chat> Engine<C> {
             .filter_map(|r| self.chat.max_chars(r, Some(PostKind::Question)))
             .map(|max| max.saturating_sub(post - length))
             .min()?;
-        (length > allowed).then(|| {
-            format!(
-                "That question is too long for this debate's rooms: at most {allowed} \
-                 characters, and it has {length}. Nothing was asked."
-            )
-        })
+        (length > allowed).then_some((allowed, length))
     }
 
     /// Posts `item` in every room of the debate now.

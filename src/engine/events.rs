@@ -58,7 +58,9 @@ impl<C: Chat> Engine<C> {
                 };
                 self.on_message(&room, message, now).await
             }
-            Event::Edit { sender, .. } | Event::Delete { sender, .. }
+            Event::Edit { sender, .. }
+            | Event::Delete { sender, .. }
+            | Event::Reaction { sender, .. }
                 if self.ignores(&room, &sender) =>
             {
                 (WriteOp::Nothing, Receipt::Ignored(IGNORED))
@@ -75,6 +77,13 @@ impl<C: Chat> Engine<C> {
                 moderator,
                 server_ts,
             } => self.on_delete(&room, target, &sender, moderator, server_ts.unwrap_or(now)),
+            Event::Reaction {
+                id,
+                sender,
+                target,
+                key,
+                server_ts,
+            } => on_reaction(&room, id, &sender, target, &key, server_ts.unwrap_or(now)),
             Event::Checkpoint => (WriteOp::Nothing, Receipt::Updated),
         };
         let job = writer::Job {
@@ -333,7 +342,9 @@ impl<C: Chat> Engine<C> {
 
     /// A deletion by the reply's author, or by someone the network lets
     /// remove others' messages, hides the stored reply from every
-    /// transcript; anyone else's changes nothing.
+    /// transcript; anyone else's changes nothing. The same rule, applied
+    /// by the store, takes back the vote a deleted reaction cast and
+    /// withdraws the proposal a deleted `!propose` made.
     fn on_delete(
         &mut self,
         room: &Room,
@@ -431,6 +442,42 @@ impl<C: Chat> Engine<C> {
     }
 }
 
+/// A 👍 (any skin tone) on the message that made a proposal, or on
+/// Podium's acknowledgement of it (the network gives the proposal's
+/// message then), is a vote; other reactions are not Podium's business.
+/// Every replica stores it (once: a person has one vote per proposal).
+fn on_reaction(
+    room: &Room,
+    id: String,
+    sender: &Sender,
+    target: String,
+    key: &str,
+    at: DateTime<Utc>,
+) -> (WriteOp, Receipt) {
+    if !is_thumbs_up(key) || !sender.verified {
+        return (WriteOp::Nothing, Receipt::Ignored(NOT_A_VOTE));
+    }
+    let op = WriteOp::Vote {
+        network: room.network().as_str().to_owned(),
+        room: room.to_string(),
+        target,
+        voter: sender.id.clone(),
+        reaction: id,
+        at,
+    };
+    (op, Receipt::Ignored(NOT_A_VOTE))
+}
+
+/// 👍, with or without a skin tone or the emoji presentation selector, as
+/// clients send it.
+fn is_thumbs_up(key: &str) -> bool {
+    key.strip_prefix('\u{1F44D}').is_some_and(|rest| {
+        rest.chars()
+            .all(|c| matches!(c, '\u{1F3FB}'..='\u{1F3FF}' | '\u{FE0F}'))
+            && rest.chars().count() <= 1
+    })
+}
+
 /// How stale a follower's view of a debate another replica leads may be.
 const FOLLOW_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
 
@@ -471,4 +518,20 @@ const OVER: &str = "the debate is over";
 const NO_DEBATE: &str = "no debate is running in this room";
 const NEXT_BEGUN: &str = "another debate has begun in this room";
 const IGNORED: &str = "the debate ignores this sender";
+const NOT_A_VOTE: &str = "a reaction that is not a vote for a proposal";
 const ANOTHER_REPLICA: &str = "another replica answers commands in this room";
+
+#[cfg(test)]
+mod tests {
+    use super::is_thumbs_up;
+
+    #[test]
+    fn a_thumbs_up_of_any_skin_tone_is_a_vote() {
+        for key in ["👍", "👍🏻", "👍🏿", "👍\u{FE0F}"] {
+            assert!(is_thumbs_up(key), "{key}");
+        }
+        for key in ["", "👎", "+1", "👍👍", "👍🏻🏻", "x👍", "❤️"] {
+            assert!(!is_thumbs_up(key), "{key}");
+        }
+    }
+}

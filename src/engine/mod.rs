@@ -15,6 +15,7 @@ pub mod command;
 mod commands;
 mod confirm;
 mod events;
+mod floor;
 mod here;
 pub mod limits;
 mod links;

@@ -50,7 +50,8 @@ async fn run(store: Store, mut rx: mpsc::Receiver<Job>) {
             .drain(..)
             .map(|j| {
                 let update = matches!(j.op, WriteOp::Edit { .. } | WriteOp::Delete { .. });
-                (j.op, (j.ack, j.receipt, update))
+                let vote = matches!(j.op, WriteOp::Vote { .. });
+                (j.op, (j.ack, j.receipt, update, vote))
             })
             .unzip();
         let mut backoff = Duration::from_millis(100);
@@ -82,9 +83,11 @@ async fn run(store: Store, mut rx: mpsc::Receiver<Job>) {
                 }
             }
         };
-        for ((ack, receipt, update), n) in replies.into_iter().zip(touched) {
+        for ((ack, receipt, update, vote), n) in replies.into_iter().zip(touched) {
             let receipt = if update && n == 0 {
                 Receipt::Ignored("no stored reply has that id")
+            } else if vote && n > 0 {
+                Receipt::Updated
             } else {
                 receipt
             };

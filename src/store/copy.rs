@@ -55,6 +55,31 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
         &[("occurrence_id", Int), ("at", Time), ("seconds", Int)],
     ),
     (
+        "proposals",
+        &[
+            ("id", Int),
+            ("occurrence_id", Int),
+            ("number", Int),
+            ("text", Text),
+            ("proposer_id", Text),
+            ("proposer_name", Text),
+            ("network", Text),
+            ("room", Text),
+            ("network_id", Text),
+            ("proposed_at", Time),
+            ("asked_as", Int),
+        ],
+    ),
+    (
+        "votes",
+        &[
+            ("proposal_id", Int),
+            ("voter_id", Text),
+            ("at", Time),
+            ("network_id", Text),
+        ],
+    ),
+    (
         "posts",
         &[
             ("id", Int),

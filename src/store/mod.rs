@@ -36,6 +36,7 @@ macro_rules! run {
 mod codec;
 mod copy;
 mod erase;
+mod floor;
 mod leases;
 mod lock;
 mod occurrences;
@@ -54,6 +55,7 @@ use std::sync::Arc;
 
 pub use self::codec::{parse_ts, ts};
 pub use self::copy::Counts;
+pub use self::floor::{NewProposal, ProposalRow, Proposed};
 pub use self::leases::{LeaseRow, ReplicaRow, Tick, Ticked};
 pub use self::lock::{DataDirLock, LOCK_FILE};
 pub use self::occurrences::{NewOccurrence, OccurrenceRow, new_token};

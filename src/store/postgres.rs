@@ -341,7 +341,7 @@ impl Postgres {
     /// emptied (a VACUUM cannot run inside the purge's transaction).
     pub(super) async fn vacuum_after_purge(&self) -> Result<()> {
         let mut c = self.conn().await?;
-        let r = sqlx::query("VACUUM replies, room_log, presence")
+        let r = sqlx::query("VACUUM replies, room_log, presence, proposals, votes")
             .execute(&mut *c)
             .await
             .map(drop)

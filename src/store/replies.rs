@@ -71,12 +71,25 @@ pub enum WriteOp {
         at: DateTime<Utc>,
     },
     /// Removes a reply: only one `only_by` wrote, or anyone's when it is
-    /// `None` (a moderator's deletion).
+    /// `None` (a moderator's deletion). The message may instead be a
+    /// reaction that voted (the vote goes) or one that made a proposal
+    /// not yet asked (it is withdrawn), under the same rule.
     Delete {
         network: String,
         room: String,
         target: String,
         only_by: Option<String>,
+        at: DateTime<Utc>,
+    },
+    /// A 👍 reaction (network message `reaction`) by `voter` to the
+    /// message that made a proposal (`target`, in `room`): a vote for it,
+    /// unless the proposal is the voter's own or they voted for it already.
+    Vote {
+        network: String,
+        room: String,
+        target: String,
+        voter: String,
+        reaction: String,
         at: DateTime<Utc>,
     },
     /// A message that is not an answer, for the room's raw log.

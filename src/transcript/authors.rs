@@ -154,14 +154,21 @@ impl Transcript {
         ids.into_iter().map(identity).collect::<HashSet<_>>().len()
     }
 
-    /// Gives every reply its author's label: unique within the transcript
-    /// (no two people share one), and the bare display name wherever that
-    /// cannot be taken for someone else.
+    /// Gives every reply its author's label, and every proposal its
+    /// proposer's (the same as their answers have): unique within the
+    /// transcript (no two people share one), and the bare display name
+    /// wherever that cannot be taken for someone else.
     pub fn label_authors(&mut self) {
-        // Each author and name once, however many answers they gave.
+        // Each author and name once, however many answers and proposals
+        // they gave.
         let pairs: HashSet<(&str, &str)> = self
             .all_replies()
             .map(|r| (r.author_id.as_str(), r.author.as_str()))
+            .chain(
+                self.proposals
+                    .iter()
+                    .map(|p| (p.proposer_id.as_str(), p.proposer.as_str())),
+            )
             .collect();
         let names = Names::of(pairs.iter());
         let mut labels: HashMap<(String, String), String> = pairs
@@ -190,6 +197,11 @@ impl Transcript {
         for r in each {
             if let Some(l) = by_pair.get(&(r.author_id.as_str(), r.author.as_str())) {
                 r.label = (*l).to_owned();
+            }
+        }
+        for p in &mut self.proposals {
+            if let Some(l) = by_pair.get(&(p.proposer_id.as_str(), p.proposer.as_str())) {
+                p.label = (*l).to_owned();
             }
         }
     }
@@ -238,6 +250,7 @@ mod tests {
             closed_at: None,
             purged_at: None,
             gaps: Vec::new(),
+            proposals: Vec::new(),
         };
         t.label_authors();
         t

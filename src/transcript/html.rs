@@ -4,7 +4,8 @@
 //! through `safe_text` (control characters and bidirectional overrides
 //! shown, not obeyed) and set in `<bdi>`, so no answer can reorder the
 //! page around it. Two views of one transcript: by question (answers that
-//! reply to an answer under it) and in time order.
+//! reply to an answer under it) and in time order; both end with the
+//! questions proposed from the floor, if there were any.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -13,7 +14,7 @@ use askama::Template;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use super::{ReplyEntry, Transcript, charts, local_time};
+use super::{ProposalEntry, ReplyEntry, Transcript, charts, local_time};
 use crate::safe_text::neutralise;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,6 +84,30 @@ impl<'a> Who<'a> {
     }
 }
 
+impl<'a> Who<'a> {
+    fn proposer(t: &Transcript, p: &'a ProposalEntry) -> Who<'a> {
+        Who {
+            label: neutralise(&p.label),
+            id: neutralise(&p.proposer_id),
+            show_id: !p.label.contains(p.proposer_id.as_str()),
+            network: t.proposal_mark(p),
+        }
+    }
+}
+
+/// A question proposed from the floor, as the page lists it.
+struct Proposal<'a> {
+    number: u32,
+    /// "3 votes".
+    votes: String,
+    /// The question it was asked as, if it was.
+    asked_as: Option<u32>,
+    /// Whether the page has that question's section to link to.
+    linked: bool,
+    text: Cow<'a, str>,
+    who: Who<'a>,
+}
+
 struct Section<'a> {
     anchor: String,
     heading: String,
@@ -131,6 +156,8 @@ struct Page<'a> {
     /// `moments` in time order.
     sections: Vec<Section<'a>>,
     moments: Vec<Moment<'a>>,
+    /// Questions from the floor, in number order.
+    proposals: Vec<Proposal<'a>>,
     per_question: String,
     per_minute: String,
     links: &'a Links,
@@ -169,6 +196,7 @@ pub fn page<'a>(t: &'a Transcript, view: View, links: &'a Links) -> String {
             View::ByQuestion => Vec::new(),
             View::Chronological => moments(t, zone, &all),
         },
+        proposals: proposals(t, view),
         per_question: charts::per_question(
             &t.questions
                 .iter()
@@ -184,6 +212,10 @@ pub fn page<'a>(t: &'a Transcript, view: View, links: &'a Links) -> String {
         + all
             .iter()
             .map(|r| r.body.len() + 2 * r.label.len() + r.author_id.len() + 200)
+            .sum::<usize>()
+        + t.proposals
+            .iter()
+            .map(|p| p.text.len() + 2 * p.label.len() + p.proposer_id.len() + 200)
             .sum::<usize>();
     let mut out = String::with_capacity(size);
     match page.render_into(&mut out) {
@@ -264,6 +296,22 @@ fn sections(t: &Transcript, zone: Tz) -> Vec<Section<'_>> {
         });
     }
     out
+}
+
+fn proposals(t: &Transcript, view: View) -> Vec<Proposal<'_>> {
+    t.proposals
+        .iter()
+        .map(|p| Proposal {
+            number: p.number,
+            votes: p.votes_text(),
+            asked_as: p.asked_as,
+            linked: view == View::ByQuestion
+                && p.asked_as
+                    .is_some_and(|n| t.questions.iter().any(|q| q.number == n)),
+            text: neutralise(&p.text),
+            who: Who::proposer(t, p),
+        })
+        .collect()
 }
 
 fn moments<'a>(t: &'a Transcript, zone: Tz, all: &[&'a ReplyEntry]) -> Vec<Moment<'a>> {

@@ -17,11 +17,14 @@ pub use self::address::{
     find, find_rehearsal, keyed_url, public_now, rehearsal_stamp, url, url_now, url_of,
 };
 pub use self::gaps::{Gap, fingerprint};
-use crate::store::{self, OccurrenceRow, PostKind, PostRow, PostStatus, ReplyRow, Store};
+use crate::store::{
+    self, OccurrenceRow, PostKind, PostRow, PostStatus, ProposalRow, ReplyRow, Store,
+};
 
 /// The JSON shape is a contract (see README): `debate`, `title`,
 /// `starts_at`, `questions` (with `number`, `text`, `posted_at`, `replies`)
-/// and `unattributed`; the other keys are extras.
+/// and `unattributed`; the other keys are extras. `proposals` is left out
+/// of a debate without any, so it looks as it did before there were.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct Transcript {
     pub debate: String,
@@ -46,6 +49,9 @@ pub struct Transcript {
     /// When Podium was disconnected from a network the debate was held on
     /// that keeps no history (IRC): answers sent then are missing.
     pub gaps: Vec<Gap>,
+    /// Questions from the floor (`!propose`), in number order (P1, P2...).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub proposals: Vec<ProposalEntry>,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -81,6 +87,27 @@ pub struct ReplyEntry {
     pub action: bool,
     /// tag, reply, latest or intro: how the question was decided.
     pub attributed_by: String,
+}
+
+/// A question proposed from the floor during the debate (`!propose`), with
+/// the votes it had and, if an organiser asked it, the question it became.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct ProposalEntry {
+    /// `2` for P2: numbered across the debate's rooms and networks.
+    pub number: u32,
+    pub text: String,
+    /// The display name the proposer had.
+    pub proposer: String,
+    pub proposer_id: String,
+    /// How every view names the proposer: the same label as their answers
+    /// have (see `authors`), unique within the transcript.
+    pub label: String,
+    /// The network it was proposed on (`irc`, `matrix`).
+    pub network: String,
+    pub proposed_at: String,
+    pub votes: u32,
+    /// The number of the question it was asked as (`4` for Q4), if it was.
+    pub asked_as: Option<u32>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -142,6 +169,15 @@ pub async fn build(
         }
     }
     questions.retain(|q| q.posted_at.is_some() || !q.replies.is_empty());
+    let mut proposals: Vec<ProposalEntry> = store
+        .proposals(occ.id)
+        .await?
+        .into_iter()
+        // Withdrawn by its proposer: erased, like a deleted answer.
+        .filter(|p| p.withdrawn_at.is_none())
+        .map(ProposalEntry::from)
+        .collect();
+    proposals.sort_by_key(|p| p.number);
     let intro = posts
         .iter()
         .find(|p| p.kind == PostKind::Intro && p.status == PostStatus::Sent)
@@ -157,7 +193,7 @@ pub async fn build(
         .min()
         .or(occ.ended_at)
         .map(rfc3339);
-    let networks = networks(&posts, &questions, &unattributed);
+    let networks = networks(&posts, &questions, &unattributed, &proposals);
     let mut t = Transcript {
         debate: occ.debate.clone(),
         title: occ.title.clone(),
@@ -172,16 +208,19 @@ pub async fn build(
         closed_at,
         purged_at: occ.purged_at.map(rfc3339),
         gaps,
+        proposals,
     };
     t.label_authors();
     Ok(t)
 }
 
-/// The networks of the rooms the debate was posted in and of the replies.
+/// The networks of the rooms the debate was posted in, of the replies and
+/// of the proposals.
 fn networks(
     posts: &[PostRow],
     questions: &[QuestionEntry],
     unattributed: &[ReplyEntry],
+    proposals: &[ProposalEntry],
 ) -> Vec<String> {
     let posted = posts
         .iter()
@@ -191,7 +230,8 @@ fn networks(
         .iter()
         .chain(questions.iter().flat_map(|q| q.replies.iter()))
         .map(|r| r.network.clone());
-    let all: std::collections::BTreeSet<String> = posted.chain(replied).collect();
+    let proposed = proposals.iter().map(|p| p.network.clone());
+    let all: std::collections::BTreeSet<String> = posted.chain(replied).chain(proposed).collect();
     all.into_iter().collect()
 }
 
@@ -247,6 +287,52 @@ impl From<ReplyRow> for ReplyEntry {
     }
 }
 
+impl From<ProposalRow> for ProposalEntry {
+    fn from(p: ProposalRow) -> Self {
+        let count = |n: i64| u32::try_from(n.max(0)).unwrap_or(u32::MAX);
+        ProposalEntry {
+            number: count(p.number),
+            text: p.text,
+            label: p.proposer_name.clone(),
+            proposer: p.proposer_name,
+            proposer_id: p.proposer_id,
+            network: p.network,
+            proposed_at: rfc3339(p.proposed_at),
+            votes: count(p.votes),
+            asked_as: p.asked_as.and_then(|n| u32::try_from(n).ok()),
+        }
+    }
+}
+
+impl ProposalEntry {
+    /// "P2 · 3 votes · asked as Q4" (or "not asked"), as every view begins
+    /// its line.
+    pub(crate) fn status(&self) -> String {
+        format!(
+            "P{} · {} · {}",
+            self.number,
+            self.votes_text(),
+            self.asked_text()
+        )
+    }
+
+    /// "1 vote", "3 votes".
+    pub(crate) fn votes_text(&self) -> String {
+        match self.votes {
+            1 => "1 vote".to_owned(),
+            n => format!("{n} votes"),
+        }
+    }
+
+    /// "asked as Q4", or "not asked".
+    pub(crate) fn asked_text(&self) -> String {
+        match self.asked_as {
+            Some(q) => format!("asked as Q{q}"),
+            None => "not asked".to_owned(),
+        }
+    }
+}
+
 /// An RFC 3339 instant as local `HH:MM` in `zone` (the instant itself if
 /// it is not one). Called for every answer of a page, so without a
 /// strftime pattern to parse each time.
@@ -288,8 +374,16 @@ impl Transcript {
     /// The network an answer is marked with (`IRC`), in a debate held on
     /// more than one.
     pub(crate) fn network_mark(&self, r: &ReplyEntry) -> Option<&'static str> {
-        self.cross_network()
-            .then(|| gaps::network_title(&r.network))
+        self.mark_of(&r.network)
+    }
+
+    /// The network a proposal is marked with, as answers are.
+    pub(crate) fn proposal_mark(&self, p: &ProposalEntry) -> Option<&'static str> {
+        self.mark_of(&p.network)
+    }
+
+    fn mark_of(&self, network: &str) -> Option<&'static str> {
+        self.cross_network().then(|| gaps::network_title(network))
     }
 
     /// "12 answers from 5 participants", and where for a debate held on
@@ -383,9 +477,163 @@ mod tests {
                 },
             ],
             unattributed: vec![reply("cat", "waves from Leeds", "2011-11-01T19:59:00Z")],
+            proposals: Vec::new(),
         };
         t.label_authors();
         t
+    }
+
+    const SCRIPT: &str = "<script>alert(1)</script> <img src=x onerror=alert(1)>";
+
+    /// The sample held on IRC and Matrix, with three questions from the
+    /// floor: one by ann (who also answered), asked as Q2; one from IRC
+    /// full of Markdown; and a hostile one by someone calling herself bob.
+    fn with_floor() -> Transcript {
+        let mut t = sample();
+        t.networks = vec!["irc".into(), "matrix".into()];
+        let proposal =
+            |number, text: &str, (id, name): (&str, &str), votes, asked_as| ProposalEntry {
+                number,
+                text: text.into(),
+                proposer: name.into(),
+                proposer_id: id.into(),
+                label: String::new(),
+                network: if id.starts_with("irc:") {
+                    "irc"
+                } else {
+                    "matrix"
+                }
+                .into(),
+                proposed_at: "2011-11-01T20:05:00Z".into(),
+                votes,
+                asked_as,
+            };
+        t.proposals = vec![
+            proposal(1, "Who leads?", ("@ann:example.org", "ann"), 3, Some(2)),
+            proposal(
+                2,
+                "Is *everyone* a leader? [yes](http://x) <b>",
+                ("irc:dan", "dan"),
+                1,
+                None,
+            ),
+            proposal(3, SCRIPT, ("@mallory:example.org", "bob"), 0, None),
+        ];
+        t.label_authors();
+        t
+    }
+
+    #[test]
+    fn markdown_and_text_list_the_questions_from_the_floor_last() {
+        let t = with_floor();
+        let md = t.render(Format::Md);
+        assert!(
+            md.ends_with(
+                "\n## Questions from the floor\n\n\
+                 - P1 · 3 votes · asked as Q2 — “Who leads?” — proposed by ann · Matrix\n\
+                 - P2 · 1 vote · not asked — “Is \\*everyone\\* a leader? \\[yes\\](http://x) \\<b\\>” \
+                 — proposed by dan · IRC\n\
+                 - P3 · 0 votes · not asked — \
+                 “\\<script\\>alert(1)\\</script\\> \\<img src=x onerror=alert(1)\\>” \
+                 — proposed by bob (@mallory:example.org) · Matrix\n"
+            ),
+            "{md}"
+        );
+        // The answers' bob is told apart from the proposal's.
+        assert!(
+            md.contains("- **bob (@bob:example.org)** · Matrix (20:03) (edited): A1: two\n"),
+            "{md}"
+        );
+        let txt = t.render(Format::Txt);
+        assert!(
+            txt.ends_with(
+                "\nQuestions from the floor\n\
+                 \x20 P1 · 3 votes · asked as Q2 — “Who leads?” — proposed by ann · Matrix\n\
+                 \x20 P2 · 1 vote · not asked — “Is *everyone* a leader? [yes](http://x) <b>” \
+                 — proposed by dan · IRC\n\
+                 \x20 P3 · 0 votes · not asked — “<script>alert(1)</script> <img src=x onerror=alert(1)>” \
+                 — proposed by bob (@mallory:example.org) · Matrix\n"
+            ),
+            "{txt}"
+        );
+        // Without proposals, no such section.
+        let t = sample();
+        assert!(!t.render(Format::Md).contains("from the floor"));
+        assert!(!t.render(Format::Txt).contains("from the floor"));
+    }
+
+    #[test]
+    fn json_has_proposals_only_when_there_are_some() {
+        let json: serde_json::Value =
+            serde_json::from_str(&with_floor().render(Format::Json)).unwrap();
+        let p = &json["proposals"];
+        assert_eq!(p.as_array().map(Vec::len), Some(3));
+        assert_eq!(p[0]["number"], 1);
+        assert_eq!(p[0]["text"], "Who leads?");
+        assert_eq!(p[0]["proposer"], "ann");
+        assert_eq!(p[0]["proposer_id"], "@ann:example.org");
+        assert_eq!(p[0]["label"], "ann");
+        assert_eq!(p[0]["network"], "matrix");
+        assert_eq!(p[0]["proposed_at"], "2011-11-01T20:05:00Z");
+        assert_eq!(p[0]["votes"], 3);
+        assert_eq!(p[0]["asked_as"], 2);
+        assert_eq!(p[1]["network"], "irc");
+        assert_eq!(p[1]["asked_as"], serde_json::Value::Null);
+        assert_eq!(p[2]["text"], SCRIPT);
+        assert_eq!(p[2]["proposer"], "bob");
+        assert_eq!(p[2]["label"], "bob (@mallory:example.org)");
+        let json: serde_json::Value = serde_json::from_str(&sample().render(Format::Json)).unwrap();
+        assert!(json.get("proposals").is_none(), "{json}");
+        assert!(json.get("questions").is_some());
+    }
+
+    #[test]
+    fn the_page_lists_the_questions_from_the_floor_as_text() {
+        let t = with_floor();
+        let links = html::Links::served("2011-11-01", None);
+        let by_question = html::page(&t, html::View::ByQuestion, &links);
+        let in_time = html::page(&t, html::View::Chronological, &links);
+        for page in [&by_question, &in_time] {
+            assert!(page.contains("<section id=\"floor\">"), "{page}");
+            assert!(page.contains("Questions from the floor</a></h2>"), "{page}");
+            // Once each, in number order, after the questions.
+            let at = |p: &str| page.find(&format!("<li class=\"proposal\" id=\"{p}\">"));
+            let (p1, p2, p3) = (at("p1"), at("p2"), at("p3"));
+            assert!(p1.is_some() && p1 < p2 && p2 < p3, "{page}");
+            assert!(page.find("Questions from the floor") > page.find("Who leads?"));
+            // The hostile proposal is text, never an element.
+            assert!(!page.to_ascii_lowercase().contains("<script"), "{page}");
+            assert!(!page.to_ascii_lowercase().contains("<img"), "{page}");
+            assert!(
+                page.contains(
+                    "“<bdi>&#60;script&#62;alert(1)&#60;/script&#62; \
+                     &#60;img src=x onerror=alert(1)&#62;</bdi>”"
+                ),
+                "{page}"
+            );
+            assert!(
+                page.contains("<bdi>Is *everyone* a leader? [yes](http://x) &#60;b&#62;</bdi>")
+            );
+            assert!(page.contains(
+                "<span class=\"pnum\">P2</span> · 1 vote · <span class=\"muted\">not asked</span>"
+            ));
+            // Proposers are named as answers' authors are, with the network.
+            assert!(page.contains(
+                "proposed by <span class=\"who\" title=\"irc:dan\"><bdi>dan</bdi></span> \
+                 <small class=\"id\" title=\"irc:dan\"><bdi>irc:dan</bdi></small> \
+                 <span class=\"net\">IRC</span></li>"
+            ));
+            assert!(page.contains("<bdi>bob (@mallory:example.org)</bdi>"));
+        }
+        // Asked as Q2: a link to it where the page has it.
+        assert!(by_question.contains("· asked as <a href=\"#q2\">Q2</a> —"));
+        assert!(in_time.contains("· asked as Q2 —"));
+        // Without proposals, no such section.
+        let t = sample();
+        for view in [html::View::ByQuestion, html::View::Chronological] {
+            let page = html::page(&t, view, &links);
+            assert!(!page.contains("floor"), "{page}");
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use super::{ReplyEntry, Transcript};
+use super::{ProposalEntry, ReplyEntry, Transcript};
 use crate::safe_text::neutralise;
 
 /// "DEBATE · Tue 1 Nov 2011 20:00 London · 16:00 New York" (the start in
@@ -34,6 +34,16 @@ fn network(t: &Transcript, r: &ReplyEntry) -> String {
         .map(|n| format!(" · {n}"))
         .unwrap_or_default()
 }
+
+/// What follows a proposer: ` · IRC`, as for an answer's author.
+fn proposal_network(t: &Transcript, p: &ProposalEntry) -> String {
+    t.proposal_mark(p)
+        .map(|n| format!(" · {n}"))
+        .unwrap_or_default()
+}
+
+/// The heading of the proposals, after the questions.
+const FLOOR: &str = "Questions from the floor";
 
 fn purged(t: &Transcript) -> Option<String> {
     t.purged_at.as_ref().map(|at| {
@@ -95,6 +105,19 @@ pub fn markdown(t: &Transcript) -> String {
             reply(&mut out, r);
         }
     }
+    if !t.proposals.is_empty() {
+        let _ = write!(out, "\n## {FLOOR}\n\n");
+        for p in &t.proposals {
+            let _ = writeln!(
+                out,
+                "- {} — “{}” — proposed by {}{}",
+                p.status(),
+                md_escape(&p.text).replace('\n', "\n  "),
+                md_escape(&p.label),
+                proposal_network(t, p)
+            );
+        }
+    }
     out
 }
 
@@ -133,6 +156,19 @@ pub fn plain(t: &Transcript) -> String {
         let _ = writeln!(out, "\nQ{}{not_asked}: {}", q.number, neutralise(&q.text));
         for r in &q.replies {
             reply(&mut out, r);
+        }
+    }
+    if !t.proposals.is_empty() {
+        let _ = writeln!(out, "\n{FLOOR}");
+        for p in &t.proposals {
+            let _ = writeln!(
+                out,
+                "  {} — “{}” — proposed by {}{}",
+                p.status(),
+                neutralise(&p.text),
+                neutralise(&p.label),
+                proposal_network(t, p)
+            );
         }
     }
     out

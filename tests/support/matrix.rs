@@ -206,6 +206,18 @@ impl Person {
         self.send(room, content).await
     }
 
+    /// A reaction (`m.annotation`) with `key` to `target`.
+    pub async fn react(&self, room: &Room, target: &OwnedEventId, key: &str) -> OwnedEventId {
+        use matrix_sdk::ruma::events::reaction::ReactionEventContent;
+        use matrix_sdk::ruma::events::relation::Annotation;
+        let content = ReactionEventContent::new(Annotation::new(target.clone(), key.to_owned()));
+        room.send(content)
+            .await
+            .unwrap_or_else(|e| panic!("{} cannot react: {e}", self.name))
+            .response
+            .event_id
+    }
+
     pub async fn redact(&self, room: &Room, target: &OwnedEventId) {
         room.redact(target, None, None)
             .await

@@ -1,9 +1,12 @@
 //! Matrix timeline events as the engine reads them: people's messages (with
-//! the reply or thread they belong to), edits and redactions. The bot's own
-//! events and other bots' notices are not Podium's business.
+//! the reply or thread they belong to), edits, redactions and reactions
+//! (votes). The bot's own events and other bots' notices are not Podium's
+//! business, except which command each of its answers replies to: a
+//! reaction to an answer is a reaction to what it answers.
 
 use chrono::{DateTime, Utc};
 use matrix_sdk::deserialized_responses::{TimelineEvent, TimelineEventKind};
+use matrix_sdk::ruma::events::reaction::SyncReactionEvent;
 use matrix_sdk::ruma::events::room::message::{
     MessageType, Relation, RoomMessageEventContentWithoutRelation, SyncRoomMessageEvent,
 };
@@ -19,7 +22,12 @@ pub enum Converted {
     Event(Event),
     /// Encrypted, and its key has not arrived (yet).
     Undecryptable,
-    /// Not Podium's business (state, reactions, notices, its own posts).
+    /// The bot's own message `id`, answering message `reply_to`.
+    Answered {
+        id: String,
+        reply_to: String,
+    },
+    /// Not Podium's business (state, notices, its own posts).
     Ignored,
 }
 
@@ -44,7 +52,13 @@ fn convert_any(event: AnySyncTimelineEvent, me: &UserId) -> Converted {
     match event {
         AnySyncMessageLikeEvent::RoomMessage(SyncRoomMessageEvent::Original(m)) => {
             if m.sender == me {
-                return Converted::Ignored;
+                return match m.content.relates_to.as_ref().and_then(replied_to) {
+                    Some(reply_to) => Converted::Answered {
+                        id: m.event_id.to_string(),
+                        reply_to,
+                    },
+                    None => Converted::Ignored,
+                };
             }
             let server_ts = Some(time(m.origin_server_ts));
             let Some(body) = text_of(&m.content.msgtype) else {
@@ -83,6 +97,15 @@ fn convert_any(event: AnySyncTimelineEvent, me: &UserId) -> Converted {
                 }),
                 None => Converted::Ignored,
             }
+        }
+        AnySyncMessageLikeEvent::Reaction(SyncReactionEvent::Original(r)) if r.sender != me => {
+            Converted::Event(Event::Reaction {
+                id: r.event_id.to_string(),
+                sender: sender(&r.sender),
+                target: r.content.relates_to.event_id.to_string(),
+                key: r.content.relates_to.key,
+                server_ts: Some(time(r.origin_server_ts)),
+            })
         }
         _ => Converted::Ignored,
     }
@@ -258,5 +281,48 @@ mod tests {
             "@otherbot:localhost",
         );
         assert!(matches!(convert(&notice, me()), Converted::Ignored));
+    }
+
+    #[test]
+    fn reactions_are_read_and_its_own_answers_say_what_they_answer() {
+        let reaction = event(serde_json::json!({
+            "type": "m.reaction", "event_id": "$like", "sender": "@bob:localhost",
+            "origin_server_ts": 1u64,
+            "content": {"m.relates_to": {"rel_type": "m.annotation", "event_id": "$ack",
+                "key": "👍"}}}));
+        let Converted::Event(Event::Reaction {
+            id,
+            sender,
+            target,
+            key,
+            ..
+        }) = convert(&reaction, me())
+        else {
+            panic!("a reaction")
+        };
+        assert_eq!(
+            (
+                id.as_str(),
+                sender.id.as_str(),
+                target.as_str(),
+                key.as_str()
+            ),
+            ("$like", "@bob:localhost", "$ack", "👍")
+        );
+        let own_reaction = event(serde_json::json!({
+            "type": "m.reaction", "event_id": "$mine", "sender": "@podium:localhost",
+            "origin_server_ts": 1u64,
+            "content": {"m.relates_to": {"rel_type": "m.annotation", "event_id": "$x",
+                "key": "👍"}}}));
+        assert!(matches!(convert(&own_reaction, me()), Converted::Ignored));
+        let answer = message(
+            serde_json::json!({"msgtype": "m.notice", "body": "Proposed as P1",
+                "m.relates_to": {"m.in_reply_to": {"event_id": "$cmd"}}}),
+            "@podium:localhost",
+        );
+        assert!(matches!(
+            convert(&answer, me()),
+            Converted::Answered { ref id, ref reply_to } if id == "$e1" && reply_to == "$cmd"
+        ));
     }
 }

@@ -67,6 +67,33 @@ struct Held {
     cursor: Option<String>,
 }
 
+/// Which command each of the bot's recent answers replies to (learnt as
+/// they come down the sync, so every replica knows the holder's too): a 👍
+/// on Podium's acknowledgement of a proposal is a vote for the proposal.
+/// Bounded: an answer older than the last [`ANSWERS_KEPT`] is forgotten,
+/// and a reaction to it then counts for nothing (a reaction to the
+/// proposal itself, or `!vote`, still does).
+#[derive(Default)]
+struct Answered {
+    order: std::collections::VecDeque<String>,
+    command_of: std::collections::HashMap<String, String>,
+}
+
+const ANSWERS_KEPT: usize = 4096;
+
+impl Answered {
+    fn learn(&mut self, answer: String, command: String) {
+        if self.command_of.insert(answer.clone(), command).is_none() {
+            self.order.push_back(answer);
+        }
+        while self.order.len() > ANSWERS_KEPT {
+            if let Some(old) = self.order.pop_front() {
+                self.command_of.remove(&old);
+            }
+        }
+    }
+}
+
 pub struct Syncer {
     pub health: Health,
     pub client: Client,
@@ -76,6 +103,7 @@ pub struct Syncer {
     pub events: mpsc::Sender<Incoming>,
     pub invited: Arc<Notify>,
     held: Arc<Mutex<Held>>,
+    answered: std::sync::Mutex<Answered>,
 }
 
 /// Why syncing ended short of a stop: the session is gone, or the engine
@@ -108,6 +136,7 @@ impl Syncer {
             events,
             invited,
             held: Arc::default(),
+            answered: std::sync::Mutex::default(),
         }
     }
 
@@ -275,6 +304,7 @@ impl Syncer {
     ) -> Result<(), SyncError> {
         match convert(event, &self.me) {
             Converted::Event(e) => {
+                let e = self.to_the_command(e);
                 let e = with_display_name(&self.client, room_id, e).await;
                 let e = with_moderator(&self.client, room_id, e).await;
                 self.send(room.clone(), e, None).await
@@ -291,7 +321,41 @@ impl Syncer {
                 });
                 Ok(())
             }
+            Converted::Answered { id, reply_to } => {
+                if let Ok(mut a) = self.answered.lock() {
+                    a.learn(id, reply_to);
+                }
+                Ok(())
+            }
             Converted::Ignored => Ok(()),
+        }
+    }
+
+    /// A reaction to one of the bot's answers is one to the command it
+    /// answers.
+    fn to_the_command(&self, event: Event) -> Event {
+        match event {
+            Event::Reaction {
+                id,
+                sender,
+                target,
+                key,
+                server_ts,
+            } => {
+                let command = self
+                    .answered
+                    .lock()
+                    .ok()
+                    .and_then(|a| a.command_of.get(&target).cloned());
+                Event::Reaction {
+                    id,
+                    sender,
+                    target: command.unwrap_or(target),
+                    key,
+                    server_ts,
+                }
+            }
+            other => other,
         }
     }
 
@@ -468,7 +532,7 @@ async fn retry_when_keys_arrive(
                         return;
                     }
                 }
-                Some(Converted::Ignored) => {}
+                Some(Converted::Ignored | Converted::Answered { .. }) => {}
                 _ if u.since.elapsed() > KEY_PATIENCE => {
                     tracing::error!(room = %u.room, waited = ?KEY_PATIENCE,
                         "giving up on an encrypted message whose key never arrived");

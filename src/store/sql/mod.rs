@@ -11,6 +11,7 @@
 //! still compiled against its backend's concrete types: no `Any` driver, no
 //! types lost.
 
+pub(in crate::store) mod floor;
 pub(in crate::store) mod occurrences;
 pub(in crate::store) mod people;
 pub(in crate::store) mod posts;

@@ -206,7 +206,13 @@ pub async fn fingerprint(conn: &mut Conn, occurrence_id: i64) -> Result<String> 
          (SELECT count(*) || ':' || coalesce(max(id), 0) || ':' || \
                  coalesce(max(edited_at), '') || ':' || coalesce(max(deleted_at), '') || ':' || \
                  count(deleted_at) \
-          FROM replies WHERE occurrence_id = $1)",
+          FROM replies WHERE occurrence_id = $1) || '|' || \
+         (SELECT count(*) || ':' || coalesce(max(id), 0) || ':' || count(asked_as) || ':' || \
+                 coalesce(sum(asked_as), 0) \
+          FROM proposals WHERE occurrence_id = $1) || '|' || \
+         (SELECT count(*) || ':' || coalesce(sum(proposal_id), 0) || ':' || \
+                 coalesce(max(at), '') \
+          FROM votes WHERE proposal_id IN (SELECT id FROM proposals WHERE occurrence_id = $1))",
         "SELECT \
          (SELECT coalesce(ended_at::text, '') || '|' || coalesce(purged_at::text, '') || '|' || \
                  shift_seconds || '|' || coalesce(duration_seconds, 0) \
@@ -218,7 +224,13 @@ pub async fn fingerprint(conn: &mut Conn, occurrence_id: i64) -> Result<String> 
          (SELECT count(*) || ':' || coalesce(max(id), 0) || ':' || \
                  coalesce(max(edited_at)::text, '') || ':' || \
                  coalesce(max(deleted_at)::text, '') || ':' || count(deleted_at) \
-          FROM replies WHERE occurrence_id = $1)",
+          FROM replies WHERE occurrence_id = $1) || '|' || \
+         (SELECT count(*) || ':' || coalesce(max(id), 0) || ':' || count(asked_as) || ':' || \
+                 coalesce(sum(asked_as), 0) \
+          FROM proposals WHERE occurrence_id = $1) || '|' || \
+         (SELECT count(*) || ':' || coalesce(sum(proposal_id), 0) || ':' || \
+                 coalesce(max(at)::text, '') \
+          FROM votes WHERE proposal_id IN (SELECT id FROM proposals WHERE occurrence_id = $1))",
     );
     Ok(sqlx::query_scalar::<_, Option<String>>(sql)
         .bind(occurrence_id)
@@ -228,7 +240,8 @@ pub async fn fingerprint(conn: &mut Conn, occurrence_id: i64) -> Result<String> 
 }
 
 /// Removes the answers of occurrences that started before `cutoff`, with
-/// their raw log lines and presence rows, in one transaction.
+/// their proposals and votes, raw log lines and presence rows, in one
+/// transaction.
 pub async fn purge_before(
     conn: &mut Conn,
     cutoff: DateTime<Utc>,
@@ -237,7 +250,8 @@ pub async fn purge_before(
     let mut tx = conn.begin().await?;
     sqlx::query(
         "UPDATE occurrences SET purged_at = $1 WHERE scheduled_start < $2 AND purged_at IS NULL \
-         AND EXISTS (SELECT 1 FROM replies WHERE occurrence_id = occurrences.id)",
+         AND (EXISTS (SELECT 1 FROM replies WHERE occurrence_id = occurrences.id) \
+              OR EXISTS (SELECT 1 FROM proposals WHERE occurrence_id = occurrences.id))",
     )
     .bind(ts(now))
     .bind(ts(cutoff))
@@ -251,6 +265,8 @@ pub async fn purge_before(
     .execute(&mut *tx)
     .await?
     .rows_affected();
+    // Questions from the floor, and their votes, go with the answers.
+    super::floor::purge_proposals(&mut tx, cutoff).await?;
     super::presence::purge_presence(&mut tx, cutoff).await?;
     // A zone nobody used since the cutoff goes with the answers of then.
     sqlx::query("DELETE FROM people WHERE used_at < $1")

@@ -150,9 +150,90 @@ async fn write_one(conn: &mut Conn, op: &WriteOp) -> Result<u64> {
             let key = (network.as_str(), room.as_str(), target.as_str());
             delete_reply(conn, key, only_by.as_deref(), *at).await?
                 + delete_line(conn, key, only_by.as_deref(), *at).await?
+                + unvote(conn, target, only_by.as_deref()).await?
+                + withdraw(conn, key, only_by.as_deref(), *at).await?
         }
+        WriteOp::Vote {
+            network,
+            room,
+            target,
+            voter,
+            reaction,
+            at,
+        } => vote(conn, (network, room, target), voter, reaction, *at).await?,
     };
     Ok(n)
+}
+
+/// A reaction's vote for the proposal made by message `target`: none for
+/// one's own proposal, and one per person (a second 👍, or a `!vote`
+/// before it, changes nothing).
+async fn vote(
+    conn: &mut Conn,
+    (network, room, target): (&str, &str, &str),
+    voter: &str,
+    reaction: &str,
+    at: DateTime<Utc>,
+) -> Result<u64> {
+    Ok(sqlx::query(
+        "INSERT INTO votes (proposal_id, voter_id, at, network_id) \
+         SELECT id, $4, $5, $6 FROM proposals \
+         WHERE network = $1 AND room = $2 AND network_id = $3 AND proposer_id <> $4 \
+         AND withdrawn_at IS NULL \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(network)
+    .bind(room)
+    .bind(target)
+    .bind(voter)
+    .bind(ts(at))
+    .bind(reaction)
+    .execute(conn)
+    .await?
+    .rows_affected())
+}
+
+/// The vote reaction `reaction` cast, taken back: only by its voter, or
+/// anyone's when `None` (a moderator removed the reaction).
+async fn unvote(conn: &mut Conn, reaction: &str, only_by: Option<&str>) -> Result<u64> {
+    Ok(
+        sqlx::query("DELETE FROM votes WHERE network_id = $1 AND ($2 IS NULL OR voter_id = $2)")
+            .bind(reaction)
+            .bind(only_by)
+            .execute(conn)
+            .await?
+            .rows_affected(),
+    )
+}
+
+/// The proposal message `target` made, withdrawn (its proposer deleted
+/// it, or a moderator did when `only_by` is `None`), unless it was asked:
+/// its text and name erased as a deleted answer's are, its votes gone.
+async fn withdraw(
+    conn: &mut Conn,
+    (network, room, target): (&str, &str, &str),
+    only_by: Option<&str>,
+    at: DateTime<Utc>,
+) -> Result<u64> {
+    let gone: Vec<i64> = sqlx::query_scalar(
+        "UPDATE proposals SET withdrawn_at = $1, text = '', proposer_name = '' \
+         WHERE network = $2 AND room = $3 AND network_id = $4 AND asked_as IS NULL \
+         AND withdrawn_at IS NULL AND ($5 IS NULL OR proposer_id = $5) RETURNING id",
+    )
+    .bind(ts(at))
+    .bind(network)
+    .bind(room)
+    .bind(target)
+    .bind(only_by)
+    .fetch_all(&mut *conn)
+    .await?;
+    for id in &gone {
+        sqlx::query("DELETE FROM votes WHERE proposal_id = $1")
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(gone.len() as u64)
 }
 
 /// Reply `target` as its author `sender` edited it; a `question` from a
