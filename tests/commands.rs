@@ -2138,3 +2138,94 @@ async fn a_thumbs_up_is_a_vote_and_a_deletion_takes_back_the_vote_or_the_proposa
     assert!(said(&a, "$again").starts_with("Proposed as P3:"), "{a:?}");
     bot.stop().await;
 }
+
+// ---------------------------------------------------------------------------
+// `!forget` (issue 19, point 6).
+
+#[tokio::test(start_paused = true)]
+async fn forget_erases_everything_of_the_sender_once_confirmed() {
+    let store = memory_store().await;
+    let chat = TestChat::default();
+    let bot = start(&store, &chat, "2011-11-01T20:00:50Z", CALLS).await;
+    idle(&bot, Duration::from_secs(15)).await;
+    let m = matrix("debate");
+    let i = irc("debate");
+    // After Q1 (20:01): Ann and Bob answer, Ann proposes, votes, sets a zone.
+    hand(&bot, &m, message("$a1", "ann", "A1: mine, to be forgotten")).await;
+    hand(&bot, &m, message("$b1", "bob", "A1: bob's stays")).await;
+    let a = ask_all(
+        &bot,
+        &chat,
+        &[
+            (&m, "$pb", "bob", "!propose Who stays?"),
+            (&m, "$pa", "ann", "!propose Who goes?"),
+            (&m, "$v", "ann", "!vote P1"),
+            (&m, "$tz", "ann", "!tz Europe/Berlin"),
+            (&m, "$early", "ann", "!forget confirm"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        said(&a, "$early"),
+        "Say !forget first: it tells you what goes, then !forget confirm within 5 minutes \
+         removes it."
+    );
+    idle(&bot, Duration::from_secs(7)).await;
+    let a = ask_irc(&bot, &chat, &i, &[("i-f", "mallory", "!forget", false)]).await;
+    assert!(
+        said(&a, "i-f").contains("!forget needs to know it is you"),
+        "{a:?}"
+    );
+    let a = ask_all(
+        &bot,
+        &chat,
+        &[
+            (&m, "$ask", "ann", "!forget"),
+            (&m, "$nothing", "dan", "!forget"),
+        ],
+    )
+    .await;
+    // The commands she gave are in the room's raw log (!propose, !vote,
+    // !tz), but not `!forget`: it would keep her name.
+    assert_eq!(
+        said(&a, "$ask"),
+        "Podium holds these of yours: 1 answer, 3 other messages, 1 proposal, 1 vote and your \
+         time zone. To remove all of it from the store and every transcript (pages will say \
+         an answer was withdrawn, without its text or your name), say !forget confirm within 5 \
+         minutes."
+    );
+    assert_eq!(said(&a, "$nothing"), "Podium holds nothing of yours.");
+    idle(&bot, Duration::from_secs(60)).await;
+    let a = ask_all(&bot, &chat, &[(&m, "$yes", "ann", "!forget confirm")]).await;
+    assert_eq!(
+        said(&a, "$yes"),
+        "Removed: 1 answer, 3 other messages, 1 proposal, 1 vote and your time zone."
+    );
+    let a = ask_all(&bot, &chat, &[(&m, "$again", "ann", "!forget")]).await;
+    assert_eq!(said(&a, "$again"), "Podium holds nothing of yours.");
+    bot.stop().await;
+
+    let occ = store.occurrences_of("calls").await.unwrap()[0].clone();
+    let now = support::utc("2011-11-01T22:00:00Z");
+    let t = podium::transcript::build(&store, &occ, now).await.unwrap();
+    let q1 = &t.questions[0];
+    let bodies: Vec<&str> = q1.replies.iter().map(|r| r.body.as_str()).collect();
+    assert_eq!(bodies, ["A1: bob's stays"]);
+    assert_eq!(q1.withdrawn, 1);
+    let md = t.render(podium::transcript::Format::Md);
+    assert!(md.contains("_1 answer was withdrawn._"), "{md}");
+    for view in [
+        md,
+        t.render(podium::transcript::Format::Json),
+        t.render(podium::transcript::Format::Html),
+    ] {
+        assert!(!view.contains("ann"), "{view}");
+        assert!(!view.contains("to be forgotten"), "{view}");
+        assert!(!view.contains("Who goes?"), "{view}");
+    }
+    let floor: Vec<(u32, u32)> = t.proposals.iter().map(|p| (p.number, p.votes)).collect();
+    assert_eq!(floor, [(1, 0)], "her proposal withdrawn, her vote gone");
+    assert_eq!(store.zone_of("@ann:example.org", now).await.unwrap(), None);
+    assert!(store.holdings("@ann:example.org").await.unwrap().is_empty());
+    assert!(!store.holdings("@bob:example.org").await.unwrap().is_empty());
+}

@@ -1007,3 +1007,97 @@ async fn proposals_and_votes_across_matrix_and_irc() {
     assert!(p[1]["asked_as"].is_null());
     assert_eq!(podium.terminate().code(), Some(0));
 }
+
+/// `!forget` on both networks (issue 19, point 6): after a confirmation,
+/// a Matrix user's and an IRC account's answers, proposal and vote leave
+/// the transcript, which says how many answers were withdrawn; another
+/// person's stay, and a nick nobody is logged in with cannot erase anyone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forget_is_honoured_on_matrix_and_irc() {
+    let url = synapse().url.clone();
+    let (bot, dana) = tokio::join!(
+        Person::register(&url, "podium"),
+        Person::register(&url, "dana"),
+    );
+    let room = dana
+        .create_room(&unique("forget"), &[&bot.user], false)
+        .await;
+    let room_id = room.room_id().to_string();
+    let chan = format!("#{}", unique_nick("forget"));
+    let (b_nick, g_nick) = (unique_nick("bert"), unique_nick("guest"));
+    let (mut bert, mut guest) = tokio::join!(
+        Client::connect(&ircd().addr, &b_nick),
+        Client::connect(&ircd().addr, &g_nick),
+    );
+    ircd().services().login(&b_nick, &b_nick);
+    guest.wait_account(&b_nick, &b_nick).await;
+    bert.join(&chan).await;
+    guest.join(&chan).await;
+    let start = Utc::now() + chrono::Duration::seconds(15);
+    let local = start.with_timezone(&chrono_tz::Europe::London);
+    let yaml = format!(
+        "timezone: Europe/London\ndebates:\n  - id: forget\n    title: Forget\n\
+         \x20   starts: {}\n    duration: 3m\n    remind: []\n\
+         \x20   rooms: ['{room_id}', 'irc:{chan}']\n    questions: [Anything to say?]\n",
+        local.format("%Y-%m-%d %H:%M:%S"),
+    );
+    let nick = unique_nick("podium");
+    let mut podium = podium_on(&bot, &nick, &yaml, None);
+    joined(&mut bert, &nick, &chan, &podium).await;
+    post(&dana, &room, &bot, "Q1", &podium).await;
+
+    dana.say(&room, "A1: dana would rather not be quoted").await;
+    bert.privmsg(&chan, "A1: bert regrets this").await;
+    guest.privmsg(&chan, "A1: the guest stays").await;
+    let p = ask_matrix(&dana, &room, &bot, "!propose Can we forget?", &podium).await;
+    assert!(p.starts_with("Proposed as P1"), "{p}");
+    let v = ask_irc_for(&mut bert, &nick, &chan, "!vote P1", "Your vote").await;
+    assert_eq!(v, "Your vote for P1 is counted: 1 vote.");
+    let deadline = tokio::time::Instant::now() + support::WAIT;
+    while filed(&podium.transcript("forget"), Some(1)).len() < 3 {
+        assert!(tokio::time::Instant::now() < deadline, "{}", podium.logs());
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+
+    let refused = ask_irc_for(&mut guest, &nick, &chan, "!forget", &g_nick).await;
+    assert!(
+        refused.contains("!forget needs to know it is you"),
+        "{refused}"
+    );
+    let asked = ask_matrix(&dana, &room, &bot, "!forget", &podium).await;
+    assert!(
+        asked.starts_with("Podium holds these of yours: 1 answer, 1 other message and 1 proposal."),
+        "{asked}"
+    );
+    let done = ask_matrix(&dana, &room, &bot, "!forget confirm", &podium).await;
+    assert_eq!(done, "Removed: 1 answer, 1 other message and 1 proposal.");
+    let asked = ask_irc_for(&mut bert, &nick, &chan, "!forget", "Podium holds").await;
+    assert!(
+        // His vote went with Dana's proposal.
+        asked.starts_with("Podium holds these of yours: 1 answer and 1 other message."),
+        "{asked}"
+    );
+    let done = ask_irc_for(&mut bert, &nick, &chan, "!forget confirm", "Removed").await;
+    assert_eq!(done, "Removed: 1 answer and 1 other message.");
+
+    let t = podium.transcript("forget");
+    let left: Vec<String> = filed(&t, Some(1)).into_iter().map(|r| r.2).collect();
+    assert_eq!(left, ["A1: the guest stays"], "{t:#}");
+    assert_eq!(t["questions"][0]["withdrawn"], 2, "{t:#}");
+    assert!(t.get("proposals").is_none(), "{t:#}");
+    for format in ["json", "md", "txt", "html"] {
+        let view = podium.transcript_as("forget", format);
+        for gone in [
+            "quoted",
+            "regrets",
+            "Can we forget",
+            dana.user.localpart(),
+            &b_nick,
+        ] {
+            assert!(!view.contains(gone), "{format} still has {gone:?}:\n{view}");
+        }
+    }
+    let md = podium.transcript_as("forget", "md");
+    assert!(md.contains("_2 answers were withdrawn._"), "{md}");
+    assert_eq!(podium.terminate().code(), Some(0));
+}

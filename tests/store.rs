@@ -1140,3 +1140,98 @@ fn a_30_second_database_outage_mid_debate_loses_and_doubles_nothing() {
         eprintln!("{l}");
     }
 }
+
+on_both_backends! {
+/// `!forget`: what is held about a person is counted, then erased in one
+/// go (answers and log lines as a deletion erases them, open proposals
+/// withdrawn, asked ones without their proposer, votes and zone gone);
+/// nobody else's is touched.
+async fn forgetting_a_person_erases_what_is_held_about_them_only(place) {
+    use podium::store::{Holdings, LogLine, NewReply};
+    let store = place.open().await;
+    let start = utc("2030-01-01T20:00:00Z");
+    let occ = store.occurrence(&occurrence(start)).await.unwrap();
+    let reply = |id: &str, who: &str| NewReply {
+        occurrence_id: occ.id,
+        network: "matrix".into(),
+        room: "#d:example.org".into(),
+        sender_id: who.into(),
+        sender_name: who.into(),
+        body: format!("A1: said by {who}"),
+        question: Some(1),
+        attributed_by: podium::domain::AttributedBy::Tag,
+        network_id: id.into(),
+        in_reply_to: None,
+        server_ts: Some(start),
+        received_at: start,
+        action: false,
+        led: true,
+    };
+    let line = LogLine {
+        network: "matrix".into(),
+        room: "#d:example.org".into(),
+        network_id: "$l".into(),
+        sender_id: "@ann:x".into(),
+        sender_name: "ann".into(),
+        body: "!next".into(),
+        action: false,
+        at: start,
+    };
+    store
+        .write_batch(
+            &[
+                WriteOp::Insert(reply("$a", "@ann:x")),
+                WriteOp::Insert(reply("$a2", "@ann:x")),
+                WriteOp::Insert(reply("$b", "@bob:x")),
+                WriteOp::Log(line),
+            ],
+            &[],
+        )
+        .await
+        .unwrap();
+    let propose = |who: &'static str, id: &'static str| proposal(occ.id, who, "matrix", "#d:example.org", id);
+    let Proposed::New(asked) = store.propose(&propose("@ann:x", "$p1")).await.unwrap() else { panic!() };
+    store.mark_asked(asked.id, 2).await.unwrap();
+    let Proposed::New(open) = store.propose(&propose("@ann:x", "$p2")).await.unwrap() else { panic!() };
+    let Proposed::New(bobs) = store.propose(&propose("@bob:x", "$p3")).await.unwrap() else { panic!() };
+    store.vote(open.id, "@bob:x", start).await.unwrap();
+    store.vote(bobs.id, "@ann:x", start).await.unwrap();
+    store.set_zone("@ann:x", "Europe/Berlin", start).await.unwrap();
+    store.set_zone("@bob:x", "Europe/Paris", start).await.unwrap();
+
+    let held = Holdings { answers: 2, lines: 1, proposals: 2, votes: 1, zones: 1 };
+    assert_eq!(store.holdings("@ann:x").await.unwrap(), held);
+    assert_eq!(store.forget("@ann:x", start).await.unwrap(), held);
+    assert!(store.holdings("@ann:x").await.unwrap().is_empty());
+    assert_eq!(store.forget("@ann:x", start).await.unwrap(), Holdings::default());
+
+    let replies = store.replies(occ.id).await.unwrap();
+    let kept: Vec<(&str, &str, bool)> = replies
+        .iter()
+        .map(|r| (r.network_id.as_str(), r.body.as_str(), r.deleted_at.is_some()))
+        .collect();
+    assert_eq!(kept, [("$a", "", true), ("$a2", "", true), ("$b", "A1: said by @bob:x", false)]);
+    assert!(replies.iter().filter(|r| r.deleted_at.is_some()).all(|r| r.sender_name.is_empty()));
+    let floor: Vec<(i64, String, String, i64, bool)> = store
+        .proposals(occ.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| (p.number, p.text, p.proposer_id, p.votes, p.withdrawn_at.is_some()))
+        .collect();
+    assert_eq!(
+        floor,
+        [
+            (1, "What about the others?".to_owned(), String::new(), 0, false),
+            (2, String::new(), "@ann:x".to_owned(), 0, true),
+            (3, "What about the others?".to_owned(), "@bob:x".to_owned(), 0, false),
+        ]
+    );
+    assert_eq!(store.zone_of("@ann:x", start).await.unwrap(), None);
+    assert_eq!(store.zone_of("@bob:x", start).await.unwrap().as_deref(), Some("Europe/Paris"));
+    assert_eq!(
+        store.holdings("@bob:x").await.unwrap(),
+        Holdings { answers: 1, lines: 0, proposals: 1, votes: 0, zones: 1 }
+    );
+}
+}

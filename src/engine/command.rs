@@ -48,6 +48,9 @@ pub enum Command {
     Proposals,
     /// `!ask P2` or `!ask top`: asks a proposal as the next question.
     AskProposal(Pick),
+    /// `!forget` (says what would go, and how to confirm) and `!forget
+    /// confirm` (erases it).
+    Forget { confirm: bool },
     /// A `!word` that is not a command; carried so the bot can answer "unknown command, try !help".
     ///
     /// Holds the word as typed, without the `!`, so the reply can quote it.
@@ -102,6 +105,7 @@ const HELP: &str = "\
 !vote P2 — vote for proposal P2, once each
 !unvote P2 — take your vote for P2 back
 !proposals — the open proposals with most votes
+!forget — remove everything Podium holds about you (it asks you to confirm)
 !end — (organisers) end the debate";
 
 /// Shown with `!transcript` errors, so the person sees the right form.
@@ -147,6 +151,15 @@ impl Command {
             "vote" => proposal_number(&name, args).map(Command::Vote),
             "unvote" => proposal_number(&name, args).map(Command::Unvote),
             "proposals" => Ok(Command::Proposals),
+            "forget" if args.is_empty() => Ok(Command::Forget { confirm: false }),
+            "forget" if args.eq_ignore_ascii_case("confirm") => {
+                Ok(Command::Forget { confirm: true })
+            }
+            "forget" => Err(CommandError(
+                "`!forget` takes nothing, or `confirm` once it has told you what goes: \
+                 !forget confirm"
+                    .into(),
+            )),
             "extend" => extend(args),
             "tz" | "timezone" => tz(args),
             _ => Ok(Command::Unknown(word.to_owned())),
@@ -171,6 +184,7 @@ impl Command {
             | Command::Vote(_)
             | Command::Unvote(_)
             | Command::Proposals
+            | Command::Forget { .. }
             | Command::Unknown(_) => false,
         }
     }
@@ -602,6 +616,21 @@ mod tests {
     }
 
     #[test]
+    fn forget_asks_to_be_confirmed() {
+        check(&[
+            ("!forget", ok(Command::Forget { confirm: false })),
+            ("!FORGET Confirm", ok(Command::Forget { confirm: true })),
+            (
+                "!forget me",
+                err(
+                    "`!forget` takes nothing, or `confirm` once it has told you what goes: \
+                     !forget confirm",
+                ),
+            ),
+        ]);
+    }
+
+    #[test]
     fn transcript_takes_a_debate_and_a_date_in_either_order() {
         let date = Some((2011, 11, 1));
         check(&[
@@ -727,6 +756,7 @@ mod tests {
             (Command::Vote(2), false),
             (Command::Unvote(2), false),
             (Command::Proposals, false),
+            (Command::Forget { confirm: true }, false),
             (Command::AskProposal(Pick::Top), true),
             (Command::AskProposal(Pick::Number(2)), true),
         ];
@@ -757,6 +787,7 @@ mod tests {
                 "!vote",
                 "!unvote",
                 "!proposals",
+                "!forget",
                 "!end"
             ]
         );

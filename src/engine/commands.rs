@@ -156,6 +156,7 @@ impl<C: Chat> Engine<C> {
             Command::Unvote(n) => self.vote(&here, n, false, now).await,
             Command::Proposals => self.list_proposals(&here).await,
             Command::AskProposal(pick) => self.ask_proposal(&here, pick, now).await,
+            Command::Forget { confirm } => self.forget(sender, confirm, now).await,
         }
     }
 

@@ -112,10 +112,18 @@ impl<C: Chat> Engine<C> {
         }
         match command::Command::parse(&message.body).filter(|_| !message.action) {
             Some(parsed) => {
+                // Kept out of the raw log: it would keep the name of the
+                // person it just erased.
+                let forget = matches!(parsed, Ok(command::Command::Forget { .. }));
                 let receipt = self
                     .on_command(room, &message.sender, &message.id, parsed, now)
                     .await;
-                (self.log_line(room, message, now), receipt)
+                let op = if forget {
+                    WriteOp::Nothing
+                } else {
+                    self.log_line(room, message, now)
+                };
+                (op, receipt)
             }
             None => match self.collect(room, &message, now).await {
                 Ok((reply, receipt)) => (WriteOp::Insert(reply), receipt),

@@ -16,6 +16,7 @@ mod commands;
 mod confirm;
 mod events;
 mod floor;
+mod forget;
 mod here;
 pub mod limits;
 mod links;
@@ -156,6 +157,8 @@ pub struct Engine<C: Chat> {
     /// The debates led at the last look, so a lost one's cached state is
     /// dropped (its new holder may change it).
     led: std::collections::HashSet<String>,
+    /// Who said `!forget` and may now confirm it.
+    forgetting: forget::Pending,
 }
 
 /// The earliest of the instants offered to it.
@@ -190,6 +193,7 @@ impl<C: Chat> Engine<C> {
             leadership,
             _solo: Some(solo),
             led: std::collections::HashSet::new(),
+            forgetting: forget::Pending::default(),
             answers: answers::Answers::new(chat.clone()),
             limits: limits::Limiter::default(),
             store,

@@ -167,6 +167,8 @@ impl Transcript {
             .chain(
                 self.proposals
                     .iter()
+                    // A forgotten proposer is no one's namesake.
+                    .filter(|p| !p.proposer_id.is_empty())
                     .map(|p| (p.proposer_id.as_str(), p.proposer.as_str())),
             )
             .collect();
@@ -245,6 +247,7 @@ mod tests {
                 posted_at: Some("2011-11-01T20:00:00Z".into()),
                 asked: true,
                 replies,
+                withdrawn: 0,
             }],
             unattributed: Vec::new(),
             closed_at: None,

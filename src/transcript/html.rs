@@ -282,11 +282,17 @@ fn sections(t: &Transcript, zone: Tz) -> Vec<Section<'_>> {
         });
     }
     for q in &t.questions {
-        let note = match &q.posted_at {
+        let mut note = match &q.posted_at {
             Some(at) => format!("Asked at {}", local_time(zone, at)),
             None if !q.asked => "Not asked during the debate".into(),
             None => String::new(),
         };
+        if let Some(w) = super::withdrawn_note(q.withdrawn) {
+            if !note.is_empty() {
+                note.push_str(" · ");
+            }
+            note.push_str(&w);
+        }
         out.push(Section {
             anchor: format!("q{}", q.number),
             heading: format!("Q{}", q.number),

@@ -63,6 +63,25 @@ pub struct QuestionEntry {
     /// or it fell due while Podium was down) but was answered by number.
     pub asked: bool,
     pub replies: Vec<ReplyEntry>,
+    /// Answers removed since (deleted, or erased by `!forget`): counted,
+    /// never shown.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub withdrawn: u32,
+}
+
+// serde's `skip_serializing_if` takes a reference.
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// "1 answer was withdrawn", for a question whose answers were removed.
+pub(crate) fn withdrawn_note(n: u32) -> Option<String> {
+    match n {
+        0 => None,
+        1 => Some("1 answer was withdrawn".to_owned()),
+        n => Some(format!("{n} answers were withdrawn")),
+    }
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -138,6 +157,11 @@ pub async fn build(
     let gaps = gaps::gaps(store, occ, &posts, now).await?;
     let mut questions = asked_questions(&posts);
     let mut replies = store.replies(occ.id).await?;
+    let withdrawn: Vec<u32> = replies
+        .iter()
+        .filter(|r| r.deleted_at.is_some())
+        .filter_map(|r| r.question)
+        .collect();
     replies.retain(|r| r.deleted_at.is_none());
     // An answer tagged with the number of a question that was never posted
     // (A3: after an early `!end`) belongs under that question, shown as not
@@ -154,7 +178,13 @@ pub async fn build(
                 posted_at: None,
                 asked: false,
                 replies: Vec::new(),
+                withdrawn: 0,
             });
+        }
+    }
+    for n in withdrawn {
+        if let Some(q) = questions.iter_mut().find(|q| q.number == n) {
+            q.withdrawn += 1;
         }
     }
     questions.sort_by_key(|q| q.number);
@@ -262,6 +292,7 @@ fn asked_questions(posts: &[PostRow]) -> Vec<QuestionEntry> {
                 asked: posted.is_some(),
                 posted_at: posted,
                 replies: Vec::new(),
+                withdrawn: 0,
             }),
         }
     }
@@ -287,14 +318,23 @@ impl From<ReplyRow> for ReplyEntry {
     }
 }
 
+/// Who proposed a question, once they asked to be forgotten.
+pub(crate) const FORGOTTEN: &str = "a participant who has since been forgotten";
+
 impl From<ProposalRow> for ProposalEntry {
     fn from(p: ProposalRow) -> Self {
         let count = |n: i64| u32::try_from(n.max(0)).unwrap_or(u32::MAX);
+        // Its proposer asked to be forgotten (`!forget`) after it was asked.
+        let proposer = if p.proposer_id.is_empty() {
+            FORGOTTEN.to_owned()
+        } else {
+            p.proposer_name
+        };
         ProposalEntry {
             number: count(p.number),
             text: p.text,
-            label: p.proposer_name.clone(),
-            proposer: p.proposer_name,
+            label: proposer.clone(),
+            proposer,
             proposer_id: p.proposer_id,
             network: p.network,
             proposed_at: rfc3339(p.proposed_at),
@@ -467,6 +507,7 @@ mod tests {
                         reply("ann", "A1: listening <b>first</b>", "2011-11-01T20:02:00Z"),
                         reply("bob", "A1: two\nlines", "2011-11-01T20:03:00Z"),
                     ],
+                    withdrawn: 0,
                 },
                 QuestionEntry {
                     number: 2,
@@ -474,6 +515,7 @@ mod tests {
                     posted_at: Some("2011-11-01T20:20:00Z".into()),
                     asked: true,
                     replies: vec![],
+                    withdrawn: 0,
                 },
             ],
             unattributed: vec![reply("cat", "waves from Leeds", "2011-11-01T19:59:00Z")],

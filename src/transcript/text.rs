@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use super::{ProposalEntry, ReplyEntry, Transcript};
+use super::{ProposalEntry, ReplyEntry, Transcript, withdrawn_note};
 use crate::safe_text::neutralise;
 
 /// "DEBATE · Tue 1 Nov 2011 20:00 London · 16:00 New York" (the start in
@@ -104,6 +104,9 @@ pub fn markdown(t: &Transcript) -> String {
         for r in &q.replies {
             reply(&mut out, r);
         }
+        if let Some(note) = withdrawn_note(q.withdrawn) {
+            let _ = writeln!(out, "\n_{note}._");
+        }
     }
     if !t.proposals.is_empty() {
         let _ = write!(out, "\n## {FLOOR}\n\n");
@@ -156,6 +159,9 @@ pub fn plain(t: &Transcript) -> String {
         let _ = writeln!(out, "\nQ{}{not_asked}: {}", q.number, neutralise(&q.text));
         for r in &q.replies {
             reply(&mut out, r);
+        }
+        if let Some(note) = withdrawn_note(q.withdrawn) {
+            let _ = writeln!(out, "  ({note})");
         }
     }
     if !t.proposals.is_empty() {

@@ -12,6 +12,7 @@
 //! types lost.
 
 pub(in crate::store) mod floor;
+pub(in crate::store) mod forget;
 pub(in crate::store) mod occurrences;
 pub(in crate::store) mod people;
 pub(in crate::store) mod posts;
