@@ -2229,3 +2229,151 @@ async fn forget_erases_everything_of_the_sender_once_confirmed() {
     assert!(store.holdings("@ann:example.org").await.unwrap().is_empty());
     assert!(!store.holdings("@bob:example.org").await.unwrap().is_empty());
 }
+
+// ---------------------------------------------------------------------------
+// Ad-hoc debates (issue 19, point 7).
+
+#[tokio::test(start_paused = true)]
+async fn an_adhoc_debate_runs_to_its_transcript_across_a_restart() {
+    let store = memory_store().await;
+    let chat = TestChat::default();
+    let lobby = matrix("lobby");
+    let debate_room = matrix("debate");
+    // 19:50: the scheduled debate in its room is too close for one.
+    let bot = start(&store, &chat, "2011-11-01T19:50:00Z", CALLS).await;
+    let a = ask_all(
+        &bot,
+        &chat,
+        &[
+            (&debate_room, "$soon", "host", "!debate Too late"),
+            (&lobby, "$ann", "ann", "!debate Mine"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        said(&a, "$soon"),
+        "A scheduled debate starts here within a quarter of an hour: start it now with !start \
+         instead."
+    );
+    assert!(said(&a, "$ann").contains("only the organisers"), "{a:?}");
+    idle(&bot, Duration::from_secs(60)).await;
+    bot.stop().await;
+
+    let bot = start(&store, &chat, "2011-11-01T21:00:00Z", CALLS).await;
+    let a = ask_all(
+        &bot,
+        &chat,
+        &[(&lobby, "$start", "host", "!debate  Mentors\nand   mentees ")],
+    )
+    .await;
+    // Four hours at most, in every zone of the top of the file.
+    let started = said(&a, "$start");
+    assert!(
+        started.starts_with(
+            "Starting “Mentors and mentees” now, as adhoc-lobby-example-org-20111101-210000; \
+             it closes with !end, or Wed 2 Nov 2011 01:00 London · Tue 21:00 New York"
+        ) && started.ends_with(" at the latest."),
+        "{started}"
+    );
+    idle(&bot, Duration::from_secs(1)).await;
+    let intro = chat.bodies(&lobby);
+    assert!(
+        intro[0].starts_with("“Mentors and mentees” starts now: Tue 1 Nov 2011 21:00 London")
+            && intro[0].contains(
+                "It runs until !end, 4h at most. An ad-hoc debate: organisers ask the questions \
+                 with !ask, anyone may propose one with !propose, and !end closes it. Questions \
+                 will follow as Q1, Q2…: answer by replying to a question, or start your \
+                 message with A1:, A2:…"
+            ),
+        "{intro:?}"
+    );
+    let a = ask_all(
+        &bot,
+        &chat,
+        &[
+            (&lobby, "$again", "host", "!debate Another"),
+            (&lobby, "$q1", "host", "!ask What makes a good mentor?"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        said(&a, "$again"),
+        "“Mentors and mentees” is running in this room; !end it first."
+    );
+    assert_eq!(said(&a, "$q1"), "Asked as Q1.");
+    let receipt = hand(&bot, &lobby, message("$a1", "ann", "A1: patience")).await;
+    assert!(
+        matches!(
+            receipt,
+            Receipt::Saved {
+                question: Some(1),
+                ..
+            }
+        ),
+        "{receipt:?}"
+    );
+    idle(&bot, Duration::from_secs(1)).await;
+    bot.stop().await;
+
+    // A restart carries on with it.
+    let bot = start(&store, &chat, "2011-11-01T21:01:00Z", CALLS).await;
+    idle(&bot, Duration::from_secs(1)).await;
+    let a = ask_all(
+        &bot,
+        &chat,
+        &[(&lobby, "$p1", "ann", "!propose Who mentors the mentors?")],
+    )
+    .await;
+    assert!(said(&a, "$p1").starts_with("Proposed as P1"), "{a:?}");
+    let a = ask_all(&bot, &chat, &[(&lobby, "$top", "host", "!ask top")]).await;
+    assert_eq!(said(&a, "$top"), "Asked P1 as Q2.");
+    let a = ask_all(&bot, &chat, &[(&lobby, "$end", "host", "!end")]).await;
+    assert_eq!(said(&a, "$end"), "Closing “Mentors and mentees” now.");
+    idle(&bot, Duration::from_secs(5)).await;
+    bot.stop().await;
+
+    let posts = chat.bodies(&lobby);
+    assert!(
+        posts
+            .iter()
+            .any(|b| b.starts_with("That is the end of “Mentors and mentees”")),
+        "{posts:?}"
+    );
+    let link = posts
+        .iter()
+        .find(|b| b.contains("/transcripts/adhoc-lobby-example-org-20111101-210000/"))
+        .unwrap_or_else(|| panic!("no transcript link: {posts:?}"));
+    assert!(
+        link.contains("?key="),
+        "an ad-hoc debate is private: {link}"
+    );
+    let occ = store
+        .occurrences_of("adhoc-lobby-example-org-20111101-210000")
+        .await
+        .unwrap()[0]
+        .clone();
+    let t = podium::transcript::build(&store, &occ, support::utc("2011-11-01T23:00:00Z"))
+        .await
+        .unwrap();
+    assert!(t.adhoc);
+    assert_eq!(t.title, "Mentors and mentees");
+    let questions: Vec<(u32, &str, usize)> = t
+        .questions
+        .iter()
+        .map(|q| (q.number, q.text.as_str(), q.replies.len()))
+        .collect();
+    assert_eq!(
+        questions,
+        [
+            (1, "What makes a good mentor?", 1),
+            (2, "Who mentors the mentors? (proposed by ann)", 0)
+        ]
+    );
+    assert_eq!(t.proposals[0].asked_as, Some(2));
+    let json = t.render(podium::transcript::Format::Json);
+    assert!(json.contains("\"adhoc\": true"), "{json}");
+    assert!(
+        t.render(podium::transcript::Format::Md)
+            .contains("(ad hoc)")
+    );
+}

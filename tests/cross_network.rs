@@ -1101,3 +1101,138 @@ async fn forget_is_honoured_on_matrix_and_irc() {
     assert!(md.contains("_2 answers were withdrawn._"), "{md}");
     assert_eq!(podium.terminate().code(), Some(0));
 }
+
+/// Ad-hoc debates (issue 19, point 7): the Matrix room's owner (a
+/// moderator) and the IRC channel's operator each start one with
+/// `!debate`, ask with `!ask`, close with `!end`; each gets its intro, its
+/// answers, its closing and a private link whose page says it was ad hoc.
+/// A participant who is neither cannot start one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adhoc_debates_on_matrix_and_irc_run_to_their_transcripts() {
+    let url = synapse().url.clone();
+    let (bot, dana, erin) = tokio::join!(
+        Person::register(&url, "podium"),
+        Person::register(&url, "dana"),
+        Person::register(&url, "erin"),
+    );
+    let room = dana
+        .create_room(&unique("adhoc"), &[&bot.user, &erin.user], false)
+        .await;
+    let room_id = room.room_id().to_string();
+    let erin_room = erin.join(&room_id).await;
+    let chan = format!("#{}", unique_nick("adhoc"));
+    let (op_nick, guest_nick) = (unique_nick("alice"), unique_nick("guest"));
+    let mut op = Client::connect(&ircd().addr, &op_nick).await;
+    // The first to join an empty channel is its operator.
+    op.join(&chan).await;
+    let mut guest = Client::connect(&ircd().addr, &guest_nick).await;
+    guest.join(&chan).await;
+    // The rooms are Podium's through a debate far ahead; none runs now.
+    let yaml = format!(
+        "timezone: Europe/London\ndebates:\n  - id: later\n    title: Later\n\
+         \x20   starts: 2031-07-01 20:00\n    rooms: ['{room_id}', 'irc:{chan}']\n\
+         \x20   questions: [Why?]\n"
+    );
+    let nick = unique_nick("podium");
+    let mut podium = podium_on(&bot, &nick, &yaml, None);
+    joined(&mut op, &nick, &chan, &podium).await;
+
+    let refused = ask_matrix(&erin, &erin_room, &bot, "!debate Mine", &podium).await;
+    assert!(refused.contains("only the organisers"), "{refused}");
+    let started = ask_matrix(&dana, &room, &bot, "!debate Mentoring in practice", &podium).await;
+    assert!(
+        started.starts_with("Starting “Mentoring in practice” now, as adhoc-"),
+        "{started}"
+    );
+    post(
+        &dana,
+        &room,
+        &bot,
+        "“Mentoring in practice” starts now",
+        &podium,
+    )
+    .await;
+    let asked = ask_matrix(
+        &dana,
+        &room,
+        &bot,
+        "!ask What did a mentor teach you?",
+        &podium,
+    )
+    .await;
+    assert_eq!(asked, "Asked as Q1.");
+    post(
+        &erin,
+        &erin_room,
+        &bot,
+        "Q1: What did a mentor teach you?",
+        &podium,
+    )
+    .await;
+    erin.say(&erin_room, "A1: to listen first").await;
+
+    let refused = ask_irc_for(&mut guest, &nick, &chan, "!debate Mine", "Sorry").await;
+    assert!(refused.contains("only the organisers"), "{refused}");
+    let started = ask_irc_for(&mut op, &nick, &chan, "!debate Quick one", "Starting").await;
+    assert!(
+        started.starts_with("Starting “Quick one” now, as adhoc-irc-"),
+        "{started}"
+    );
+    let asked = ask_irc_for(&mut op, &nick, &chan, "!ask Tabs or spaces?", "Asked").await;
+    assert_eq!(asked, "Asked as Q1.");
+    guest.privmsg(&chan, "A1: tabs, obviously").await;
+    // Past the moment Podium takes the answer, then close.
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let closing = ask_irc_for(&mut op, &nick, &chan, "!end", "Closing").await;
+    assert_eq!(closing, "Closing “Quick one” now.");
+    let (b, c) = (nick.clone(), chan.clone());
+    let irc_link = guest
+        .wait_for("the IRC transcript link", move |m| {
+            m.is_privmsg(&b, &c) && m.text().contains("/transcripts/adhoc-irc-")
+        })
+        .await
+        .text()
+        .to_owned();
+
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    let closing = ask_matrix(&dana, &room, &bot, "!end", &podium).await;
+    assert_eq!(closing, "Closing “Mentoring in practice” now.");
+    post(
+        &dana,
+        &room,
+        &bot,
+        "The transcript of “Mentoring in practice”",
+        &podium,
+    )
+    .await;
+    let messages = dana.messages(&room).await;
+    let matrix_link = messages
+        .iter()
+        .map(body)
+        .find(|b| b.starts_with("The transcript of “Mentoring in practice”"))
+        .expect("the link")
+        .to_owned();
+
+    for (link, title, answer) in [
+        (matrix_link, "Mentoring in practice", "A1: to listen first"),
+        (irc_link, "Quick one", "A1: tabs, obviously"),
+    ] {
+        let address = link
+            .split_whitespace()
+            .find(|w| w.contains("/transcripts/adhoc-"))
+            .expect("an address")
+            .trim_end_matches(['.', ')'])
+            .to_owned();
+        let (page, key) = address
+            .split_once('?')
+            .expect("an ad-hoc debate is private");
+        let (status, html) = get(&address).await;
+        assert_eq!(status, 200, "{address}");
+        assert!(html.contains(title) && html.contains("ad hoc"), "{html}");
+        let (_, txt) = get(&format!("{page}.txt?{key}")).await;
+        assert!(txt.contains(answer), "{txt}");
+        let (status, _) = get(page).await;
+        assert_eq!(status, 404, "without its key");
+    }
+    assert_eq!(podium.terminate().code(), Some(0));
+}

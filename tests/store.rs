@@ -922,6 +922,27 @@ async fn a_rehearsals_data_is_copied_into_postgres_and_reads_the_same() {
         };
         assert_eq!(store.write_batch(&[reaction], &[]).await.unwrap(), [1]);
         assert!(store.mark_asked(ids[0], 3).await.unwrap());
+        // And a debate started with `!debate`.
+        let adhoc = podium::store::AdHocRow {
+            debate: "adhoc-lobby-20300101-200000".into(),
+            title: "Unplanned".into(),
+            room: "#lobby:example.org".into(),
+            timezone: "Europe/London".into(),
+            starts_at: at,
+            seconds: 4 * 3600,
+        };
+        assert!(store.start_adhoc(&adhoc).await.unwrap());
+        assert!(!store.start_adhoc(&adhoc).await.unwrap(), "recorded once");
+        assert_eq!(store.adhoc_since(at).await.unwrap(), [adhoc.clone()]);
+        assert!(
+            store
+                .adhoc_since(at + chrono::Duration::seconds(1))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert!(store.is_adhoc(&adhoc.debate).await.unwrap());
+        assert!(!store.is_adhoc("drill").await.unwrap());
     }
 
     let transcript = |url: Option<&str>, format: &str| {
@@ -968,6 +989,7 @@ async fn a_rehearsals_data_is_copied_into_postgres_and_reads_the_same() {
         tables,
         [
             "occurrences",
+            "adhoc",
             "extensions",
             "proposals",
             "votes",
@@ -989,7 +1011,12 @@ async fn a_rehearsals_data_is_copied_into_postgres_and_reads_the_same() {
     assert_eq!(rows("occurrences"), 1);
     assert!(rows("posts") >= 5, "{}", out.stdout);
     assert!(rows("replies") >= 3, "{}", out.stdout);
-    assert_eq!((rows("proposals"), rows("votes")), (2, 2), "{}", out.stdout);
+    assert_eq!(
+        (rows("proposals"), rows("votes"), rows("adhoc")),
+        (2, 2, 1),
+        "{}",
+        out.stdout
+    );
     assert!(
         out.stdout
             .contains("transcripts: 1 occurrences, each in 4 formats: byte-identical"),

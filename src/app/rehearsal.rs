@@ -147,6 +147,7 @@ pub async fn run(opts: Options, out: Box<dyn Write + Send>) -> anyhow::Result<()
     ));
     let schedule = Arc::new(Schedule {
         debates: vec![debate.clone()],
+        ..Schedule::default()
     });
     let config = EngineConfig {
         rehearsal: Some((line.origin, line.speed)),

@@ -48,6 +48,8 @@ pub enum Command {
     Proposals,
     /// `!ask P2` or `!ask top`: asks a proposal as the next question.
     AskProposal(Pick),
+    /// `!debate TITLE`: an unscheduled debate in this room, now.
+    Debate(String),
     /// `!forget` (says what would go, and how to confirm) and `!forget
     /// confirm` (erases it).
     Forget { confirm: bool },
@@ -106,7 +108,8 @@ const HELP: &str = "\
 !unvote P2 — take your vote for P2 back
 !proposals — the open proposals with most votes
 !forget — remove everything Podium holds about you (it asks you to confirm)
-!end — (organisers) end the debate";
+!end — (organisers) end the debate
+!debate TITLE — (organisers) start an unscheduled debate in this room now: !ask its questions, !end closes it";
 
 /// Shown with `!transcript` errors, so the person sees the right form.
 const TRANSCRIPT_EXAMPLE: &str = "!transcript leadership-2011 2011-11-01";
@@ -151,6 +154,10 @@ impl Command {
             "vote" => proposal_number(&name, args).map(Command::Vote),
             "unvote" => proposal_number(&name, args).map(Command::Unvote),
             "proposals" => Ok(Command::Proposals),
+            "debate" if args.is_empty() => Err(CommandError(
+                "`!debate` needs a title: !debate What makes a good mentor?".into(),
+            )),
+            "debate" => Ok(Command::Debate(args.to_owned())),
             "forget" if args.is_empty() => Ok(Command::Forget { confirm: false }),
             "forget" if args.eq_ignore_ascii_case("confirm") => {
                 Ok(Command::Forget { confirm: true })
@@ -174,6 +181,7 @@ impl Command {
             | Command::Skip
             | Command::Ask(_)
             | Command::AskProposal(_)
+            | Command::Debate(_)
             | Command::Extend(_)
             | Command::End => true,
             Command::Help
@@ -616,6 +624,20 @@ mod tests {
     }
 
     #[test]
+    fn debate_takes_a_title() {
+        check(&[
+            (
+                "!debate What makes a good mentor?",
+                ok(Command::Debate("What makes a good mentor?".into())),
+            ),
+            (
+                "!debate",
+                err("`!debate` needs a title: !debate What makes a good mentor?"),
+            ),
+        ]);
+    }
+
+    #[test]
     fn forget_asks_to_be_confirmed() {
         check(&[
             ("!forget", ok(Command::Forget { confirm: false })),
@@ -757,6 +779,7 @@ mod tests {
             (Command::Unvote(2), false),
             (Command::Proposals, false),
             (Command::Forget { confirm: true }, false),
+            (Command::Debate("Mentors".into()), true),
             (Command::AskProposal(Pick::Top), true),
             (Command::AskProposal(Pick::Number(2)), true),
         ];
@@ -788,7 +811,8 @@ mod tests {
                 "!unvote",
                 "!proposals",
                 "!forget",
-                "!end"
+                "!end",
+                "!debate"
             ]
         );
         for line in lines {
@@ -798,6 +822,7 @@ mod tests {
             let example = usage
                 .replace("TEXT", "Why?")
                 .replace("DURATION", "5m")
+                .replace("TITLE", "Mentors")
                 .replace(" [ZONE]", "")
                 .replace(" [DEBATE] [DATE]", "");
             let command = Command::parse(&example).unwrap().unwrap();

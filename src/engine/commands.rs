@@ -40,7 +40,7 @@ impl<C: Chat> Engine<C> {
     ) {
         let answer = match parsed {
             Err(e) => e.to_string(),
-            Ok(cmd) if cmd.organiser_only() && !self.is_organiser(room, sender).await => {
+            Ok(cmd) if cmd.organiser_only() && !self.may_use(room, sender, &cmd).await => {
                 format!(
                     "Sorry {}, only the organisers of a debate in this room can use that command. \
                      Try !help.",
@@ -104,10 +104,18 @@ impl<C: Chat> Engine<C> {
         }
     }
 
+    /// Whether `sender` may use organiser command `cmd` here.
+    async fn may_use(&self, room: &Room, sender: &Sender, cmd: &Command) -> bool {
+        match cmd {
+            Command::Debate(_) => self.may_start_adhoc(room, sender).await,
+            _ => self.is_organiser(room, sender).await,
+        }
+    }
+
     /// Organisers are those listed in the schedule for a debate held in the
     /// room, plus the room's moderators as the network reports them.
-    async fn is_organiser(&self, room: &Room, sender: &Sender) -> bool {
-        let schedule = self.schedule.borrow().clone();
+    pub(super) async fn is_organiser(&self, room: &Room, sender: &Sender) -> bool {
+        let schedule = self.schedule();
         let listed = schedule
             .debates
             .iter()
@@ -124,7 +132,7 @@ impl<C: Chat> Engine<C> {
         cmd: Command,
         now: DateTime<Utc>,
     ) -> anyhow::Result<String> {
-        let schedule: Arc<Schedule> = self.schedule.borrow().clone();
+        let schedule: Arc<Schedule> = self.schedule();
         let here = Here {
             room,
             sender,
@@ -157,6 +165,7 @@ impl<C: Chat> Engine<C> {
             Command::Proposals => self.list_proposals(&here).await,
             Command::AskProposal(pick) => self.ask_proposal(&here, pick, now).await,
             Command::Forget { confirm } => self.forget(sender, confirm, now).await,
+            Command::Debate(title) => self.start_adhoc(&here, &title, now).await,
         }
     }
 

@@ -138,7 +138,7 @@ impl<C: Chat> Engine<C> {
             .mark_sent(ready.row.id, accepted, network_id)
             .await?;
         self.done(&ready.key, &ready.post_key());
-        let schedule = self.schedule.borrow().clone();
+        let schedule = self.schedule();
         // A debate led elsewhere by now is followed from the store.
         if let Some(debate) = schedule.debate(&ready.key.0)
             && self.lease(&debate.id).leads()

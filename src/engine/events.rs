@@ -167,7 +167,7 @@ impl<C: Chat> Engine<C> {
     /// occurrence runs or comes next there (by the schedule alone, so every
     /// replica reaches the same answer).
     fn answers_in(&self, room: &Room, now: DateTime<Utc>) -> bool {
-        let schedule = self.schedule.borrow().clone();
+        let schedule = self.schedule();
         let grace = self.config.collect_grace;
         let owner = schedule
             .debates
@@ -287,7 +287,7 @@ impl<C: Chat> Engine<C> {
         if self.rooms.live_covers(&room.to_string(), at) {
             return true;
         }
-        let schedule = self.schedule.borrow().clone();
+        let schedule = self.schedule();
         let grace = self.config.collect_grace;
         schedule
             .debates
@@ -309,8 +309,7 @@ impl<C: Chat> Engine<C> {
     /// list: Matrix user ids, `irc:` accounts or nicks).
     fn ignores(&self, room: &Room, sender: &Sender) -> bool {
         let irc = room.network() == Network::Irc;
-        self.schedule
-            .borrow()
+        self.schedule()
             .debates
             .iter()
             .filter(|d| d.rooms.contains(room))
@@ -386,7 +385,7 @@ impl<C: Chat> Engine<C> {
         room: &Room,
         at: DateTime<Utc>,
     ) -> anyhow::Result<Option<PastSlot>> {
-        let schedule = self.schedule.borrow().clone();
+        let schedule = self.schedule();
         let grace = self.config.collect_grace;
         let found = schedule
             .debates

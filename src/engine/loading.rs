@@ -124,7 +124,7 @@ impl<C: Chat> Engine<C> {
     /// The transcript link of a stored occurrence, as the schedule has it
     /// now: with the key when its debate has been made private since.
     pub(super) fn transcript_url(&self, occ: &crate::store::OccurrenceRow) -> String {
-        crate::transcript::url_now(&self.config.public_url, occ, &self.schedule.borrow())
+        crate::transcript::url_now(&self.config.public_url, occ, &self.schedule())
     }
 
     /// A stored occurrence's transcript link as its row has it, and with

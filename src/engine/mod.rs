@@ -9,6 +9,7 @@
 //! asked, and marked sent afterwards. A claim left by a crash is re-sent
 //! with the same key on networks that deduplicate, and otherwise left alone.
 
+mod adhoc;
 mod answers;
 pub mod attribution;
 pub mod command;
@@ -159,6 +160,10 @@ pub struct Engine<C: Chat> {
     led: std::collections::HashSet<String>,
     /// Who said `!forget` and may now confirm it.
     forgetting: forget::Pending,
+    /// Debates started with `!debate`, seen as part of the schedule.
+    adhoc: Vec<Debate>,
+    /// The file's schedule (the `Arc` it was made from) with [`Self::adhoc`].
+    merged: std::sync::Mutex<Option<(Arc<Schedule>, Arc<Schedule>)>>,
 }
 
 /// The earliest of the instants offered to it.
@@ -194,6 +199,8 @@ impl<C: Chat> Engine<C> {
             _solo: Some(solo),
             led: std::collections::HashSet::new(),
             forgetting: forget::Pending::default(),
+            adhoc: Vec::new(),
+            merged: std::sync::Mutex::new(None),
             answers: answers::Answers::new(chat.clone()),
             limits: limits::Limiter::default(),
             store,
@@ -271,6 +278,7 @@ impl<C: Chat> Engine<C> {
         shutdown: impl Future<Output = ()>,
     ) -> anyhow::Result<()> {
         let (writer, writer_task) = writer::spawn(self.store.clone(), 4096);
+        self.load_adhoc(self.clock.now()).await;
         let mut outage = outage::Outage::default();
         tokio::pin!(shutdown);
         let mut events_open = true;
@@ -369,7 +377,7 @@ impl<C: Chat> Engine<C> {
 
     /// Which debate comes next, as `podium run` says at start.
     fn log_next(&self) {
-        let schedule = self.schedule.borrow().clone();
+        let schedule = self.schedule();
         match schedule.occurrences_after(self.clock.now()) {
             Some(next) => tracing::info!(debate = %next.debate.id,
                 at = %next.time_line().render(), "next debate"),
@@ -406,7 +414,7 @@ impl<C: Chat> Engine<C> {
 
     /// Posts everything due at `now`; returns when the next item falls due.
     async fn step(&mut self, now: DateTime<Utc>) -> anyhow::Result<Option<DateTime<Utc>>> {
-        let schedule = self.schedule.borrow().clone();
+        let schedule = self.schedule();
         let mut next = Earliest::default();
         let mut ready = self.due_retries(&schedule, now).await?;
         for debate in &schedule.debates {
@@ -419,6 +427,7 @@ impl<C: Chat> Engine<C> {
         // Forget occurrences that are long over.
         self.occs.forget_before(now - FORGET_AFTER);
         self.rooms.forget(now, now - FORGET_AFTER);
+        self.forget_adhoc(now);
         Ok(next.0)
     }
 

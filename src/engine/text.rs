@@ -97,13 +97,19 @@ pub fn last_call(debate: &Debate, current: Option<u32>, next: Next, left: Durati
 pub fn intro(debate: &Debate, starts_at: DateTime<Utc>, questions: usize, replies: bool) -> String {
     let custom = debate.intro.as_deref().map(str::trim).unwrap_or_default();
     let line = zones::time_line(starts_at, debate.timezone, &debate.zones);
-    let opening = format!(
-        "“{}” starts now: {}. It runs for {}.",
-        debate.title,
-        line.render(),
-        format_duration(debate.duration)
-    );
+    // No scheduled question: an ad-hoc debate (`!debate`), whose
+    // organisers ask as it goes and close it with `!end`.
+    let runs = if questions == 0 {
+        format!(
+            "It runs until !end, {} at most",
+            format_duration(debate.duration)
+        )
+    } else {
+        format!("It runs for {}", format_duration(debate.duration))
+    };
+    let opening = format!("“{}” starts now: {}. {runs}.", debate.title, line.render());
     let follow = match questions {
+        0 => "Questions will follow as Q1, Q2…".to_owned(),
         1 => "One question will follow, as Q1".to_owned(),
         n => format!("{n} questions will follow as Q1, Q2…"),
     };

@@ -122,6 +122,22 @@ fn default_last_call_fits(ctx: &mut Ctx, top: &Fields<'_>, d: &mut Defaults) {
 
 impl Defaults {
     /// True when every top-level value that was given could be read.
+    /// What debates started with `!debate` take from the top.
+    pub(super) fn adhoc(&self) -> super::model::AdHocDefaults {
+        let timezone = self.timezone.unwrap_or(chrono_tz::UTC);
+        let mut zones = self.zones.clone().unwrap_or_default();
+        if !zones.contains(&timezone) {
+            zones.insert(0, timezone);
+        }
+        super::model::AdHocDefaults {
+            timezone,
+            zones,
+            organisers: self.organisers.clone().unwrap_or_default(),
+            ignore: self.ignore.clone().unwrap_or_default(),
+            hashtag: self.hashtag.clone(),
+        }
+    }
+
     pub(super) fn are_sound(&self) -> bool {
         self.broken.is_empty() && !self.timezone_broken
     }

@@ -25,7 +25,9 @@ use chrono::{DateTime, Utc};
 
 pub use crate::domain::Room;
 pub use diag::{Diagnostic, Diagnostics, Severity};
-pub use model::{Debate, Frequency, Occurrence, Question, Repeat, RepeatEnd, Schedule};
+pub use model::{
+    AdHocDefaults, Debate, Frequency, Occurrence, Question, Repeat, RepeatEnd, Schedule,
+};
 pub use yaml::Pos;
 
 /// Parses and validates schedule text.

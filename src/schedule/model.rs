@@ -22,9 +22,36 @@ use crate::domain::Room;
 pub const LAST_DATE: NaiveDate = NaiveDate::from_ymd_opt(2099, 12, 31).expect("a date");
 
 /// A whole, valid `debates.yaml`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Schedule {
     pub debates: Vec<Debate>,
+    /// The top of the file, for debates started in a room with `!debate`.
+    pub adhoc: AdHocDefaults,
+}
+
+/// What a debate started with `!debate` takes from the top of the file:
+/// it has no entry of its own.
+#[derive(Clone, Debug)]
+pub struct AdHocDefaults {
+    /// `timezone` at the top (UTC when there is none).
+    pub timezone: Tz,
+    pub zones: Vec<Tz>,
+    /// Who may start one in any room (besides the room's moderators).
+    pub organisers: Vec<String>,
+    pub ignore: Vec<String>,
+    pub hashtag: Option<String>,
+}
+
+impl Default for AdHocDefaults {
+    fn default() -> Self {
+        AdHocDefaults {
+            timezone: chrono_tz::UTC,
+            zones: vec![chrono_tz::UTC],
+            organisers: Vec::new(),
+            ignore: Vec::new(),
+            hashtag: None,
+        }
+    }
 }
 
 /// How often a debate comes back.

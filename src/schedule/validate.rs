@@ -69,7 +69,10 @@ fn read_schedule(ctx: &mut Ctx, root: &Node, now: DateTime<Utc>) -> Option<Sched
     let (debates, all_ok) = read_debates(ctx, items, &defaults);
     check_series(ctx, &debates, now);
     check_overlaps(ctx, &debates, now);
-    (all_ok && defaults.are_sound()).then_some(Schedule { debates })
+    (all_ok && defaults.are_sound()).then(|| Schedule {
+        debates,
+        adhoc: defaults.adhoc(),
+    })
 }
 
 /// The entries of `debates:`, which must be a list of at most [`MAX_DEBATES`].

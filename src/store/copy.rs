@@ -51,6 +51,17 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
         ],
     ),
     (
+        "adhoc",
+        &[
+            ("debate", Text),
+            ("title", Text),
+            ("room", Text),
+            ("timezone", Text),
+            ("starts_at", Time),
+            ("seconds", Int),
+        ],
+    ),
+    (
         "extensions",
         &[("occurrence_id", Int), ("at", Time), ("seconds", Int)],
     ),

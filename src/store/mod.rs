@@ -33,6 +33,7 @@ macro_rules! run {
     };
 }
 
+mod adhoc;
 mod codec;
 mod copy;
 mod erase;
@@ -54,6 +55,7 @@ mod sqlite;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use self::adhoc::AdHocRow;
 pub use self::codec::{parse_ts, ts};
 pub use self::copy::Counts;
 pub use self::floor::{NewProposal, ProposalRow, Proposed};

@@ -163,9 +163,7 @@ mod tests {
         assert_eq!(url_now(base, &occurrence(true), &schedule(true)), plain);
         assert_eq!(url_now(base, &occurrence(true), &schedule(false)), keyed);
         assert_eq!(url_now(base, &occurrence(false), &schedule(true)), keyed);
-        let gone = Schedule {
-            debates: Vec::new(),
-        };
+        let gone = Schedule::default();
         assert_eq!(url_now(base, &occurrence(true), &gone), plain);
         let mut rehearsal = occurrence(false);
         rehearsal.rehearsal = true;

@@ -238,6 +238,7 @@ mod tests {
             starts_at: "2011-11-01T20:00:00Z".into(),
             timezone: "Europe/London".into(),
             rehearsal: false,
+            adhoc: false,
             zones: vec!["Europe/London".into()],
             networks: vec!["matrix".into()],
             intro: None,

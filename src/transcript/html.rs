@@ -173,9 +173,10 @@ pub fn page<'a>(t: &'a Transcript, view: View, links: &'a Links) -> String {
     let page = Page {
         title: neutralise(&t.title).into_owned(),
         subtitle: format!(
-            "{}{}",
+            "{}{}{}",
             neutralise(&t.debate),
-            if t.rehearsal { " · rehearsal" } else { "" }
+            if t.rehearsal { " · rehearsal" } else { "" },
+            if t.adhoc { " · ad hoc" } else { "" }
         ),
         when: t.when(),
         intro: t.intro.as_deref().map(|i| neutralise(i).into_owned()),

@@ -32,6 +32,9 @@ pub struct Transcript {
     pub starts_at: String,
     pub timezone: String,
     pub rehearsal: bool,
+    /// Started in its room with `!debate`, not from the schedule.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub adhoc: bool,
     /// The zones the start is shown in (the debate's own first).
     pub zones: Vec<String>,
     /// The networks the debate was held on (`irc`, `matrix`): with more
@@ -230,6 +233,7 @@ pub async fn build(
         starts_at: rfc3339(occ.scheduled_start),
         timezone: occ.timezone.clone(),
         rehearsal: occ.rehearsal,
+        adhoc: store.is_adhoc(&occ.debate).await?,
         zones,
         networks,
         intro,
@@ -491,6 +495,7 @@ mod tests {
             starts_at: "2011-11-01T20:00:00Z".into(),
             timezone: "Europe/London".into(),
             rehearsal: false,
+            adhoc: false,
             zones: vec!["Europe/London".into(), "America/New_York".into()],
             networks: vec!["matrix".into()],
             intro: None,

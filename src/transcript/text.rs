@@ -9,10 +9,12 @@ use super::{ProposalEntry, ReplyEntry, Transcript, withdrawn_note};
 use crate::safe_text::neutralise;
 
 /// "DEBATE · Tue 1 Nov 2011 20:00 London · 16:00 New York" (the start in
-/// every shown zone, as announcements give it), "(rehearsal)" for one.
+/// every shown zone, as announcements give it), "(rehearsal)" for one,
+/// "(ad hoc)" for one started with `!debate`.
 fn heading(t: &Transcript) -> String {
     let rehearsal = if t.rehearsal { " (rehearsal)" } else { "" };
-    format!("{}{rehearsal} · {}", neutralise(&t.debate), t.when())
+    let adhoc = if t.adhoc { " (ad hoc)" } else { "" };
+    format!("{}{rehearsal}{adhoc} · {}", neutralise(&t.debate), t.when())
 }
 
 /// What follows an answer's time: ` (edited)`, and ` (action)` for `/me`.

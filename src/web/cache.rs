@@ -277,9 +277,7 @@ mod tests {
     }
 
     fn schedule() -> Arc<Schedule> {
-        Arc::new(Schedule {
-            debates: Vec::new(),
-        })
+        Arc::new(Schedule::default())
     }
 
     fn address(variant: Variant, path: &str, key: Option<&str>) -> Address {

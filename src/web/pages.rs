@@ -88,6 +88,7 @@ pub async fn calendar(State(site): State<Arc<Site>>) -> Response {
             .filter(|d| d.public)
             .cloned()
             .collect(),
+        ..crate::schedule::Schedule::default()
     };
     (
         [

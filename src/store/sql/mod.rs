@@ -11,6 +11,7 @@
 //! still compiled against its backend's concrete types: no `Any` driver, no
 //! types lost.
 
+pub(in crate::store) mod adhoc;
 pub(in crate::store) mod floor;
 pub(in crate::store) mod forget;
 pub(in crate::store) mod occurrences;
