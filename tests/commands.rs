@@ -133,6 +133,16 @@ impl Chat for TestChat {
         self.log.send(room, post).await
     }
 
+    async fn send_direct(
+        &self,
+        network: podium::domain::Network,
+        person: &str,
+        name: &str,
+        body: &str,
+    ) -> Result<(), ChatError> {
+        self.log.send_direct(network, person, name, body).await
+    }
+
     async fn is_moderator(&self, room: &Room, user: &str) -> bool {
         self.log.is_moderator(room, user).await
     }
@@ -2084,7 +2094,7 @@ async fn a_thumbs_up_is_a_vote_and_a_deletion_takes_back_the_vote_or_the_proposa
         all.iter().map(|p| (p.number, p.votes)).collect()
     };
     let stored = Receipt::Updated;
-    let not_a_vote = Receipt::Ignored("a reaction that is not a vote for a proposal");
+    let not_a_vote = Receipt::Ignored("a reaction that is not a vote or a registration");
     assert_eq!(
         hand(&bot, &m, reaction("$r1", "cat", "$p1", "👍🏾")).await,
         stored
@@ -2376,4 +2386,194 @@ async fn an_adhoc_debate_runs_to_its_transcript_across_a_restart() {
         t.render(podium::transcript::Format::Md)
             .contains("(ad hoc)")
     );
+}
+
+// ---------------------------------------------------------------------------
+// RSVPs and personal reminders (issue 19, point 2).
+
+#[tokio::test(start_paused = true)]
+async fn a_registered_person_is_reminded_privately_in_their_zone_across_a_dst_change() {
+    let store = memory_store().await;
+    let chat = TestChat::default();
+    let room = matrix("debate");
+    let chan = irc("debate");
+    let weekly = WEEKLY_NY.replace(
+        "rooms: [\"#debate:example.org\"]",
+        "rooms: [\"#debate:example.org\", \"#debate\"]",
+    );
+    // Wednesday 25 March 2026: Berlin is on CET (UTC+1) until Sunday 29;
+    // the next debate, Tuesday 31 March 14:00 New York, is 20:00 CEST.
+    let bot = start(&store, &chat, "2026-03-25T12:00:00Z", &weekly).await;
+    let a = ask_all(
+        &bot,
+        &chat,
+        &[
+            (&room, "$tz", "ann", "!tz Europe/Berlin"),
+            (&room, "$rsvp", "ann", "!rsvp weekly"),
+            (&room, "$again", "ann", "!rsvp weekly"),
+            (&room, "$list", "ann", "!rsvp"),
+            (&room, "$none", "ann", "!rsvp nothing-here"),
+            (&room, "$cat", "cat", "!rsvp weekly"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        said(&a, "$rsvp"),
+        "Registered for “Weekly”: Tue 31 Mar 2026 14:00 New York · 19:00 London (your time: \
+         Tue 31 Mar 20:00 CEST (Berlin)). I will remind you 10 minutes before, in a direct \
+         message. !unrsvp weekly takes it back."
+    );
+    assert!(
+        said(&a, "$again").starts_with("You are registered for “Weekly” already"),
+        "{a:?}"
+    );
+    assert_eq!(
+        said(&a, "$list"),
+        "You are registered for: “Weekly” (weekly): Tue 31 Mar 2026 14:00 New York · 19:00 \
+         London (your time: Tue 31 Mar 20:00 CEST (Berlin))."
+    );
+    assert_eq!(
+        said(&a, "$none"),
+        "There is no upcoming debate `nothing-here` to register for; !next lists them."
+    );
+    let a = ask_irc(
+        &bot,
+        &chat,
+        &chan,
+        &[
+            ("i-bob", "bob", "!rsvp weekly", true),
+            ("i-anon", "mallory", "!rsvp weekly", false),
+        ],
+    )
+    .await;
+    assert!(
+        said(&a, "i-bob").contains("with a private notice, if you are online"),
+        "{a:?}"
+    );
+    assert!(
+        said(&a, "i-anon").contains("registering is by account here"),
+        "{a:?}"
+    );
+    idle(&bot, Duration::from_secs(7)).await;
+    let a = ask_all(&bot, &chat, &[(&room, "$off", "cat", "!unrsvp")]).await;
+    assert_eq!(said(&a, "$off"), "Unregistered from 1 debate.");
+    bot.stop().await;
+
+    // Tuesday 31 March, a minute before the reminder is due (17:50 UTC).
+    let bot = start(&store, &chat, "2026-03-31T17:49:00Z", &weekly).await;
+    let t0 = Instant::now();
+    idle(&bot, Duration::from_secs(120)).await;
+    bot.stop().await;
+    let directs = chat.log.directs();
+    let sent: Vec<(&str, u64)> = directs
+        .iter()
+        .map(|(who, _, at)| (who.as_str(), (*at - t0).as_secs()))
+        .collect();
+    let mut people: Vec<&str> = sent.iter().map(|(w, _)| *w).collect();
+    people.sort_unstable();
+    assert_eq!(people, ["@ann:example.org", "irc:bob"], "{directs:?}");
+    assert!(
+        sent.iter().all(|(_, s)| *s == 60),
+        "due at 17:50:00: {sent:?}"
+    );
+    let ann = &directs
+        .iter()
+        .find(|(w, _, _)| w == "@ann:example.org")
+        .unwrap()
+        .1;
+    assert_eq!(
+        ann,
+        "Reminder: “Weekly” starts in 10 minutes: Tue 31 Mar 2026 14:00 New York · 19:00 London \
+         (your time: Tue 31 Mar 20:00 CEST (Berlin)). In #debate:example.org, irc:#debate."
+    );
+    // A restart after the reminder sends none again.
+    let bot = start(&store, &chat, "2026-03-31T17:53:00Z", &weekly).await;
+    idle(&bot, Duration::from_secs(10)).await;
+    bot.stop().await;
+    assert_eq!(chat.log.directs().len(), 2);
+}
+
+/// A reminder an hour ahead, and one ten minutes ahead: people who
+/// register are reminded privately at the second.
+const REMINDED: &str = r##"
+timezone: Europe/London
+remind: [1h, 10m]
+debates:
+  - id: soon
+    title: Soon
+    starts: 2011-11-01 20:00
+    rooms: ["#debate:example.org"]
+    questions: [Why?]
+"##;
+
+#[tokio::test(start_paused = true)]
+async fn a_check_mark_on_a_reminder_registers_and_removing_it_unregisters() {
+    let store = memory_store().await;
+    let chat = TestChat::default();
+    let room = matrix("debate");
+    let bot = start(&store, &chat, "2011-11-01T18:59:50Z", REMINDED).await;
+    idle(&bot, Duration::from_secs(20)).await;
+    let reminder = chat
+        .log
+        .posts()
+        .into_iter()
+        .find(|p| p.kind == Some(PostKind::Reminder))
+        .expect("the hour's reminder");
+    let check = |id: &str, who: &str, key: &str| reaction(id, who, &reminder.id, key);
+    let counted = Receipt::Updated;
+    let nothing = Receipt::Ignored("a reaction that is not a vote or a registration");
+    assert_eq!(hand(&bot, &room, check("$c1", "dan", "✅")).await, counted);
+    assert_eq!(
+        hand(&bot, &room, check("$c2", "dan", "✔️")).await,
+        nothing,
+        "once"
+    );
+    assert_eq!(
+        hand(&bot, &room, reaction("$c3", "eve", "$elsewhere", "✅")).await,
+        nothing
+    );
+    assert_eq!(hand(&bot, &room, check("$c4", "eve", "✅")).await, counted);
+    // Eve takes hers back.
+    assert_eq!(hand(&bot, &room, deletion("eve", "$c4")).await, counted);
+    let a = ask_all(&bot, &chat, &[(&room, "$late", "fay", "!rsvp soon")]).await;
+    assert!(
+        said(&a, "$late").contains("I will remind you 10 minutes before"),
+        "{a:?}"
+    );
+    bot.stop().await;
+    let occ = store.occurrences_of("soon").await.unwrap()[0].clone();
+    assert_eq!(store.registered(occ.id).await.unwrap(), 2);
+
+    let bot = start(&store, &chat, "2011-11-01T19:49:30Z", REMINDED).await;
+    let t0 = Instant::now();
+    idle(&bot, Duration::from_secs(60)).await;
+    let a = ask_all(&bot, &chat, &[(&room, "$too-late", "gus", "!rsvp soon")]).await;
+    bot.stop().await;
+    let mut sent: Vec<(String, u64)> = chat
+        .log
+        .directs()
+        .into_iter()
+        .map(|(who, _, at)| (who, (at - t0).as_secs()))
+        .collect();
+    sent.sort();
+    assert_eq!(
+        sent,
+        [
+            ("@dan:example.org".to_owned(), 30),
+            ("@fay:example.org".to_owned(), 30)
+        ]
+    );
+    assert_eq!(
+        said(&a, "$too-late"),
+        "Registered for “Soon”: Tue 1 Nov 2011 20:00 London. It starts in 9 minutes, sooner \
+         than I remind people, so no reminder will come."
+    );
+    let occ = store.occurrences_of("soon").await.unwrap()[0].clone();
+    let t = podium::transcript::build(&store, &occ, support::utc("2011-11-01T21:00:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(t.registered, 3, "who is never shown, only how many");
+    let md = t.render(podium::transcript::Format::Md);
+    assert!(md.contains("; 3 registered beforehand."), "{md}");
+    assert!(!md.contains("dan") && !md.contains("fay"), "{md}");
 }

@@ -1236,3 +1236,101 @@ async fn adhoc_debates_on_matrix_and_irc_run_to_their_transcripts() {
     }
     assert_eq!(podium.terminate().code(), Some(0));
 }
+
+/// RSVPs on both networks (issue 19, point 2): a Matrix user and an IRC
+/// account register with `!rsvp`, and at the debate's shortest reminder
+/// each is reminded privately: in a direct-message room Podium makes on
+/// Matrix, with a NOTICE to the nick on IRC, with the time in the zone
+/// they set with `!tz`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registered_people_are_reminded_privately_on_matrix_and_irc() {
+    let url = synapse().url.clone();
+    let (bot, dana) = tokio::join!(
+        Person::register(&url, "podium"),
+        Person::register(&url, "dana"),
+    );
+    let room = dana.create_room(&unique("rsvp"), &[&bot.user], false).await;
+    let room_id = room.room_id().to_string();
+    let chan = format!("#{}", unique_nick("rsvp"));
+    let b_nick = unique_nick("bert");
+    let mut bert = Client::connect(&ircd().addr, &b_nick).await;
+    ircd().services().login(&b_nick, &b_nick);
+    bert.wait_account(&b_nick, &b_nick).await;
+    bert.join(&chan).await;
+    let start = chrono::SubsecRound::trunc_subsecs(Utc::now() + chrono::Duration::seconds(40), 0);
+    let local = start.with_timezone(&chrono_tz::Europe::London);
+    let yaml = format!(
+        "timezone: Europe/London\ndebates:\n  - id: soonish\n    title: Soonish\n\
+         \x20   starts: {}\n    duration: 1m\n    remind: [30s, 20s]\n\
+         \x20   rooms: ['{room_id}', 'irc:{chan}']\n    questions: [Anything?]\n",
+        local.format("%Y-%m-%d %H:%M:%S"),
+    );
+    let nick = unique_nick("podium");
+    let mut podium = podium_on(&bot, &nick, &yaml, None);
+    joined(&mut bert, &nick, &chan, &podium).await;
+
+    ask_matrix(&dana, &room, &bot, "!tz Asia/Tokyo", &podium).await;
+    let registered = ask_matrix(&dana, &room, &bot, "!rsvp soonish", &podium).await;
+    assert!(
+        registered.starts_with("Registered for “Soonish”")
+            && registered.contains("I will remind you 20s before, in a direct message."),
+        "{registered}\n{}",
+        podium.logs()
+    );
+    let registered = ask_irc_for(&mut bert, &nick, &chan, "!rsvp soonish", "Registered").await;
+    assert!(registered.contains("with a private notice"), "{registered}");
+
+    // IRC: a NOTICE to Bert himself, not to the channel.
+    let (b, me) = (nick.clone(), b_nick.clone());
+    let notice = bert
+        .wait_for("the personal reminder", move |m| m.is_notice(&b, &me))
+        .await;
+    let at = Utc::now();
+    assert!(
+        notice.text().starts_with("Reminder: “Soonish” starts in"),
+        "{}",
+        notice.text()
+    );
+    let early = (start - at).num_milliseconds() as f64 / 1000.0;
+    println!("IRC personal reminder {early:.1} s before the start");
+    assert!((15.0..=21.0).contains(&early), "{early} s before the start");
+
+    // Matrix: a direct-message room, made by Podium, with the reminder.
+    let deadline = tokio::time::Instant::now() + support::WAIT;
+    let dm = loop {
+        if let Some(r) = dana.client.invited_rooms().into_iter().next() {
+            break r;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no direct-message room\n{}",
+            podium.logs()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    dm.join().await.expect("joins the direct-message room");
+    let dm = dana.room(&dm.room_id().to_owned());
+    let messages = dana
+        .wait_for_messages_or(
+            &dm,
+            "the personal reminder",
+            |ms| {
+                ms.iter()
+                    .any(|m| body(m).starts_with("Reminder: “Soonish”"))
+            },
+            || podium.logs(),
+        )
+        .await;
+    let reminder = messages
+        .iter()
+        .map(body)
+        .find(|b| b.starts_with("Reminder: “Soonish”"))
+        .unwrap()
+        .to_owned();
+    assert!(
+        reminder.contains("(your time: ") && reminder.contains("JST (Tokyo))"),
+        "{reminder}"
+    );
+    assert!(reminder.contains(&room_id), "{reminder}");
+    assert_eq!(podium.terminate().code(), Some(0));
+}

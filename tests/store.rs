@@ -933,7 +933,10 @@ async fn a_rehearsals_data_is_copied_into_postgres_and_reads_the_same() {
         };
         assert!(store.start_adhoc(&adhoc).await.unwrap());
         assert!(!store.start_adhoc(&adhoc).await.unwrap(), "recorded once");
-        assert_eq!(store.adhoc_since(at).await.unwrap(), [adhoc.clone()]);
+        assert_eq!(
+            store.adhoc_since(at).await.unwrap(),
+            std::slice::from_ref(&adhoc)
+        );
         assert!(
             store
                 .adhoc_since(at + chrono::Duration::seconds(1))
@@ -942,6 +945,12 @@ async fn a_rehearsals_data_is_copied_into_postgres_and_reads_the_same() {
                 .is_empty()
         );
         assert!(store.is_adhoc(&adhoc.debate).await.unwrap());
+        assert!(
+            store
+                .rsvp(occ.id, "carol", "carol", "console", at)
+                .await
+                .unwrap()
+        );
         assert!(!store.is_adhoc("drill").await.unwrap());
     }
 
@@ -993,6 +1002,7 @@ async fn a_rehearsals_data_is_copied_into_postgres_and_reads_the_same() {
             "extensions",
             "proposals",
             "votes",
+            "rsvps",
             "posts",
             "replies",
             "cursors",
@@ -1226,7 +1236,8 @@ async fn forgetting_a_person_erases_what_is_held_about_them_only(place) {
     store.set_zone("@ann:x", "Europe/Berlin", start).await.unwrap();
     store.set_zone("@bob:x", "Europe/Paris", start).await.unwrap();
 
-    let held = Holdings { answers: 2, lines: 1, proposals: 2, votes: 1, zones: 1 };
+    assert!(store.rsvp(occ.id, "@ann:x", "ann", "matrix", start).await.unwrap());
+    let held = Holdings { answers: 2, lines: 1, proposals: 2, votes: 1, zones: 1, rsvps: 1 };
     assert_eq!(store.holdings("@ann:x").await.unwrap(), held);
     assert_eq!(store.forget("@ann:x", start).await.unwrap(), held);
     assert!(store.holdings("@ann:x").await.unwrap().is_empty());
@@ -1258,7 +1269,51 @@ async fn forgetting_a_person_erases_what_is_held_about_them_only(place) {
     assert_eq!(store.zone_of("@bob:x", start).await.unwrap().as_deref(), Some("Europe/Paris"));
     assert_eq!(
         store.holdings("@bob:x").await.unwrap(),
-        Holdings { answers: 1, lines: 0, proposals: 1, votes: 0, zones: 1 }
+        Holdings { answers: 1, lines: 0, proposals: 1, votes: 0, zones: 1, rsvps: 0 }
     );
+}
+}
+
+on_both_backends! {
+/// RSVPs: once per person and occurrence, listed by person, counted, each
+/// personal reminder claimed once (a second claim, or another replica's,
+/// gets nothing), taken back, and removed by retention.
+async fn rsvps_are_kept_once_claimed_once_and_purged(place) {
+    let store = place.open().await;
+    let first = store.occurrence(&occurrence(utc("2030-01-01T20:00:00Z"))).await.unwrap();
+    let second = store.occurrence(&occurrence(utc("2030-03-01T20:00:00Z"))).await.unwrap();
+    let at = utc("2029-12-31T12:00:00Z");
+    assert!(store.rsvp(first.id, "@ann:x", "ann", "matrix", at).await.unwrap());
+    assert!(!store.rsvp(first.id, "@ann:x", "ann", "matrix", at).await.unwrap(), "once");
+    assert!(store.rsvp(first.id, "irc:bob", "bob", "irc", at).await.unwrap());
+    assert!(store.rsvp(second.id, "@ann:x", "ann", "matrix", at).await.unwrap());
+    assert_eq!(store.registered(first.id).await.unwrap(), 2);
+    let mine: Vec<(i64, String)> = store
+        .rsvps_of("@ann:x", utc("2030-01-01T00:00:00Z"))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.occurrence_id, r.debate))
+        .collect();
+    assert_eq!(mine, [(first.id, first.debate.clone()), (second.id, second.debate.clone())]);
+    assert_eq!(store.rsvps_of("@ann:x", utc("2030-02-01T00:00:00Z")).await.unwrap().len(), 1);
+    let claimed = store.claim_reminders(first.id, utc("2030-01-01T19:50:00Z")).await.unwrap();
+    let mut who: Vec<(String, String, String)> =
+        claimed.into_iter().map(|r| (r.person_id, r.name, r.network)).collect();
+    who.sort();
+    assert_eq!(
+        who,
+        [
+            ("@ann:x".to_owned(), "ann".to_owned(), "matrix".to_owned()),
+            ("irc:bob".to_owned(), "bob".to_owned(), "irc".to_owned())
+        ]
+    );
+    assert!(store.claim_reminders(first.id, utc("2030-01-01T19:51:00Z")).await.unwrap().is_empty());
+    assert!(store.unrsvp(first.id, "irc:bob").await.unwrap());
+    assert!(!store.unrsvp(first.id, "irc:bob").await.unwrap());
+    let now = utc("2030-03-02T00:00:00Z");
+    store.purge_before(utc("2030-02-01T00:00:00Z"), now).await.unwrap();
+    assert_eq!(store.registered(first.id).await.unwrap(), 0, "purged with its debate");
+    assert_eq!(store.registered(second.id).await.unwrap(), 1);
 }
 }

@@ -86,6 +86,21 @@ impl<C: Chat> Chat for Later<C> {
         }
     }
 
+    async fn send_direct(
+        &self,
+        network: crate::domain::Network,
+        person: &str,
+        name: &str,
+        body: &str,
+    ) -> Result<(), ChatError> {
+        match self.now() {
+            Some(chat) => chat.send_direct(network, person, name, body).await,
+            None => Err(ChatError::Temporary(format!(
+                "not connected to {network} yet"
+            ))),
+        }
+    }
+
     async fn is_moderator(&self, room: &Room, user: &str) -> bool {
         match self.now() {
             Some(chat) => chat.is_moderator(room, user).await,

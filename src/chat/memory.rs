@@ -24,6 +24,8 @@ pub struct Posted {
 #[derive(Default, Debug)]
 struct Inner {
     posts: Vec<Posted>,
+    /// Direct messages: (person, body, when).
+    directs: Vec<(String, String, tokio::time::Instant)>,
     by_key: HashMap<String, String>,
     moderators: HashSet<(String, String)>,
     /// Sends left to fail with a temporary error.
@@ -53,6 +55,11 @@ impl MemoryChat {
     /// Everything posted so far, in order.
     pub fn posts(&self) -> Vec<Posted> {
         self.lock().posts.clone()
+    }
+
+    /// The direct messages sent: (person, body, when).
+    pub fn directs(&self) -> Vec<(String, String, tokio::time::Instant)> {
+        self.lock().directs.clone()
     }
 
     pub fn add_moderator(&self, room: &Room, user: &str) {
@@ -98,6 +105,21 @@ impl Chat for MemoryChat {
             at: tokio::time::Instant::now(),
         });
         Ok(id)
+    }
+
+    async fn send_direct(
+        &self,
+        _network: crate::domain::Network,
+        person: &str,
+        _name: &str,
+        body: &str,
+    ) -> Result<(), ChatError> {
+        self.lock().directs.push((
+            person.to_owned(),
+            body.to_owned(),
+            tokio::time::Instant::now(),
+        ));
+        Ok(())
     }
 
     async fn is_moderator(&self, room: &Room, user: &str) -> bool {

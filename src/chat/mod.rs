@@ -174,6 +174,22 @@ pub trait Chat: Send + Sync + 'static {
         None
     }
 
+    /// Sends `body` to one person, privately: `person` is their sender id
+    /// (`@user:server`, `irc:account`, `irc:nick`), `name` the name they
+    /// were last seen with. Matrix: a direct-message room, created once and
+    /// reused; IRC: a NOTICE to the nick, when it is online. Networks
+    /// without private messages refuse.
+    fn send_direct(
+        &self,
+        network: Network,
+        person: &str,
+        name: &str,
+        body: &str,
+    ) -> impl Future<Output = Result<(), ChatError>> + Send {
+        let _ = (person, name, body);
+        async move { Err(ChatError::NoNetwork(network)) }
+    }
+
     /// Whether `listed` (an organiser as the schedule writes it, such as
     /// `irc:org[a]`) names the sender `sender_id`. Networks compare names
     /// their own way (IRC servers fold `[]\~` to `{}|^` under their

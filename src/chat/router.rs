@@ -76,6 +76,24 @@ impl Chat for Router {
         }
     }
 
+    async fn send_direct(
+        &self,
+        network: Network,
+        person: &str,
+        name: &str,
+        body: &str,
+    ) -> Result<(), ChatError> {
+        match network {
+            Network::Matrix if let Some(m) = &self.matrix => {
+                m.send_direct(network, person, name, body).await
+            }
+            Network::Irc if let Some(i) = &self.irc => {
+                i.send_direct(network, person, name, body).await
+            }
+            network => Err(ChatError::NoNetwork(network)),
+        }
+    }
+
     async fn is_moderator(&self, room: &Room, user: &str) -> bool {
         match room.network() {
             Network::Console if let Some(c) = &self.console => c.is_moderator(room, user).await,

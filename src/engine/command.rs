@@ -48,6 +48,10 @@ pub enum Command {
     Proposals,
     /// `!ask P2` or `!ask top`: asks a proposal as the next question.
     AskProposal(Pick),
+    /// `!rsvp DEBATE` registers; `!rsvp` alone lists the sender's.
+    Rsvp(Option<String>),
+    /// `!unrsvp [DEBATE]`: one registration, or all, taken back.
+    Unrsvp(Option<String>),
     /// `!debate TITLE`: an unscheduled debate in this room, now.
     Debate(String),
     /// `!forget` (says what would go, and how to confirm) and `!forget
@@ -107,6 +111,8 @@ const HELP: &str = "\
 !vote P2 — vote for proposal P2, once each
 !unvote P2 — take your vote for P2 back
 !proposals — the open proposals with most votes
+!rsvp [DEBATE] — register for a debate's next occurrence and be reminded privately; alone, list yours
+!unrsvp [DEBATE] — take a registration back (alone: all of them)
 !forget — remove everything Podium holds about you (it asks you to confirm)
 !end — (organisers) end the debate
 !debate TITLE — (organisers) start an unscheduled debate in this room now: !ask its questions, !end closes it";
@@ -154,6 +160,8 @@ impl Command {
             "vote" => proposal_number(&name, args).map(Command::Vote),
             "unvote" => proposal_number(&name, args).map(Command::Unvote),
             "proposals" => Ok(Command::Proposals),
+            "rsvp" => one_debate(&name, args).map(Command::Rsvp),
+            "unrsvp" => one_debate(&name, args).map(Command::Unrsvp),
             "debate" if args.is_empty() => Err(CommandError(
                 "`!debate` needs a title: !debate What makes a good mentor?".into(),
             )),
@@ -193,6 +201,8 @@ impl Command {
             | Command::Unvote(_)
             | Command::Proposals
             | Command::Forget { .. }
+            | Command::Rsvp(_)
+            | Command::Unrsvp(_)
             | Command::Unknown(_) => false,
         }
     }
@@ -247,6 +257,18 @@ fn tz(args: &str) -> Result<Command, CommandError> {
         ))),
         Err(None) => Err(CommandError(format!(
             "`{shown}` is not a time zone: give a name from the IANA list, such as {EXAMPLE}"
+        ))),
+    }
+}
+
+/// The optional debate id of `!rsvp` and `!unrsvp`.
+fn one_debate(name: &str, args: &str) -> Result<Option<String>, CommandError> {
+    let words: Vec<&str> = args.split_whitespace().collect();
+    match words.as_slice() {
+        [] => Ok(None),
+        [id] => Ok(Some((*id).to_owned())),
+        _ => Err(CommandError(format!(
+            "`!{name}` takes one debate, as !next names them: !{name} leadership-2011"
         ))),
     }
 }
@@ -624,6 +646,23 @@ mod tests {
     }
 
     #[test]
+    fn rsvp_takes_one_debate_or_none() {
+        check(&[
+            ("!rsvp", ok(Command::Rsvp(None))),
+            (
+                "!rsvp leadership-2011",
+                ok(Command::Rsvp(Some("leadership-2011".into()))),
+            ),
+            ("!UNRSVP", ok(Command::Unrsvp(None))),
+            ("!unrsvp weekly", ok(Command::Unrsvp(Some("weekly".into())))),
+            (
+                "!rsvp a b",
+                err("`!rsvp` takes one debate, as !next names them: !rsvp leadership-2011"),
+            ),
+        ]);
+    }
+
+    #[test]
     fn debate_takes_a_title() {
         check(&[
             (
@@ -810,6 +849,8 @@ mod tests {
                 "!vote",
                 "!unvote",
                 "!proposals",
+                "!rsvp",
+                "!unrsvp",
                 "!forget",
                 "!end",
                 "!debate"
@@ -824,7 +865,8 @@ mod tests {
                 .replace("DURATION", "5m")
                 .replace("TITLE", "Mentors")
                 .replace(" [ZONE]", "")
-                .replace(" [DEBATE] [DATE]", "");
+                .replace(" [DEBATE] [DATE]", "")
+                .replace(" [DEBATE]", "");
             let command = Command::parse(&example).unwrap().unwrap();
             assert!(!matches!(command, Command::Unknown(_)), "{line}");
             assert_eq!(

@@ -166,6 +166,9 @@ impl<C: Chat> Engine<C> {
             Command::AskProposal(pick) => self.ask_proposal(&here, pick, now).await,
             Command::Forget { confirm } => self.forget(sender, confirm, now).await,
             Command::Debate(title) => self.start_adhoc(&here, &title, now).await,
+            Command::Rsvp(Some(id)) => self.rsvp(&here, &id, now).await,
+            Command::Rsvp(None) => self.my_rsvps(&here, now).await,
+            Command::Unrsvp(id) => self.unrsvp(&here, id.as_deref(), now).await,
         }
     }
 

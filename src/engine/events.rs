@@ -451,7 +451,8 @@ impl<C: Chat> Engine<C> {
 
 /// A 👍 (any skin tone) on the message that made a proposal, or on
 /// Podium's acknowledgement of it (the network gives the proposal's
-/// message then), is a vote; other reactions are not Podium's business.
+/// message then), is a vote; a ✅ on one of Podium's reminders registers
+/// for that debate (`!rsvp`); other reactions are not Podium's business.
 /// Every replica stores it (once: a person has one vote per proposal).
 fn on_reaction(
     room: &Room,
@@ -461,7 +462,22 @@ fn on_reaction(
     key: &str,
     at: DateTime<Utc>,
 ) -> (WriteOp, Receipt) {
-    if !is_thumbs_up(key) || !sender.verified {
+    if !sender.verified {
+        return (WriteOp::Nothing, Receipt::Ignored(NOT_A_VOTE));
+    }
+    if is_check_mark(key) {
+        let op = WriteOp::Rsvp {
+            network: room.network().as_str().to_owned(),
+            room: room.to_string(),
+            target,
+            person: sender.id.clone(),
+            name: sender.name.clone(),
+            reaction: id,
+            at,
+        };
+        return (op, Receipt::Ignored(NOT_A_VOTE));
+    }
+    if !is_thumbs_up(key) {
         return (WriteOp::Nothing, Receipt::Ignored(NOT_A_VOTE));
     }
     let op = WriteOp::Vote {
@@ -473,6 +489,14 @@ fn on_reaction(
         at,
     };
     (op, Receipt::Ignored(NOT_A_VOTE))
+}
+
+/// ✅ (or ✔️, ☑️), as clients send them.
+fn is_check_mark(key: &str) -> bool {
+    matches!(
+        key.trim_end_matches('\u{FE0F}'),
+        "\u{2705}" | "\u{2714}" | "\u{2611}"
+    )
 }
 
 /// 👍, with or without a skin tone or the emoji presentation selector, as
@@ -525,12 +549,22 @@ const OVER: &str = "the debate is over";
 const NO_DEBATE: &str = "no debate is running in this room";
 const NEXT_BEGUN: &str = "another debate has begun in this room";
 const IGNORED: &str = "the debate ignores this sender";
-const NOT_A_VOTE: &str = "a reaction that is not a vote for a proposal";
+const NOT_A_VOTE: &str = "a reaction that is not a vote or a registration";
 const ANOTHER_REPLICA: &str = "another replica answers commands in this room";
 
 #[cfg(test)]
 mod tests {
     use super::is_thumbs_up;
+
+    #[test]
+    fn check_marks_register() {
+        for key in ["✅", "✔️", "✔", "☑️"] {
+            assert!(super::is_check_mark(key), "{key}");
+        }
+        for key in ["", "👍", "✅✅", "x"] {
+            assert!(!super::is_check_mark(key), "{key}");
+        }
+    }
 
     #[test]
     fn a_thumbs_up_of_any_skin_tone_is_a_vote() {

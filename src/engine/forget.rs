@@ -58,6 +58,9 @@ fn listed(h: &Holdings) -> String {
     if h.votes > 0 {
         parts.push(plural(h.votes, "vote", "votes"));
     }
+    if h.rsvps > 0 {
+        parts.push(plural(h.rsvps, "registration", "registrations"));
+    }
     if h.zones > 0 {
         parts.push("your time zone".to_owned());
     }
@@ -135,6 +138,7 @@ mod tests {
             proposals: 0,
             votes: 1,
             zones: 1,
+            rsvps: 0,
         };
         assert_eq!(
             listed(&h),

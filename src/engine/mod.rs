@@ -26,6 +26,7 @@ mod occurrences;
 mod outbox;
 mod posting;
 mod rooms;
+mod rsvp;
 pub mod text;
 pub mod timeline;
 pub mod writer;
@@ -487,7 +488,25 @@ impl<C: Chat> Engine<C> {
             return Ok(None);
         }
         let items = timeline::timeline(debate, o.starts_at, &state.live);
+        let people = (
+            state.id,
+            o.starts_at + state.live.shift,
+            state.people_reminded,
+        );
         let mut next = Earliest::default();
+        // Those registered are reminded privately at the shortest reminder
+        // (not after the start: then it is no use).
+        if let (Some(id), start, false) = people
+            && start > now
+        {
+            let due = start - rsvp::lead(debate);
+            if due <= now {
+                self.remind_people(debate, id, start, now).await?;
+                self.occs.set_people_reminded(&key);
+            } else {
+                next.offer(Some(due));
+            }
+        }
         // A room whose earlier post waits to be retried (a rate limit, an
         // outage) gets nothing later until that one is out: Q2 must not
         // overtake a Q1 the server refused for a moment.

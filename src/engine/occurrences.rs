@@ -40,6 +40,9 @@ pub struct OccState {
     questions: u32,
     /// [`super::Notice::Finished`] was sent.
     finished: bool,
+    /// The personal reminders of those registered were claimed (by this
+    /// run; the store keeps which were, across runs).
+    pub people_reminded: bool,
 }
 
 impl OccState {
@@ -131,6 +134,10 @@ impl Occurrences {
     }
 
     /// How far `!start` moved the occurrence.
+    pub fn set_people_reminded(&mut self, key: &OccKey) {
+        self.entry(key).people_reminded = true;
+    }
+
     pub fn shift(&self, key: &OccKey) -> chrono::Duration {
         self.map
             .get(key)

@@ -44,7 +44,7 @@ pub fn reminder(debate: &Debate, starts_at: DateTime<Utc>, left: Duration) -> St
 }
 
 /// `left` in words, in whole minutes, never more than the truth.
-fn time_left(left: Duration) -> String {
+pub(super) fn time_left(left: Duration) -> String {
     if left < Duration::minutes(1) {
         "less than a minute".to_owned()
     } else if left.num_seconds() % 60 == 0 {

@@ -50,7 +50,7 @@ async fn run(store: Store, mut rx: mpsc::Receiver<Job>) {
             .drain(..)
             .map(|j| {
                 let update = matches!(j.op, WriteOp::Edit { .. } | WriteOp::Delete { .. });
-                let vote = matches!(j.op, WriteOp::Vote { .. });
+                let vote = matches!(j.op, WriteOp::Vote { .. } | WriteOp::Rsvp { .. });
                 (j.op, (j.ack, j.receipt, update, vote))
             })
             .unzip();

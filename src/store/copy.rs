@@ -91,6 +91,18 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
         ],
     ),
     (
+        "rsvps",
+        &[
+            ("occurrence_id", Int),
+            ("person_id", Text),
+            ("name", Text),
+            ("network", Text),
+            ("network_id", Text),
+            ("registered_at", Time),
+            ("reminded_at", Time),
+        ],
+    ),
+    (
         "posts",
         &[
             ("id", Int),

@@ -17,6 +17,8 @@ pub struct Holdings {
     pub votes: u64,
     /// The time zone set with `!tz`: 0 or 1.
     pub zones: u64,
+    /// Registrations for debates (`!rsvp`).
+    pub rsvps: u64,
 }
 
 impl Holdings {

@@ -50,6 +50,7 @@ mod private;
 mod progress;
 mod replies;
 mod room_log;
+mod rsvp;
 mod sqlite;
 
 use std::path::{Path, PathBuf};
@@ -69,6 +70,7 @@ pub use self::presence::{MIN_ABSENCE, PRESENCE_EVERY};
 pub use self::private::{create_private_dir, keep_new_files_private, private_file, write_private};
 pub use self::replies::{NewReply, ReplyRow, StoredReply, WriteOp};
 pub use self::room_log::{HistoryLine, LOG_BEFORE, LogLine};
+pub use self::rsvp::RsvpRow;
 use crate::domain::UnknownName;
 pub use crate::domain::{PostKind, PostStatus};
 

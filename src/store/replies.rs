@@ -72,8 +72,9 @@ pub enum WriteOp {
     },
     /// Removes a reply: only one `only_by` wrote, or anyone's when it is
     /// `None` (a moderator's deletion). The message may instead be a
-    /// reaction that voted (the vote goes) or one that made a proposal
-    /// not yet asked (it is withdrawn), under the same rule.
+    /// reaction that voted (the vote goes) or registered (so does the
+    /// registration), or one that made a proposal not yet asked (it is
+    /// withdrawn), under the same rule.
     Delete {
         network: String,
         room: String,
@@ -89,6 +90,18 @@ pub enum WriteOp {
         room: String,
         target: String,
         voter: String,
+        reaction: String,
+        at: DateTime<Utc>,
+    },
+    /// A ✅ reaction (network message `reaction`) by `person` to one of
+    /// Podium's reminders (`target`, in `room`): a registration for that
+    /// occurrence.
+    Rsvp {
+        network: String,
+        room: String,
+        target: String,
+        person: String,
+        name: String,
         reaction: String,
         at: DateTime<Utc>,
     },

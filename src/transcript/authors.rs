@@ -239,6 +239,7 @@ mod tests {
             timezone: "Europe/London".into(),
             rehearsal: false,
             adhoc: false,
+            registered: 0,
             zones: vec!["Europe/London".into()],
             networks: vec!["matrix".into()],
             intro: None,

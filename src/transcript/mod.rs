@@ -35,6 +35,9 @@ pub struct Transcript {
     /// Started in its room with `!debate`, not from the schedule.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub adhoc: bool,
+    /// How many registered for it (`!rsvp`); never who.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub registered: u32,
     /// The zones the start is shown in (the debate's own first).
     pub zones: Vec<String>,
     /// The networks the debate was held on (`irc`, `matrix`): with more
@@ -234,6 +237,7 @@ pub async fn build(
         timezone: occ.timezone.clone(),
         rehearsal: occ.rehearsal,
         adhoc: store.is_adhoc(&occ.debate).await?,
+        registered: u32::try_from(store.registered(occ.id).await?).unwrap_or(u32::MAX),
         zones,
         networks,
         intro,
@@ -450,6 +454,9 @@ impl Transcript {
             let (last, rest) = names.split_last().unwrap_or((&"", &[]));
             out.push_str(&format!(", on {} and {last}", rest.join(", ")));
         }
+        if self.registered > 0 {
+            out.push_str(&format!("; {} registered beforehand", self.registered));
+        }
         out
     }
 
@@ -496,6 +503,7 @@ mod tests {
             timezone: "Europe/London".into(),
             rehearsal: false,
             adhoc: false,
+            registered: 0,
             zones: vec!["Europe/London".into(), "America/New_York".into()],
             networks: vec!["matrix".into()],
             intro: None,

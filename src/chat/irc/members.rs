@@ -310,6 +310,15 @@ impl Members {
             .is_some_and(|modes| modes.iter().any(|m| self.prefixes.operator(*m)))
     }
 
+    /// Whether `nick` is in a channel Podium is in: online, as far as
+    /// Podium can see.
+    pub fn is_present(&self, nick: &str) -> bool {
+        let nick = self.key(nick);
+        self.channels
+            .values()
+            .any(|c| c.members.contains_key(&nick))
+    }
+
     /// Whether Podium was alone in `channel` when it joined it, at any
     /// time since it started.
     pub fn found_empty(&self, channel: &str) -> bool {

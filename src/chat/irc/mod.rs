@@ -350,6 +350,52 @@ impl Chat for IrcChat {
             .unwrap_or_else(|_| Err(ChatError::Temporary("IRC is stopping".into())))
     }
 
+    /// A NOTICE to the person's nick (the one their id was last seen with,
+    /// else the name given), only while it is in a channel Podium is in:
+    /// IRC keeps nothing for someone offline.
+    async fn send_direct(
+        &self,
+        _network: crate::domain::Network,
+        person: &str,
+        name: &str,
+        body: &str,
+    ) -> Result<(), ChatError> {
+        let Some(link) = self.link.borrow().clone() else {
+            return Err(ChatError::Temporary(
+                "not connected to the IRC server".into(),
+            ));
+        };
+        let nick = read(&self.shared.nicks)
+            .get(&self.shared.fold(person))
+            .cloned()
+            .unwrap_or_else(|| name.to_owned());
+        if !read(&self.shared.members).is_present(&nick) {
+            return Err(ChatError::Permanent(format!(
+                "{nick} is not in any channel Podium is in"
+            )));
+        }
+        let post = Outgoing {
+            key: "",
+            body,
+            kind: None,
+            reply_to: None,
+        };
+        let messages = self.messages(&nick, "NOTICE", post, &link);
+        if messages.is_empty() {
+            return Err(ChatError::Permanent(
+                "the message has no text to send".into(),
+            ));
+        }
+        self.queue.push(Job {
+            messages,
+            done: None,
+            fallback_id: String::new(),
+            lane: Lane::Answer,
+            target: nick,
+        });
+        Ok(())
+    }
+
     /// Channel operators (and owners, admins) are organisers where the
     /// configuration allows, as Podium has seen them (a nick change keeps
     /// the status), except on channels Podium found empty: there the

@@ -47,6 +47,9 @@ pub struct MatrixChat {
     client: Client,
     rooms: rooms::RoomMap,
     moderators_are_organisers: bool,
+    /// Held while a direct-message room is looked for or made, so two
+    /// messages to one person at once make one room.
+    direct: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// A logged-in bot, ready to run.
@@ -93,6 +96,7 @@ impl Matrix {
             client,
             rooms: rooms::RoomMap::default(),
             moderators_are_organisers: config.moderators_are_organisers,
+            direct: Arc::new(tokio::sync::Mutex::new(())),
         };
         Ok(Matrix {
             chat: Arc::new(chat),
@@ -233,6 +237,38 @@ impl Chat for MatrixChat {
                 }
             }
         }
+    }
+
+    /// In the direct-message room Podium shares with the person (the
+    /// homeserver's `m.direct` list says which), made the first time:
+    /// private and encrypted, the person invited.
+    async fn send_direct(
+        &self,
+        _network: crate::domain::Network,
+        person: &str,
+        _name: &str,
+        body: &str,
+    ) -> Result<(), ChatError> {
+        let user = OwnedUserId::try_from(person)
+            .map_err(|e| ChatError::Permanent(format!("{person} is not a Matrix user: {e}")))?;
+        let room = {
+            let _one_at_a_time = self.direct.lock().await;
+            match self.client.get_dm_room(&user) {
+                Some(room) => room,
+                None => {
+                    let room = self.client.create_dm(&user).await.map_err(|e| {
+                        ChatError::Temporary(format!("cannot make a room with {person}: {e}"))
+                    })?;
+                    tracing::info!(person = %person, room = %room.room_id(),
+                        "made a direct-message room");
+                    room
+                }
+            }
+        };
+        room.send(RoomMessageEventContent::notice_plain(body))
+            .await
+            .map(drop)
+            .map_err(|e| ChatError::Temporary(format!("cannot write to {person}: {e}")))
     }
 
     async fn is_moderator(&self, room: &Room, user: &str) -> bool {

@@ -10,23 +10,26 @@ fn count(n: i64) -> u64 {
 }
 
 pub async fn holdings(conn: &mut Conn, person: &str) -> Result<Holdings> {
-    let (answers, lines, proposals, votes, zones): (i64, i64, i64, i64, i64) = sqlx::query_as(
-        "SELECT \
+    let (answers, lines, proposals, votes, zones, rsvps): (i64, i64, i64, i64, i64, i64) =
+        sqlx::query_as(
+            "SELECT \
          (SELECT count(*) FROM replies WHERE sender_id = $1 AND deleted_at IS NULL), \
          (SELECT count(*) FROM room_log WHERE sender_id = $1 AND deleted_at IS NULL), \
          (SELECT count(*) FROM proposals WHERE proposer_id = $1 AND withdrawn_at IS NULL), \
          (SELECT count(*) FROM votes WHERE voter_id = $1), \
-         (SELECT count(*) FROM people WHERE person_id = $1)",
-    )
-    .bind(person)
-    .fetch_one(conn)
-    .await?;
+         (SELECT count(*) FROM people WHERE person_id = $1), \
+         (SELECT count(*) FROM rsvps WHERE person_id = $1)",
+        )
+        .bind(person)
+        .fetch_one(conn)
+        .await?;
     Ok(Holdings {
         answers: count(answers),
         lines: count(lines),
         proposals: count(proposals),
         votes: count(votes),
         zones: count(zones),
+        rsvps: count(rsvps),
     })
 }
 
@@ -88,6 +91,11 @@ pub async fn forget(conn: &mut Conn, person: &str, at: DateTime<Utc>) -> Result<
         .execute(&mut *tx)
         .await?
         .rows_affected();
+    let rsvps = sqlx::query("DELETE FROM rsvps WHERE person_id = $1")
+        .bind(person)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
     tx.commit().await?;
     after_erase(conn).await?;
     Ok(Holdings {
@@ -96,5 +104,6 @@ pub async fn forget(conn: &mut Conn, person: &str, at: DateTime<Utc>) -> Result<
         proposals: open + asked,
         votes,
         zones,
+        rsvps,
     })
 }

@@ -21,5 +21,6 @@ pub(in crate::store) mod presence;
 pub(in crate::store) mod progress;
 pub(in crate::store) mod replies;
 pub(in crate::store) mod room_log;
+pub(in crate::store) mod rsvp;
 
 use super::{Conn, INSERT_ROWS, Row, after_erase, get_opt_ts, get_ts, insert_replies, pick, ts};

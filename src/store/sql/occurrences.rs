@@ -268,6 +268,13 @@ pub async fn purge_before(
     // Questions from the floor, and their votes, go with the answers.
     super::floor::purge_proposals(&mut tx, cutoff).await?;
     super::presence::purge_presence(&mut tx, cutoff).await?;
+    sqlx::query(
+        "DELETE FROM rsvps WHERE occurrence_id IN \
+         (SELECT id FROM occurrences WHERE scheduled_start < $1)",
+    )
+    .bind(ts(cutoff))
+    .execute(&mut *tx)
+    .await?;
     // A zone nobody used since the cutoff goes with the answers of then.
     sqlx::query("DELETE FROM people WHERE used_at < $1")
         .bind(ts(cutoff))

@@ -151,8 +151,18 @@ async fn write_one(conn: &mut Conn, op: &WriteOp) -> Result<u64> {
             delete_reply(conn, key, only_by.as_deref(), *at).await?
                 + delete_line(conn, key, only_by.as_deref(), *at).await?
                 + unvote(conn, target, only_by.as_deref()).await?
+                + unregister(conn, target, only_by.as_deref()).await?
                 + withdraw(conn, key, only_by.as_deref(), *at).await?
         }
+        WriteOp::Rsvp {
+            network,
+            room,
+            target,
+            person,
+            name,
+            reaction,
+            at,
+        } => register(conn, (network, room, target), (person, name), reaction, *at).await?,
         WriteOp::Vote {
             network,
             room,
@@ -191,6 +201,47 @@ async fn vote(
     .execute(conn)
     .await?
     .rows_affected())
+}
+
+/// A reaction's registration for the occurrence whose reminder `target`
+/// is; one per person (a `!rsvp` before it, or a second ✅, changes
+/// nothing).
+async fn register(
+    conn: &mut Conn,
+    (network, room, target): (&str, &str, &str),
+    (person, name): (&str, &str),
+    reaction: &str,
+    at: DateTime<Utc>,
+) -> Result<u64> {
+    Ok(sqlx::query(
+        "INSERT INTO rsvps (occurrence_id, person_id, name, network, network_id, registered_at) \
+         SELECT occurrence_id, $4, $5, $1, $6, $7 FROM posts \
+         WHERE room = $2 AND network_id = $3 AND kind = 'reminder' \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(network)
+    .bind(room)
+    .bind(target)
+    .bind(person)
+    .bind(name)
+    .bind(reaction)
+    .bind(ts(at))
+    .execute(conn)
+    .await?
+    .rows_affected())
+}
+
+/// The registration reaction `reaction` made, taken back: only by its
+/// author, or anyone's when `None` (a moderator removed the reaction).
+async fn unregister(conn: &mut Conn, reaction: &str, only_by: Option<&str>) -> Result<u64> {
+    Ok(
+        sqlx::query("DELETE FROM rsvps WHERE network_id = $1 AND ($2 IS NULL OR person_id = $2)")
+            .bind(reaction)
+            .bind(only_by)
+            .execute(conn)
+            .await?
+            .rows_affected(),
+    )
 }
 
 /// The vote reaction `reaction` cast, taken back: only by its voter, or
