@@ -16,7 +16,7 @@ use serde::Serialize;
 pub use self::address::{
     find, find_rehearsal, keyed_url, public_now, rehearsal_stamp, url, url_now, url_of,
 };
-pub use self::gaps::{Gap, fingerprint};
+pub use self::gaps::{Gap, State, collecting, fingerprint, state};
 use crate::store::{
     self, OccurrenceRow, PostKind, PostRow, PostStatus, ProposalRow, ReplyRow, Store,
 };
