@@ -668,6 +668,18 @@ impl Driver {
         }
     }
 
+    /// Saves a screenshot of the page as it is now to `path`.
+    async fn screenshot(&self, path: &std::path::Path) {
+        use base64::Engine as _;
+        let command = format!("/session/{}/screenshot", self.session);
+        let png = self.call("GET", &command, serde_json::Value::Null).await;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(png.as_str().unwrap_or_default())
+            .unwrap();
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, png).unwrap();
+    }
+
     async fn quit(mut self) {
         let path = format!("/session/{}", self.session);
         self.call("DELETE", &path, serde_json::Value::Null).await;
@@ -809,5 +821,13 @@ async fn in_a_real_browser_a_live_page_shows_new_answers_within_2_seconds() {
         serde_json::json!([title, "undefined", 0, 1]),
         "{state}"
     );
+    let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("web")
+        .join("live-transcript.png");
+    driver.run("window.scrollTo(0, 0); return true;").await;
+    driver.screenshot(&shot).await;
+    let size = std::fs::metadata(&shot).map(|m| m.len()).unwrap_or(0);
+    assert!(size > 10_000, "{} is {size} bytes", shot.display());
+    eprintln!("screenshot: {}", shot.display());
     driver.quit().await;
 }
