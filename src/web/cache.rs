@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 
 use crate::schedule::Schedule;
+use crate::store::OccurrenceRow;
 
 /// Which rendering of a transcript.
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
@@ -105,8 +106,9 @@ pub struct Checked {
 pub struct Shown {
     /// Anyone, or only whoever brings the key.
     pub public: bool,
-    /// The occurrence's id in the store.
-    pub occurrence: i64,
+    /// The occurrence, as read by the check (a live page's stream starts
+    /// its watcher from it, without asking the store again).
+    pub occurrence: Arc<OccurrenceRow>,
     pub entry: Entry,
 }
 
@@ -198,7 +200,7 @@ impl Cache {
         // A page (never a 404) checked before its occurrence was seen to
         // change is checked again.
         if let Some(shown) = &c.page {
-            let changed = self.changed_lock().get(&shown.occurrence).copied();
+            let changed = self.changed_lock().get(&shown.occurrence.id).copied();
             if changed.is_some_and(|at| c.at <= at) {
                 return None;
             }
@@ -322,11 +324,33 @@ mod tests {
         Checked {
             page: Some(Shown {
                 public: false,
-                occurrence: 1,
+                occurrence: Arc::new(occurrence(1)),
                 entry: cache.put(1, Variant::Page, "a", "<p>one".into(), false),
             }),
             at,
             schedule: schedule.clone(),
+        }
+    }
+
+    fn occurrence(id: i64) -> OccurrenceRow {
+        OccurrenceRow {
+            id,
+            debate: "d".into(),
+            scheduled_start: "2011-11-01T20:00:00Z".parse().unwrap(),
+            title: "D".into(),
+            timezone: "Europe/London".into(),
+            shift_seconds: 0,
+            ended_at: None,
+            rehearsal: false,
+            clock_real_base: None,
+            clock_speed: None,
+            questions: Vec::new(),
+            zones: Vec::new(),
+            public: false,
+            token: String::new(),
+            purged_at: None,
+            duration: None,
+            collect_grace: None,
         }
     }
 

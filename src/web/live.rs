@@ -180,7 +180,7 @@ impl Drop for Ticket {
 
 /// A place for one more stream on `occ`, with the watcher it follows
 /// (started for the first one); `None` past the limits.
-fn join(site: &Arc<Site>, occ: OccurrenceRow) -> Option<Ticket> {
+fn join(site: &Arc<Site>, occ: &OccurrenceRow) -> Option<Ticket> {
     let limits = site.limits;
     let mut inner = site.live.lock();
     if inner.streams >= limits.max_streams.max(1) {
@@ -216,7 +216,7 @@ fn join(site: &Arc<Site>, occ: OccurrenceRow) -> Option<Ticket> {
     drop(inner);
     let occurrence = occ.id;
     if let Some(tx) = start {
-        tokio::spawn(watch_occurrence(site.clone(), occ, tx, generation));
+        tokio::spawn(watch_occurrence(site.clone(), occ.clone(), tx, generation));
     }
     Some(Ticket {
         site: site.clone(),
@@ -305,10 +305,11 @@ async fn look(
 }
 
 /// The event stream of `occ`'s page for a caller who may see it (the
-/// access check is the page's, made before); `live` is whether the page
-/// last rendered was. A debate over gets `end` at once; past the limits,
-/// a 503.
-pub fn stream(site: &Arc<Site>, occ: OccurrenceRow, live: bool, public: bool) -> Response {
+/// access check is the page's, made before: `occ` is as it read it, and
+/// the watcher reads it again on its first look); `live` is whether the
+/// page last rendered was. A debate over gets `end` at once; past the
+/// limits, a 503.
+pub fn stream(site: &Arc<Site>, occ: &OccurrenceRow, live: bool, public: bool) -> Response {
     let cache = if public {
         "no-store"
     } else {

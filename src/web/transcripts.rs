@@ -236,13 +236,8 @@ async fn events(
     let Some(shown) = &checked.page else {
         return not_found();
     };
-    let occ = match occurrence(site, debate, &which).await {
-        Ok(Some(occ)) if occ.id == shown.occurrence => occ,
-        // Gone since the check (it cannot be: occurrences stay).
-        Ok(_) => return not_found(),
-        Err(e) => return failed(&e),
-    };
-    live::stream(site, occ, shown.entry.live, shown.public)
+    // No more work than the page's: the occurrence as the check read it.
+    live::stream(site, &shown.occurrence, shown.entry.live, shown.public)
 }
 
 /// What the address answers `key` now (the page, or the 404), from
@@ -334,7 +329,7 @@ async fn check(
             let entry = rendered(site, &occ, variant, which, public, now).await?;
             page = Some(Shown {
                 public,
-                occurrence: occ.id,
+                occurrence: Arc::new(occ),
                 entry,
             });
         }
