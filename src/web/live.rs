@@ -22,7 +22,10 @@
 //!   [`super::Limits`]); past that, a 503, and the script fetches the page
 //!   every little while instead. A stream sends a comment every
 //!   [`HEARTBEAT`] (so proxies keep it and a client gone is noticed), and
-//!   ends when the server stops, so none holds up a shutdown.
+//!   ends when the server stops, so none holds up a shutdown, and when the
+//!   schedule is reloaded, so that a debate made private keeps no reader
+//!   without its key (the browser opens the stream again, through the
+//!   access check).
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -354,16 +357,21 @@ fn end() -> Event {
 
 /// A stream's events: `change` with each version its watcher sees (the
 /// latest at once), `end` when the debate is over; it ends then, when the
-/// watcher stops, or when the server does.
+/// watcher stops, when the server does, and when the schedule is reloaded
+/// (the browser opens it again, through the access check as the schedule
+/// now has it: a debate made private keeps no stream without its key).
 fn events(ticket: Ticket) -> impl Stream<Item = Result<Event, Infallible>> {
     let stop = ticket.site.live.stop.clone();
-    stream::unfold(Some(ticket), move |ticket| {
+    let mut schedule = ticket.site.schedule.clone();
+    schedule.borrow_and_update();
+    stream::unfold(Some((ticket, schedule)), move |state| {
         let stop = stop.clone();
         async move {
-            let mut ticket = ticket?;
+            let (mut ticket, mut schedule) = state?;
             loop {
                 tokio::select! {
                     () = stop.cancelled() => return None,
+                    Ok(()) = schedule.changed() => return None,
                     changed = ticket.phase.changed() => changed.ok()?,
                 }
                 let phase = ticket.phase.borrow_and_update().clone();
@@ -371,7 +379,7 @@ fn events(ticket: Ticket) -> impl Stream<Item = Result<Event, Infallible>> {
                     Phase::Starting => {}
                     Phase::At(version) => {
                         let event = Event::default().event("change").data(version).retry(RETRY);
-                        return Some((Ok(event), Some(ticket)));
+                        return Some((Ok(event), Some((ticket, schedule))));
                     }
                     Phase::Over => return Some((Ok(end()), None)),
                 }

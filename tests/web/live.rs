@@ -39,6 +39,8 @@ struct LiveApp {
     base: String,
     store: Store,
     schedule: Arc<Schedule>,
+    /// Sending a new schedule here is a reload.
+    reload: watch::Sender<Arc<Schedule>>,
     clock: Clock,
     events: mpsc::Sender<Incoming>,
     stop: Option<oneshot::Sender<()>>,
@@ -59,6 +61,7 @@ impl LiveApp {
         let base = format!("http://{}", app.web_addr().unwrap());
         let store = app.store().clone();
         let events = app.events();
+        let reload = app.schedule();
         let mut notices = app.subscribe();
         let (stop, stopped) = oneshot::channel::<()>();
         let run = tokio::spawn(app.run(async {
@@ -81,6 +84,7 @@ impl LiveApp {
             base,
             store,
             schedule,
+            reload,
             clock,
             events,
             stop: Some(stop),
@@ -466,6 +470,34 @@ async fn the_event_stream_tells_of_each_change_and_of_the_end() {
             .to_str()
             .unwrap()
             .contains("script")
+    );
+}
+
+/// A debate made private keeps no stream opened without its key: the
+/// reload ends every stream, and opening it again is the page's 404;
+/// with the key it opens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_debate_made_private_keeps_no_stream_without_its_key() {
+    let app = LiveApp::start().await;
+    let events = format!("{}.events", app.page());
+    let mut stream = Events::open(&events).await;
+    assert_eq!(
+        stream.next(Duration::from_secs(5)).await.unwrap().0,
+        "change"
+    );
+    let private = LIVE.replacen("    public: true\n", "", 1);
+    app.reload
+        .send(bot::schedule(&private, utc("2011-10-01T00:00:00Z")))
+        .unwrap();
+    assert_eq!(stream.next(Duration::from_secs(5)).await, None, "ended");
+    let nothing = get(&format!("{}/nothing/here", app.base)).await;
+    let (status, _, body) = get(&events).await;
+    assert_eq!((status, body.as_str()), (404, nothing.2.as_str()));
+    let token = app.token("now").await;
+    let mut keyed = Events::open(&format!("{events}?key={token}")).await;
+    assert_eq!(
+        keyed.next(Duration::from_secs(5)).await.unwrap().0,
+        "change"
     );
 }
 
