@@ -189,6 +189,15 @@ fn join(site: &Arc<Site>, occ: &OccurrenceRow) -> Option<Ticket> {
     if inner.streams >= limits.max_streams.max(1) {
         return None;
     }
+    // A watcher whose task is gone (it cannot end otherwise without
+    // letting go of its place) is replaced.
+    if inner
+        .watchers
+        .get(&occ.id)
+        .is_some_and(|w| w.phase.has_changed().is_err())
+    {
+        inner.watchers.remove(&occ.id);
+    }
     let mut start = None;
     let (generation, phase) = match inner.watchers.get_mut(&occ.id) {
         Some(w) => {
