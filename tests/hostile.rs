@@ -405,6 +405,9 @@ fn a_transcript_prints_as_a_static_web_page() {
         !out.stdout.contains("href=\"./"),
         "a static page links nowhere"
     );
+    // Nor does it run anything, even made while a debate runs.
+    assert!(!out.stdout.contains("<script") && !out.stdout.contains("<noscript"));
+    assert!(!out.stdout.contains("data-events"));
 }
 
 /// The permission bits of `path`.

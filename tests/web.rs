@@ -1457,3 +1457,6 @@ async fn a_stopping_app_finishes_the_response_in_progress() {
         .unwrap()
         .unwrap();
 }
+
+#[path = "web/live.rs"]
+mod live;

@@ -125,15 +125,79 @@ pub async fn fingerprint(
     occ: &OccurrenceRow,
     now: DateTime<Utc>,
 ) -> store::Result<String> {
+    Ok(state(store, occ, now).await?.fingerprint)
+}
+
+/// Where an occurrence stands at `now`, from one set of queries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct State {
+    /// See [`fingerprint`].
+    pub fingerprint: String,
+    /// A short tag of what a reader of the page sees: it changes with the
+    /// fingerprint, but not with the passing of time alone (an ongoing
+    /// gap's end, which is `now`, is left out), so a live page is fetched
+    /// again only when something happened.
+    pub version: String,
+    /// Still collecting answers: its page is live (see [`collecting`]).
+    pub live: bool,
+}
+
+/// The fingerprint, the version and whether the occurrence is live.
+///
+/// # Errors
+/// Store failures.
+pub async fn state(store: &Store, occ: &OccurrenceRow, now: DateTime<Utc>) -> store::Result<State> {
     let posts = store.posts(occ.id).await?;
-    let mut out = store.fingerprint(occ.id).await?;
+    let mut fingerprint = store.fingerprint(occ.id).await?;
+    let mut seen = fingerprint.clone();
     for g in gaps(store, occ, &posts, now).await? {
-        out.push_str(&format!(
+        fingerprint.push_str(&format!(
             "|{}:{}:{}:{}",
             g.network, g.from, g.until, g.ongoing
         ));
+        let until = if g.ongoing { "" } else { g.until.as_str() };
+        seen.push_str(&format!("|{}:{}:{until}", g.network, g.from));
     }
-    Ok(out)
+    let live = collecting(occ, &posts, now);
+    let mut h = std::hash::DefaultHasher::new();
+    std::hash::Hash::hash(&(seen, live), &mut h);
+    let version = format!("{:016x}", std::hash::Hasher::finish(&h));
+    Ok(State {
+        fingerprint,
+        version,
+        live,
+    })
+}
+
+/// How long after its actual start an occurrence whose end is not known
+/// (stored before durations were) is taken to be collecting answers.
+const UNKNOWN_END: Duration = Duration::hours(24);
+
+/// Whether the occurrence still collects answers at `now`: until the end
+/// of collection (the closing, posted or due, or `!end`, plus the collect
+/// grace; without either yet, the scheduled end plus the grace), before
+/// its start too (its intro is still to come). A rehearsal is judged on
+/// its own compressed clock.
+pub fn collecting(occ: &OccurrenceRow, posts: &[PostRow], now: DateTime<Utc>) -> bool {
+    let now = match (occ.rehearsal, occ.clock_real_base, occ.clock_speed) {
+        (true, Some(base), Some(speed)) if speed > 0.0 => {
+            let real = (now - base).num_milliseconds() as f64;
+            base + Duration::milliseconds((real * speed) as i64)
+        }
+        _ => now,
+    };
+    let from = occ.scheduled_start + Duration::seconds(occ.shift_seconds);
+    let grace = occ.collect_grace.unwrap_or(DEFAULT_COLLECT_GRACE);
+    let closing = posts
+        .iter()
+        .filter(|p| p.kind == PostKind::Closing)
+        .map(|p| p.sent_at.unwrap_or(p.due_at))
+        .max();
+    let end = closing
+        .or(occ.ended_at)
+        .or(occ.duration.map(|d| from + d))
+        .map_or(from + UNKNOWN_END, |close| close + grace);
+    now < end
 }
 
 /// How a network is named in a sentence.
@@ -227,6 +291,39 @@ mod tests {
 
     fn span(w: Option<Window>) -> Option<(String, String, bool)> {
         w.map(|w| (rfc3339(w.from), rfc3339(w.until), w.collecting))
+    }
+
+    #[test]
+    fn an_occurrence_is_live_until_the_end_of_collection() {
+        let at = |s: &str| -> DateTime<Utc> { s.parse().unwrap() };
+        let mut occ = occurrence();
+        // Before the start, during, in the grace; not after it.
+        for (now, live) in [
+            ("2030-01-01T19:00:00Z", true),
+            ("2030-01-01T20:30:00Z", true),
+            ("2030-01-01T21:04:59Z", true),
+            ("2030-01-01T21:05:00Z", false),
+        ] {
+            assert_eq!(collecting(&occ, &[], at(now)), live, "{now}");
+        }
+        // A closing posted late moves the end; `!end` ends it early.
+        let posted = closing("2030-01-01T21:00:00Z", Some("2030-01-01T21:02:00Z"));
+        assert!(collecting(&occ, &[posted], at("2030-01-01T21:06:00Z")));
+        occ.ended_at = Some(at("2030-01-01T20:30:00Z"));
+        assert!(!collecting(&occ, &[], at("2030-01-01T20:36:00Z")));
+        // Stored without a duration: a day at most.
+        occ.ended_at = None;
+        occ.duration = None;
+        assert!(collecting(&occ, &[], at("2030-01-02T19:59:00Z")));
+        assert!(!collecting(&occ, &[], at("2030-01-02T20:00:00Z")));
+        // A rehearsal at 60 times speed from 19:59: at 19:59:30 (real)
+        // its clock says 20:29, still in it; at 20:00:06, 21:05, over.
+        let mut r = occurrence();
+        r.rehearsal = true;
+        r.clock_real_base = Some(at("2030-01-01T19:59:00Z"));
+        r.clock_speed = Some(60.0);
+        assert!(collecting(&r, &[], at("2030-01-01T19:59:30Z")));
+        assert!(!collecting(&r, &[], at("2030-01-01T20:00:06Z")));
     }
 
     #[test]

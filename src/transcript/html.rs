@@ -1,6 +1,9 @@
 //! The transcript as a web page: server-rendered from a compile-time
-//! checked template (askama) that escapes everything it is given, with no
-//! script and nothing loaded from elsewhere. Chat text is also passed
+//! checked template (askama) that escapes everything it is given, with
+//! nothing loaded from elsewhere and no script (a live page served by
+//! Podium loads Podium's own, see [`Live`]; one standing alone never
+//! does). The content is in `<main id="transcript">`, what a live page
+//! puts in place when it changes. Chat text is also passed
 //! through `safe_text` (control characters and bidirectional overrides
 //! shown, not obeyed) and set in `<bdi>`, so no answer can reorder the
 //! page around it. Two views of one transcript: by question (answers that
@@ -30,6 +33,22 @@ pub struct Links {
     pub by_question: String,
     pub chronological: String,
     pub formats: Vec<(&'static str, String)>,
+    /// Set while the debate runs and the page is served: the page then
+    /// keeps itself up to date (a same-origin script, or a refresh every
+    /// 30 s without scripts). Never for a page that stands alone.
+    pub live: Option<Live>,
+}
+
+/// What a live page needs to keep itself up to date.
+#[derive(Clone, Debug)]
+pub struct Live {
+    /// The script (same origin, relative).
+    pub script: String,
+    /// The page's event stream (relative, with the key of a private page).
+    pub events: String,
+    /// The state of the transcript the page shows (see
+    /// `transcript::State::version`): the stream announces newer ones.
+    pub version: String,
 }
 
 impl Links {
@@ -47,6 +66,7 @@ impl Links {
                 .into_iter()
                 .map(|f| (f, format!("./{date}.{f}{q}")))
                 .collect(),
+            live: None,
         }
     }
 }

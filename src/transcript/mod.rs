@@ -16,7 +16,7 @@ use serde::Serialize;
 pub use self::address::{
     find, find_rehearsal, keyed_url, public_now, rehearsal_stamp, url, url_now, url_of,
 };
-pub use self::gaps::{Gap, fingerprint};
+pub use self::gaps::{Gap, State, collecting, fingerprint, state};
 use crate::store::{
     self, OccurrenceRow, PostKind, PostRow, PostStatus, ProposalRow, ReplyRow, Store,
 };
@@ -689,6 +689,42 @@ mod tests {
             let page = html::page(&t, view, &links);
             assert!(!page.contains("floor"), "{page}");
         }
+    }
+
+    #[test]
+    fn only_a_live_served_page_has_a_script() {
+        let t = with_floor();
+        // Standing alone (`podium transcript --format html`): nothing to run.
+        let alone = t.render(Format::Html);
+        let mut served = html::Links::served("2011-11-01", Some("k3y"));
+        for page in [&alone, &html::page(&t, html::View::ByQuestion, &served)] {
+            assert!(
+                !page.contains("<script") && !page.contains("<noscript"),
+                "{page}"
+            );
+            assert!(!page.contains("data-events") && !page.contains("is live"));
+            assert!(page.contains("<main id=\"transcript\">\n"), "{page}");
+        }
+        served.live = Some(html::Live {
+            script: "../../assets/live.x.js".into(),
+            events: "./2011-11-01.events?key=k3y".into(),
+            version: "v1".into(),
+        });
+        let live = html::page(&t, html::View::Chronological, &served);
+        for needle in [
+            "<script src=\"../../assets/live.x.js\" defer></script>\n\
+             <noscript><meta http-equiv=\"refresh\" content=\"30\"></noscript>\n</head>",
+            "<main id=\"transcript\" data-events=\"./2011-11-01.events?key=k3y\" \
+             data-version=\"v1\">\n<p class=\"live\" role=\"status\">",
+            "</main>\n<footer>",
+        ] {
+            assert!(live.contains(needle), "no {needle}\n{live}");
+        }
+        // The questions from the floor are inside, updated with the rest.
+        assert!(live.find("<section id=\"floor\">") < live.find("</main>"));
+        // The hostile proposal is still text.
+        assert_eq!(live.matches("<script").count(), 1, "{live}");
+        assert!(!live.contains("<img"));
     }
 
     #[test]

@@ -13,7 +13,10 @@
 //! that a page that does not exist would not (each costs one query a
 //! second at most, and a visit with the right key changes neither). An
 //! answer checked under an older schedule is never given again: a debate
-//! made private is private from the moment the schedule is reloaded.
+//! made private is private from the moment the schedule is reloaded. A
+//! page whose occurrence a live reader's watcher saw change (see `live`)
+//! is checked again at once rather than at the end of its window, so the
+//! live page fetched on that news has it; a 404 never is.
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -24,6 +27,7 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 
 use crate::schedule::Schedule;
+use crate::store::OccurrenceRow;
 
 /// Which rendering of a transcript.
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
@@ -56,6 +60,9 @@ pub struct Entry {
     /// `body` gzipped (`None` if compressing failed: it is then sent as
     /// it is, or compressed on the way out).
     pub gzip: Option<Bytes>,
+    /// A live page (its debate still runs): it has the script that keeps it
+    /// up to date, and a Content-Security-Policy that lets it run.
+    pub live: bool,
 }
 
 /// Pages kept at most; past that the oldest half is dropped (a debate's
@@ -99,14 +106,27 @@ pub struct Checked {
 pub struct Shown {
     /// Anyone, or only whoever brings the key.
     pub public: bool,
+    /// The occurrence, as read by the check (a live page's stream starts
+    /// its watcher from it, without asking the store again).
+    pub occurrence: Arc<OccurrenceRow>,
     pub entry: Entry,
 }
+
+/// Occurrences marked changed at most; past that the marks older than
+/// [`CHANGED_KEPT`] are dropped (and all of them if none is).
+const MOST_CHANGED: usize = 1024;
+
+/// How long a mark that an occurrence changed is kept: longer than any
+/// page is checked late, the freshness window being a second.
+const CHANGED_KEPT: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Default)]
 pub struct Cache {
     entries: Mutex<HashMap<(i64, Variant), (u64, Entry)>>,
     uses: std::sync::atomic::AtomicU64,
     checked: RwLock<HashMap<Address, Arc<Checked>>>,
+    /// When a live reader's watcher last saw each occurrence change.
+    changed: Mutex<HashMap<i64, Instant>>,
     /// Held while an address is checked, so that requests for a page that
     /// is no longer fresh wait for one check rather than each making their
     /// own (addresses share them by hash).
@@ -133,12 +153,20 @@ impl Cache {
     }
 
     /// Keeps a rendering; returns it with its `ETag`.
-    pub fn put(&self, occurrence: i64, variant: Variant, fingerprint: &str, body: String) -> Entry {
+    pub fn put(
+        &self,
+        occurrence: i64,
+        variant: Variant,
+        fingerprint: &str,
+        body: String,
+        live: bool,
+    ) -> Entry {
         let entry = Entry {
             fingerprint: fingerprint.to_owned(),
             etag: etag(occurrence, variant, fingerprint),
             gzip: gzip(body.as_bytes()).map(Bytes::from),
             body: Bytes::from(body),
+            live,
         };
         let n = self.uses.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut entries = self.lock();
@@ -166,10 +194,37 @@ impl Cache {
             .checked
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        checked
+        let c = checked
             .get(address)
-            .filter(|c| c.at.elapsed() < within && Arc::ptr_eq(&c.schedule, schedule))
-            .cloned()
+            .filter(|c| c.at.elapsed() < within && Arc::ptr_eq(&c.schedule, schedule))?;
+        // A page (never a 404) checked before its occurrence was seen to
+        // change is checked again.
+        if let Some(shown) = &c.page {
+            let changed = self.changed_lock().get(&shown.occurrence.id).copied();
+            if changed.is_some_and(|at| c.at <= at) {
+                return None;
+            }
+        }
+        Some(Arc::clone(c))
+    }
+
+    fn changed_lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Instant>> {
+        self.changed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// `occurrence` was seen to change just now: its pages checked before
+    /// are no longer fresh.
+    pub fn changed(&self, occurrence: i64) {
+        let mut changed = self.changed_lock();
+        if changed.len() >= MOST_CHANGED && !changed.contains_key(&occurrence) {
+            changed.retain(|_, at| at.elapsed() < CHANGED_KEPT);
+            if changed.len() >= MOST_CHANGED {
+                changed.clear();
+            }
+        }
+        changed.insert(occurrence, Instant::now());
     }
 
     /// The lock to hold while checking `address` against the store.
@@ -233,7 +288,7 @@ mod tests {
     fn a_page_is_kept_until_its_occurrence_changes() {
         let cache = Cache::default();
         assert!(cache.get(1, Variant::Page, "a").is_none());
-        let first = cache.put(1, Variant::Page, "a", "<p>one".into());
+        let first = cache.put(1, Variant::Page, "a", "<p>one".into(), false);
         let again = cache.get(1, Variant::Page, "a").unwrap();
         assert_eq!(
             (again.etag.as_str(), &again.body[..]),
@@ -251,7 +306,7 @@ mod tests {
             cache.get(1, Variant::Json, "a").is_none(),
             "another rendering"
         );
-        let second = cache.put(1, Variant::Page, "b", "<p>two".into());
+        let second = cache.put(1, Variant::Page, "b", "<p>two".into(), false);
         assert_ne!(first.etag, second.etag);
     }
 
@@ -259,7 +314,7 @@ mod tests {
     fn the_cache_stays_bounded() {
         let cache = Cache::default();
         for i in 0..2000 {
-            cache.put(i, Variant::Page, "x", String::new());
+            cache.put(i, Variant::Page, "x", String::new(), false);
         }
         assert!(cache.lock().len() <= MOST);
         assert!(cache.get(1999, Variant::Page, "x").is_some());
@@ -269,10 +324,33 @@ mod tests {
         Checked {
             page: Some(Shown {
                 public: false,
-                entry: cache.put(1, Variant::Page, "a", "<p>one".into()),
+                occurrence: Arc::new(occurrence(1)),
+                entry: cache.put(1, Variant::Page, "a", "<p>one".into(), false),
             }),
             at,
             schedule: schedule.clone(),
+        }
+    }
+
+    fn occurrence(id: i64) -> OccurrenceRow {
+        OccurrenceRow {
+            id,
+            debate: "d".into(),
+            scheduled_start: "2011-11-01T20:00:00Z".parse().unwrap(),
+            title: "D".into(),
+            timezone: "Europe/London".into(),
+            shift_seconds: 0,
+            ended_at: None,
+            rehearsal: false,
+            clock_real_base: None,
+            clock_speed: None,
+            questions: Vec::new(),
+            zones: Vec::new(),
+            public: false,
+            token: String::new(),
+            purged_at: None,
+            duration: None,
+            collect_grace: None,
         }
     }
 
@@ -311,6 +389,32 @@ mod tests {
         let old = Instant::now().checked_sub(window).unwrap();
         cache.remember(page.clone(), checked(&cache, old, &s), window);
         assert!(cache.fresh(&page, window, &s).is_none(), "past the window");
+    }
+
+    #[test]
+    fn a_page_seen_to_change_is_checked_again_but_a_404_is_not() {
+        let cache = Cache::default();
+        let s = schedule();
+        let window = Duration::from_secs(60);
+        let page = address(Variant::Page, "d/2011-11-01", Some("k"));
+        let missing = address(Variant::Page, "d/2011-11-01", Some("j"));
+        cache.remember(page.clone(), checked(&cache, Instant::now(), &s), window);
+        let nothing = Checked {
+            page: None,
+            at: Instant::now(),
+            schedule: s.clone(),
+        };
+        cache.remember(missing.clone(), nothing, window);
+        cache.changed(2);
+        assert!(
+            cache.fresh(&page, window, &s).is_some(),
+            "another occurrence"
+        );
+        cache.changed(1);
+        assert!(cache.fresh(&page, window, &s).is_none(), "checked before");
+        assert!(cache.fresh(&missing, window, &s).is_some(), "a 404 stays");
+        cache.remember(page.clone(), checked(&cache, Instant::now(), &s), window);
+        assert!(cache.fresh(&page, window, &s).is_some(), "checked after");
     }
 
     #[test]

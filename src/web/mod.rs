@@ -3,8 +3,12 @@
 //! text), the calendar of public debates, and a health check.
 //!
 //! Safe by construction: pages come from escaping templates and carry no
-//! script; every response says so in its headers (a Content-Security-Policy
-//! without any script source, `nosniff`, no referrer, no framing). A
+//! script of their own; every response says so in its headers (a
+//! Content-Security-Policy without any script source, `nosniff`, no
+//! referrer, no framing). The one exception is the page of a debate still
+//! running: it loads Podium's own script from this server, which keeps it
+//! up to date (see `live`), and its policy allows that script and its
+//! event stream, from this origin only, and nothing inline. A
 //! private transcript's address carries its token; an unknown path, a wrong
 //! token and a malformed one all get the same plain 404, and nothing of an
 //! internal error reaches the client. Slow and idle clients are timed out
@@ -15,11 +19,13 @@
 //! `If-None-Match`.
 
 mod cache;
+mod live;
 mod pages;
 mod server;
 mod transcripts;
 
 pub use cache::FRESH_FOR;
+pub use live::{HEARTBEAT, POLL_EVERY, script_name};
 pub use server::{HEADER_TIMEOUT, Limits, default_max_connections};
 
 use std::future::Future;
@@ -50,9 +56,11 @@ pub struct Site {
     /// How long a transcript page checked against the store is served from
     /// memory without asking it again ([`FRESH_FOR`] unless changed).
     pub fresh_for: Duration,
-    /// The server's limits on slow clients and open connections.
+    /// The server's limits on slow clients, open connections and live
+    /// pages' event streams.
     pub limits: Limits,
     pub(crate) cache: cache::Cache,
+    pub(crate) live: live::Live,
 }
 
 impl Site {
@@ -70,18 +78,32 @@ impl Site {
             fresh_for: FRESH_FOR,
             limits: Limits::default(),
             cache: cache::Cache::default(),
+            live: live::Live::default(),
         }
+    }
+
+    /// Live pages' event streams open now.
+    pub fn live_streams(&self) -> usize {
+        self.live.streams()
     }
 }
 
-/// The routes, with the headers every response carries.
+/// The Content-Security-Policy of every response: no script at all,
+/// nothing from elsewhere, the page's own styles and `data:` images.
+pub const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; \
+                       base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/// The policy of a live page: the same, and scripts and connections to
+/// this origin (its script and its event stream); still nothing inline.
+pub const LIVE_CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; \
+                            style-src 'unsafe-inline'; img-src data:; base-uri 'none'; \
+                            form-action 'none'; frame-ancestors 'none'";
+
+/// The routes, with the headers every response carries (a live page sets
+/// its own Content-Security-Policy, [`LIVE_CSP`]; every other response
+/// gets [`CSP`]).
 pub fn router(site: Arc<Site>) -> Router {
     let headers = [
-        (
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; \
-             form-action 'none'; frame-ancestors 'none'",
-        ),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::REFERRER_POLICY, "no-referrer"),
         (header::X_FRAME_OPTIONS, "DENY"),
@@ -102,11 +124,16 @@ pub fn router(site: Arc<Site>) -> Router {
             "/rehearsals/{debate}/{stamp}/time",
             get(transcripts::rehearsal_chronological),
         )
+        .route("/assets/{file}", get(live::asset))
         .route("/debates.ics", get(pages::calendar))
         .route("/healthz", get(pages::health))
         .fallback(|| async { not_found() })
         .with_state(site)
-        .layer(CompressionLayer::new());
+        .layer(CompressionLayer::new())
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        ));
     for (name, value) in headers {
         router = router.layer(SetResponseHeaderLayer::overriding(
             name,
@@ -138,7 +165,9 @@ pub(crate) fn failed(cause: &dyn std::fmt::Display) -> Response {
         .into_response()
 }
 
-/// Serves `site` on `listener` within its limits until `stop` completes.
+/// Serves `site` on `listener` within its limits until `stop` completes;
+/// then live pages' event streams end at once, so that they hold up
+/// nothing (their browsers open them again on a server that runs).
 ///
 /// # Errors
 /// The server failed.
@@ -148,5 +177,13 @@ pub async fn serve(
     stop: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let limits = site.limits;
-    server::run(listener, router(site), limits, stop).await
+    let streams = site.live.stop.clone();
+    let ended = streams.clone();
+    let stop = async move {
+        stop.await;
+        streams.cancel();
+    };
+    let result = server::run(listener, router(site), limits, stop).await;
+    ended.cancel();
+    result
 }

@@ -12,7 +12,10 @@
 //!   first, then idle kept-alive ones): someone holding hundreds of
 //!   half-sent requests cannot keep anyone else out, and never makes the
 //!   process run out of files. One log line says when that starts, one
-//!   when it is over.
+//!   when it is over. A live page's event stream counts as waiting once
+//!   its response has begun, so streams go first too (their browsers open
+//!   them again); how many are open is bounded as well
+//!   ([`Limits::max_streams`]).
 //! - Should the process run out of files anyway (EMFILE at accept, with
 //!   other parts holding more than expected), the limit drops to what is
 //!   open, the longest waiting connection is closed, and the pending one
@@ -44,13 +47,23 @@ const STOP_WAIT: Duration = Duration::from_secs(5);
 pub struct Limits {
     pub header_timeout: Duration,
     pub max_connections: usize,
+    /// Live pages' event streams open at once (each holds a connection):
+    /// by default half the connections, so pages are always served too.
+    pub max_streams: usize,
+    /// Of those, on any one debate's page: by default half of them, so one
+    /// busy debate leaves room for the others' readers.
+    pub max_streams_per_debate: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
+        let max_connections = default_max_connections();
+        let max_streams = (max_connections / 2).max(1);
         Limits {
             header_timeout: HEADER_TIMEOUT,
-            max_connections: default_max_connections(),
+            max_connections,
+            max_streams,
+            max_streams_per_debate: (max_streams / 2).max(1),
         }
     }
 }

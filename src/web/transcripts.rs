@@ -7,6 +7,10 @@
 //! private in `debates.yaml` needs its key from the moment the schedule
 //! is reloaded, for every occurrence (making a debate public does not
 //! publish the transcripts it had while it was private).
+//!
+//! A live page's event stream (`DATE.events`, see `live`) is checked
+//! exactly as the page is, through the page's own remembered answer: the
+//! same 404 for the same callers, after the same work.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -18,7 +22,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::cache::{Address, Checked, Shown, Variant};
-use super::{Site, failed, not_found};
+use super::{LIVE_CSP, Site, failed, live, not_found};
 use crate::schedule::Schedule;
 use crate::store::{OccurrenceRow, StoreError};
 use crate::transcript::{self, Format, html, public_now};
@@ -56,14 +60,21 @@ fn variant_of(file: &str) -> Option<(&str, Variant)> {
     })
 }
 
-/// `/transcripts/DEBATE/DATE` and its `.json`, `.md`, `.txt` forms, and
-/// the raw log beside it (`.log`), with the same privacy.
+/// `/transcripts/DEBATE/DATE` and its `.json`, `.md`, `.txt` forms, the
+/// raw log beside it (`.log`), and the live page's event stream
+/// (`.events`), with the same privacy.
 pub async fn transcript(
     State(site): State<Arc<Site>>,
     Path((debate, file)): Path<(String, String)>,
     Query(params): Params,
     headers: HeaderMap,
 ) -> Response {
+    if let Some(date) = file.strip_suffix(".events") {
+        let Some(day) = parse_date(date) else {
+            return not_found();
+        };
+        return events(&site, &debate, Which::Day(day, date), params.get("key")).await;
+    }
     let Some((date, variant)) = variant_of(&file) else {
         return not_found();
     };
@@ -105,13 +116,20 @@ pub async fn chronological(
 }
 
 /// `/rehearsals/DEBATE/STAMP` and its `.json`, `.md`, `.txt` forms: the
-/// link a rehearsal posts, served by `podium run` on the same data.
+/// link a rehearsal posts, served by `podium run` on the same data (and
+/// `.events`, while it runs).
 pub async fn rehearsal(
     State(site): State<Arc<Site>>,
     Path((debate, file)): Path<(String, String)>,
     Query(params): Params,
     headers: HeaderMap,
 ) -> Response {
+    if let Some(stamp) = file.strip_suffix(".events") {
+        if !valid_stamp(stamp) {
+            return not_found();
+        }
+        return events(&site, &debate, Which::Rehearsal(stamp), params.get("key")).await;
+    }
     let Some((stamp, variant)) = variant_of(&file).filter(|(s, _)| valid_stamp(s)) else {
         return not_found();
     };
@@ -197,8 +215,42 @@ async fn show(
     key: Option<&String>,
     headers: &HeaderMap,
 ) -> Response {
-    if !valid_id(debate) {
+    match checked(site, debate, &which, variant, key).await {
+        Ok(checked) => respond(&checked, variant, headers),
+        Err(response) => response,
+    }
+}
+
+/// `DATE.events`: the event stream of a live page, for whoever may see
+/// the page (checked as the page is, by its remembered answer).
+async fn events(
+    site: &Arc<Site>,
+    debate: &str,
+    which: Which<'_>,
+    key: Option<&String>,
+) -> Response {
+    let checked = match checked(site, debate, &which, Variant::Page, key).await {
+        Ok(checked) => checked,
+        Err(response) => return response,
+    };
+    let Some(shown) = &checked.page else {
         return not_found();
+    };
+    // No more work than the page's: the occurrence as the check read it.
+    live::stream(site, &shown.occurrence, shown.entry.live, shown.public)
+}
+
+/// What the address answers `key` now (the page, or the 404), from
+/// memory while that is fresh; `Err` is a response to give as it is.
+async fn checked(
+    site: &Site,
+    debate: &str,
+    which: &Which<'_>,
+    variant: Variant,
+    key: Option<&String>,
+) -> Result<Arc<Checked>, Response> {
+    if !valid_id(debate) {
+        return Err(not_found());
     }
     let key = key.map(String::as_str).filter(|k| plausible_key(k));
     let schedule = site.schedule.borrow().clone();
@@ -214,10 +266,10 @@ async fn show(
     if let Some(c) = site.cache.fresh(&anyone, within, &schedule)
         && (key.is_none() || c.page.as_ref().is_some_and(|p| p.public))
     {
-        return respond(&c, variant, headers);
+        return Ok(c);
     }
     let asked: Address = (variant, path, key.map(str::to_owned));
-    let checked = match site.cache.fresh(&asked, within, &schedule) {
+    Ok(match site.cache.fresh(&asked, within, &schedule) {
         Some(c) => c,
         None => {
             // One check at a time per address; those who waited for it
@@ -225,7 +277,7 @@ async fn show(
             let _checking = site.cache.checker(&asked).lock().await;
             match site.cache.fresh(&asked, within, &schedule) {
                 Some(c) => c,
-                None => match check(site, debate, &which, variant, key, &schedule).await {
+                None => match check(site, debate, which, variant, key, &schedule).await {
                     Ok(c) => {
                         let public = c.page.as_ref().is_some_and(|p| p.public);
                         let c = site.cache.remember(asked, c, within);
@@ -234,12 +286,25 @@ async fn show(
                         }
                         c
                     }
-                    Err(e) => return failed(&e),
+                    Err(e) => return Err(failed(&e)),
                 },
             }
         }
-    };
-    respond(&checked, variant, headers)
+    })
+}
+
+/// The occurrence an address names, if there is one.
+async fn occurrence(
+    site: &Site,
+    debate: &str,
+    which: &Which<'_>,
+) -> Result<Option<OccurrenceRow>, StoreError> {
+    match which {
+        Which::Day(day, _) => {
+            transcript::find(&site.store, debate, Some(*day), site.clock.now(), false).await
+        }
+        Which::Rehearsal(stamp) => transcript::find_rehearsal(&site.store, debate, stamp).await,
+    }
 }
 
 /// Asks the store what the address shows now to whoever brings `key`:
@@ -256,16 +321,17 @@ async fn check(
 ) -> Result<Checked, StoreError> {
     let at = Instant::now();
     let now = site.clock.now();
-    let occ = match which {
-        Which::Day(day, _) => transcript::find(&site.store, debate, Some(*day), now, false).await?,
-        Which::Rehearsal(stamp) => transcript::find_rehearsal(&site.store, debate, stamp).await?,
-    };
+    let occ = occurrence(site, debate, which).await?;
     let mut page = None;
     if let Some(occ) = occ {
         let public = public_now(&occ, schedule);
         if public || key.is_some_and(|k| same_token(k, &occ.token)) {
-            let entry = rendered(site, &occ, variant, which.segment(), public, now).await?;
-            page = Some(Shown { public, entry });
+            let entry = rendered(site, &occ, variant, which, public, now).await?;
+            page = Some(Shown {
+                public,
+                occurrence: Arc::new(occ),
+                entry,
+            });
         }
     }
     Ok(Checked {
@@ -280,34 +346,50 @@ async fn rendered(
     site: &Site,
     occ: &OccurrenceRow,
     variant: Variant,
-    segment: &str,
+    which: &Which<'_>,
     public: bool,
     now: DateTime<Utc>,
 ) -> Result<super::cache::Entry, StoreError> {
-    let mut fingerprint = match variant {
-        Variant::Log => transcript::log::fingerprint(&site.store, occ, now).await?,
-        _ => transcript::fingerprint(&site.store, occ, now).await?,
+    let (mut fingerprint, live) = match variant {
+        Variant::Log => (
+            transcript::log::fingerprint(&site.store, occ, now).await?,
+            None,
+        ),
+        _ => {
+            let state = transcript::state(&site.store, occ, now).await?;
+            let page = matches!(variant, Variant::Page | Variant::Time);
+            let live = (page && state.live).then_some(state.version);
+            (state.fingerprint, live)
+        }
     };
     // A page made private links its other views with the key.
     if !public {
         fingerprint.push_str("|private");
     }
+    // A live page has its script; the last one, once over, has none.
+    if let Some(version) = &live {
+        fingerprint.push_str("|live:");
+        fingerprint.push_str(version);
+    }
     Ok(match site.cache.get(occ.id, variant, &fingerprint) {
         Some(entry) => entry,
         None => {
             let key = (!public).then_some(occ.token.as_str());
-            let body = render(site, occ, variant, segment, key, now).await?;
-            site.cache.put(occ.id, variant, &fingerprint, body)
+            let is_live = live.is_some();
+            let body = render(site, occ, variant, which, key, live, now).await?;
+            site.cache.put(occ.id, variant, &fingerprint, body, is_live)
         }
     })
 }
 
+/// Renders `variant` of `occ`; `live` is the version of a live page.
 async fn render(
     site: &Site,
     occ: &OccurrenceRow,
     variant: Variant,
-    segment: &str,
+    which: &Which<'_>,
     key: Option<&str>,
+    live: Option<String>,
     now: DateTime<Utc>,
 ) -> Result<String, StoreError> {
     if variant == Variant::Log {
@@ -315,7 +397,16 @@ async fn render(
         return transcript::log::render(&site.store, occ, now).await;
     }
     let t = transcript::build(&site.store, occ, now).await?;
-    let links = html::Links::served(segment, key);
+    let segment = which.segment();
+    let mut links = html::Links::served(segment, key);
+    let q = key.map(|k| format!("?key={k}")).unwrap_or_default();
+    // The script is at /assets/, two levels up from the page (three from
+    // the time-ordered view).
+    links.live = live.map(|version| html::Live {
+        script: format!("../../assets/{}", live::script_name()),
+        events: format!("./{segment}.events{q}"),
+        version,
+    });
     Ok(match variant {
         Variant::Page => html::page(&t, html::View::ByQuestion, &links),
         Variant::Time => {
@@ -325,10 +416,11 @@ async fn render(
             for (_, href) in &mut up.formats {
                 *href = format!(".{href}");
             }
-            up.chronological = format!(
-                "./time{}",
-                key.map(|k| format!("?key={k}")).unwrap_or_default()
-            );
+            up.chronological = format!("./time{q}");
+            if let Some(live) = &mut up.live {
+                live.script = format!("../{}", live.script);
+                live.events = format!(".{}", live.events);
+            }
             html::page(&t, html::View::Chronological, &up)
         }
         Variant::Json => t.render(Format::Json),
@@ -350,6 +442,14 @@ fn respond(checked: &Checked, variant: Variant, headers: &HeaderMap) -> Response
     } else {
         "private, no-cache"
     };
+    // A live page runs its script (a 304 too: its headers replace the
+    // kept response's).
+    let csp = entry.live.then(|| {
+        (
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(LIVE_CSP),
+        )
+    });
     let etag = HeaderValue::from_str(&entry.etag).unwrap_or(HeaderValue::from_static("\"\""));
     let unchanged = headers
         .get(header::IF_NONE_MATCH)
@@ -359,7 +459,7 @@ fn respond(checked: &Checked, variant: Variant, headers: &HeaderMap) -> Response
                 .any(|t| t.trim() == entry.etag || t.trim() == "*")
         });
     if unchanged {
-        return (
+        let mut response = (
             StatusCode::NOT_MODIFIED,
             [
                 (header::ETAG, etag),
@@ -370,6 +470,8 @@ fn respond(checked: &Checked, variant: Variant, headers: &HeaderMap) -> Response
             ],
         )
             .into_response();
+        response.headers_mut().extend(csp);
+        return response;
     }
     let mut response = (
         [
@@ -386,6 +488,7 @@ fn respond(checked: &Checked, variant: Variant, headers: &HeaderMap) -> Response
         entry.body.clone(),
     )
         .into_response();
+    response.headers_mut().extend(csp);
     // The kept gzip bytes, if the client takes gzip (the compression
     // layer leaves a response that has its encoding alone; otherwise it
     // compresses as for any other response).
