@@ -1334,3 +1334,91 @@ async fn registered_people_are_reminded_privately_on_matrix_and_irc() {
     assert!(reminder.contains(&room_id), "{reminder}");
     assert_eq!(podium.terminate().code(), Some(0));
 }
+
+/// The live page (issue 19, point 5) on real networks: the transcript page
+/// of a running debate, open in headless Chromium, shows an answer sent in
+/// the Matrix room and one sent in the IRC channel within 2 seconds of
+/// being sent, without a reload.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_page_shows_answers_from_matrix_and_irc_within_2_seconds() {
+    use support::browser::{Driver, js};
+    let url = synapse().url.clone();
+    let (bot, dana) = tokio::join!(
+        Person::register(&url, "podium"),
+        Person::register(&url, "dana"),
+    );
+    let room = dana.create_room(&unique("live"), &[&bot.user], false).await;
+    let room_id = room.room_id().to_string();
+    let chan = format!("#{}", unique_nick("live"));
+    let mut bert = Client::connect(&ircd().addr, &unique_nick("bert")).await;
+    bert.join(&chan).await;
+    let yaml = schedule(&[Planned {
+        id: "live",
+        title: "Live",
+        in_seconds: 10,
+        public: true,
+        rooms: &[&room_id, &format!("irc:{chan}")],
+        organisers: &[],
+    }]);
+    let nick = unique_nick("podium");
+    let mut podium = podium(&bot, &nick, &yaml);
+    joined(&mut bert, &nick, &chan, &podium).await;
+    post(&dana, &room, &bot, "Q1", &podium).await;
+    let link = ask_matrix(&dana, &room, &bot, "!transcript", &podium).await;
+    let page = link
+        .split_whitespace()
+        .find(|w| w.contains("/transcripts/live/"))
+        .expect("an address")
+        .trim_end_matches(['.', ')'])
+        .to_owned();
+
+    let driver = Driver::start().await;
+    driver.go(&page).await;
+    let opened = std::time::Instant::now();
+    let live = driver
+        .until(
+            "return !!document.querySelector('script[src*=\"live.\"]') \
+             && !!document.querySelector('main#transcript');",
+            opened,
+            std::time::Duration::from_secs(10),
+        )
+        .await;
+    assert!(live.is_some(), "not a live page: {page}\n{}", podium.logs());
+    // Let the page open its stream before anything new is said.
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    let shows = |text: &str| {
+        format!(
+            "return document.querySelector('main').textContent.includes({});",
+            js(text)
+        )
+    };
+    let sent = std::time::Instant::now();
+    dana.say(&room, "A1: live from Matrix").await;
+    let matrix = driver
+        .until(
+            &shows("live from Matrix"),
+            sent,
+            std::time::Duration::from_secs(10),
+        )
+        .await;
+    let sent = std::time::Instant::now();
+    bert.privmsg(&chan, "A1: live from IRC").await;
+    let irc = driver
+        .until(
+            &shows("live from IRC"),
+            sent,
+            std::time::Duration::from_secs(10),
+        )
+        .await;
+    println!("live page: the Matrix answer shown after {matrix:?}, the IRC one after {irc:?}");
+    driver.quit().await;
+    for (network, took) in [("Matrix", matrix), ("IRC", irc)] {
+        let took = took.unwrap_or_else(|| panic!("the {network} answer never showed"));
+        assert!(
+            took < std::time::Duration::from_secs(2),
+            "the {network} answer took {took:?}\n{}",
+            podium.logs()
+        );
+    }
+    assert_eq!(podium.terminate().code(), Some(0));
+}

@@ -7,6 +7,8 @@
 
 mod support;
 
+use support::browser::chromium;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -713,30 +715,6 @@ async fn in_a_real_browser_nothing_injected_runs() {
         assert!(size > 10_000, "{} is {size} bytes", path.display());
         eprintln!("screenshot: {}", path.display());
     }
-}
-
-/// A headless browser to open pages in: the one on PATH, or Debian's
-/// Chromium, installed when missing (`scripts/chromium-install.sh`, as the
-/// IRC tests install InspIRCd); found once per test binary.
-fn chromium() -> std::path::PathBuf {
-    static FOUND: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
-    FOUND
-        .get_or_init(|| {
-            let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("scripts/chromium-install.sh");
-            let out = std::process::Command::new(&script)
-                .output()
-                .unwrap_or_else(|e| panic!("{} does not run: {e}", script.display()));
-            let stdout = String::from_utf8_lossy(&out.stdout);
-            assert!(
-                out.status.success(),
-                "{} found no browser and could not install one:\n{}",
-                script.display(),
-                String::from_utf8_lossy(&out.stderr)
-            );
-            std::path::PathBuf::from(stdout.trim())
-        })
-        .clone()
 }
 
 /// Runs headless `chromium` on `url` with `extra` flags; its stdout.

@@ -6,6 +6,7 @@
 //!   directories, `check` and its located errors;
 //! - [`rehearsal`]: `podium rehearse` as a child process driven line by line
 //!   through its terminal, and the helpers that read its console output;
+//! - [`browser`]: headless Chromium, driven over WebDriver;
 //! - [`bot`]: the engine over the in-memory chat network, with a schedule
 //!   and a clock of the test's choosing;
 //! - [`store`]: stores and stored rows the store and engine tests start from;
@@ -17,6 +18,7 @@
 #![allow(dead_code)]
 
 pub mod bot;
+pub mod browser;
 pub mod cli;
 pub mod cpu;
 pub mod postgres;
