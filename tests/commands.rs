@@ -2186,6 +2186,19 @@ async fn forget_erases_everything_of_the_sender_once_confirmed() {
         said(&a, "i-f").contains("!forget needs to know it is you"),
         "{a:?}"
     );
+    // Her proposal is asked (crediting her); she proposes another.
+    let a = ask_all(
+        &bot,
+        &chat,
+        &[
+            (&m, "$askp", "host", "!ask P2"),
+            (&m, "$pa2", "ann", "!propose Who else?"),
+        ],
+    )
+    .await;
+    assert_eq!(said(&a, "$askp"), "Asked P2 as Q4.");
+    assert!(said(&a, "$pa2").starts_with("Proposed as P3"), "{a:?}");
+    idle(&bot, Duration::from_secs(13)).await;
     let a = ask_all(
         &bot,
         &chat,
@@ -2195,11 +2208,11 @@ async fn forget_erases_everything_of_the_sender_once_confirmed() {
         ],
     )
     .await;
-    // The commands she gave are in the room's raw log (!propose, !vote,
-    // !tz), but not `!forget`: it would keep her name.
+    // The commands she gave are in the room's raw log (!propose twice,
+    // !vote, !tz), but not `!forget`: it would keep her name.
     assert_eq!(
         said(&a, "$ask"),
-        "Podium holds these of yours: 1 answer, 3 other messages, 1 proposal, 1 vote and your \
+        "Podium holds these of yours: 1 answer, 4 other messages, 2 proposals, 1 vote and your \
          time zone. To remove all of it from the store and every transcript (pages will say \
          an answer was withdrawn, without its text or your name), say !forget confirm within 5 \
          minutes."
@@ -2209,7 +2222,7 @@ async fn forget_erases_everything_of_the_sender_once_confirmed() {
     let a = ask_all(&bot, &chat, &[(&m, "$yes", "ann", "!forget confirm")]).await;
     assert_eq!(
         said(&a, "$yes"),
-        "Removed: 1 answer, 3 other messages, 1 proposal, 1 vote and your time zone."
+        "Removed: 1 answer, 4 other messages, 2 proposals, 1 vote and your time zone."
     );
     let a = ask_all(&bot, &chat, &[(&m, "$again", "ann", "!forget")]).await;
     assert_eq!(said(&a, "$again"), "Podium holds nothing of yours.");
@@ -2231,10 +2244,23 @@ async fn forget_erases_everything_of_the_sender_once_confirmed() {
     ] {
         assert!(!view.contains("ann"), "{view}");
         assert!(!view.contains("to be forgotten"), "{view}");
-        assert!(!view.contains("Who goes?"), "{view}");
+        assert!(!view.contains("Who else?"), "{view}");
     }
-    let floor: Vec<(u32, u32)> = t.proposals.iter().map(|p| (p.number, p.votes)).collect();
-    assert_eq!(floor, [(1, 0)], "her proposal withdrawn, her vote gone");
+    let floor: Vec<(u32, u32, &str)> = t
+        .proposals
+        .iter()
+        .map(|p| (p.number, p.votes, p.proposer.as_str()))
+        .collect();
+    assert_eq!(
+        floor,
+        [
+            (1, 0, "bob"),
+            (2, 0, "a participant who has since been forgotten")
+        ],
+        "her open proposal withdrawn, her vote gone, the asked one without her"
+    );
+    let q4 = t.questions.iter().find(|q| q.number == 4).expect("Q4");
+    assert_eq!(q4.text, "Who goes?", "the question stays, without her name");
     assert_eq!(store.zone_of("@ann:example.org", now).await.unwrap(), None);
     assert!(store.holdings("@ann:example.org").await.unwrap().is_empty());
     assert!(!store.holdings("@bob:example.org").await.unwrap().is_empty());

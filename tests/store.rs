@@ -1229,6 +1229,23 @@ async fn forgetting_a_person_erases_what_is_held_about_them_only(place) {
     let propose = |who: &'static str, id: &'static str| proposal(occ.id, who, "matrix", "#d:example.org", id);
     let Proposed::New(asked) = store.propose(&propose("@ann:x", "$p1")).await.unwrap() else { panic!() };
     store.mark_asked(asked.id, 2).await.unwrap();
+    // Posted as Q2, crediting her.
+    let credited = "What about the others? (proposed by ann:x)";
+    let body = format!("Q2: {credited}");
+    store
+        .claim_post(&NewPost {
+            occurrence_id: occ.id,
+            room: "#d:example.org",
+            kind: PostKind::Question,
+            seq: 2,
+            body: &body,
+            question_text: Some(credited),
+            due_at: start,
+            late: false,
+            status: PostStatus::Sending,
+        })
+        .await
+        .unwrap();
     let Proposed::New(open) = store.propose(&propose("@ann:x", "$p2")).await.unwrap() else { panic!() };
     let Proposed::New(bobs) = store.propose(&propose("@bob:x", "$p3")).await.unwrap() else { panic!() };
     store.vote(open.id, "@bob:x", start).await.unwrap();
@@ -1264,6 +1281,12 @@ async fn forgetting_a_person_erases_what_is_held_about_them_only(place) {
             (2, String::new(), "@ann:x".to_owned(), 0, true),
             (3, "What about the others?".to_owned(), "@bob:x".to_owned(), 0, false),
         ]
+    );
+    let q2 = store.posts(occ.id).await.unwrap().remove(0);
+    assert_eq!(
+        (q2.body.as_str(), q2.question_text.as_deref()),
+        ("Q2: What about the others?", Some("What about the others?")),
+        "the question stays, without her name"
     );
     assert_eq!(store.zone_of("@ann:x", start).await.unwrap(), None);
     assert_eq!(store.zone_of("@bob:x", start).await.unwrap().as_deref(), Some("Europe/Paris"));

@@ -72,7 +72,25 @@ pub async fn forget(conn: &mut Conn, person: &str, at: DateTime<Utc>) -> Result<
     .await?
     .rows_affected();
     // An asked one was posted as a question by an organiser: it stays,
-    // without who proposed it.
+    // without who proposed it, in the store's copy of the question too
+    // (what every transcript shows).
+    sqlx::query(
+        "UPDATE posts SET \
+         question_text = replace(question_text, \
+             (SELECT ' (proposed by ' || p.proposer_name || ')' FROM proposals p \
+              WHERE p.occurrence_id = posts.occurrence_id AND p.asked_as = posts.seq \
+              AND p.proposer_id = $1), ''), \
+         body = replace(body, \
+             (SELECT ' (proposed by ' || p.proposer_name || ')' FROM proposals p \
+              WHERE p.occurrence_id = posts.occurrence_id AND p.asked_as = posts.seq \
+              AND p.proposer_id = $1), '') \
+         WHERE kind = 'question' AND EXISTS (SELECT 1 FROM proposals p \
+             WHERE p.occurrence_id = posts.occurrence_id AND p.asked_as = posts.seq \
+             AND p.proposer_id = $1)",
+    )
+    .bind(person)
+    .execute(&mut *tx)
+    .await?;
     let asked = sqlx::query(
         "UPDATE proposals SET proposer_id = '', proposer_name = '' \
          WHERE proposer_id = $1 AND asked_as IS NOT NULL",
