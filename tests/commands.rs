@@ -2483,6 +2483,14 @@ async fn a_registered_person_is_reminded_privately_in_their_zone_across_a_dst_ch
     idle(&bot, Duration::from_secs(7)).await;
     let a = ask_all(&bot, &chat, &[(&room, "$off", "cat", "!unrsvp")]).await;
     assert_eq!(said(&a, "$off"), "Unregistered from 1 debate.");
+    // Elsewhere, the private debate she registered for is not named.
+    idle(&bot, Duration::from_secs(13)).await;
+    let a = ask_all(&bot, &chat, &[(&matrix("lobby"), "$lobby", "ann", "!rsvp")]).await;
+    assert_eq!(
+        said(&a, "$lobby"),
+        "You are registered for no debate of this room (and for 1 debate this room does not \
+         hold: ask in its room)."
+    );
     bot.stop().await;
 
     // Tuesday 31 March, a minute before the reminder is due (17:50 UTC).

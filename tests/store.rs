@@ -349,11 +349,39 @@ async fn retention_removes_proposals_and_votes(place) {
         };
         store.vote(p.id, "irc:bob", utc("2030-01-01T20:06:00Z")).await.unwrap();
         store.vote(p.id, "@cat:example.org", utc("2030-01-01T20:06:00Z")).await.unwrap();
+        // Asked as Q2, crediting her.
+        store.mark_asked(p.id, 2).await.unwrap();
+        let credited = "What about the others? (proposed by ann:example.org)";
+        let body = format!("Q2: {credited}");
+        store
+            .claim_post(&NewPost {
+                occurrence_id: occ.id,
+                room: "!d:example.org",
+                kind: PostKind::Question,
+                seq: 2,
+                body: &body,
+                question_text: Some(credited),
+                due_at: occ.scheduled_start,
+                late: false,
+                status: PostStatus::Sending,
+            })
+            .await
+            .unwrap();
     }
     let fingerprint = store.fingerprint(old.id).await.unwrap();
     let now = utc("2030-03-02T00:00:00Z");
     store.purge_before(now - chrono::Duration::days(30), now).await.unwrap();
     assert!(store.proposals(old.id).await.unwrap().is_empty());
+    // The old question stays, without the name; the recent one keeps it.
+    let text = |id| {
+        let store = store.clone();
+        async move { store.posts(id).await.unwrap().remove(0).question_text }
+    };
+    assert_eq!(text(old.id).await.as_deref(), Some("What about the others?"));
+    assert_eq!(
+        text(recent.id).await.as_deref(),
+        Some("What about the others? (proposed by ann:example.org)")
+    );
     let kept = store.proposals(recent.id).await.unwrap();
     assert_eq!(kept.iter().map(|p| (p.number, p.votes)).collect::<Vec<_>>(), [(1, 2)]);
     let purged: Vec<bool> = store
@@ -369,8 +397,9 @@ async fn retention_removes_proposals_and_votes(place) {
 }
 
 on_both_backends! {
-/// The page of a debate is rendered afresh when a proposal is made or
-/// asked, and when a vote is cast or withdrawn.
+/// The page of a debate is rendered afresh when a proposal is made,
+/// asked or withdrawn, a vote is cast or withdrawn, someone registers, or
+/// a proposer is forgotten.
 async fn the_fingerprint_follows_proposals_and_votes(place) {
     let store = place.open().await;
     let occ = store.occurrence(&occurrence(utc("2030-01-01T20:00:00Z"))).await.unwrap();
@@ -402,6 +431,21 @@ async fn the_fingerprint_follows_proposals_and_votes(place) {
     store.mark_asked(p1, 2).await.unwrap();
     changed(store.fingerprint(occ.id).await.unwrap());
     store.unvote(p2, "irc:cat").await.unwrap();
+    changed(store.fingerprint(occ.id).await.unwrap());
+    // Bob deletes his `!propose`: withdrawn, with no vote to lose.
+    let delete = WriteOp::Delete {
+        network: "irc".into(),
+        room: "#d".into(),
+        target: "m2".into(),
+        only_by: Some("irc:bob".into()),
+        at,
+    };
+    assert_eq!(store.write_batch(&[delete], &[]).await.unwrap(), [1]);
+    changed(store.fingerprint(occ.id).await.unwrap());
+    store.rsvp(occ.id, "irc:dan", "dan", "irc", at).await.unwrap();
+    changed(store.fingerprint(occ.id).await.unwrap());
+    // Ann asks to be forgotten: her asked proposal loses its proposer.
+    store.forget("irc:ann", at).await.unwrap();
     changed(store.fingerprint(occ.id).await.unwrap());
 }
 }
@@ -1278,7 +1322,7 @@ async fn forgetting_a_person_erases_what_is_held_about_them_only(place) {
         floor,
         [
             (1, "What about the others?".to_owned(), String::new(), 0, false),
-            (2, String::new(), "@ann:x".to_owned(), 0, true),
+            (2, String::new(), String::new(), 0, true),
             (3, "What about the others?".to_owned(), "@bob:x".to_owned(), 0, false),
         ]
     );

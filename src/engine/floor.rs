@@ -122,7 +122,10 @@ impl<C: Chat> Engine<C> {
         }
         // Refused now rather than when an organiser asks it, when the
         // proposer may be gone.
-        let question = credited(&text, &here.sender.name);
+        // A display name is chat text too: no line breaks or reordering
+        // in the credit.
+        let name = clean(&here.sender.name);
+        let question = credited(&text, &name);
         if let Some((allowed, asked)) = self.over_length(debate, &key, &question) {
             let credit = asked - length;
             return Ok(format!(
@@ -135,7 +138,7 @@ impl<C: Chat> Engine<C> {
             occurrence_id: id,
             text: &text,
             proposer_id: &here.sender.id,
-            proposer_name: &here.sender.name,
+            proposer_name: &name,
             network: here.room.network().as_str(),
             room: &here.room.to_string(),
             network_id: message_id,
@@ -192,6 +195,11 @@ impl<C: Chat> Engine<C> {
         };
         if p.withdrawn_at.is_some() {
             return Ok(format!("P{number} was withdrawn by its proposer."));
+        }
+        if let (true, Some(q)) = (cast, p.asked_as) {
+            return Ok(format!(
+                "P{number} was asked already, as Q{q}: votes are closed."
+            ));
         }
         if cast && p.proposer_id == here.sender.id {
             return Ok(format!(

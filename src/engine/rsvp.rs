@@ -144,8 +144,15 @@ impl<C: Chat> Engine<C> {
             );
         }
         let mut lines = Vec::new();
+        let mut elsewhere = 0;
         for r in &rows {
-            let Some(debate) = here.schedule.debate(&r.debate) else {
+            // A private debate is named only in its own rooms.
+            let Some(debate) = here
+                .schedule
+                .debate(&r.debate)
+                .filter(|d| d.public || d.rooms.contains(here.room))
+            else {
+                elsewhere += 1;
                 continue;
             };
             let when = zones::time_line(r.scheduled_start, debate.timezone, &debate.zones);
@@ -159,7 +166,20 @@ impl<C: Chat> Engine<C> {
                 when.render()
             ));
         }
-        Ok(format!("You are registered for: {}.", lines.join("; ")))
+        let more = match elsewhere {
+            0 => String::new(),
+            1 => " (and for 1 debate this room does not hold: ask in its room)".to_owned(),
+            n => format!(" (and for {n} debates this room does not hold: ask in their rooms)"),
+        };
+        if lines.is_empty() {
+            return Ok(format!(
+                "You are registered for no debate of this room{more}."
+            ));
+        }
+        Ok(format!(
+            "You are registered for: {}{more}.",
+            lines.join("; ")
+        ))
     }
 
     /// `!unrsvp [DEBATE]`

@@ -79,6 +79,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("network_id", Text),
             ("proposed_at", Time),
             ("asked_as", Int),
+            ("withdrawn_at", Time),
         ],
     ),
     (

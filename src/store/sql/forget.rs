@@ -99,6 +99,12 @@ pub async fn forget(conn: &mut Conn, person: &str, at: DateTime<Utc>) -> Result<
     .execute(&mut *tx)
     .await?
     .rows_affected();
+    // Withdrawn ones (now, or earlier by deleting their message) keep no
+    // trace of who made them either.
+    sqlx::query("UPDATE proposals SET proposer_id = '', proposer_name = '' WHERE proposer_id = $1")
+        .bind(person)
+        .execute(&mut *tx)
+        .await?;
     let votes = sqlx::query("DELETE FROM votes WHERE voter_id = $1")
         .bind(person)
         .execute(&mut *tx)

@@ -201,15 +201,18 @@ pub async fn fingerprint(conn: &mut Conn, occurrence_id: i64) -> Result<String> 
                  shift_seconds || '|' || coalesce(duration_seconds, 0) \
           FROM occurrences WHERE id = $1) || '|' || \
          (SELECT count(*) || ':' || coalesce(max(id), 0) || ':' || \
-                 coalesce(max(sent_at), '') || ':' || coalesce(group_concat(status, ''), '') \
+                 coalesce(max(sent_at), '') || ':' || coalesce(group_concat(status, ''), '') || \
+                 ':' || coalesce(sum(length(coalesce(question_text, ''))), 0) \
           FROM posts WHERE occurrence_id = $1) || '|' || \
          (SELECT count(*) || ':' || coalesce(max(id), 0) || ':' || \
                  coalesce(max(edited_at), '') || ':' || coalesce(max(deleted_at), '') || ':' || \
                  count(deleted_at) \
           FROM replies WHERE occurrence_id = $1) || '|' || \
          (SELECT count(*) || ':' || coalesce(max(id), 0) || ':' || count(asked_as) || ':' || \
-                 coalesce(sum(asked_as), 0) \
+                 coalesce(sum(asked_as), 0) || ':' || count(withdrawn_at) || ':' || \
+                 coalesce(sum(CASE WHEN proposer_id = '' THEN 1 ELSE 0 END), 0) \
           FROM proposals WHERE occurrence_id = $1) || '|' || \
+         (SELECT count(*) FROM rsvps WHERE occurrence_id = $1) || '|' || \
          (SELECT count(*) || ':' || coalesce(sum(proposal_id), 0) || ':' || \
                  coalesce(max(at), '') \
           FROM votes WHERE proposal_id IN (SELECT id FROM proposals WHERE occurrence_id = $1))",
@@ -219,15 +222,18 @@ pub async fn fingerprint(conn: &mut Conn, occurrence_id: i64) -> Result<String> 
           FROM occurrences WHERE id = $1) || '|' || \
          (SELECT count(*) || ':' || coalesce(max(id), 0) || ':' || \
                  coalesce(max(sent_at)::text, '') || ':' || \
-                 coalesce(string_agg(status, '' ORDER BY id), '') \
+                 coalesce(string_agg(status, '' ORDER BY id), '') || ':' || \
+                 coalesce(sum(length(coalesce(question_text, ''))), 0) \
           FROM posts WHERE occurrence_id = $1) || '|' || \
          (SELECT count(*) || ':' || coalesce(max(id), 0) || ':' || \
                  coalesce(max(edited_at)::text, '') || ':' || \
                  coalesce(max(deleted_at)::text, '') || ':' || count(deleted_at) \
           FROM replies WHERE occurrence_id = $1) || '|' || \
          (SELECT count(*) || ':' || coalesce(max(id), 0) || ':' || count(asked_as) || ':' || \
-                 coalesce(sum(asked_as), 0) \
+                 coalesce(sum(asked_as), 0) || ':' || count(withdrawn_at) || ':' || \
+                 coalesce(sum(CASE WHEN proposer_id = '' THEN 1 ELSE 0 END), 0) \
           FROM proposals WHERE occurrence_id = $1) || '|' || \
+         (SELECT count(*) FROM rsvps WHERE occurrence_id = $1) || '|' || \
          (SELECT count(*) || ':' || coalesce(sum(proposal_id), 0) || ':' || \
                  coalesce(max(at)::text, '') \
           FROM votes WHERE proposal_id IN (SELECT id FROM proposals WHERE occurrence_id = $1))",
@@ -265,9 +271,27 @@ pub async fn purge_before(
     .execute(&mut *tx)
     .await?
     .rows_affected();
+    super::presence::purge_presence(&mut tx, cutoff).await?;
+    // An asked proposal's credit names its proposer in the question's
+    // copy every transcript shows: it goes with the proposal.
+    sqlx::query(
+        "UPDATE posts SET \
+         question_text = replace(question_text, \
+             (SELECT ' (proposed by ' || p.proposer_name || ')' FROM proposals p \
+              WHERE p.occurrence_id = posts.occurrence_id AND p.asked_as = posts.seq), ''), \
+         body = replace(body, \
+             (SELECT ' (proposed by ' || p.proposer_name || ')' FROM proposals p \
+              WHERE p.occurrence_id = posts.occurrence_id AND p.asked_as = posts.seq), '') \
+         WHERE kind = 'question' AND occurrence_id IN \
+             (SELECT id FROM occurrences WHERE scheduled_start < $1) \
+         AND EXISTS (SELECT 1 FROM proposals p WHERE p.occurrence_id = posts.occurrence_id \
+             AND p.asked_as = posts.seq AND p.proposer_name <> '')",
+    )
+    .bind(ts(cutoff))
+    .execute(&mut *tx)
+    .await?;
     // Questions from the floor, and their votes, go with the answers.
     super::floor::purge_proposals(&mut tx, cutoff).await?;
-    super::presence::purge_presence(&mut tx, cutoff).await?;
     sqlx::query(
         "DELETE FROM rsvps WHERE occurrence_id IN \
          (SELECT id FROM occurrences WHERE scheduled_start < $1)",

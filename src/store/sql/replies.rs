@@ -189,7 +189,7 @@ async fn vote(
         "INSERT INTO votes (proposal_id, voter_id, at, network_id) \
          SELECT id, $4, $5, $6 FROM proposals \
          WHERE network = $1 AND room = $2 AND network_id = $3 AND proposer_id <> $4 \
-         AND withdrawn_at IS NULL \
+         AND withdrawn_at IS NULL AND asked_as IS NULL \
          ON CONFLICT DO NOTHING",
     )
     .bind(network)
