@@ -76,7 +76,11 @@ impl Health {
             .parts
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let was_ok = ok || parts.get(part).is_some_and(|p| p.was_ok);
+        let before = parts.get(part);
+        let was_ok = ok || before.is_some_and(|p| p.was_ok);
+        // Back after it was lost: up now, down just before, up once before.
+        let back = ok && before.is_some_and(|p| p.was_ok && !p.state.ok);
+        crate::metrics::network(part, ok, back);
         let state = State {
             ok,
             detail: detail.into(),
@@ -145,6 +149,36 @@ mod tests {
         h.set("irc", false, "disconnected: ping timeout");
         assert_eq!(h.status(), Status::Unhealthy, "it was up");
         assert_eq!(h.snapshot()["irc"].detail, "disconnected: ping timeout");
+    }
+
+    #[test]
+    fn a_network_back_after_it_was_lost_counts_as_a_reconnection() {
+        let reconnects = || {
+            crate::metrics::encode()
+                .lines()
+                .find_map(|l| {
+                    l.strip_prefix("podium_network_reconnects_total{network=\"matrix\"} ")
+                })
+                .map_or(0.0, |v| v.parse::<f64>().unwrap())
+        };
+        let up = || crate::metrics::encode().contains("podium_network_up{network=\"matrix\"} 1\n");
+        let before = reconnects();
+        let h = Health::default();
+        h.set("matrix", false, "logging in");
+        h.set("matrix", true, "syncing");
+        assert!(up());
+        assert_eq!(
+            reconnects(),
+            before,
+            "the first start is not a reconnection"
+        );
+        h.set("matrix", true, "syncing");
+        assert_eq!(reconnects(), before, "still up");
+        h.set("matrix", false, "cannot sync: timed out");
+        assert!(!up());
+        h.set("matrix", false, "cannot sync: timed out");
+        h.set("matrix", true, "syncing");
+        assert_eq!(reconnects(), before + 1.0);
     }
 
     #[test]

@@ -55,6 +55,7 @@ pub mod domain;
 pub mod engine;
 pub mod health;
 pub mod ics;
+pub mod metrics;
 pub mod outage;
 pub mod replicas;
 pub mod safe_text;

@@ -1422,3 +1422,167 @@ async fn a_live_page_shows_answers_from_matrix_and_irc_within_2_seconds() {
     }
     assert_eq!(podium.terminate().code(), Some(0));
 }
+
+/// A scraped metric's value: the line of `text` that starts with `series`
+/// (name and labels, as Prometheus writes them).
+fn metric(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// The Prometheus metrics (issue 20, point 7) of a debate on both
+/// networks, read from `/metrics` on their own address: every post the
+/// Matrix room shows is counted (sent or late, each with its lateness),
+/// every reply stored once per network, both networks up, and a flood of
+/// commands on IRC counted as dropped; the address serves nothing else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_posts_replies_and_drops_per_network() {
+    let url = synapse().url.clone();
+    let (bot, dana) = tokio::join!(
+        Person::register(&url, "podium"),
+        Person::register(&url, "dana"),
+    );
+    let room = dana
+        .create_room(&unique("metrics"), &[&bot.user], false)
+        .await;
+    let room_id = room.room_id().to_string();
+    let chan = format!("#{}", unique_nick("metrics"));
+    let b_nick = unique_nick("bert");
+    let mut bert = Client::connect(&ircd().addr, &b_nick).await;
+    bert.join(&chan).await;
+    let yaml = schedule(&[Planned {
+        id: "counted",
+        title: "Counted",
+        in_seconds: 10,
+        public: true,
+        rooms: &[&room_id, &format!("irc:{chan}")],
+        organisers: &[],
+    }]);
+    let nick = unique_nick("podium");
+    let mut podium = Podium::new(&bot, &yaml);
+    let port = loop {
+        let port = matrix_support::free_port();
+        if !podium.web.ends_with(&format!(":{port}")) {
+            break port;
+        }
+    };
+    podium.env("PODIUM_IRC_SERVER", &ircd().addr);
+    podium.env("PODIUM_IRC_TLS", "false");
+    podium.env("PODIUM_IRC_NICK", &nick);
+    podium.env("PODIUM_METRICS_ADDR", &format!("127.0.0.1:{port}"));
+    podium.start();
+    let metrics_url = format!("http://127.0.0.1:{port}/metrics");
+    joined(&mut bert, &nick, &chan, &podium).await;
+    post(&dana, &room, &bot, "Q1", &podium).await;
+    dana.say(&room, "A1: counted on Matrix").await;
+    bert.privmsg(&chan, "A1: counted on IRC").await;
+
+    // Eventually: what the room shows and the store holds is what the
+    // metrics say (a post is counted once the network has confirmed it).
+    let deadline = tokio::time::Instant::now() + support::WAIT;
+    let bot_id = bot.user.to_string();
+    let text = loop {
+        let shown = dana
+            .messages(&room)
+            .await
+            .iter()
+            .filter(|m| m["sender"] == bot_id)
+            .count() as f64;
+        let Ok(r) = reqwest::get(&metrics_url).await else {
+            panic!("no metrics at {metrics_url}\n{}", podium.logs());
+        };
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap_or_default();
+        assert_eq!(status, 200, "{text}");
+        let posted = |n: &str| {
+            metric(
+                &text,
+                &format!("podium_posts_total{{network=\"{n}\",outcome=\"sent\"}}"),
+            ) + metric(
+                &text,
+                &format!("podium_posts_total{{network=\"{n}\",outcome=\"late\"}}"),
+            )
+        };
+        let stored = |n: &str| {
+            metric(
+                &text,
+                &format!("podium_replies_stored_total{{network=\"{n}\"}}"),
+            )
+        };
+        if shown >= 2.0
+            && posted("matrix") == shown
+            && posted("irc") >= 2.0
+            && stored("matrix") == 1.0
+            && stored("irc") == 1.0
+        {
+            for n in ["matrix", "irc"] {
+                assert_eq!(
+                    metric(
+                        &text,
+                        &format!("podium_post_lateness_seconds_count{{network=\"{n}\"}}")
+                    ),
+                    posted(n),
+                    "every post the network took has its lateness\n{text}"
+                );
+                assert_eq!(
+                    metric(&text, &format!("podium_network_up{{network=\"{n}\"}}")),
+                    1.0
+                );
+            }
+            break text;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{shown} posts shown\n{text}\n{}",
+            podium.logs()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    };
+    assert!(
+        !text.contains("podium_commands_dropped_total{network=\"irc\""),
+        "{text}"
+    );
+
+    // A flood: more commands than one person's burst.
+    for _ in 0..9 {
+        bert.privmsg(&chan, "!next").await;
+    }
+    let deadline = tokio::time::Instant::now() + support::WAIT;
+    loop {
+        let (_, text) = get(&metrics_url).await;
+        let dropped = |reason: &str| {
+            metric(
+                &text,
+                &format!("podium_commands_dropped_total{{network=\"irc\",reason=\"{reason}\"}}"),
+            )
+        };
+        let (limited, shed) = (dropped("sender"), dropped("backlog"));
+        if limited + shed >= 1.0 {
+            println!("metrics: of 9 commands, {limited} over the rate limit, {shed} shed");
+            assert_eq!(
+                metric(&text, "podium_replies_stored_total{network=\"irc\"}"),
+                1.0,
+                "commands are not replies\n{text}"
+            );
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no command counted as dropped\n{text}\n{}",
+            podium.logs()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    let r = reqwest::get(&metrics_url).await.expect("answers");
+    assert_eq!(
+        r.headers()["content-type"],
+        "application/openmetrics-text; version=1.0.0; charset=utf-8"
+    );
+    let (status, _) = get(&format!("http://127.0.0.1:{port}/")).await;
+    assert_eq!(status, 404, "the metrics address serves only /metrics");
+    let (status, _) = get(&format!("http://127.0.0.1:{port}/transcripts/counted")).await;
+    assert_eq!(status, 404, "nor the pages");
+    assert_eq!(podium.terminate().code(), Some(0));
+}

@@ -60,6 +60,9 @@ pub struct Options {
     /// Where the web pages are served (port 0: any free port; see
     /// [`App::web_addr`]).
     pub web: Option<SocketAddr>,
+    /// Where the Prometheus metrics are served, on a listener of their
+    /// own (port 0: any free port; see [`App::metrics_addr`]).
+    pub metrics: Option<SocketAddr>,
     /// Answers are erased this long after their debate's start.
     pub retention: Option<chrono::Duration>,
     /// Incoming events that may wait for the engine before a network waits.
@@ -86,6 +89,7 @@ impl Options {
             schedule,
             schedule_file: None,
             web: None,
+            metrics: None,
             retention: None,
             queue: EVENTS,
             shutdown_deadline: Some(SHUTDOWN_DEADLINE),
@@ -293,6 +297,7 @@ async fn assemble<C: Chat>(opts: Options, chat: Arc<C>, health: Health) -> anyho
         services: tokio::task::JoinSet::new(),
         failed: mpsc::channel(1),
         web_addr: None,
+        metrics_addr: None,
         deadline: opts.shutdown_deadline,
     };
     if let Some(keeper) = keeper {
@@ -306,6 +311,12 @@ async fn assemble<C: Chat>(opts: Options, chat: Arc<C>, health: Health) -> anyho
         let readers = open_readers(&opts.database, opts.data_dir.as_deref(), &app.store).await?;
         let site = Site::new(readers, schedule_rx, app.health.clone(), app.clock.clone());
         app.serve_web(listener, site);
+    }
+    if let Some(addr) = opts.metrics {
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot serve the metrics on {addr}: {e}"))?;
+        app.serve_metrics(listener);
     }
     if let Some(retention) = opts.retention {
         app.purge_after(retention, opts.data_dir.clone());

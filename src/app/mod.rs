@@ -110,6 +110,7 @@ pub struct App<C: Chat> {
     /// A network that cannot go on (its session was revoked) says why here.
     failed: (mpsc::Sender<anyhow::Error>, mpsc::Receiver<anyhow::Error>),
     web_addr: Option<SocketAddr>,
+    metrics_addr: Option<SocketAddr>,
     deadline: Option<Duration>,
 }
 
@@ -141,6 +142,11 @@ impl<C: Chat> App<C> {
     /// Where the web pages are served, if they are.
     pub fn web_addr(&self) -> Option<SocketAddr> {
         self.web_addr
+    }
+
+    /// Where the metrics are served, if they are.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
     }
 
     /// A network's task, stopped (through `stop`, its token) before the
@@ -181,6 +187,20 @@ impl<C: Chat> App<C> {
                 crate::web::serve(listener, Arc::new(site), stop.cancelled_owned()).await
             {
                 tracing::error!(cause = %e, %addr, "the web server stopped");
+            }
+        });
+    }
+
+    /// Serves `/metrics` on `listener` while the app runs, with the web
+    /// pages' limits on connections and headers.
+    fn serve_metrics(&mut self, listener: tokio::net::TcpListener) {
+        let addr = listener.local_addr().ok();
+        self.metrics_addr = addr;
+        let addr = addr.map(|a| a.to_string()).unwrap_or_default();
+        tracing::info!(%addr, "serving the metrics at /metrics");
+        self.spawn_service(|stop| async move {
+            if let Err(e) = crate::web::serve_metrics(listener, stop.cancelled_owned()).await {
+                tracing::error!(cause = %e, %addr, "the metrics server stopped");
             }
         });
     }

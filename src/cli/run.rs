@@ -83,6 +83,7 @@ async fn serve(config: &Config, schedule: Schedule) -> anyhow::Result<RunEnd> {
     opts.database = config.database.clone();
     opts.schedule_file = Some(config.schedule.clone());
     opts.web = Some(config.web_addr);
+    opts.metrics = config.metrics_addr;
     opts.retention = config.retention;
     opts.replicas = config.replicas.clone();
     let networks = Networks {

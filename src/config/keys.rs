@@ -114,7 +114,9 @@ const fn key(
     }
 }
 
-pub const SECTIONS: &[&str] = &["web", "engine", "database", "replicas", "matrix", "irc"];
+pub const SECTIONS: &[&str] = &[
+    "web", "metrics", "engine", "database", "replicas", "matrix", "irc",
+];
 
 pub const KEYS: &[Key] = &[
     key(
@@ -151,6 +153,14 @@ pub const KEYS: &[Key] = &[
         Kind::Addr,
         Some("127.0.0.1:8080"),
         "where the transcript pages are served",
+    ),
+    key(
+        Some("metrics"),
+        "addr",
+        Kind::Addr,
+        None,
+        "where Prometheus metrics are served, at /metrics (not set: not served); an address \
+         only the monitoring can reach, such as 127.0.0.1:9184",
     ),
     key(
         Some("engine"),

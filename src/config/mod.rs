@@ -220,6 +220,8 @@ pub struct Config {
     pub schedule: PathBuf,
     pub public_url: String,
     pub web_addr: SocketAddr,
+    /// Where the Prometheus metrics are served, if they are.
+    pub metrics_addr: Option<SocketAddr>,
     /// Answers are purged this long after their debate's start.
     pub retention: Option<Duration>,
     pub timings: Timings,
@@ -310,6 +312,7 @@ impl Config {
                 .trim_end_matches('/')
                 .to_owned(),
             web_addr: get.addr("web.addr"),
+            metrics_addr: get.optional_addr("metrics.addr"),
             retention: get.optional_duration("retention"),
             timings: Timings {
                 late_grace: get.duration("engine.late_grace"),

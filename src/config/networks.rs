@@ -52,6 +52,12 @@ impl Lookup<'_> {
             _ => SocketAddr::from(([127, 0, 0, 1], 8080)),
         }
     }
+    pub fn optional_addr(&self, path: &str) -> Option<SocketAddr> {
+        match self.get(path) {
+            Some(Value::Addr(a)) => Some(*a),
+            _ => None,
+        }
+    }
     pub fn count(&self, path: &str) -> u32 {
         match self.get(path) {
             Some(Value::Count(n)) => *n,

@@ -67,8 +67,14 @@ impl<C: Chat> Engine<C> {
         let notice = match self.limits.check(room, &sender.id, now) {
             Verdict::Answer => return true,
             Verdict::OverRoom if self.is_organiser(room, sender).await => return true,
-            Verdict::OverRoom => false,
-            Verdict::OverSender { notice } => notice,
+            Verdict::OverRoom => {
+                crate::metrics::dropped(room.network(), crate::metrics::Dropped::Room);
+                false
+            }
+            Verdict::OverSender { notice } => {
+                crate::metrics::dropped(room.network(), crate::metrics::Dropped::Sender);
+                notice
+            }
         };
         if self.limits.ignored(room, now) {
             tracing::info!(room = %room, sender = %sender.id,
@@ -101,6 +107,7 @@ impl<C: Chat> Engine<C> {
         if !self.answers.push(room, answer) {
             tracing::debug!(room = %room, "dropped an answer: the room's queue is full");
             self.limits.shed(room, Instant::now());
+            crate::metrics::dropped(room.network(), crate::metrics::Dropped::Answer);
         }
     }
 

@@ -15,6 +15,7 @@ use super::rooms::ActiveRoom;
 use super::{Engine, Notice, RETRY_AFTER, scheduled_questions};
 use crate::chat::{Chat, ChatError, Room};
 use crate::domain::{PostKind, PostStatus};
+use crate::metrics;
 use crate::schedule::{Debate, Schedule};
 use crate::store::PostRow;
 
@@ -79,6 +80,7 @@ impl<C: Chat> Engine<C> {
             Err(ChatError::Temporary(e)) => {
                 tracing::warn!(debate = %debate_id, room = %room, kind, seq = ready.row.seq,
                     cause = %e, "sending failed; will retry");
+                metrics::post(room.network(), metrics::Outcome::Retried, None);
                 if std::mem::take(&mut ready.changed) {
                     self.store
                         .set_late_body(ready.row.id, &ready.row.body)
@@ -97,6 +99,7 @@ impl<C: Chat> Engine<C> {
             }
             Err(e @ ChatError::NoNetwork(_)) => {
                 tracing::info!(debate = %debate_id, room = %room, kind, "skipped: {e}");
+                metrics::post(room.network(), metrics::Outcome::Skipped, None);
                 self.store
                     .mark_status(ready.row.id, PostStatus::Skipped)
                     .await?;
@@ -105,6 +108,7 @@ impl<C: Chat> Engine<C> {
             Err(ChatError::Permanent(e)) => {
                 tracing::error!(debate = %debate_id, room = %room, kind, cause = %e,
                     "cannot post in this room; giving up on this post");
+                metrics::post(room.network(), metrics::Outcome::Failed, None);
                 self.store
                     .mark_status(ready.row.id, PostStatus::Failed)
                     .await?;
@@ -129,6 +133,13 @@ impl<C: Chat> Engine<C> {
             ready.row.late = true;
             ready.changed = true;
         }
+        let outcome = if ready.row.late {
+            metrics::Outcome::Late
+        } else {
+            metrics::Outcome::Sent
+        };
+        let seconds = late_by.num_milliseconds() as f64 / 1000.0;
+        metrics::post(ready.room.network(), outcome, Some(seconds));
         if ready.changed {
             self.store
                 .set_late_body(ready.row.id, &ready.row.body)
@@ -164,6 +175,7 @@ impl<C: Chat> Engine<C> {
             if now - row.due_at > self.config.late_grace + self.config.late_grace {
                 tracing::error!(debate = %debate.id, room = %row.room, kind = row.kind.as_str(),
                     "giving up on a post after retrying it for too long");
+                metrics::post(room.network(), metrics::Outcome::Failed, None);
                 self.store.mark_status(row.id, PostStatus::Failed).await?;
                 self.done(&key, &(row.room.clone(), row.kind, row.seq));
                 continue;
@@ -173,6 +185,7 @@ impl<C: Chat> Engine<C> {
             if row.kind == PostKind::Reminder && now >= key.1 + self.occs.live(&key).shift {
                 tracing::info!(debate = %debate.id, room = %row.room,
                     "a reminder held up until the start is dropped");
+                metrics::post(room.network(), metrics::Outcome::Skipped, None);
                 self.store.mark_status(row.id, PostStatus::Skipped).await?;
                 self.done(&key, &(row.room.clone(), row.kind, row.seq));
                 continue;

@@ -156,7 +156,10 @@ impl<C: Chat> Engine<C> {
         {
             Ok(true) => self.command(room, sender, id, parsed, now).await,
             Ok(false) => tracing::info!(room = %room, id = %id, "command already handled"),
-            Err(e) => tracing::error!(cause = %e, "cannot record a command; ignoring it"),
+            Err(e) => {
+                crate::metrics::store_error(crate::metrics::StoreJob::Commands);
+                tracing::error!(cause = %e, "cannot record a command; ignoring it");
+            }
         }
         Receipt::Command
     }

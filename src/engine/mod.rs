@@ -373,6 +373,7 @@ impl<C: Chat> Engine<C> {
             // and a restart sends it again with the same key where the
             // network deduplicates.
             tracing::error!(cause = %e, "cannot record a post as sent");
+            crate::metrics::store_error(crate::metrics::StoreJob::Posts);
         }
     }
 
@@ -401,6 +402,7 @@ impl<C: Chat> Engine<C> {
                 next
             }
             Err(e) => {
+                crate::metrics::store_error(crate::metrics::StoreJob::Timeline);
                 match outage.failed() {
                     outage::Report::Started => tracing::error!(cause = %e,
                         "cannot advance the timeline; retrying every 5 seconds"),

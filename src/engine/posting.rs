@@ -280,6 +280,7 @@ impl<C: Chat> Engine<C> {
             seq = item.seq, due = %item.due, late_by = %(now - item.due),
             "skipped a post that fell due while Podium was not running \
              (outside the grace window)");
+        crate::metrics::post(room.network(), crate::metrics::Outcome::Skipped, None);
         // The debate still runs even if its intro or closing was missed:
         // replies must be collected all the same.
         self.track(

@@ -14,6 +14,7 @@ use tokio::task::JoinHandle;
 
 use crate::chat::Receipt;
 use crate::domain::Cursor;
+use crate::metrics;
 use crate::outage::{Outage, Report};
 use crate::store::{Store, WriteOp};
 
@@ -38,6 +39,7 @@ async fn run(store: Store, mut rx: mpsc::Receiver<Job>) {
     let mut jobs = Vec::with_capacity(BATCH);
     let mut outage = Outage::default();
     while rx.recv_many(&mut jobs, BATCH).await > 0 {
+        metrics::writer_queue(jobs.len() + rx.len());
         // The last position per network covers every event before it.
         let mut cursors: Vec<Cursor> = Vec::new();
         for c in jobs.iter_mut().filter_map(|j| j.cursor.take()) {
@@ -69,6 +71,7 @@ async fn run(store: Store, mut rx: mpsc::Receiver<Job>) {
                     break t;
                 }
                 Err(e) => {
+                    metrics::store_error(metrics::StoreJob::Replies);
                     let held = ops.len() + rx.len();
                     match outage.failed() {
                         Report::Started => tracing::error!(cause = %e, held,
@@ -83,6 +86,14 @@ async fn run(store: Store, mut rx: mpsc::Receiver<Job>) {
                 }
             }
         };
+        for (op, n) in ops.iter().zip(&touched) {
+            if let WriteOp::Insert(reply) = op
+                && *n > 0
+            {
+                metrics::replies_stored(&reply.network, 1);
+            }
+        }
+        metrics::writer_queue(rx.len());
         for ((ack, receipt, update, vote), n) in replies.into_iter().zip(touched) {
             let receipt = if update && n == 0 {
                 Receipt::Ignored("no stored reply has that id")

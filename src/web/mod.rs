@@ -171,6 +171,30 @@ pub(crate) fn failed(cause: &dyn std::fmt::Display) -> Response {
 ///
 /// # Errors
 /// The server failed.
+/// Serves the Prometheus metrics at `/metrics` (and nothing else) on
+/// `listener` until `stop`.
+///
+/// # Errors
+/// The server failed.
+pub async fn serve_metrics(
+    listener: TcpListener,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = Router::new().route(
+        "/metrics",
+        axum::routing::get(|| async {
+            (
+                [(
+                    axum::http::header::CONTENT_TYPE,
+                    crate::metrics::CONTENT_TYPE,
+                )],
+                crate::metrics::encode(),
+            )
+        }),
+    );
+    server::run(listener, app, server::Limits::default(), stop).await
+}
+
 pub async fn serve(
     listener: TcpListener,
     site: Arc<Site>,

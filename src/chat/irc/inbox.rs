@@ -131,6 +131,10 @@ impl Inbox {
 
     fn shed_one(&mut self, sender: &str) {
         self.shed.total += 1;
+        crate::metrics::dropped(
+            crate::domain::Network::Irc,
+            crate::metrics::Dropped::Backlog,
+        );
         *self.shed.by_sender.entry(sender.to_owned()).or_default() += 1;
         self.log_shed();
     }
