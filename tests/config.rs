@@ -453,3 +453,71 @@ fn sigterm_stops_a_rehearsal_with_every_acknowledged_answer_stored() {
         .collect();
     assert_eq!(authors, names, "{t:#}");
 }
+
+/// A configuration file holding a password, or a secret file, that other
+/// users can read is named at start by `podium run` (and by `podium
+/// config`), with its mode and the fix; once private, nothing is said.
+#[cfg(unix)]
+#[test]
+fn secrets_readable_by_others_are_warned_of() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = setup(&the_drill());
+    let secret_file = s.dir.path().join("password");
+    std::fs::write(&secret_file, format!("{SECRET}-file\n")).unwrap();
+    let toml = s.dir.path().join("podium.toml");
+    std::fs::write(&toml, format!("[irc]\nserver = \"127.0.0.1:1\"\nnick = \"podium\"\ntls = false\npassword = \"{SECRET}\"\n")).unwrap();
+    let chmod = |path: &Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    chmod(&secret_file, 0o644);
+    chmod(&toml, 0o640);
+    let env = matrix_env(&secret_file);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let env: Vec<(&str, &str)> = env
+        .into_iter()
+        .filter(|(k, _)| *k != "PODIUM_MATRIX_ACCESS_TOKEN")
+        // Any free port: another test's `podium run` may hold the default.
+        .chain([("PODIUM_WEB_ADDR", "127.0.0.1:0")])
+        .collect();
+
+    let run = run_then_terminate(s.dir.path(), &env);
+    let warned = |log: &str, path: &Path, holds: &str, mode: &str| {
+        log.lines().any(|l| {
+            l.contains(&format!(
+                "{} holds a secret ({holds}) and can be read by other users (mode {mode}); \
+                 `chmod 600 {}` makes it private",
+                path.display(),
+                path.display()
+            ))
+        })
+    };
+    assert!(
+        warned(&run, &secret_file, "matrix.password", "0644"),
+        "{run}"
+    );
+    assert!(
+        warned(&run, Path::new("podium.toml"), "irc.password", "0640"),
+        "{run}"
+    );
+    let out = podium_at(s.dir.path(), &env, &["config"]);
+    assert!(
+        warned(&out.stderr, &secret_file, "matrix.password", "0644"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stdout.contains("chmod"), "stdout stays a podium.toml");
+
+    chmod(&secret_file, 0o600);
+    chmod(&toml, 0o600);
+    let run = run_then_terminate(s.dir.path(), &env);
+    assert!(!run.contains("can be read by other users"), "{run}");
+    // A file without a secret in it may be read by anyone.
+    std::fs::write(&toml, "[web]\naddr = \"127.0.0.1:0\"\n").unwrap();
+    chmod(&toml, 0o644);
+    let out = podium_at(s.dir.path(), &env, &["config"]);
+    assert!(
+        !out.stderr.contains("can be read by other users"),
+        "{}",
+        out.stderr
+    );
+}

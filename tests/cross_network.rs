@@ -1586,3 +1586,143 @@ async fn metrics_count_posts_replies_and_drops_per_network() {
     assert_eq!(status, 404, "nor the pages");
     assert_eq!(podium.terminate().code(), Some(0));
 }
+
+/// Connections that each send half a request and hold it, as a slow or
+/// hostile client does.
+async fn half_sent(addr: &str, n: usize) -> Vec<tokio::net::TcpStream> {
+    use tokio::io::AsyncWriteExt as _;
+    let mut held = Vec::with_capacity(n);
+    for _ in 0..n {
+        let mut c = tokio::net::TcpStream::connect(addr)
+            .await
+            .expect("the web server accepts");
+        c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .expect("half a request");
+        held.push(c);
+    }
+    held
+}
+
+/// A whole private debate on both networks at `RUST_LOG=trace` (issue 20,
+/// point 4): logging in to Matrix with a password, to IRC with a server
+/// password and an account password, the private link asked for on both
+/// networks and posted at the end, the page opened with its key, while
+/// 300 connections hold half a request each. Not one log line holds a
+/// password, the access token the homeserver gave, or the page's key; the
+/// posts are on time and the page answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_secret_reaches_the_log_at_trace_in_a_whole_run() {
+    const IRC_PASSWORD: &str = "irc-account-secret-7f3a";
+    const SERVER_PASSWORD: &str = "irc-server-secret-91c2";
+    let url = synapse().url.clone();
+    let (bot, dana) = tokio::join!(
+        Person::register(&url, "podium"),
+        Person::register(&url, "dana"),
+    );
+    let room = dana
+        .create_room(&unique("secret"), &[&bot.user], false)
+        .await;
+    let room_id = room.room_id().to_string();
+    let chan = format!("#{}", unique_nick("secret"));
+    let mut bert = Client::connect(&ircd().addr, &unique_nick("bert")).await;
+    bert.join(&chan).await;
+    let yaml = schedule(&[Planned {
+        id: "closed",
+        title: "Closed",
+        in_seconds: 15,
+        public: false,
+        rooms: &[&room_id, &format!("irc:{chan}")],
+        organisers: &[],
+    }]);
+    let nick = unique_nick("podium");
+    let mut podium = Podium::new(&bot, &yaml);
+    podium.env("PODIUM_IRC_SERVER", &ircd().addr);
+    podium.env("PODIUM_IRC_TLS", "false");
+    podium.env("PODIUM_IRC_NICK", &nick);
+    podium.env("PODIUM_IRC_PASSWORD", IRC_PASSWORD);
+    podium.env("PODIUM_IRC_SERVER_PASSWORD", SERVER_PASSWORD);
+    podium.env("RUST_LOG", "trace");
+    podium.start();
+    joined(&mut bert, &nick, &chan, &podium).await;
+    let web = podium.web.trim_start_matches("http://").to_owned();
+    let held = half_sent(&web, 300).await;
+
+    post(&dana, &room, &bot, "Q1", &podium).await;
+    dana.say(&room, "A1: said on Matrix").await;
+    bert.privmsg(&chan, "A1: said on IRC").await;
+    let from_matrix = ask_matrix(&dana, &room, &bot, "!transcript", &podium).await;
+    let from_irc = ask_irc(&mut bert, &nick, &chan, "!transcript").await;
+    let link = from_matrix
+        .split_whitespace()
+        .find(|w| w.contains("?key="))
+        .unwrap_or_else(|| panic!("a private link: {from_matrix}"))
+        .trim_end_matches(['.', ')'])
+        .to_owned();
+    assert!(from_irc.contains(&link), "{from_irc}");
+    let key = link.rsplit("key=").next().unwrap().to_owned();
+    let (status, page) = get(&link).await;
+    assert_eq!(status, 200, "the page answers with 300 slow clients held");
+    assert!(page.contains("said on IRC"), "{page}");
+
+    // To the end: the closing and the link posted in both rooms.
+    post(&dana, &room, &bot, "That is the end", &podium).await;
+    let bot_id = bot.user.to_string();
+    let messages = dana
+        .wait_for_messages_or(
+            &room,
+            "the transcript link",
+            |ms| {
+                ms.iter()
+                    .any(|m| m["sender"] == bot_id && body(m).contains(&key))
+            },
+            String::new,
+        )
+        .await;
+    assert!(!messages.is_empty());
+    drop(held);
+    assert_eq!(podium.terminate().code(), Some(0));
+
+    let logs = podium.logs();
+    let session = std::fs::read_to_string(podium.data.join("matrix/session.json"))
+        .expect("the Matrix session");
+    let session: Value = serde_json::from_str(&session).expect("JSON");
+    let token = session
+        .pointer("/tokens/access_token")
+        .or_else(|| session.pointer("/access_token"))
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("an access token in {session}"))
+        .to_owned();
+    assert!(
+        logs.lines().filter(|l| l.contains("TRACE")).count() > 1000,
+        "the run logged at trace"
+    );
+    let password = bot.password();
+    for (what, secret) in [
+        ("the Matrix password", password.as_str()),
+        ("the access token", token.as_str()),
+        ("the IRC account password", IRC_PASSWORD),
+        ("the IRC server password", SERVER_PASSWORD),
+        ("the private page's key", key.as_str()),
+    ] {
+        let leaks: Vec<&str> = logs
+            .lines()
+            .filter(|l| l.contains(secret))
+            .take(3)
+            .collect();
+        assert!(
+            leaks.is_empty(),
+            "{what} is in the log:\n{}",
+            leaks.join("\n")
+        );
+    }
+    let late: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains(" posted ") && l.contains("late=true"))
+        .collect();
+    assert!(
+        late.is_empty(),
+        "posts were late with slow clients held:\n{}",
+        late.join("\n")
+    );
+}

@@ -1048,14 +1048,27 @@ async fn a_missing_page_and_a_wrong_key_are_both_remembered() {
     let token = private.rsplit('=').next().unwrap().to_owned();
     let wrong = "0".repeat(32);
     let nothing = get(&format!("{}/nothing/here", s.base)).await;
+    // Everything but the date: a guesser learns nothing from the headers.
+    let headers = |h: &reqwest::header::HeaderMap| {
+        let mut h: Vec<(String, String)> = h
+            .iter()
+            .filter(|(k, _)| *k != "date")
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
+            .collect();
+        h.sort();
+        h
+    };
     for url in [
         missing.clone(),
         format!("{missing}?key={wrong}"),
         format!("{bare}?key={wrong}"),
+        format!("{bare}.json?key={wrong}"),
+        format!("{bare}?key={}", &token[..31]),
         bare.clone(),
     ] {
-        let (status, _, body) = get(&url).await;
+        let (status, h, body) = get(&url).await;
         assert_eq!((status, body.as_str()), (404, nothing.2.as_str()), "{url}");
+        assert_eq!(headers(&h), headers(&nothing.1), "{url}");
     }
     // The missing debate comes to exist (public): within the window the
     // address still answers as it did, as the private page does.

@@ -32,6 +32,10 @@ pub fn run(ctx: &Ctx, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
         }
         writeln!(out, "{}", line(s))?;
     }
+    // On stderr: stdout stays a valid podium.toml.
+    for exposed in config.exposed_secrets() {
+        eprintln!("podium: warning: {}", exposed.message());
+    }
     Ok(ExitCode::SUCCESS)
 }
 

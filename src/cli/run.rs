@@ -74,6 +74,9 @@ pub fn run(ctx: &Ctx) -> ExitCode {
 /// `podium run` as a configuration error: restarting will not help (the
 /// URL is shown without its password).
 async fn serve(config: &Config, schedule: Schedule) -> anyhow::Result<RunEnd> {
+    for exposed in config.exposed_secrets() {
+        tracing::warn!("{}", exposed.message());
+    }
     if let Some(next) = schedule.occurrences_after(Utc::now()) {
         tracing::info!(debate = %next.debate.id, at = %next.time_line().render(), "next debate");
     }

@@ -9,6 +9,7 @@
 //! variable's name), with the nearest known key for a misspelt one. The
 //! caller exits with status 78 (EX_CONFIG).
 
+mod exposure;
 mod file;
 pub mod keys;
 mod networks;
@@ -27,6 +28,8 @@ pub use keys::{DEFAULT_PUBLIC_URL, KEYS, Key, Kind};
 use networks::Lookup;
 pub use secret::Secret;
 use value::Value;
+
+pub use exposure::Exposed;
 
 /// The name looked for in the working directory when `--config` is not given.
 pub const DEFAULT_FILE: &str = "podium.toml";
