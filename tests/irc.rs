@@ -1042,3 +1042,43 @@ async fn channels_beyond_the_servers_limit_are_not_asked_for_but_logged_once_and
     assert_eq!(podium.terminate().code(), Some(0));
     server.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_join_under_strict_flood_limits_without_fakelag_is_not_killed() {
+    // InspIRCd charges two seconds of flood allowance per JOIN line:
+    // without fakelag, 18 of them a paced line apart (1.5 s) end the
+    // connection ("Excess Flood"). Long names make this ~23 lines.
+    let server = start_ircd("strict-nofakelag");
+    let base = unique_nick("strict");
+    let all: Vec<String> = (0..200)
+        .map(|i| format!("#{base}-a-rather-long-debate-channel-name-{i:03}"))
+        .collect();
+    let rooms: Vec<&str> = all.iter().map(String::as_str).collect();
+    let (yaml, _) = debate("strict", &rooms, &[], 3600, "10m", &[("One?", "0s")]);
+    let mut podium = podium_on(&server, &unique_nick("podium"), &yaml);
+    podium.start();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(180);
+    loop {
+        // The page may not be served yet right after the start.
+        let (status, body) = match reqwest::get(format!("{}/healthz", podium.web)).await {
+            Ok(r) => (r.status().as_u16(), r.text().await.unwrap_or_default()),
+            Err(e) => (0, e.to_string()),
+        };
+        if status == 200 && body.contains("in 200 of 200 channels") {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{body}\n{}",
+            podium.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let asked = join_requests(&podium);
+    assert_eq!(asked.len(), 1, "asked once, never reconnected: {asked:?}");
+    assert!(asked[0].1 > 18, "{asked:?}: too few lines to show anything");
+    let log = podium.logs();
+    assert!(!log.contains("Excess Flood") && !log.contains("disconnected"), "{log}");
+    assert_eq!(podium.terminate().code(), Some(0));
+    server.stop();
+}
