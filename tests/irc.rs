@@ -951,7 +951,11 @@ async fn three_hundred_channels_are_joined_in_a_few_lines_again_after_a_restart_
     let asked = join_requests(&podium);
     assert_eq!(asked.len(), 1, "{asked:?}");
     assert_eq!(asked[0].0, 300);
-    assert!(asked[0].1 <= 25, "{} JOIN lines for 300 channels", asked[0].1);
+    assert!(
+        asked[0].1 <= 25,
+        "{} JOIN lines for 300 channels",
+        asked[0].1
+    );
 
     // The server restarts: every channel is joined again, as few lines.
     server.stop();
@@ -1015,14 +1019,24 @@ async fn channels_beyond_the_servers_limit_are_not_asked_for_but_logged_once_and
     for name in &all[5..8] {
         assert!(said[0].contains(name.as_str()), "{name}: {}", said[0]);
     }
-    assert!(said[0].contains("count=3") && said[0].contains("CHANLIMIT=#:5"), "{}", said[0]);
+    assert!(
+        said[0].contains("count=3") && said[0].contains("CHANLIMIT=#:5"),
+        "{}",
+        said[0]
+    );
     // Never asked for, so never refused (405, too many channels).
-    assert!(!podium.logs().contains("refuses to let Podium join"), "{}", podium.logs());
+    assert!(
+        !podium.logs().contains("refuses to let Podium join"),
+        "{}",
+        podium.logs()
+    );
     assert_eq!(join_requests(&podium), [(5, 1)]);
 
     // Re-read unchanged, the schedule is not warned about again...
     let pid = podium.pid().expect("running").to_string();
-    let hup = std::process::Command::new("kill").args(["-HUP", &pid]).status();
+    let hup = std::process::Command::new("kill")
+        .args(["-HUP", &pid])
+        .status();
     assert!(hup.expect("kill").success());
     let deadline = tokio::time::Instant::now() + support::WAIT;
     while !podium.logs().contains("SIGHUP: reloading the schedule") {
@@ -1038,7 +1052,11 @@ async fn channels_beyond_the_servers_limit_are_not_asked_for_but_logged_once_and
     healthz_becomes(&podium, 503, "in 5 of 9 channels; 4 not joined").await;
     let said = warnings(&podium);
     assert_eq!(said.len(), 2, "{said:#?}");
-    assert!(said[1].contains("count=4") && said[1].contains(&all[8]), "{}", said[1]);
+    assert!(
+        said[1].contains("count=4") && said[1].contains(&all[8]),
+        "{}",
+        said[1]
+    );
     assert_eq!(podium.terminate().code(), Some(0));
     server.stop();
 }
@@ -1078,7 +1096,10 @@ async fn a_long_join_under_strict_flood_limits_without_fakelag_is_not_killed() {
     assert_eq!(asked.len(), 1, "asked once, never reconnected: {asked:?}");
     assert!(asked[0].1 > 18, "{asked:?}: too few lines to show anything");
     let log = podium.logs();
-    assert!(!log.contains("Excess Flood") && !log.contains("disconnected"), "{log}");
+    assert!(
+        !log.contains("Excess Flood") && !log.contains("disconnected"),
+        "{log}"
+    );
     assert_eq!(podium.terminate().code(), Some(0));
     server.stop();
 }

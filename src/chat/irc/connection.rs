@@ -447,7 +447,11 @@ impl<'a> Connection<'a> {
             .into_iter()
             .map(|list| Command::JOIN(list, None, None).into())
             .collect();
-        tracing::debug!(channels = asked.len(), lines = lines.len(), "asking to join");
+        tracing::debug!(
+            channels = asked.len(),
+            lines = lines.len(),
+            "asking to join"
+        );
         self.queue(Lane::Join, "", lines);
     }
 

@@ -39,7 +39,9 @@ impl Limits {
             "TARGMAX" => {
                 self.per_line = value.split(',').find_map(|t| {
                     let (command, n) = t.split_once(':')?;
-                    command.eq_ignore_ascii_case("JOIN").then(|| n.parse().ok())?
+                    command
+                        .eq_ignore_ascii_case("JOIN")
+                        .then(|| n.parse().ok())?
                 });
                 self.tokens.insert("TARGMAX", format!("TARGMAX={value}"));
             }
@@ -51,7 +53,8 @@ impl Limits {
                         (!prefixes.is_empty()).then(|| (prefixes.to_owned(), n.parse().ok()))
                     })
                     .collect();
-                self.tokens.insert("CHANLIMIT", format!("CHANLIMIT={value}"));
+                self.tokens
+                    .insert("CHANLIMIT", format!("CHANLIMIT={value}"));
             }
             "MAXCHANNELS" => {
                 self.max_channels = value.parse().ok();
@@ -206,9 +209,7 @@ mod tests {
 
     #[test]
     fn multibyte_names_are_counted_in_bytes_and_never_cut() {
-        let channels: Vec<String> = (0..300)
-            .map(|i| format!("#débat-日本語-🙂{i}"))
-            .collect();
+        let channels: Vec<String> = (0..300).map(|i| format!("#débat-日本語-🙂{i}")).collect();
         let refs: Vec<&str> = channels.iter().map(String::as_str).collect();
         let lists = batches(&refs, room("podium", lines::UNKNOWN_MASK), None);
         assert!(lists.len() > 1);
