@@ -11,8 +11,13 @@
 //!   shows what the flood queue costs: the 5th line onwards waits for its
 //!   turn, 1.5 s each.
 //!
-//! `cargo bench --bench irc [-- --runs N]` (two runs by default). Results
-//! are recorded in docs/benchmarks.md.
+//! And joining: a schedule of 1,000 channels, the time from registering
+//! to being in every one (as `/healthz` says), again after the server
+//! restarts, and the bot's resident memory once in all of them.
+//!
+//! `cargo bench --bench irc [-- --runs N] [lateness|joins]` (two runs by
+//! default; both parts unless one is named). Results are recorded in
+//! docs/benchmarks.md.
 
 #[path = "../tests/support/irc.rs"]
 mod irc_support;
@@ -79,12 +84,112 @@ async fn lateness(server: &Ircd, offsets: &[u32]) -> Vec<f64> {
     late
 }
 
+/// Channels in the joining bench.
+const CHANNELS: usize = 1000;
+
+/// `/healthz`'s IRC detail (empty while it does not answer).
+async fn irc_detail(podium: &Podium) -> String {
+    let Ok(r) = reqwest::get(format!("{}/healthz", podium.web)).await else {
+        return String::new();
+    };
+    let text = r.text().await.unwrap_or_default();
+    let body: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    body["networks"]["irc"]["detail"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Polls `/healthz` until the bot is registered (`connected as`), then
+/// until it is in every channel; returns the seconds in between.
+async fn connected_to_joined(podium: &Podium) -> f64 {
+    let all = format!("in {CHANNELS} of {CHANNELS} channels");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(1800);
+    let mut connected = None;
+    loop {
+        let detail = irc_detail(podium).await;
+        let now = tokio::time::Instant::now();
+        if connected.is_none() && detail.starts_with("connected as") {
+            connected = Some(now);
+        }
+        if let Some(at) = connected
+            && detail.contains(&all)
+        {
+            return (now - at).as_secs_f64();
+        }
+        assert!(now < deadline, "not in every channel: {detail}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Resident memory of `pid`, in MiB.
+fn rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS");
+    kib / 1024.0
+}
+
+/// One debate an hour away in [`CHANNELS`] channels (`#benchN-debate-0001`
+/// and so on, 19 bytes each): the time from registering to being in every
+/// channel, then again after the server restarts; the JOIN lines it took;
+/// the bot's resident memory once in every channel.
+async fn joins(server: &Ircd, run: u32) {
+    let base = unique_nick("bench");
+    let rooms: Vec<String> = (1..=CHANNELS)
+        .map(|i| format!("\"#{base}-debate-{i:04}\""))
+        .collect();
+    let start = (Utc::now() + chrono::Duration::hours(1)).trunc_subsecs(0);
+    let local = start.with_timezone(&chrono_tz::Europe::London);
+    let yaml = format!(
+        "timezone: Europe/London\ndebates:\n  - id: joins\n    title: Joins\n    \
+         starts: {}\n    duration: 10m\n    remind: []\n    rooms: [{}]\n    questions:\n      \
+         - {{text: One?, at: 0s}}\n",
+        local.format("%Y-%m-%d %H:%M:%S"),
+        rooms.join(", ")
+    );
+    let mut podium = Podium::bare(&yaml);
+    podium.env("PODIUM_IRC_SERVER", &server.addr);
+    podium.env("PODIUM_IRC_TLS", "false");
+    podium.env("PODIUM_IRC_NICK", &unique_nick("podium"));
+    podium.env("RUST_LOG", "podium=debug,warn");
+    podium.start();
+    let first = connected_to_joined(&podium).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss = rss_mib(podium.pid().expect("running"));
+    server.stop();
+    while irc_detail(&podium).await.starts_with("connected as") {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    server.start_again();
+    let again = connected_to_joined(&podium).await;
+    let log = podium.log();
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("asking to join"))
+        .filter_map(|l| l.split(" lines=").nth(1))
+        .collect();
+    println!(
+        "run {run} joins ({CHANNELS} channels): registered to in every channel {first:.1} s; \
+         after the server restarted {again:.1} s; JOIN lines each time {lines:?}; \
+         resident memory in every channel {rss:.1} MiB"
+    );
+    assert_eq!(podium.terminate().code(), Some(0));
+}
+
 fn main() {
     let mut runs = 2;
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--runs") {
         runs = args[i + 1].parse().expect("--runs N");
     }
+    let only = |part: &str| {
+        let named = ["lateness", "joins"];
+        !args.iter().any(|a| named.contains(&a.as_str())) || args.iter().any(|a| a == part)
+    };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -94,6 +199,12 @@ fn main() {
     println!("InspIRCd: {}", server.addr);
     rt.block_on(async {
         for run in 1..=runs {
+            if only("joins") {
+                joins(&server, run).await;
+            }
+            if !only("lateness") {
+                continue;
+            }
             let spaced: Vec<u32> = (0..10).map(|i| i * 3).collect();
             let late = lateness(&server, &spaced).await;
             let (median, worst) = support::median_worst(&late);

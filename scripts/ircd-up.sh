@@ -64,6 +64,10 @@
 #   linkpass 0 0AA :Services / BURST <unix time> / ENDBURST) and logs users
 #   in with `:0AA METADATA <uid> accountname :<account>`, after which their
 #   messages carry `account=<account>` (account-tag) as with real services.
+# - IRCD_MAXCHANS (default 2000): how many channels one client may be in
+#   (InspIRCd's own default is 20), advertised as CHANLIMIT=#:N; a bot
+#   hosting a thousand channels fits, and a test can set it low to see what
+#   a bot does with more channels than the server allows.
 # - IRCD_PINGFREQ (seconds, default 120): how often the server PINGs each
 #   client; one that has not answered by the next PING is disconnected
 #   ("Ping timeout"). A short one shows within seconds a client that
@@ -88,6 +92,7 @@ PORT=${IRCD_PORT:-6667}
 TLS_PORT=${IRCD_TLS_PORT:-6697}
 FLOOD=${IRCD_FLOOD:-relaxed}
 PINGFREQ=${IRCD_PINGFREQ:-120}
+MAXCHANS=${IRCD_MAXCHANS:-2000}
 SERVICES=${IRCD_SERVICES:-no}
 LINK_PORT=${IRCD_LINK_PORT:-0}
 WAIT_S=${IRCD_WAIT_S:-30}
@@ -176,7 +181,7 @@ case "$FLOOD" in
   *) log "unknown IRCD_FLOOD=$FLOOD (relaxed, strict or strict-nofakelag)"; exit 2 ;;
 esac
 cat > "$DATA/inspircd.conf" <<EOF
-# Written by scripts/ircd-up.sh (IRCD_FLOOD=$FLOOD, IRCD_PINGFREQ=$PINGFREQ); rewritten at each start.
+# Written by scripts/ircd-up.sh (IRCD_FLOOD=$FLOOD, IRCD_PINGFREQ=$PINGFREQ, IRCD_MAXCHANS=$MAXCHANS); rewritten at each start.
 <config format="xml">
 <server name="irc.localhost" description="Podium test server" network="PodiumTest">
 <admin name="Podium tests" nick="admin" email="admin@localhost">
@@ -197,7 +202,7 @@ cat > "$DATA/inspircd.conf" <<EOF
 <connect name="main" allow="*"
          timeout="60" pingfreq="$PINGFREQ"
          $FLOOD_ATTRS
-         localmax="1000" globalmax="1000" maxchans="200" limit="5000"
+         localmax="1000" globalmax="1000" maxchans="$MAXCHANS" limit="5000"
          resolvehostnames="no" useident="no">
 # Never ask the machine's resolver (there are no lookups anyway).
 <dns server="127.0.0.1" timeout="1">
@@ -206,7 +211,7 @@ cat > "$DATA/inspircd.conf" <<EOF
          splitwhois="no" exemptchanops="" defaultmodes="not">
 <security hideserver="" userstats="Pu" customversion="" flatlinks="no" hidesplits="no"
           hideulines="no" hidebans="no" maxtargets="20" announceinvites="dynamic">
-<channels users="200" opers="200">
+<channels users="$MAXCHANS" opers="$MAXCHANS">
 <limits maxline="512" maxnick="30" maxchan="64" maxmodes="20" maxident="10" maxhost="64"
         maxquit="255" maxtopic="307" maxkick="255" maxreal="128" maxaway="200">
 <whowas groupsize="10" maxgroups="1000" maxkeep="1d">

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use irc_podium::*;
-use irc_support::{Client, Message, ircd, start_ircd, unique_nick};
+use irc_support::{Client, Message, ircd, start_ircd, start_ircd_with, unique_nick};
 use matrix_support::{Person, Podium, bodies, posts_of, synapse, unique};
 
 /// A 2,000-character question in several scripts (every character after
@@ -898,4 +898,208 @@ async fn a_stopped_bot_says_quit_and_the_transcript_shows_only_the_time_it_was_a
         "the absence ends when the bot is back ({restarted}), not at {until}"
     );
     assert_eq!(podium.terminate().code(), Some(0), "{}", podium.logs());
+}
+
+/// The channel lists `podium` logged as asked for: (channels, lines) for
+/// each time it asked.
+fn join_requests(podium: &Podium) -> Vec<(usize, usize)> {
+    let log = matrix_support::strip_ansi(&podium.logs());
+    log.lines()
+        .filter(|l| l.contains("asking to join"))
+        .map(|l| {
+            let n = |key| {
+                matrix_support::log_field(l, key)
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or_else(|| panic!("no {key} in {l}"))
+            };
+            (n("channels"), n("lines"))
+        })
+        .collect()
+}
+
+/// `n` channel names no other test uses, one in four with letters of
+/// several bytes.
+fn channels(base: &str, n: usize) -> Vec<String> {
+    let base = unique_nick(base);
+    (0..n)
+        .map(|i| {
+            if i % 4 == 3 {
+                format!("#{base}-débat-日本-{i}")
+            } else {
+                format!("#{base}-{i}")
+            }
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_hundred_channels_are_joined_in_a_few_lines_again_after_a_restart_and_a_reload() {
+    let server = start_ircd("relaxed");
+    let all = channels("many", 350);
+    let (first, added) = all.split_at(300);
+    let bot = unique_nick("podium");
+    let op = unique_nick("alice");
+    let mut alice = Client::connect(&server.addr, &op).await;
+    let last = first[299].clone();
+    alice.join(&last).await;
+    let rooms: Vec<&str> = first.iter().map(String::as_str).collect();
+    let (yaml, _) = debate("many", &rooms, &[], 3600, "10m", &[("One?", "0s")]);
+    let mut podium = podium_on(&server, &bot, &yaml);
+    podium.start();
+    bot_joins(&mut alice, &bot, &last, &podium).await;
+    healthz_becomes(&podium, 200, "in 300 of 300 channels").await;
+    let asked = join_requests(&podium);
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    assert_eq!(asked[0].0, 300);
+    assert!(
+        asked[0].1 <= 25,
+        "{} JOIN lines for 300 channels",
+        asked[0].1
+    );
+
+    // The server restarts: every channel is joined again, as few lines.
+    server.stop();
+    healthz_becomes(&podium, 503, "").await;
+    server.start_again();
+    healthz_becomes(&podium, 200, "in 300 of 300 channels").await;
+    let asked = join_requests(&podium);
+    assert_eq!(asked.len(), 2, "{asked:?}");
+    assert_eq!(asked[1], asked[0]);
+
+    // The schedule gains 50 channels: those are asked for, and only those.
+    let more: Vec<&str> = all.iter().map(String::as_str).collect();
+    let (yaml, _) = debate("many", &more, &[], 3600, "10m", &[("One?", "0s")]);
+    std::fs::write(&podium.schedule, yaml).expect("schedule");
+    healthz_becomes(&podium, 200, "in 350 of 350 channels").await;
+    let asked = join_requests(&podium);
+    assert_eq!(asked.len(), 3, "{asked:?}");
+    assert_eq!(asked[2].0, added.len());
+    assert!(
+        !podium.logs().contains("refuses to let Podium join"),
+        "{}",
+        podium.logs()
+    );
+    assert_eq!(podium.terminate().code(), Some(0));
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn channels_beyond_the_servers_limit_are_not_asked_for_but_logged_once_and_shown() {
+    let server = start_ircd_with("relaxed", &[("IRCD_MAXCHANS", "5")]);
+    let all = channels("capped", 9);
+    let bot = unique_nick("podium");
+    let op = unique_nick("alice");
+    let mut alice = Client::connect(&server.addr, &op).await;
+    alice.join(&all[4]).await;
+    let rooms: Vec<&str> = all[..8].iter().map(String::as_str).collect();
+    let (yaml, _) = debate("capped", &rooms, &[], 3600, "10m", &[("One?", "0s")]);
+    let mut podium = podium_on(&server, &bot, &yaml);
+    podium.start();
+    // The schedule's first five are joined; the last three are named.
+    bot_joins(&mut alice, &bot, &all[4], &podium).await;
+    let body = healthz_becomes(
+        &podium,
+        503,
+        &format!(
+            "in 5 of 8 channels; 3 not joined, over the server's limit (CHANLIMIT=#:5): {}, {}, {}",
+            all[5], all[6], all[7]
+        ),
+    )
+    .await;
+    assert!(!body.contains(&all[4]), "{body}");
+    let warnings = |podium: &Podium| -> Vec<String> {
+        matrix_support::strip_ansi(&podium.logs())
+            .lines()
+            .filter(|l| l.contains("caps how many channels"))
+            .map(str::to_owned)
+            .collect()
+    };
+    let said = warnings(&podium);
+    assert_eq!(said.len(), 1, "{said:#?}");
+    for name in &all[5..8] {
+        assert!(said[0].contains(name.as_str()), "{name}: {}", said[0]);
+    }
+    assert!(
+        said[0].contains("count=3") && said[0].contains("CHANLIMIT=#:5"),
+        "{}",
+        said[0]
+    );
+    // Never asked for, so never refused (405, too many channels).
+    assert!(
+        !podium.logs().contains("refuses to let Podium join"),
+        "{}",
+        podium.logs()
+    );
+    assert_eq!(join_requests(&podium), [(5, 1)]);
+
+    // Re-read unchanged, the schedule is not warned about again...
+    let pid = podium.pid().expect("running").to_string();
+    let hup = std::process::Command::new("kill")
+        .args(["-HUP", &pid])
+        .status();
+    assert!(hup.expect("kill").success());
+    let deadline = tokio::time::Instant::now() + support::WAIT;
+    while !podium.logs().contains("SIGHUP: reloading the schedule") {
+        assert!(tokio::time::Instant::now() < deadline, "{}", podium.logs());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(warnings(&podium).len(), 1, "{}", podium.logs());
+    // ...but a ninth channel changes what is left out.
+    let rooms: Vec<&str> = all.iter().map(String::as_str).collect();
+    let (yaml, _) = debate("capped", &rooms, &[], 3600, "10m", &[("One?", "0s")]);
+    std::fs::write(&podium.schedule, yaml).expect("schedule");
+    healthz_becomes(&podium, 503, "in 5 of 9 channels; 4 not joined").await;
+    let said = warnings(&podium);
+    assert_eq!(said.len(), 2, "{said:#?}");
+    assert!(
+        said[1].contains("count=4") && said[1].contains(&all[8]),
+        "{}",
+        said[1]
+    );
+    assert_eq!(podium.terminate().code(), Some(0));
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_join_under_strict_flood_limits_without_fakelag_is_not_killed() {
+    // InspIRCd charges two seconds of flood allowance per JOIN line:
+    // without fakelag, 18 of them a paced line apart (1.5 s) end the
+    // connection ("Excess Flood"). Long names make this ~23 lines.
+    let server = start_ircd("strict-nofakelag");
+    let base = unique_nick("strict");
+    let all: Vec<String> = (0..200)
+        .map(|i| format!("#{base}-a-rather-long-debate-channel-name-{i:03}"))
+        .collect();
+    let rooms: Vec<&str> = all.iter().map(String::as_str).collect();
+    let (yaml, _) = debate("strict", &rooms, &[], 3600, "10m", &[("One?", "0s")]);
+    let mut podium = podium_on(&server, &unique_nick("podium"), &yaml);
+    podium.start();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(180);
+    loop {
+        // The page may not be served yet right after the start.
+        let (status, body) = match reqwest::get(format!("{}/healthz", podium.web)).await {
+            Ok(r) => (r.status().as_u16(), r.text().await.unwrap_or_default()),
+            Err(e) => (0, e.to_string()),
+        };
+        if status == 200 && body.contains("in 200 of 200 channels") {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{body}\n{}",
+            podium.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let asked = join_requests(&podium);
+    assert_eq!(asked.len(), 1, "asked once, never reconnected: {asked:?}");
+    assert!(asked[0].1 > 18, "{asked:?}: too few lines to show anything");
+    let log = podium.logs();
+    assert!(
+        !log.contains("Excess Flood") && !log.contains("disconnected"),
+        "{log}"
+    );
+    assert_eq!(podium.terminate().code(), Some(0));
+    server.stop();
 }

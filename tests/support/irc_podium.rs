@@ -189,3 +189,30 @@ pub async fn bot_joins(client: &mut Client, bot: &str, channel: &str, podium: &P
         panic!("{bot} did not join {channel}\n{}", podium.logs());
     }
 }
+
+/// `/healthz` of a running bot: the status and the body.
+pub async fn healthz(podium: &Podium) -> (u16, String) {
+    let r = reqwest::get(format!("{}/healthz", podium.web))
+        .await
+        .expect("/healthz answers");
+    let status = r.status().as_u16();
+    (status, r.text().await.unwrap_or_default())
+}
+
+/// Waits until `/healthz` answers `status` with a body that contains
+/// `needle`; returns the body.
+pub async fn healthz_becomes(podium: &Podium, status: u16, needle: &str) -> String {
+    let deadline = tokio::time::Instant::now() + support::WAIT;
+    loop {
+        let (got, body) = healthz(podium).await;
+        if got == status && body.contains(needle) {
+            return body;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "/healthz stayed {got}, not {status} with {needle:?}: {body}\n{}",
+            podium.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}

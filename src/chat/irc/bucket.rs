@@ -36,14 +36,16 @@ impl Bucket {
         self.last = now;
     }
 
-    /// Waits until a line may go, and counts it.
-    pub async fn take(&mut self) {
+    /// Waits until a line that weighs `lines` lines may go, and counts it
+    /// (a weight over the burst leaves the bucket in debt).
+    pub async fn take(&mut self, lines: f64) {
         self.refill();
-        if self.tokens < 1.0 {
-            tokio::time::sleep(self.interval.mul_f64(1.0 - self.tokens)).await;
+        let need = lines.min(self.burst);
+        if self.tokens < need {
+            tokio::time::sleep(self.interval.mul_f64(need - self.tokens)).await;
             self.refill();
         }
-        self.tokens -= 1.0;
+        self.tokens -= lines;
     }
 
     /// How long until `need` lines may go (`None`: now).
@@ -60,9 +62,9 @@ impl Bucket {
         (self.burst / 2.0).floor()
     }
 
-    /// Returns a line's worth taken and not used.
-    pub fn give_back(&mut self) {
-        self.tokens = (self.tokens + 1.0).min(self.burst);
+    /// Returns what a line weighing `lines` took and did not use.
+    pub fn give_back(&mut self, lines: f64) {
+        self.tokens = (self.tokens + lines).min(self.burst);
     }
 }
 
@@ -76,7 +78,7 @@ mod tests {
         let start = Instant::now();
         let mut at = Vec::new();
         for _ in 0..7 {
-            b.take().await;
+            b.take(1.0).await;
             at.push((Instant::now() - start).as_millis());
         }
         assert_eq!(at, [0, 0, 0, 0, 1500, 3000, 4500]);
@@ -84,7 +86,7 @@ mod tests {
         tokio::time::sleep(Duration::from_secs(60)).await;
         let again = Instant::now();
         for _ in 0..5 {
-            b.take().await;
+            b.take(1.0).await;
         }
         assert_eq!((Instant::now() - again).as_millis(), 1500);
     }
@@ -94,7 +96,7 @@ mod tests {
         let mut b = Bucket::new(4, Duration::from_millis(1500));
         assert_eq!(b.reserve(), 2.0);
         for _ in 0..2 {
-            b.take().await;
+            b.take(1.0).await;
         }
         // Two lines left: a lower lane waits for a third, a post does not.
         assert_eq!(b.wait_for(1.0), None);

@@ -1,6 +1,8 @@
 //! One registered connection, until it is lost: the schedule's channels
-//! joined (again after each reload, after a kick, and with growing waits
-//! after the server refused one, with its reason logged), what people say
+//! joined, many to a line and within the server's cap ([`super::joins`]),
+//! once the server has said what its rules are (again after each reload,
+//! after a kick, and with growing waits after the server refused one,
+//! with its reason logged), what people say
 //! in them handed to the engine ([`super::incoming`]), the configured nick
 //! taken back when it is free.
 //!
@@ -9,7 +11,7 @@
 //! PINGs are answered and Podium's own lines go out (the `irc` crate does
 //! both only while the stream is read).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,9 +26,10 @@ use super::casemap::CaseMapping;
 use super::ctcp;
 use super::echo::Echo;
 use super::inbox::Inbox;
+use super::joins::{self, Limits};
 use super::queue::{Job, Lane, Link, Sink};
 use super::session::{self, Session};
-use super::{IrcChat, NETWORK, read, write};
+use super::{IrcChat, NETWORK, lines, read, write};
 use crate::chat::{Incoming, Room};
 use crate::config::IrcConfig;
 use crate::domain::Network;
@@ -46,6 +49,12 @@ pub const QUIT_MESSAGE: &str = "Podium is stopping; see you at the next debate";
 /// How long a stopping Podium waits for the server to close the link
 /// after QUIT.
 const QUIT_PATIENCE: Duration = Duration::from_secs(2);
+/// How long Podium waits for the end of the server's welcome (its rules,
+/// ISUPPORT, come before it) before joining anyway.
+const WELCOME_PATIENCE: Duration = Duration::from_secs(5);
+/// How many of the channels left out for the server's cap `/healthz`
+/// names (the log names them all).
+const OVER_NAMED: usize = 10;
 /// How often a message the engine is too busy to take is offered again.
 const HELD_POLL: Duration = Duration::from_millis(20);
 
@@ -67,6 +76,17 @@ pub struct Connection<'a> {
     pub(super) seen: DateTime<Utc>,
     /// The schedule's channels, by folded name.
     pub(super) wanted: HashMap<String, Room>,
+    /// Their folded names in the schedule's order: the first ones win
+    /// where the server caps how many channels Podium may be in.
+    order: Vec<String>,
+    /// What the server says about joining (ISUPPORT).
+    pub(super) limits: Limits,
+    /// The server has said its rules (the end of its welcome): joins wait
+    /// for it, to be batched and capped as the server wants.
+    welcomed: bool,
+    /// Wanted channels not asked for, since the server's cap leaves no
+    /// room for them, as the schedule writes them.
+    over: Vec<String>,
     /// When a channel not joined yet may be asked for again (after no
     /// answer, a refusal or a kick), and the wait after that.
     pub(super) retry: HashMap<String, (Instant, Duration)>,
@@ -118,6 +138,10 @@ impl<'a> Connection<'a> {
             presence: None,
             seen: Utc::now(),
             wanted: HashMap::new(),
+            order: Vec::new(),
+            limits: Limits::default(),
+            welcomed: false,
+            over: Vec::new(),
             retry: HashMap::new(),
             closing: None,
             counter: 0,
@@ -179,6 +203,8 @@ impl<'a> Connection<'a> {
         let current = schedule.borrow_and_update().clone();
         self.want(&current);
         self.join_missing();
+        let welcome = tokio::time::sleep(WELCOME_PATIENCE);
+        tokio::pin!(welcome);
         let mut tick = tokio::time::interval_at(Instant::now() + TICK, TICK);
         let mut schedule_open = true;
         let mut paused = false;
@@ -211,6 +237,7 @@ impl<'a> Connection<'a> {
                         while self.inbox.pop().is_some() {}
                     }
                 },
+                () = &mut welcome, if !self.welcomed => self.welcomed(),
                 () = tokio::time::sleep(HELD_POLL), if held => {}
                 changed = schedule.changed(), if schedule_open => {
                     if changed.is_ok() {
@@ -305,15 +332,16 @@ impl<'a> Connection<'a> {
     }
 
     fn want(&mut self, schedule: &Schedule) {
-        self.wanted = schedule
-            .debates
-            .iter()
-            .flat_map(|d| d.rooms.iter())
-            .filter_map(|r| match r {
-                Room::Irc(c) => Some((self.fold(c), r.clone())),
-                _ => None,
-            })
-            .collect();
+        self.wanted.clear();
+        self.order.clear();
+        for room in schedule.debates.iter().flat_map(|d| d.rooms.iter()) {
+            if let Room::Irc(c) = room {
+                let key = self.fold(c);
+                if self.wanted.insert(key.clone(), room.clone()).is_none() {
+                    self.order.push(key);
+                }
+            }
+        }
         self.report();
     }
 
@@ -326,7 +354,17 @@ impl<'a> Connection<'a> {
             Room::Irc(c) => casemap.fold(c),
             other => other.to_string(),
         };
-        self.wanted = self.wanted.values().map(|r| (fold(r), r.clone())).collect();
+        let order = std::mem::take(&mut self.order);
+        let wanted = std::mem::take(&mut self.wanted);
+        for key in order {
+            let Some(room) = wanted.get(&key) else {
+                continue;
+            };
+            let key = fold(room);
+            if self.wanted.insert(key.clone(), room.clone()).is_none() {
+                self.order.push(key);
+            }
+        }
         let mut joined = write(&self.chat.shared.joined);
         *joined = joined.values().map(|r| (fold(r), r.clone())).collect();
         drop(joined);
@@ -335,13 +373,51 @@ impl<'a> Connection<'a> {
         self.report();
     }
 
-    /// Asks to join every wanted channel not joined whose wait is over.
+    /// The end of the server's welcome (or the wait for it is over): its
+    /// rules are known, the channels may be asked for.
+    pub(super) fn welcomed(&mut self) {
+        if !self.welcomed {
+            self.welcomed = true;
+            self.join_missing();
+        }
+    }
+
+    /// Asks to join every wanted channel not joined whose wait is over and
+    /// for which the server's cap leaves room, many to a line.
     pub(super) fn join_missing(&mut self) {
+        if !self.welcomed {
+            return;
+        }
         let now = Instant::now();
         let joined = read(&self.chat.shared.joined).clone();
-        let mut joins = Vec::new();
-        for (key, room) in &self.wanted {
-            if joined.contains_key(key) {
+        let wanted: Vec<(&str, bool)> = self
+            .order
+            .iter()
+            .filter_map(|key| match self.wanted.get(key) {
+                Some(Room::Irc(c)) => Some((c.as_str(), joined.contains_key(key))),
+                _ => None,
+            })
+            .collect();
+        let inside: Vec<&str> = joined
+            .values()
+            .filter_map(|r| match r {
+                Room::Irc(c) => Some(c.as_str()),
+                _ => None,
+            })
+            .collect();
+        let over: Vec<String> = self
+            .limits
+            .over(&inside, &wanted)
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        let left_out: HashSet<&str> = over.iter().map(String::as_str).collect();
+        let mut asked: Vec<String> = Vec::new();
+        for key in &self.order {
+            let Some(Room::Irc(channel)) = self.wanted.get(key) else {
+                continue;
+            };
+            if joined.contains_key(key) || left_out.contains(channel.as_str()) {
                 continue;
             }
             let wait = match self.retry.get(key) {
@@ -351,13 +427,54 @@ impl<'a> Connection<'a> {
             };
             // An unanswered JOIN is asked again after a while, not at once.
             self.retry.insert(key.clone(), (now + 4 * TICK, wait));
-            if let Room::Irc(channel) = room {
-                joins.push(Command::JOIN(channel.clone(), None, None).into());
-            }
+            asked.push(channel.clone());
         }
-        if !joins.is_empty() {
-            self.queue(Lane::Control, "", joins);
+        self.left_out(over);
+        if asked.is_empty() {
+            return;
         }
+        // The prefix the server would put in front: the longer of the
+        // nicks Podium may have by the time the lines go.
+        let (nick, mask) = read(&self.chat.shared.me).clone();
+        let nick = if nick.len() >= self.config.nick.len() {
+            nick
+        } else {
+            self.config.nick.clone()
+        };
+        let room = joins::room(&nick, mask.unwrap_or(lines::UNKNOWN_MASK));
+        let asked: Vec<&str> = asked.iter().map(String::as_str).collect();
+        let lines: Vec<_> = joins::batches(&asked, room, self.limits.per_line())
+            .into_iter()
+            .map(|list| Command::JOIN(list, None, None).into())
+            .collect();
+        tracing::debug!(
+            channels = asked.len(),
+            lines = lines.len(),
+            "asking to join"
+        );
+        self.queue(Lane::Join, "", lines);
+    }
+
+    /// The wanted channels the server's cap leaves no room for: said once
+    /// (and again when they change), and shown by `/healthz`.
+    fn left_out(&mut self, over: Vec<String>) {
+        if over == self.over {
+            return;
+        }
+        if over.is_empty() {
+            tracing::info!("the server's channel limit leaves room for every scheduled channel");
+        } else {
+            tracing::warn!(
+                count = over.len(),
+                limit = %self.limits.describe(),
+                channels = %over.join(" "),
+                "the server caps how many channels Podium may be in: these scheduled \
+                 channels are not joined (nor asked for); split the schedule between \
+                 bots or ask the server's operators for a higher limit"
+            );
+        }
+        self.over = over;
+        self.report();
     }
 
     /// Asks whether the configured nick is free again (answered by 303).
@@ -386,6 +503,23 @@ impl<'a> Connection<'a> {
             "connected as {}; in {inside} of {wanted} channels",
             self.nick()
         );
+        if !self.over.is_empty() {
+            let named: Vec<&str> = self
+                .over
+                .iter()
+                .take(OVER_NAMED)
+                .map(String::as_str)
+                .collect();
+            detail.push_str(&format!(
+                "; {} not joined, over the server's limit ({}): {}",
+                self.over.len(),
+                self.limits.describe(),
+                named.join(", ")
+            ));
+            if self.over.len() > OVER_NAMED {
+                detail.push_str(&format!(" and {} more", self.over.len() - OVER_NAMED));
+            }
+        }
         let mut why: Vec<&String> = muted.values().collect();
         why.sort();
         for w in why {

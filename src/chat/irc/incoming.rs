@@ -156,6 +156,8 @@ impl Connection<'_> {
         let arg = |i: usize| args.get(i).map_or("", String::as_str);
         match code {
             5 => self.isupport(args.get(1..args.len().saturating_sub(1)).unwrap_or(&[])),
+            // RPL_ENDOFMOTD, ERR_NOMOTD: the welcome, ISUPPORT with it, is over.
+            376 | 422 => self.welcomed(),
             353 => write(&self.chat.shared.members).names(arg(2), reason),
             366 => self.end_of_names(arg(1)),
             CANNOT_SEND => self.muted(arg(1), reason),
@@ -179,8 +181,9 @@ impl Connection<'_> {
         }
     }
 
-    /// RPL_ISUPPORT: how the server compares names, its status modes and
-    /// which channel modes take an argument.
+    /// RPL_ISUPPORT: how the server compares names, its status modes,
+    /// which channel modes take an argument, and how many channels a JOIN
+    /// may name and Podium may be in.
     fn isupport(&mut self, tokens: &[String]) {
         for token in tokens {
             let (key, value) = token.split_once('=').unwrap_or((token, ""));
@@ -198,7 +201,11 @@ impl Connection<'_> {
                 "CHANMODES" => {
                     write(&self.chat.shared.members).set_chanmodes(ChanModes::parse(value))
                 }
-                _ => {}
+                key => {
+                    if self.limits.isupport(key, value) {
+                        tracing::debug!(%token, "the server's joining rules");
+                    }
+                }
             }
         }
     }

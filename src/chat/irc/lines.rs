@@ -50,6 +50,14 @@ pub fn budget(nick: &str, mask: usize, command: &str, target: &str) -> usize {
     LINE_BYTES.saturating_sub(overhead).max(16)
 }
 
+/// Bytes left for the parameters of a `command` sent by `nick`, whose
+/// user and host together take `mask` bytes: what follows the command on
+/// a line the server passes on as `:nick!user@host COMMAND params`.
+pub fn params_budget(nick: &str, mask: usize, command: &str) -> usize {
+    let overhead = 1 + nick.len() + 2 + mask + 1 + command.len() + 1 + 2;
+    LINE_BYTES.saturating_sub(overhead)
+}
+
 /// The most lines a post of `kind` may take (`None`: an answer to a
 /// command).
 pub fn most_lines(kind: Option<PostKind>) -> usize {

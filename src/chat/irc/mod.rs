@@ -1,7 +1,8 @@
 //! IRC, through the `irc` crate: the bot connects and registers
 //! (`session`: TLS, IRCv3 capabilities, SASL), joins the schedule's
-//! channels and reads what people say in them (`connection`), and posts
-//! through one paced queue (`queue`) in lines that fit (`lines`).
+//! channels, many to a JOIN line (`joins`), and reads what people say in
+//! them (`connection`), and posts through one paced queue (`queue`) in
+//! lines that fit (`lines`).
 //!
 //! IRC keeps no history and has no message ids of its own: what is said
 //! while Podium is disconnected is lost (the time is recorded so every
@@ -20,6 +21,7 @@ mod ctcp;
 mod echo;
 mod inbox;
 mod incoming;
+mod joins;
 mod lines;
 mod members;
 mod queue;

@@ -5,7 +5,7 @@
 //! whole connection is what keeps it under their limits.
 //!
 //! The queue has lanes ([`Lane`]): questions go before announcements,
-//! which go before answers to commands, which go before CTCP replies; a
+//! which go before joins, then answers to commands, then CTCP replies; a
 //! long job gives way between its lines to a higher lane. But a post never
 //! overtakes an earlier post to the same channel, and nothing is sent to a
 //! channel between the lines of a post there: what people see in a
@@ -27,27 +27,47 @@ use super::echo::{Answer, Echo, resolve};
 use crate::chat::ChatError;
 
 /// Which lines go first. Higher lanes are sent before lower ones; within a
-/// lane, in order. A question never waits behind announcements, answers to
-/// commands or CTCP replies, except an earlier post to its own channel
-/// (which is then sent first, whatever its lane).
+/// lane, in order. A question never waits behind announcements, joins,
+/// answers to commands or CTCP replies, except an earlier post to its own
+/// channel (which is then sent first, whatever its lane).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Lane {
     /// CTCP replies.
     Chatter,
     /// Answers to commands.
     Answer,
+    /// Joins: after a reconnection, a few dozen lines for a thousand
+    /// channels, which a debate's posts in the channels already joined
+    /// must not wait behind (a post to a channel not joined yet fails
+    /// before it is queued, and is tried again).
+    Join,
     /// Announcements: reminders, the intro, the closing, the link.
     Post,
     Question,
-    /// Joins, nick changes, NickServ: few, and needed before anything.
+    /// Nick changes, NickServ: few, and needed before anything (a
+    /// channel for registered users only refuses Podium until NickServ
+    /// knows it).
     Control,
 }
+
+/// What a JOIN line weighs in the bucket, in lines. InspIRCd charges a
+/// JOIN two seconds of a client's flood allowance, a message one: under
+/// its Debian defaults without fakelag, a JOIN line every 1.5 s (the
+/// default pace) gets the client killed for "Excess Flood" after 18 lines,
+/// one every 2.25 s passes 40 and more. A big rejoin must not end the
+/// connection it is made on.
+const JOIN_WEIGHT: f64 = 1.5;
 
 impl Lane {
     /// Posts keep their order in a channel; answers and chatter may give
     /// way between their lines to a post (they are nobody's record).
     fn is_post(self) -> bool {
         self >= Lane::Post
+    }
+
+    /// What one of its lines weighs in the bucket, in lines.
+    fn weight(self) -> f64 {
+        if self == Lane::Join { JOIN_WEIGHT } else { 1.0 }
     }
 }
 
@@ -218,8 +238,9 @@ impl Writer {
             if self.link.borrow().is_none() {
                 break;
             }
+            let weight = s.job.lane.weight();
             if !s.job.lane.is_post()
-                && let Some(wait) = self.bucket.wait_for(self.bucket.reserve() + 1.0)
+                && let Some(wait) = self.bucket.wait_for(self.bucket.reserve() + weight)
             {
                 // Below posts a line leaves the bucket's reserve, so a
                 // post that comes meanwhile goes at once; it may come
@@ -228,9 +249,9 @@ impl Writer {
                 s.job.messages = std::iter::once(message).chain(lines).collect();
                 return Some(s);
             }
-            self.bucket.take().await;
+            self.bucket.take(weight).await;
             if s.sent > 0 && self.gives_way(&s) {
-                self.bucket.give_back();
+                self.bucket.give_back(weight);
                 s.job.messages = std::iter::once(message).chain(lines).collect();
                 return Some(s);
             }
@@ -439,6 +460,33 @@ mod tests {
                 "#b Q1 b"
             ]
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_long_rejoin_gives_way_to_posts_and_leaves_them_the_reserve() {
+        let (queue, sent, _link) = recorded_with(Bucket::new(4, Duration::from_millis(1500)));
+        let start = Instant::now();
+        let lines: Vec<String> = (1..=30).map(|i| format!("JOIN batch {i}")).collect();
+        let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+        queue.push(job(Lane::Join, "joins", &lines));
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        // One at once, leaving two lines in the bucket, then one every
+        // 2.25 s (a JOIN weighs one and a half lines): at 1.5 s, 3.75 s.
+        assert_eq!(sent.lock().unwrap().len(), 3);
+        queue.push(job(Lane::Question, "#a", &["Q1 a"]));
+        queue.push(job(Lane::Post, "#b", &["intro b 1", "intro b 2"]));
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        let got = sent.lock().unwrap().clone();
+        // The question goes at once, on the reserve, and the intro whole
+        // before the rest of the rejoin.
+        assert_eq!(got[3..], ["#a Q1 a", "#b intro b 1"], "{got:?}");
+        assert!(Instant::now() - start < Duration::from_millis(5100));
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let got = sent.lock().unwrap().clone();
+        assert_eq!(got[5], "#b intro b 2", "{got:?}");
+        tokio::time::sleep(Duration::from_secs(120)).await;
+        assert_eq!(sent.lock().unwrap().len(), 33);
+        assert_eq!(queue.waiting(), 0);
     }
 
     #[test]
