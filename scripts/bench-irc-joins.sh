@@ -10,7 +10,8 @@
 # loopback, free ports) in a temporary directory, and one debate an hour
 # away in N channels named `#bench0-debate-0001`... (19 bytes each).
 # Podium keeps its default send queue (4 lines at once, then one every
-# 1.5 s). `cargo bench --bench irc -- joins` measures the same with the
+# 1.5 s) unless PODIUM_IRC_SEND_INTERVAL / PODIUM_IRC_SEND_BURST are set
+# (as for a server that exempts the bot from its flood limits). `cargo bench --bench irc -- joins` measures the same with the
 # bench (release) build.
 set -euo pipefail
 BIN=$(realpath "$1"); N=${2:-1000}
@@ -36,6 +37,8 @@ PORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print
 env -i PATH="$PATH" HOME="$HOME" PODIUM_SCHEDULE="$DIR/debates.yaml" PODIUM_DATA_DIR="$DIR/data" \
   PODIUM_WEB_ADDR="127.0.0.1:$PORT" PODIUM_PUBLIC_URL="http://127.0.0.1:$PORT" \
   PODIUM_IRC_SERVER="$IRCD_ADDR" PODIUM_IRC_TLS=false PODIUM_IRC_NICK=podium1 \
+  ${PODIUM_IRC_SEND_INTERVAL:+PODIUM_IRC_SEND_INTERVAL=$PODIUM_IRC_SEND_INTERVAL} \
+  ${PODIUM_IRC_SEND_BURST:+PODIUM_IRC_SEND_BURST=$PODIUM_IRC_SEND_BURST} \
   RUST_LOG=podium=debug,warn "$BIN" run > "$DIR/podium.log" 2>&1 &
 PID=$!
 detail() {
