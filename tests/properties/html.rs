@@ -116,7 +116,13 @@ fn transcript(shape: &Shape, texts: &[String], plain: bool) -> Transcript {
     let mut texts = Texts { texts, next: 0 };
     let text = |texts: &mut Texts| {
         let t = texts.next();
-        if plain { "plain".to_owned() } else { t }
+        // Empty text leaves its markup out (a question without text), so
+        // the stand-in is empty too.
+        if plain && !t.is_empty() {
+            "plain".to_owned()
+        } else {
+            t
+        }
     };
     let network = |i: usize| {
         if shape.two_networks && i % 2 == 1 {
