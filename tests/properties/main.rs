@@ -4,8 +4,8 @@
 //!
 //! Each property runs twice: a few hundred cases in the ordinary `cargo
 //! test`, and many thousands in its `#[ignore]`d `_long` twin, meant for
-//! `cargo test --release --test properties -- --ignored` (see README,
-//! "Property tests"). `PROPTEST_CASES` overrides both counts. Failures
+//! `cargo test --release --lib --test properties -- --ignored` (see
+//! README, "Property tests"). `PROPTEST_CASES` overrides both counts. Failures
 //! found once are replayed first on every run from
 //! `proptest-regressions/properties.txt`, which is kept in the repository.
 //!
@@ -51,7 +51,7 @@ macro_rules! property {
             #![proptest_config(crate::config(crate::LONG))]
             $(#[$meta])*
             #[test]
-            #[ignore = "long property run: cargo test --release --test properties -- --ignored"]
+            #[ignore = "long property run: cargo test --release --lib --test properties -- --ignored"]
             fn $long($($args)*) $body
         }
     };

@@ -315,9 +315,10 @@ mod tests {
 
 /// The splitter under any text: lines that fit the wire, whole characters,
 /// nothing lost but the spaces and line breaks it splits at. A quick run in
-/// `cargo test`, a long `#[ignore]`d one for `cargo test --release --
-/// --ignored` (see README, "Property tests"); `PROPTEST_CASES` overrides
-/// both. Failures found are replayed from `proptest-regressions/`.
+/// `cargo test`, a long `#[ignore]`d one for the long property run (see
+/// README, "Property tests"); `PROPTEST_CASES` overrides both. Failures
+/// found are replayed from `proptest-regressions/chat/irc/lines.txt`. The
+/// other properties are in `tests/properties/`.
 #[cfg(test)]
 mod properties {
     use proptest::prelude::*;
@@ -441,7 +442,7 @@ mod properties {
     proptest! {
         #![proptest_config(config(25_000))]
         #[test]
-        #[ignore = "long property run: cargo test --release -- --ignored"]
+        #[ignore = "long property run: cargo test --release --lib --test properties -- --ignored"]
         fn every_line_fits_and_nothing_but_spacing_is_lost_long(
             text in post(), sender in sender(), most in 1usize..=MAX_LINES
         ) {
