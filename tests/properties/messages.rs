@@ -320,7 +320,7 @@ fn command() -> impl Strategy<Value = Command> {
         any::<bool>().prop_map(|confirm| Command::Forget { confirm }),
         "\\p{Alphabetic}[^\\s]{0,12}".prop_filter_map("a command's name", |w| {
             let lower = w.to_lowercase();
-            (!NAMES.contains(&lower.as_str())).then(|| Command::Unknown(w))
+            (!NAMES.contains(&lower.as_str())).then_some(Command::Unknown(w))
         }),
     ]
 }
