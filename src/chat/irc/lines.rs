@@ -320,3 +320,141 @@ mod tests {
         assert_eq!(strip_formatting("plain, text"), "plain, text");
     }
 }
+
+/// The splitter under any text: lines that fit the wire, whole characters,
+/// nothing lost but the spaces and line breaks it splits at. A quick run in
+/// `cargo test`, a long `#[ignore]`d one for the long property run (see
+/// README, "Property tests"); `PROPTEST_CASES` overrides both. Failures
+/// found are replayed from `proptest-regressions/chat/irc/lines.txt`. The
+/// other properties are in `tests/properties/`.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+    use proptest::sample::select;
+
+    use super::*;
+
+    fn config(cases: u32) -> ProptestConfig {
+        let cases = std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(cases);
+        ProptestConfig::with_cases(cases)
+    }
+
+    /// Text made of what is hard to split: multibyte characters, words
+    /// longer than a line, runs of spaces, line breaks, control characters
+    /// and IRC's formatting codes.
+    fn post() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            select(vec![
+                " ",
+                "  ",
+                "\n",
+                "\r\n",
+                "\r",
+                "\0",
+                "\t",
+                "\x02",
+                "\x03",
+                "\x0304,12",
+                "\x0f",
+                "\x16",
+                "\x1d",
+                "\x1f",
+                "\x01ACTION",
+                "é",
+                "日本語",
+                "😀",
+                "👩‍👩‍👧",
+                "\u{301}",
+                "[…]",
+            ])
+            .prop_map(str::to_owned),
+            "[a-z]{1,12}",
+            "\\PC{1,8}",
+            any::<String>(),
+            // A word longer than any line.
+            ("[a-zé日😀]", 100usize..700).prop_map(|(c, n)| c.repeat(n)),
+        ];
+        proptest::collection::vec(piece, 0..40).prop_map(|p| p.concat())
+    }
+
+    /// Who sends to where: nicks, masks and channels of the sizes servers
+    /// allow (NICKLEN and CHANNELLEN are 30 and 64 on common servers).
+    fn sender() -> impl Strategy<Value = (String, usize, String)> {
+        (
+            "[a-z][a-z0-9_]{0,29}",
+            0..=UNKNOWN_MASK,
+            "#[a-z0-9\\-]{1,63}",
+        )
+    }
+
+    /// What splitting may drop: the spaces and breaks it splits at, and
+    /// the characters no IRC line carries.
+    fn kept(text: &str) -> String {
+        text.chars()
+            .filter(|c| !(c.is_whitespace() || *c == '\0'))
+            .collect()
+    }
+
+    fn check(
+        text: &str,
+        (nick, mask, channel): &(String, usize, String),
+        most: usize,
+    ) -> Result<(), TestCaseError> {
+        let budget = budget(nick, *mask, "PRIVMSG", channel);
+        let lines = split(text, budget, most);
+        prop_assert!(lines.len() <= most.max(1));
+        for line in &lines {
+            // As the server relays it, with a user and host as long as
+            // the budget allowed for.
+            let wire = format!(
+                ":{nick}!{}@ PRIVMSG {channel} :{line}\r\n",
+                "u".repeat(*mask)
+            );
+            prop_assert!(wire.len() <= LINE_BYTES, "{} bytes: {:?}", wire.len(), wire);
+            prop_assert!(!line.trim().is_empty(), "a blank line");
+            prop_assert!(!line.contains(['\r', '\n', '\0']), "{:?}", line);
+        }
+        let joined = kept(&lines.concat());
+        let input = kept(text);
+        if lines.len() < most {
+            prop_assert_eq!(joined, input);
+        } else {
+            // Cut with a note: what is kept is the start of the text.
+            let last = lines.last().unwrap();
+            let before = kept(&lines[..lines.len() - 1].concat());
+            let last = kept(last.strip_suffix(" […]").unwrap_or(last));
+            let start = before + last.as_str();
+            prop_assert!(
+                input.starts_with(&start),
+                "{:?} does not start with {:?}",
+                input,
+                start
+            );
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(config(256))]
+        #[test]
+        fn every_line_fits_and_nothing_but_spacing_is_lost(
+            text in post(), sender in sender(), most in 1usize..=MAX_LINES
+        ) {
+            check(&text, &sender, most)?;
+        }
+    }
+
+    proptest! {
+        #![proptest_config(config(25_000))]
+        #[test]
+        #[ignore = "long property run: cargo test --release --lib --test properties -- --ignored"]
+        fn every_line_fits_and_nothing_but_spacing_is_lost_long(
+            text in post(), sender in sender(), most in 1usize..=MAX_LINES
+        ) {
+            check(&text, &sender, most)?;
+        }
+    }
+}
