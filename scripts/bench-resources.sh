@@ -3,7 +3,7 @@
 # on the same local Synapse, in one run (issue 20). Loopback only.
 #
 #   scripts/bench-resources.sh
-#   ROOMS=100 IDLE_S=60 ANSWERS=10000 BACKENDS="sqlite postgres" scripts/bench-resources.sh
+#   ROOMS=100 IDLE_S=120 ANSWERS=10000 BACKENDS="sqlite postgres" scripts/bench-resources.sh
 #
 # What it does, in order (results: docs/benchmarks.md):
 # 1. Builds the release `podium` (cargo build --release; CARGO_TARGET_DIR is
@@ -53,7 +53,7 @@
 #    text: the bytes of their names and bodies.
 # Prints a table with each figure, its anchor and the ratio.
 #
-# Environment: ROOMS (100), IDLE_S (60), SETTLE_S (10), ANSWERS (10000),
+# Environment: ROOMS (100), IDLE_S (120), SETTLE_S (10), ANSWERS (10000),
 # BACKENDS ("sqlite postgres"), MAUBOT_VENV, MAUBOT_VERSION, KEEP=1 (keep
 # the run's temporary directory and say where it is), PODIUM_BIN (a binary
 # to measure instead of building the release one).
@@ -65,7 +65,7 @@ cd "$(dirname "$0")/.."
 repo=$(pwd)
 
 ROOMS=${ROOMS:-100}
-IDLE_S=${IDLE_S:-60}
+IDLE_S=${IDLE_S:-120}
 SETTLE_S=${SETTLE_S:-10}
 ANSWERS=${ANSWERS:-10000}
 BACKENDS=${BACKENDS:-"sqlite postgres"}
@@ -221,8 +221,12 @@ start_maubot() {
   started+=("$maubot_pid")
 }
 wait_maubot_api() {
+  local code
   for _ in $(seq 1 600); do
-    curl -fsS -m 2 "http://127.0.0.1:$mb_port/_matrix/maubot/v1/version" >/dev/null 2>&1 && return 0
+    # Any HTTP answer will do (without a token it is 401).
+    code=$(curl -sS -m 2 -o /dev/null -w '%{http_code}' \
+      "http://127.0.0.1:$mb_port/_matrix/maubot/v1/version" 2>/dev/null || true)
+    [ "${code:-000}" != 000 ] && return 0
     kill -0 "$maubot_pid" 2>/dev/null || { tail -20 "$mb/stdout.log" "$mb/maubot.log" >&2; die "maubot died"; }
     sleep 0.1
   done
@@ -281,6 +285,11 @@ for _ in $(seq 1 600); do
 done
 joined=$(grep -c " joined" "$pd/podium.log" || true)
 [ "$joined" = "$ROOMS" ] || die "podium joined $joined of $ROOMS rooms; see $pd/podium.log"
+# Podium's own account of its start, from its log's timestamps.
+since_podium() { awk -v a="$t_podium" -v b="$(date -d "$1" +%s.%N)" 'BEGIN{printf "%.2f", b-a}'; }
+podium_logged_in=$(since_podium "$(grep -m1 " logged in " "$pd/podium.log" | cut -d' ' -f1)")
+podium_last_join=$(since_podium "$(grep " joined " "$pd/podium.log" | tail -n 1 | cut -d' ' -f1)")
+podium_syncing=$(since_podium "$(grep -m1 "syncing with the homeserver" "$pd/podium.log" | cut -d' ' -f1)")
 log "podium: first /sync answered $podium_startup s after its start"
 
 log "starting maubot"
@@ -400,7 +409,7 @@ raw_k=$(per_k "$raw_bytes")
 cat <<EOF
 
 Resources next to maubot ($(date -u '+%Y-%m-%d'), $(nproc) cores, $(uname -m)):
-podium $("$bin" --version 2>/dev/null | head -n 1) (release); maubot $maubot_version
+$("$bin" --version 2>/dev/null | head -n 1)${PODIUM_BIN:+ ($PODIUM_BIN)}; maubot $maubot_version
 (mautrix $mautrix_version, Python $python_version) with one plugin
 (org.podium.bench.ping), SQLite; Synapse $("$BASE/synapse-venv/bin/python" -c 'import synapse; print(synapse.__version__)' 2>/dev/null || echo '?'), $ROOMS rooms.
 
@@ -421,7 +430,10 @@ done
 cat <<EOF
 
 Start-up detail: the first /sync was sent $podium_sync_sent s (Podium) and
-$maubot_sync_sent s (maubot) after the start; maubot ran as $m_procs process(es).
+$maubot_sync_sent s (maubot) after the start. Podium's log: logged in at
++$podium_logged_in s, last room joined at +$podium_last_join s, "syncing with the
+homeserver" at +$podium_syncing s. maubot ran as $m_procs process(es).
+CPU figures are in clock ticks of 1/$(getconf CLK_TCK) s.
 Database: $ANSWERS answers, $raw_bytes bytes of names and bodies;
 EOF
 for backend in $BACKENDS; do
