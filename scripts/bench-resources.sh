@@ -34,6 +34,10 @@
 #    first and maubot once Podium is synced, so they do not compete. Podium
 #    first logs in with its password and asks to join each scheduled room;
 #    maubot checks its stored access token (/versions, /whoami).
+#    Then, after the idle figures, each is restarted on its saved state
+#    (session, rooms, sync position): from the start to the instant Synapse
+#    received its first /sync (a long poll, held until it times out: the
+#    access log gives when it was answered and how long it was held).
 # 6. Idle: SETTLE_S (10 s) after both have synced, the CPU time (utime +
 #    stime from /proc/PID/stat, the process and any descendants) each uses
 #    over IDLE_S seconds, then VmRSS and VmHWM (/proc/PID/status, summed
@@ -254,14 +258,18 @@ mkdir -p "$pd"
 "$bin" check "$pd/debates.yaml" >/dev/null 2>&1 || die "the generated schedule does not check: $pd/debates.yaml"
 web_port=$(free_port)
 
+start_podium() {
+  env -u RUST_LOG PODIUM_SCHEDULE="$pd/debates.yaml" PODIUM_DATA_DIR="$pd/data" \
+    PODIUM_WEB_ADDR="127.0.0.1:$web_port" PODIUM_PUBLIC_URL="http://127.0.0.1:$web_port" \
+    PODIUM_MATRIX_HOMESERVER="$hs" PODIUM_MATRIX_USER=@respodium:localhost \
+    PODIUM_MATRIX_PASSWORD=respodiumpass "$bin" run 2> "$1" &
+  podium_pid=$!
+  started+=("$podium_pid")
+}
+
 log "starting podium run"
 t_podium=$(now)
-env -u RUST_LOG PODIUM_SCHEDULE="$pd/debates.yaml" PODIUM_DATA_DIR="$pd/data" \
-  PODIUM_WEB_ADDR="127.0.0.1:$web_port" PODIUM_PUBLIC_URL="http://127.0.0.1:$web_port" \
-  PODIUM_MATRIX_HOMESERVER="$hs" PODIUM_MATRIX_USER=@respodium:localhost \
-  PODIUM_MATRIX_PASSWORD=respodiumpass "$bin" run 2> "$pd/podium.log" &
-podium_pid=$!
-started+=("$podium_pid")
+start_podium "$pd/podium.log"
 
 # Waits for WHO's first /sync in Synapse's access log; sets sync_start/sync_end.
 wait_first_sync() {
@@ -315,6 +323,22 @@ p_total=$p1; m_total=$m1
 kill -0 "$podium_pid" 2>/dev/null || die "podium exited while idle"
 kill -0 "$maubot_pid" 2>/dev/null || die "maubot exited while idle"
 stop_pid "$podium_pid"; stop_pid "$maubot_pid"
+
+# Restarts: each resumes its saved session and sync position, so its first
+# /sync is a long poll that Synapse answers only when it times out (30 s);
+# the figure is when Synapse received it (the answer's time minus the
+# time it was held), one bot after the other.
+log "restarting podium, then maubot (each first /sync is a 30 s long poll)"
+t=$(now)
+start_podium "$pd/podium-restart.log"
+wait_first_sync @respodium:localhost "$t" "$podium_pid"
+podium_restart=$(awk -v a="$t" -v b="$sync_start" 'BEGIN{printf "%.2f", b-a}')
+stop_pid "$podium_pid"
+t=$(now)
+start_maubot
+wait_first_sync @resmaubot:localhost "$t" "$maubot_pid"
+maubot_restart=$(awk -v a="$t" -v b="$sync_start" 'BEGIN{printf "%.2f", b-a}')
+stop_pid "$maubot_pid"
 
 # 7. Binary size ----------------------------------------------------------
 bin_size=$(stat -c %s "$bin")
@@ -416,6 +440,7 @@ $("$bin" --version 2>/dev/null | head -n 1)${PODIUM_BIN:+ ($PODIUM_BIN)}; maubot
 | figure | Podium | anchor | Podium / anchor |
 |---|---|---|---|
 | start-up to first /sync answered (s) | $podium_startup | maubot $maubot_startup | $(ratio "$podium_startup" "$maubot_startup") |
+| restart to first /sync received (s) | $podium_restart | maubot $maubot_restart | $(ratio "$podium_restart" "$maubot_restart") |
 | VmRSS idle in $ROOMS rooms (MiB) | $p_rss | maubot $m_rss | $(ratio "$p_rss" "$m_rss") |
 | VmHWM (MiB) | $p_hwm | maubot $m_hwm | $(ratio "$p_hwm" "$m_hwm") |
 | CPU idle over ${IDLE_S} s (s) | $p_cpu | maubot $m_cpu | $(ratio "$p_cpu" "$m_cpu") |
