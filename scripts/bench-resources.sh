@@ -8,8 +8,9 @@
 # What it does, in order (results: docs/benchmarks.md):
 # 1. Builds the release `podium` (cargo build --release; CARGO_TARGET_DIR is
 #    honoured) and installs maubot from PyPI into its own virtualenv outside
-#    the clone, reused when present: MAUBOT_VENV, default
-#    ~/.cache/podium/test-servers/maubot-venv (MAUBOT_VERSION pins it).
+#    the clone, reused when present: MAUBOT_VENV, default `maubot-venv` in
+#    the test servers' directory of scripts/synapse-up.sh, beside Synapse's
+#    (MAUBOT_VERSION pins the version).
 # 2. Starts a Synapse of its own (scripts/synapse-up.sh: SQLite, loopback,
 #    relaxed rate limits, a data dir in the run's temporary directory),
 #    registers @reshost, @respodium and @resmaubot; the host creates ROOMS
