@@ -266,6 +266,8 @@ struct Sent {
     net: Net,
     burst: bool,
     at: DateTime<Utc>,
+    /// Request to response, in ms (Matrix).
+    rtt: f64,
     ok: bool,
 }
 
@@ -504,6 +506,7 @@ async fn run(a: &Args, n: u32, server: &Ircd) -> bool {
                     let r = room
                         .send(RoomMessageEventContent::text_plain(body.clone()))
                         .await;
+                    let rtt = ms(Utc::now() - at);
                     if let Err(e) = &r {
                         eprintln!("a Matrix send failed: {e}");
                     }
@@ -512,6 +515,7 @@ async fn run(a: &Args, n: u32, server: &Ircd) -> bool {
                         net: p.net,
                         burst: p.burst,
                         at,
+                        rtt,
                         ok: r.is_ok(),
                     });
                 });
@@ -527,6 +531,7 @@ async fn run(a: &Args, n: u32, server: &Ircd) -> bool {
                         net: p.net,
                         burst: p.burst,
                         at,
+                        rtt: f64::NAN,
                         ok: true,
                     });
                 });
@@ -566,11 +571,14 @@ async fn run(a: &Args, n: u32, server: &Ircd) -> bool {
     let end = start + chrono::Duration::seconds((i64::from(a.questions) * a.spacing).max(60));
     let t0 = Instant::now();
     loop {
-        let done = strip_ansi(&podium.log())
-            .lines()
-            .filter(|l| l.contains(" posted ") && l.contains("kind=\"question\""))
-            .count();
-        if done >= 2 * a.questions as usize && Utc::now() > end {
+        let log = strip_ansi(&podium.log());
+        let posted = |kind: &str| {
+            log.lines()
+                .filter(|l| l.contains(" posted ") && l.contains(&format!("kind=\"{kind}\"")))
+                .count()
+        };
+        let done = posted("question");
+        if done >= 2 * a.questions as usize && posted("transcript") >= 2 && Utc::now() > end {
             break;
         }
         assert!(
@@ -581,7 +589,10 @@ async fn run(a: &Args, n: u32, server: &Ircd) -> bool {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     *stop.lock().expect("lock") = true;
-    let poll = poller.await.expect("poller");
+    let mut poll = poller.await.expect("poller");
+    if let Some(text) = get_metrics(&metrics_url).await {
+        poll.last = text;
+    }
     let hwm = peak_rss(pid);
     let cpu_total = cpu_s(pid);
     let status = podium.terminate();
@@ -608,6 +619,26 @@ async fn run(a: &Args, n: u32, server: &Ircd) -> bool {
             parse_ts(&r.get::<String, _>("received_at")),
         ));
     }
+    // Each post as Podium saw it: the network took it at sent_at.
+    let posts = sqlx::query(
+        "SELECT room, kind, seq, due_at, sent_at FROM posts WHERE status = 'sent' \
+         ORDER BY due_at, id",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .expect("posts");
+    let posts: Vec<String> = posts
+        .iter()
+        .map(|r| {
+            let room: String = r.get("room");
+            let kind: String = r.get("kind");
+            let seq: i64 = r.get("seq");
+            let due = parse_ts(&r.get::<String, _>("due_at"));
+            let at = parse_ts(&r.get::<String, _>("sent_at"));
+            let net = if room.starts_with("irc") { "irc" } else { "matrix" };
+            format!("{net} {kind} {seq} {:+.0}", ms(at - due))
+        })
+        .collect();
     let t = podium.transcript(id);
     let count = |v: &serde_json::Value| v.as_array().map_or(0, Vec::len);
     let in_transcript = t["questions"].as_array().map_or(0, |qs| {
@@ -720,6 +751,22 @@ async fn run(a: &Args, n: u32, server: &Ircd) -> bool {
         missing.len(),
         if ok { "EQUAL" } else { "NOT EQUAL" }
     );
+    for burst in [false, true] {
+        let rtt: Vec<f64> = sent
+            .iter()
+            .filter(|s| s.ok && s.net == Net::Matrix && s.burst == burst)
+            .map(|s| s.rtt)
+            .collect();
+        println!(
+            "run {n} Matrix sends {} ({} of them): request -> response p50 {:.0} ms p99 {:.0} ms \
+             max {:.0} ms",
+            if burst { "in bursts" } else { "sustained" },
+            rtt.len(),
+            pct(&rtt, 50.0),
+            pct(&rtt, 99.0),
+            pct(&rtt, 100.0)
+        );
+    }
     for net in [Net::Matrix, Net::Irc] {
         for burst in [false, true] {
             let Some((server, send)) = delays.get(&(net, burst)) else {
@@ -758,6 +805,10 @@ async fn run(a: &Args, n: u32, server: &Ircd) -> bool {
             if *in_burst { " (due mid-burst)" } else { "" }
         );
     }
+    println!(
+        "run {n} every post, as Podium saw it (sent_at - due_at, ms): {}",
+        posts.join(", ")
+    );
     let split = |burst: bool, f: fn(&(u32, bool, f64, f64)) -> f64| -> Vec<f64> {
         lateness
             .iter()
