@@ -649,6 +649,8 @@ async fn run(a: &Args, n: u32, server: &Ircd) -> bool {
     let mut twice = 0;
     // (network, burst) -> (server -> received, send -> received), in ms.
     let mut delays: HashMap<(Net, bool), (Vec<f64>, Vec<f64>)> = HashMap::new();
+    // Matrix answers: when sent, and how long until Synapse stamped them.
+    let mut stamped: Vec<(DateTime<Utc>, f64)> = Vec::new();
     for s in sent.iter().filter(|s| s.ok) {
         match stored.get(&s.body).map(Vec::as_slice) {
             None | Some([]) => missing.push(s.body.clone()),
@@ -658,6 +660,9 @@ async fn run(a: &Args, n: u32, server: &Ircd) -> bool {
                 let d = delays.entry((s.net, s.burst)).or_default();
                 if let Some(server) = server {
                     d.0.push(ms(*received - *server));
+                    if s.net == Net::Matrix {
+                        stamped.push((s.at, ms(*server - s.at)));
+                    }
                 }
                 d.1.push(ms(*received - s.at));
             }
@@ -669,6 +674,7 @@ async fn run(a: &Args, n: u32, server: &Ircd) -> bool {
     let msgs = c.host.messages(&c.room).await;
     let windows = bursts(a);
     let mut lateness: Vec<(u32, bool, f64, f64)> = Vec::new();
+    let mut anchors: Vec<(usize, f64, f64)> = Vec::new();
     for q in 1..=a.questions {
         let offset = i64::from(q - 1) * a.spacing;
         let due = start + chrono::Duration::seconds(offset);
@@ -700,6 +706,15 @@ async fn run(a: &Args, n: u32, server: &Ircd) -> bool {
                     Utc::now() - chrono::Duration::from_std(m.at.elapsed()).expect("short");
                 ms(received - due)
             });
+        // The anchor: participants' Matrix answers sent within half a
+        // second of the question's due instant, and how long Synapse took
+        // to stamp them.
+        let near: Vec<f64> = stamped
+            .iter()
+            .filter(|(at, _)| ms(*at - due).abs() <= 500.0)
+            .map(|(_, d)| *d)
+            .collect();
+        anchors.push((near.len(), pct(&near, 50.0), pct(&near, 100.0)));
         lateness.push((q, in_burst, matrix, irc));
     }
     let hist = |n: &str| {
@@ -799,9 +814,11 @@ async fn run(a: &Args, n: u32, server: &Ircd) -> bool {
         synapse_cpu.unwrap_or(f64::NAN),
         ircd_cpu.unwrap_or(f64::NAN),
     );
-    for (q, in_burst, m, i) in &lateness {
+    for ((q, in_burst, m, i), (near, near_p50, near_max)) in lateness.iter().zip(&anchors) {
         println!(
-            "run {n} Q{q}{}: Matrix origin_server_ts - due {m:.0} ms; IRC observer - due {i:.0} ms",
+            "run {n} Q{q}{}: Matrix origin_server_ts - due {m:.0} ms (the {near} participants' \
+             answers sent within 0.5 s of the due instant: origin_server_ts - send p50 \
+             {near_p50:.0} ms, max {near_max:.0} ms); IRC observer - due {i:.0} ms",
             if *in_burst { " (due mid-burst)" } else { "" }
         );
     }
