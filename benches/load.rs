@@ -80,6 +80,9 @@ struct Args {
     runs: u32,
 }
 
+/// A stored answer's network, server timestamp and receipt time.
+type StoredTimes = (String, Option<DateTime<Utc>>, DateTime<Utc>);
+
 fn args() -> Args {
     let mut a = Args {
         matrix: 200,
@@ -302,29 +305,31 @@ async fn cast(a: &Args, server: &Ircd) -> Cast {
     // clients in this process would load the machine as real clients,
     // elsewhere, would not.
     let t0 = Instant::now();
-    let people: Vec<Person> = futures_util::stream::iter((0..a.matrix).map(|i| async move {
-        Person::register_unsynced(url, &format!("p{i}-")).await
-    }))
+    let people: Vec<Person> = futures_util::stream::iter(
+        (0..a.matrix)
+            .map(|i| async move { Person::register_unsynced(url, &format!("p{i}-")).await }),
+    )
     .buffer_unordered(SETUP_AT_ONCE)
     .collect()
     .await;
     let register_s = t0.elapsed().as_secs_f64();
     let t0 = Instant::now();
-    let matrix: Vec<(Person, matrix_sdk::Room)> = futures_util::stream::iter(people.into_iter().map(
-        |p| {
+    let matrix: Vec<(Person, matrix_sdk::Room)> =
+        futures_util::stream::iter(people.into_iter().map(|p| {
             let alias = alias.clone();
             async move {
                 let room = p.join(&alias).await;
                 // A client's first send asks whether the room is
                 // encrypted; asked here, it is not part of the load.
-                room.latest_encryption_state().await.expect("encryption state");
+                room.latest_encryption_state()
+                    .await
+                    .expect("encryption state");
                 (p, room)
             }
-        },
-    ))
-    .buffer_unordered(SETUP_AT_ONCE)
-    .collect()
-    .await;
+        }))
+        .buffer_unordered(SETUP_AT_ONCE)
+        .collect()
+        .await;
     let join_s = t0.elapsed().as_secs_f64();
 
     // InspIRCd completes a registration at its once-a-second tick:
@@ -550,7 +555,12 @@ async fn run(a: &Args, n: u32, server: &Ircd) -> bool {
     let t0 = Instant::now();
     let (stored_m, stored_i) = loop {
         let text = get_metrics(&metrics_url).await.unwrap_or_default();
-        let s = |n: &str| metric(&text, &format!("podium_replies_stored_total{{network=\"{n}\"}}"));
+        let s = |n: &str| {
+            metric(
+                &text,
+                &format!("podium_replies_stored_total{{network=\"{n}\"}}"),
+            )
+        };
         let (m, i) = (s("matrix") as usize, s("irc") as usize);
         if (m >= sent_m && i >= sent_i) || t0.elapsed() > Duration::from_secs(120) {
             break (m, i);
@@ -609,8 +619,7 @@ async fn run(a: &Args, n: u32, server: &Ircd) -> bool {
         .fetch_all(&mut conn)
         .await
         .expect("replies");
-    let mut stored: HashMap<String, Vec<(String, Option<DateTime<Utc>>, DateTime<Utc>)>> =
-        HashMap::new();
+    let mut stored: HashMap<String, Vec<StoredTimes>> = HashMap::new();
     for r in &rows {
         let server: Option<String> = r.get("server_ts");
         stored.entry(r.get("original_body")).or_default().push((
@@ -635,7 +644,11 @@ async fn run(a: &Args, n: u32, server: &Ircd) -> bool {
             let seq: i64 = r.get("seq");
             let due = parse_ts(&r.get::<String, _>("due_at"));
             let at = parse_ts(&r.get::<String, _>("sent_at"));
-            let net = if room.starts_with("irc") { "irc" } else { "matrix" };
+            let net = if room.starts_with("irc") {
+                "irc"
+            } else {
+                "matrix"
+            };
             format!("{net} {kind} {seq} {:+.0}", ms(at - due))
         })
         .collect();
@@ -697,8 +710,7 @@ async fn run(a: &Args, n: u32, server: &Ircd) -> bool {
         let irc = c
             .observer
             .try_wait_for(Duration::from_secs(5), move |m| {
-                m.is_privmsg(&b, &ch)
-                    && irc_plain(m.text()).starts_with(&l2)
+                m.is_privmsg(&b, &ch) && irc_plain(m.text()).starts_with(&l2)
             })
             .await
             .map_or(f64::NAN, |m| {
@@ -719,8 +731,14 @@ async fn run(a: &Args, n: u32, server: &Ircd) -> bool {
     }
     let hist = |n: &str| {
         let text = &poll.last;
-        let count = metric(text, &format!("podium_post_lateness_seconds_count{{network=\"{n}\"}}"));
-        let sum = metric(text, &format!("podium_post_lateness_seconds_sum{{network=\"{n}\"}}"));
+        let count = metric(
+            text,
+            &format!("podium_post_lateness_seconds_count{{network=\"{n}\"}}"),
+        );
+        let sum = metric(
+            text,
+            &format!("podium_post_lateness_seconds_sum{{network=\"{n}\"}}"),
+        );
         let under = |le: &str| {
             metric(
                 text,
@@ -827,11 +845,7 @@ async fn run(a: &Args, n: u32, server: &Ircd) -> bool {
         posts.join(", ")
     );
     let split = |burst: bool, f: fn(&(u32, bool, f64, f64)) -> f64| -> Vec<f64> {
-        lateness
-            .iter()
-            .filter(|l| l.1 == burst)
-            .map(f)
-            .collect()
+        lateness.iter().filter(|l| l.1 == burst).map(f).collect()
     };
     println!(
         "run {n} question lateness, worst: mid-burst Matrix {:.0} ms IRC {:.0} ms; \
